@@ -1,0 +1,42 @@
+"""gitreg: a model registry whose database is a git repository.
+
+The public API is imported lazily so that ``gitreg --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_API = {"init", "register", "list_models", "list_versions", "show"}
+_TYPES = {
+    "ModelVersion": "gitreg.manifest",
+    "Model": "gitreg.manifest",
+    "Artifact": "gitreg.manifest",
+    "StagePointer": "gitreg.manifest",
+    "RegistryConfig": "gitreg.manifest",
+    "ModelSummary": "gitreg.registry",
+    "VersionSummary": "gitreg.registry",
+    "Initialised": "gitreg.registry",
+    "GitregError": "gitreg.errors",
+}
+
+if TYPE_CHECKING:
+    from gitreg.api import init, list_models, list_versions, register, show
+    from gitreg.errors import GitregError
+    from gitreg.manifest import Artifact, Model, ModelVersion, RegistryConfig, StagePointer
+    from gitreg.registry import Initialised, ModelSummary, VersionSummary
+
+
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name in _API:
+        return getattr(importlib.import_module("gitreg.api"), name)
+    if name in _TYPES:
+        return getattr(importlib.import_module(_TYPES[name]), name)
+    raise AttributeError(f"module 'gitreg' has no attribute {name!r}")
+
+
+__all__ = sorted(_API | set(_TYPES) | {"__version__"})

@@ -1,0 +1,66 @@
+"""DVC's repository configuration (``.dvc/config``, configobj/INI format), read
+and edited as text so that changes are committed like any registry file."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from gitreg.errors import InvalidDocumentError, UsageError
+
+DVC_GITIGNORE = "/config.local\n/tmp\n/cache\n"
+DVCIGNORE = (
+    "# Add patterns of files dvc should ignore, which could improve\n"
+    "# the performance. Learn more at\n"
+    "# https://dvc.org/doc/user-guide/dvcignore\n"
+)
+_URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def _load(text: str, source: str) -> Any:
+    from configobj import ConfigObj, ConfigObjError
+
+    try:
+        conf = ConfigObj(text.splitlines(), interpolation=False)
+    except ConfigObjError as exc:
+        raise InvalidDocumentError(f"{source}: not a valid DVC config: {exc}") from exc
+    if not text.strip():
+        conf.indent_type = "    "  # as `dvc remote add` writes a new file
+    return conf
+
+
+def remotes(text: str, source: str) -> tuple[str | None, dict[str, str]]:
+    """(default remote name, {remote name: url})."""
+    conf = _load(text, source)
+    found: dict[str, str] = {}
+    for section, body in conf.items():
+        m = re.fullmatch(r'\s*remote\s+"(.+)"\s*', section)
+        if m and isinstance(body, dict) and "url" in body:
+            found[m.group(1)] = str(body["url"])
+    core = conf.get("core", {})
+    default = core.get("remote") if isinstance(core, dict) else None
+    return (str(default) if default else None), found
+
+
+def with_remote(text: str, name: str, url: str, make_default: bool, source: str) -> str:
+    """``text`` with remote ``name`` set to ``url`` (and as the default)."""
+    conf = _load(text, source)
+    if make_default:
+        conf.setdefault("core", {})["remote"] = name
+    conf[f'remote "{name}"'] = {"url": url}
+    lines: list[str] = conf.write()
+    return "\n".join(lines) + "\n"
+
+
+def normalise_url(url: str) -> str:
+    """A remote URL as written to the config: URLs as given, local paths absolute."""
+    if not url or any(ord(c) < 32 for c in url):
+        raise UsageError(f"invalid remote {url!r}")
+    if _URL_RE.match(url):
+        return url
+    return str(Path(url).expanduser().absolute())
+
+
+def is_local(url: str) -> bool:
+    return not _URL_RE.match(url)

@@ -1,0 +1,300 @@
+"""The only module that runs git.
+
+Commands go through GitPython's command wrapper with machine-readable output
+(``-z``, ``--format``). Writes never touch the user's index or working tree:
+blobs and trees are built in the object database, a commit is made with
+``commit-tree``, and branch and tags move together in one ``update-ref``
+transaction that is a compare-and-swap on the branch.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import git as gitpython
+
+from gitreg.errors import ConflictError, GitError, NotFoundError, UsageError
+
+ZERO_OID = "0" * 40
+_TREE_MODE = "040000"
+_BLOB_MODE = "100644"
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    mode: str
+    type: str
+    oid: str
+    path: str
+
+
+@dataclass(frozen=True)
+class RefUpdate:
+    """Set ``ref`` to ``new`` if it is currently ``old`` (None: must not exist)."""
+
+    ref: str
+    new: str
+    old: str | None
+
+
+class RefUpdateRejected(ConflictError):
+    """A ref moved or appeared under us: the caller may recompute and retry."""
+
+
+def _literal(paths: Iterable[str]) -> list[str]:
+    return [f":(literal){p}" for p in paths]
+
+
+class Repo:
+    """A git repository, addressed by any path inside it."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        start = Path(path)
+        if not start.is_dir():
+            raise NotFoundError(f"{start}: no such directory")
+        self._cmd = gitpython.Git(str(start))
+        code, out, err = self.run(["rev-parse", "--is-bare-repository", "--absolute-git-dir"], check=False)
+        if code != 0:
+            raise NotFoundError(f"{start}: not a git repository")
+        bare, git_dir = out.decode().splitlines()
+        self.bare = bare == "true"
+        self.git_dir = Path(git_dir)
+        if self.bare:
+            self.root = self.git_dir
+        else:
+            top = self.run(["rev-parse", "--show-toplevel"])[1].decode().strip()
+            self.root = Path(top)
+            self._cmd = gitpython.Git(top)
+
+    @staticmethod
+    def init(path: Path, branch: str = "main") -> Repo:
+        path.mkdir(parents=True, exist_ok=True)
+        cmd = gitpython.Git(str(path))
+        try:
+            cmd.execute(["git", "init", "--quiet", f"--initial-branch={branch}", str(path)])
+        except gitpython.GitCommandError as exc:
+            raise GitError(f"git init {path} failed: {_stderr(exc)}") from exc
+        return Repo(path)
+
+    # -- running -------------------------------------------------------------
+
+    def run(
+        self,
+        args: Sequence[str],
+        *,
+        input: bytes | None = None,
+        env: Mapping[str, str] | None = None,
+        check: bool = True,
+    ) -> tuple[int, bytes, bytes]:
+        """Run ``git args``; return (exit code, stdout, stderr)."""
+        try:
+            proc = self._cmd.execute(
+                ["git", *args],
+                istream=subprocess.PIPE,
+                as_process=True,
+                env=dict(env) if env else None,
+            )
+        except gitpython.GitCommandNotFound as exc:
+            raise GitError("git is not installed or not on PATH") from exc
+        out, err = proc.proc.communicate(input)
+        code = proc.proc.returncode
+        if check and code != 0:
+            message = err.decode("utf-8", "replace").strip().splitlines()
+            raise GitError(f"git {args[0]} failed: {message[-1] if message else f'exit {code}'}")
+        return code, out, err
+
+    def _text(self, args: Sequence[str], **kwargs: object) -> str:
+        return self.run(args, **kwargs)[1].decode("utf-8").strip()  # type: ignore[arg-type]
+
+    # -- reading -------------------------------------------------------------
+
+    def head_ref(self) -> str | None:
+        """The branch HEAD points to (``refs/heads/...``), or None when detached."""
+        code, out, _ = self.run(["symbolic-ref", "-q", "HEAD"], check=False)
+        return out.decode().strip() if code == 0 else None
+
+    def resolve(self, rev: str) -> str | None:
+        """The commit id ``rev`` names, or None if it names nothing."""
+        code, out, _ = self.run(["rev-parse", "-q", "--verify", "--end-of-options", f"{rev}^{{commit}}"], check=False)
+        return out.decode().strip() if code == 0 else None
+
+    def ls_tree(self, commit: str, path: str = "", recursive: bool = False) -> list[TreeEntry]:
+        """Entries below ``path`` (a folder, no trailing slash) in ``commit``."""
+        args = ["ls-tree", "-z"]
+        if recursive:
+            args.append("-r")
+        target = f"{commit}:{path}" if path else commit
+        code, out, _ = self.run([*args, target], check=False)
+        if code != 0:
+            return []  # the folder does not exist at that commit
+        prefix = f"{path}/" if path else ""
+        entries = []
+        for record in out.split(b"\0"):
+            if not record:
+                continue
+            meta, _, name = record.partition(b"\t")
+            mode, kind, oid = meta.decode().split(" ")
+            entries.append(TreeEntry(mode, kind, oid, prefix + name.decode("utf-8", "surrogateescape")))
+        return entries
+
+    def _cat(self, names: Sequence[str]) -> dict[str, bytes | None]:
+        """Contents of many objects (ids or ``rev:path``) in one ``cat-file
+        --batch`` process; None for names that do not exist."""
+        unique = list(dict.fromkeys(names))
+        if not unique:
+            return {}
+        out = self.run(["cat-file", "--batch"], input=("\n".join(unique) + "\n").encode())[1]
+        found: dict[str, bytes | None] = {}
+        pos = 0
+        for name in unique:
+            end = out.index(b"\n", pos)
+            header = out[pos:end].decode("utf-8", "replace").split(" ")
+            if header[-1] in ("missing", "ambiguous"):
+                found[name] = None
+                pos = end + 1
+                continue
+            size = int(header[2])
+            found[name] = out[end + 1 : end + 1 + size] if header[1] == "blob" else None
+            pos = end + 1 + size + 1
+        return found
+
+    def read_blobs(self, oids: Sequence[str]) -> dict[str, bytes]:
+        found = self._cat(oids)
+        missing = [oid for oid, data in found.items() if data is None]
+        if missing:
+            raise GitError(f"object {missing[0]} is missing from the repository")
+        return {oid: data for oid, data in found.items() if data is not None}
+
+    def read_paths(self, commit: str, paths: Sequence[str]) -> dict[str, bytes | None]:
+        """Files at ``commit`` (None where a path is not a file there)."""
+        found = self._cat([f"{commit}:{p}" for p in paths])
+        return {p: found[f"{commit}:{p}"] for p in paths}
+
+    def tag_refs(self, patterns: Sequence[str]) -> dict[str, int]:
+        """Tags matching the fnmatch ``patterns`` (under refs/tags/) with their
+        tagger time (0 for lightweight tags)."""
+        out = self._text([
+            "for-each-ref", "--format=%(refname:strip=2)%00%(taggerdate:unix)",
+            *(f"refs/tags/{p}" for p in patterns),
+        ])
+        tags: dict[str, int] = {}
+        for line in out.splitlines():
+            name, _, when = line.partition("\0")
+            tags[name] = int(when) if when else 0
+        return tags
+
+    def identity(self) -> str:
+        """``Name <email>`` of the committer git would record."""
+        code, out, err = self.run(["var", "GIT_COMMITTER_IDENT"], check=False)
+        if code != 0:
+            raise UsageError(
+                "git does not know who you are: set user.name and user.email "
+                "(git config user.name 'Your Name'; git config user.email you@example.com)"
+            )
+        ident = out.decode("utf-8").strip()
+        return ident.rsplit(" ", 2)[0]
+
+    def dirty_paths(self, paths: Iterable[str]) -> list[str]:
+        """Those of ``paths`` with staged, unstaged or untracked changes."""
+        paths = list(paths)
+        if self.bare or not paths:
+            return []
+        out = self.run(
+            ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--", *_literal(paths)]
+        )[1]
+        return [r[3:].decode("utf-8", "surrogateescape") for r in out.split(b"\0") if r]
+
+    # -- writing objects -----------------------------------------------------
+
+    def write_blob(self, data: bytes) -> str:
+        return self._text(["hash-object", "-w", "--stdin"], input=data)
+
+    def write_tree(self, base_commit: str | None, changes: Mapping[str, bytes | None]) -> str:
+        """A tree equal to ``base_commit``'s with files added, replaced or
+        (value None) removed. Only the folders on the changed paths are read
+        and rewritten, so the cost follows the change, not the repository."""
+        blobs = {path: (self.write_blob(data) if data is not None else None) for path, data in changes.items()}
+        return self._rewrite(base_commit, "", blobs) or self._empty_tree()
+
+    def _empty_tree(self) -> str:
+        return self._text(["mktree", "-z"], input=b"")
+
+    def _rewrite(self, base: str | None, folder: str, blobs: Mapping[str, str | None]) -> str | None:
+        entries = {e.path.rsplit("/", 1)[-1]: e for e in self.ls_tree(base, folder)} if base else {}
+        lines = {name: (e.mode, e.type, e.oid) for name, e in entries.items()}
+        children: dict[str, dict[str, str | None]] = {}
+        for path, oid in blobs.items():
+            head, sep, rest = path.partition("/")
+            if sep:
+                children.setdefault(head, {})[rest] = oid
+            elif oid is None:
+                lines.pop(head, None)
+            else:
+                lines[head] = (_BLOB_MODE, "blob", oid)
+        for name, sub in children.items():
+            sub_folder = f"{folder}/{name}" if folder else name
+            existing = entries.get(name)
+            subtree = self._rewrite(base if existing and existing.type == "tree" else None, sub_folder, sub)
+            if subtree is None:
+                lines.pop(name, None)
+            else:
+                lines[name] = (_TREE_MODE, "tree", subtree)
+        if not lines:
+            return None
+        data = b"".join(f"{m} {t} {o}\t{n}".encode() + b"\0" for n, (m, t, o) in sorted(lines.items()))
+        return self._text(["mktree", "-z"], input=data)
+
+    def commit_tree(self, tree: str, parents: Sequence[str], message: str) -> str:
+        args = ["commit-tree", tree]
+        for parent in parents:
+            args += ["-p", parent]
+        code, out, err = self.run([*args, "-F", "-"], input=message.encode("utf-8"), check=False)
+        if code != 0:
+            text = err.decode("utf-8", "replace")
+            if "tell me who you are" in text or "empty ident" in text:
+                self.identity()  # raises the friendly error
+            raise GitError(f"git commit-tree failed: {text.strip().splitlines()[-1]}")
+        return out.decode().strip()
+
+    def make_tag(self, name: str, target: str, message: str, tagger: str, when: int) -> str:
+        """An annotated tag object (not yet a ref) with an exact tagger time."""
+        body = (
+            f"object {target}\ntype commit\ntag {name}\ntagger {tagger} {when} +0000\n\n{message}\n"
+        )
+        return self._text(["mktag"], input=body.encode("utf-8"))
+
+    def update_refs(self, updates: Sequence[RefUpdate]) -> None:
+        """Apply all updates or none; RefUpdateRejected when any precondition fails."""
+        lines = ["start"]
+        for u in updates:
+            if u.old is None:
+                lines.append(f"create {u.ref} {u.new}")
+            else:
+                lines.append(f"update {u.ref} {u.new} {u.old}")
+        lines += ["prepare", "commit", ""]
+        code, _, err = self.run(["update-ref", "--stdin"], input="\n".join(lines).encode(), check=False)
+        if code != 0:
+            text = err.decode("utf-8", "replace").strip()
+            if any(s in text for s in ("but expected", "already exists", "cannot lock ref", "unable to lock")):
+                raise RefUpdateRejected(text.splitlines()[-1] if text else "ref update rejected")
+            raise GitError(f"git update-ref failed: {text}")
+
+    def checkout_paths(self, commit: str, present: Sequence[str], removed: Sequence[str]) -> None:
+        """Make index and working tree match ``commit`` at these paths only."""
+        if self.bare:
+            return
+        if present:
+            self.run(["checkout", commit, "--", *_literal(present)])
+        if removed:
+            self.run(["rm", "--quiet", "--cached", "--ignore-unmatch", "--", *_literal(removed)])
+            for path in removed:
+                (self.root / path).unlink(missing_ok=True)
+
+
+def _stderr(exc: gitpython.GitCommandError) -> str:
+    text = exc.stderr if isinstance(exc.stderr, str) else str(exc)
+    return text.strip().splitlines()[-1] if text.strip() else str(exc)

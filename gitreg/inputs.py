@@ -1,0 +1,167 @@
+"""What users hand to ``register``: metrics, params, metadata and labels, from
+files, ``k=v`` pairs or Python mappings, checked into plain values."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from gitreg import yamlio
+from gitreg.errors import InvalidDocumentError, UsageError
+from gitreg.names import shown
+
+KEY_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,127}$"
+_KEY_RE = re.compile(KEY_PATTERN)
+_JSON_NUMBER_RE = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+MAX_VALUE_LENGTH = 1024
+
+PathLike = str | os.PathLike[str]
+
+
+def check_key(key: object, what: str) -> str:
+    if not isinstance(key, str) or not _KEY_RE.match(key):
+        raise UsageError(
+            f"invalid {what} name {shown(key)}: use up to 128 ASCII letters, digits, "
+            "'_', '.', ':', '/' or '-', starting with a letter, digit or '_'"
+        )
+    return key
+
+
+def read_mapping_file(path: PathLike, what: str) -> dict[str, Any]:
+    """A JSON or YAML file whose top level is a mapping (safe-loaded)."""
+    file = Path(path)
+    try:
+        data = file.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"{what} file {file} does not exist") from None
+    except OSError as exc:
+        raise UsageError(f"{what} file {file} cannot be read: {exc.strerror}") from exc
+    try:
+        doc = yamlio.load(data, str(file))
+    except InvalidDocumentError as exc:
+        raise UsageError(str(exc)) from exc
+    if not isinstance(doc, dict):
+        raise UsageError(f"{what} file {file}: expected a mapping at the top level, found {type(doc).__name__}")
+    return doc
+
+
+def split_pair(text: str, what: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise UsageError(f"{what} {shown(text)} is not of the form key=value")
+    return check_key(key, what), value
+
+
+def metric_value(name: str, value: object) -> float:
+    if isinstance(value, str):
+        try:
+            value = float(value) if value.strip() else value
+        except ValueError:
+            pass
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise UsageError(f"metric {name!r} must be a number, got {shown(value)}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise UsageError(f"metric {name!r} is {value}: NaN and infinity are not allowed")
+    return int(value) if isinstance(value, int) else number
+
+
+def _flatten(mapping: Mapping[str, Any], prefix: str, out: dict[str, float]) -> None:
+    for key, value in mapping.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            _flatten(value, f"{name}.", out)
+        else:
+            out[check_key(name, "metric")] = metric_value(name, value)
+
+
+def metrics(value: Mapping[str, Any] | PathLike | None, pairs: Iterable[str] = ()) -> dict[str, float]:
+    """Metrics from a mapping or a JSON/YAML file (nested keys flattened with
+    '.', as DVC metrics files nest them), then ``k=v`` pairs on top."""
+    result: dict[str, float] = {}
+    if value is not None:
+        mapping = value if isinstance(value, Mapping) else read_mapping_file(value, "metrics")
+        _flatten(mapping, "", result)
+    for pair in pairs:
+        key, text = split_pair(pair, "metric")
+        result[key] = metric_value(key, text)
+    return result
+
+
+def _check_param(value: Any, where: str) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise UsageError(f"param {where} is {value}: NaN and infinity are not allowed")
+    if isinstance(value, Mapping):
+        return {str(k): _check_param(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_check_param(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    raise UsageError(f"param {where} has a value of type {type(value).__name__}, which cannot be stored")
+
+
+def params(value: Mapping[str, Any] | PathLike | None) -> dict[str, Any]:
+    if value is None:
+        return {}
+    mapping = value if isinstance(value, Mapping) else read_mapping_file(value, "params")
+    return {check_key(k, "param"): _check_param(v, k) for k, v in mapping.items()}
+
+
+def scalar(text: str) -> str | int | float | bool:
+    """A ``k=v`` value: ``true``/``false`` are booleans, a number is a number
+    only when writing it back gives the same text (so ``1.10`` and ``007``
+    stay strings), anything else is a string."""
+    if text in ("true", "false"):
+        return text == "true"
+    if _JSON_NUMBER_RE.fullmatch(text):
+        number: int | float = int(text) if re.fullmatch(r"-?[0-9]+", text) else float(text)
+        if str(number) == text:
+            return number
+    return text
+
+
+def _check_text(key: str, value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise UsageError(f"{what} {key!r} must be a string, got {shown(value)}")
+    if len(value) > MAX_VALUE_LENGTH:
+        raise UsageError(f"{what} {key!r} is longer than {MAX_VALUE_LENGTH} characters")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise UsageError(f"{what} {key!r} contains control characters: {shown(value)}")
+    return value
+
+
+def metadata(value: Mapping[str, Any] | None, pairs: Iterable[str] = ()) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, item in (value or {}).items():
+        check_key(key, "metadata")
+        if isinstance(item, float) and not math.isfinite(item):
+            raise UsageError(f"metadata {key!r} is {item}: NaN and infinity are not allowed")
+        if item is not None and not isinstance(item, str | int | float | bool):
+            raise UsageError(f"metadata {key!r} must be a string, number, boolean or null")
+        result[key] = _check_text(key, item, "metadata") if isinstance(item, str) else item
+    for pair in pairs:
+        key, text = split_pair(pair, "metadata")
+        result[key] = scalar(_check_text(key, text, "metadata"))
+    return result
+
+
+def labels(value: Mapping[str, Any] | None, pairs: Iterable[str] = ()) -> dict[str, str]:
+    result = {check_key(k, "label"): _check_text(k, v, "label") for k, v in (value or {}).items()}
+    for pair in pairs:
+        key, text = split_pair(pair, "label")
+        result[key] = _check_text(key, text, "label")
+    return result
+
+
+def description(text: str | None) -> str:
+    if text is None:
+        return ""
+    if len(text) > 10000:
+        raise UsageError("description is longer than 10000 characters")
+    if "\x00" in text:
+        raise UsageError("description contains a NUL character")
+    return text

@@ -1,0 +1,249 @@
+"""The registry's document kinds as frozen dataclasses, and their YAML form.
+
+Documents are validated against their schema when read (``parse``) and before
+they are written (``render``); the rest of the code only sees these types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from gitreg import schema, yamlio
+
+API_VERSION = "gitreg/v1"
+DEFAULT_STAGES = ("development", "staging", "production")
+STATUSES = ("active", "deprecated", "archived")
+
+Scalar = str | int | float | bool | None
+
+
+def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+def _plain(value: Any) -> Any:
+    """Deep copy into plain dicts/lists for serialisation."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class RegistryConfig:
+    models_dir: str = "models"
+    stages: tuple[str, ...] = DEFAULT_STAGES
+    default_bump: str = "patch"
+    remote: str = "storage"
+
+    KIND = "RegistryConfig"
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> RegistryConfig:
+        return cls(
+            models_dir=doc["models_dir"],
+            stages=tuple(doc["stages"]),
+            default_bump=doc["versioning"]["default_bump"],
+            remote=doc["artifacts"]["remote"],
+        )
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "apiVersion": API_VERSION,
+            "kind": self.KIND,
+            "models_dir": self.models_dir,
+            "stages": list(self.stages),
+            "versioning": {"default_bump": self.default_bump},
+            "artifacts": {"remote": self.remote},
+        }
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    description: str = ""
+    owners: tuple[str, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=lambda: _frozen(None))
+    gates: Mapping[str, Mapping[str, float | bool]] = field(default_factory=lambda: _frozen(None))
+
+    KIND = "Model"
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> Model:
+        return cls(
+            name=doc["name"],
+            description=doc.get("description", ""),
+            owners=tuple(doc.get("owners", ())),
+            labels=_frozen(doc.get("labels")),
+            gates=_frozen({k: _frozen(v) for k, v in doc.get("gates", {}).items()}),
+        )
+
+    def to_doc(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"apiVersion": API_VERSION, "kind": self.KIND, "name": self.name}
+        doc["description"] = self.description
+        doc["owners"] = list(self.owners)
+        doc["labels"] = _plain(self.labels)
+        doc["gates"] = _plain(self.gates)
+        return doc
+
+
+@dataclass(frozen=True)
+class Artifact:
+    path: str
+    md5: str
+    size: int
+    remote: str
+    nfiles: int | None = None
+
+    @property
+    def is_dir(self) -> bool:
+        return self.md5.endswith(".dir")
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> Artifact:
+        return cls(doc["path"], doc["md5"], doc["size"], doc["remote"], doc.get("nfiles"))
+
+    def to_doc(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"path": self.path, "hash": "md5", "md5": self.md5, "size": self.size}
+        if self.nfiles is not None:
+            doc["nfiles"] = self.nfiles
+        doc["remote"] = self.remote
+        return doc
+
+    def dvc_file(self) -> str:
+        """The text of a ``.dvc`` file with which stock DVC pulls this artifact."""
+        out: dict[str, Any] = {"md5": self.md5, "size": self.size}
+        if self.nfiles is not None:
+            out["nfiles"] = self.nfiles
+        out |= {"hash": "md5", "path": self.path}
+        return yamlio.dump({"outs": [out]})
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    at: str
+    by: str
+    metrics: Mapping[str, float]
+    environment: str | None = None
+
+    def to_doc(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"at": self.at, "by": self.by}
+        if self.environment is not None:
+            doc["environment"] = self.environment
+        doc["metrics"] = dict(self.metrics)
+        return doc
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    model: str
+    version: str
+    created_at: str
+    created_by: str
+    artifact: Artifact
+    metrics: Mapping[str, float] = field(default_factory=lambda: _frozen(None))
+    params: Mapping[str, Any] = field(default_factory=lambda: _frozen(None))
+    metadata: Mapping[str, Scalar] = field(default_factory=lambda: _frozen(None))
+    lineage: Mapping[str, Any] = field(default_factory=lambda: _frozen(None))
+    signature: Mapping[str, Any] | None = None
+    description: str = ""
+    labels: Mapping[str, str] = field(default_factory=lambda: _frozen(None))
+    status: str = "active"
+    evaluations: tuple[Evaluation, ...] = ()
+
+    KIND = "ModelVersion"
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> ModelVersion:
+        return cls(
+            model=doc["model"],
+            version=doc["version"],
+            created_at=doc["created_at"],
+            created_by=doc["created_by"],
+            artifact=Artifact.from_doc(doc["artifact"]),
+            metrics=_frozen(doc.get("metrics")),
+            params=_frozen(doc.get("params")),
+            metadata=_frozen(doc.get("metadata")),
+            lineage=_frozen(doc.get("lineage")),
+            signature=_frozen(doc["signature"]) if "signature" in doc else None,
+            description=doc.get("description", ""),
+            labels=_frozen(doc.get("labels")),
+            status=doc["status"],
+            evaluations=tuple(
+                Evaluation(e["at"], e["by"], _frozen(e["metrics"]), e.get("environment"))
+                for e in doc.get("evaluations", ())
+            ),
+        )
+
+    def to_doc(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "apiVersion": API_VERSION,
+            "kind": self.KIND,
+            "model": self.model,
+            "version": yamlio.Quoted(self.version),
+            "created_at": self.created_at,
+            "created_by": self.created_by,
+            "description": self.description,
+            "labels": _plain(self.labels),
+            "status": self.status,
+            "artifact": self.artifact.to_doc(),
+            "metrics": _plain(self.metrics),
+            "params": _plain(self.params),
+            "metadata": _plain(self.metadata),
+            "lineage": _plain(self.lineage),
+        }
+        if self.signature is not None:
+            doc["signature"] = _plain(self.signature)
+        doc["evaluations"] = [e.to_doc() for e in self.evaluations]
+        return doc
+
+
+@dataclass(frozen=True)
+class StagePointer:
+    model: str
+    stage: str
+    version: str
+    promoted_at: str
+    promoted_by: str
+    reason: str = ""
+
+    KIND = "StagePointer"
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> StagePointer:
+        return cls(
+            doc["model"], doc["stage"], doc["version"], doc["promoted_at"],
+            doc["promoted_by"], doc.get("reason", ""),
+        )
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "apiVersion": API_VERSION,
+            "kind": self.KIND,
+            "model": self.model,
+            "stage": self.stage,
+            "version": yamlio.Quoted(self.version),
+            "promoted_at": self.promoted_at,
+            "promoted_by": self.promoted_by,
+            "reason": self.reason,
+        }
+
+
+Document = RegistryConfig | Model | ModelVersion | StagePointer
+
+
+def parse(data: bytes | str, kind: type[Any], source: str) -> Any:
+    """Load, validate and type one registry file of the given kind."""
+    doc = schema.validate(yamlio.load(data, source), kind.KIND, source)
+    return kind.from_doc(doc)
+
+
+def render(document: Document, source: str) -> bytes:
+    """YAML bytes for ``document``, validated against its schema first."""
+    doc = document.to_doc()
+    schema.validate(_plain(doc), document.KIND, source)
+    return yamlio.dump(doc).encode("utf-8")

@@ -1,0 +1,114 @@
+"""The grammar of names and versions (DESIGN.md §1), as data plus checkers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from gitreg.errors import UsageError
+
+NAME_PATTERN = r"^(?!.*\.\.)(?!.*\.lock$)[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$"
+_NAME_RE = re.compile(NAME_PATTERN)
+
+_NUM = r"0|[1-9][0-9]*"
+_PRE_ID = r"0|[1-9][0-9]*|[0-9]*[a-z-][0-9a-z-]*"
+VERSION_PATTERN = (
+    rf"^({_NUM})\.({_NUM})\.({_NUM})(?:-((?:{_PRE_ID})(?:\.(?:{_PRE_ID}))*))?$"
+)
+_VERSION_RE = re.compile(VERSION_PATTERN)
+VERSION_MAX_LENGTH = 64
+
+Bump = Literal["patch", "minor", "major"]
+BUMPS: tuple[Bump, ...] = ("patch", "minor", "major")
+
+
+def shown(value: object) -> str:
+    """Quote a user value for an error message, escaping anything invisible."""
+    return ascii(value) if isinstance(value, str) else repr(value)
+
+
+def check_name(value: object, what: str = "model name") -> str:
+    """Return ``value`` if it is a valid model/stage name, else raise UsageError."""
+    if not isinstance(value, str) or not _NAME_RE.match(value):
+        raise UsageError(
+            f"invalid {what} {shown(value)}: use 1-64 lowercase ASCII letters, digits, "
+            "'.', '_' or '-', starting and ending with a letter or digit, "
+            "with no '..' and no '.lock' ending"
+        )
+    return value
+
+
+def is_name(value: object) -> bool:
+    return isinstance(value, str) and _NAME_RE.match(value) is not None
+
+
+@dataclass(frozen=True)
+class Version:
+    """A semantic version without build metadata; orders by semver precedence."""
+
+    major: int
+    minor: int
+    patch: int
+    pre: tuple[int | str, ...] = ()
+
+    @classmethod
+    def parse(cls, text: object) -> Version:
+        if (
+            not isinstance(text, str)
+            or len(text) > VERSION_MAX_LENGTH
+            or not (m := _VERSION_RE.match(text))
+        ):
+            raise UsageError(
+                f"invalid version {shown(text)}: expected MAJOR.MINOR.PATCH or "
+                "MAJOR.MINOR.PATCH-prerelease (e.g. 1.2.0 or 2.0.0-rc.1), numbers "
+                "without leading zeros, lowercase, no build metadata"
+            )
+        pre = tuple(int(p) if p.isdigit() else p for p in m.group(4).split(".")) if m.group(4) else ()
+        return cls(int(m.group(1)), int(m.group(2)), int(m.group(3)), pre)
+
+    def __str__(self) -> str:
+        core = f"{self.major}.{self.minor}.{self.patch}"
+        return core + ("-" + ".".join(str(p) for p in self.pre) if self.pre else "")
+
+    def sort_key(self) -> tuple[int, int, int, int, tuple[tuple[int, int, str], ...]]:
+        # A release sorts after its prereleases; numeric identifiers sort before
+        # alphanumeric ones (semver §11).
+        pre = tuple((0, p, "") if isinstance(p, int) else (1, 0, p) for p in self.pre)
+        return (self.major, self.minor, self.patch, 0 if self.pre else 1, pre)
+
+    def __lt__(self, other: Version) -> bool:
+        return self.sort_key() < other.sort_key()
+
+    def __le__(self, other: Version) -> bool:
+        return self.sort_key() <= other.sort_key()
+
+    def __gt__(self, other: Version) -> bool:
+        return self.sort_key() > other.sort_key()
+
+    def __ge__(self, other: Version) -> bool:
+        return self.sort_key() >= other.sort_key()
+
+    def bump(self, part: Bump) -> Version:
+        """The next version, as `npm version`/semver tools bump: a prerelease
+        bumps to its own release when that is the part being bumped."""
+        if part == "major":
+            if self.pre and self.minor == 0 and self.patch == 0:
+                return Version(self.major, 0, 0)
+            return Version(self.major + 1, 0, 0)
+        if part == "minor":
+            if self.pre and self.patch == 0:
+                return Version(self.major, self.minor, 0)
+            return Version(self.major, self.minor + 1, 0)
+        if self.pre:
+            return Version(self.major, self.minor, self.patch)
+        return Version(self.major, self.minor, self.patch + 1)
+
+
+FIRST_VERSION = Version(1, 0, 0)
+
+
+def next_version(existing: list[Version], bump: Bump = "patch") -> Version:
+    if not existing:
+        return FIRST_VERSION
+    return max(existing).bump(bump)

@@ -1,0 +1,515 @@
+"""A registry repository: one commit of it read as typed documents
+(``Snapshot``), and operations that each land as exactly one commit
+(``Registry``)."""
+
+from __future__ import annotations
+
+import functools
+import os
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+from gitreg import dvcconfig, layout, manifest, tags
+from gitreg.errors import ConflictError, InvalidDocumentError, NotFoundError, UsageError
+from gitreg.git import RefUpdate, RefUpdateRejected, Repo
+from gitreg.manifest import Model, ModelVersion, RegistryConfig, StagePointer
+from gitreg.names import BUMPS, Bump, Version, check_name, next_version
+
+T = TypeVar("T")
+COMMIT_ATTEMPTS = 8
+DEFAULT_STORAGE = ".gitreg/storage"
+
+
+def timestamp(epoch: float) -> str:
+    return datetime.fromtimestamp(int(epoch), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    name: str
+    latest: str | None
+    stages: Mapping[str, str]
+    versions: int
+
+
+@dataclass(frozen=True)
+class VersionSummary:
+    model: str
+    version: str
+    stages: tuple[str, ...]
+    status: str
+    created_at: str
+    created_by: str
+    metrics: Mapping[str, float]
+
+    @property
+    def stage(self) -> str:
+        """The stage as users see it (DESIGN.md §1)."""
+        if self.stages:
+            return ", ".join(self.stages)
+        return self.status if self.status != "active" else "development"
+
+
+class Snapshot:
+    """The registry as it is at one commit; every read sees only that commit."""
+
+    def __init__(self, repo: Repo, commit: str | None) -> None:
+        self.repo = repo
+        self.commit = commit
+
+    @functools.cached_property
+    def config(self) -> RegistryConfig:
+        data = self.repo.read_paths(self.commit, [layout.CONFIG_PATH])[layout.CONFIG_PATH] if self.commit else None
+        if data is None:
+            raise NotFoundError(
+                f"{self.repo.root} is not a gitreg registry (no {layout.CONFIG_PATH} on the "
+                "current branch); run `gitreg init` there first"
+            )
+        config: RegistryConfig = manifest.parse(data, RegistryConfig, layout.CONFIG_PATH)
+        return config
+
+    @property
+    def models_dir(self) -> str:
+        return self.config.models_dir
+
+    def read_files(self, paths: Sequence[str]) -> dict[str, bytes | None]:
+        return self.repo.read_paths(self.commit, paths) if self.commit else dict.fromkeys(paths)
+
+    def check_stage(self, stage: str) -> str:
+        check_name(stage, "stage name")
+        if stage not in self.config.stages:
+            raise UsageError(f"unknown stage {stage!r}: this registry's stages are {', '.join(self.config.stages)}")
+        return stage
+
+    # -- listing from trees (no file contents) --------------------------------
+
+    def model_names(self) -> list[str]:
+        if not self.commit:
+            return []
+        entries = self.repo.ls_tree(self.commit, self.models_dir)
+        return sorted(e.path.rsplit("/", 1)[-1] for e in entries if e.type == "tree")
+
+    def _names_in(self, folder: str) -> dict[str, str]:
+        """{file stem: blob id} of the YAML files in ``folder``."""
+        if not self.commit:
+            return {}
+        found = {}
+        for entry in self.repo.ls_tree(self.commit, folder):
+            name = entry.path.rsplit("/", 1)[-1]
+            if entry.type == "blob" and name.endswith(layout.YAML_SUFFIX):
+                found[name[: -len(layout.YAML_SUFFIX)]] = entry.oid
+        return found
+
+    def versions(self, model: str) -> list[Version]:
+        """The model's versions, oldest first, from the file names."""
+        names = self._names_in(layout.versions_dir(self.models_dir, model))
+        return sorted(self._version_of_file(model, n) for n in names)
+
+    def _version_of_file(self, model: str, stem: str) -> Version:
+        try:
+            return Version.parse(stem)
+        except UsageError:
+            path = layout.version_path(self.models_dir, model, stem)
+            raise InvalidDocumentError(f"{path}: the file name is not a valid version") from None
+
+    # -- documents -----------------------------------------------------------
+
+    def _parse(self, path: str, data: bytes, kind: type[T], **expected: str) -> T:
+        document: T = manifest.parse(data, kind, path)
+        for key, want in expected.items():
+            found = getattr(document, key)
+            if found != want:
+                raise InvalidDocumentError(f"{path}: /{key} is {found!r} but the file's path says {want!r}")
+        return document
+
+    def model(self, name: str) -> Model | None:
+        path = layout.model_path(self.models_dir, name)
+        data = self.read_files([path])[path]
+        return None if data is None else self._parse(path, data, Model, name=name)
+
+    def version(self, model: str, version: str) -> ModelVersion | None:
+        path = layout.version_path(self.models_dir, model, version)
+        data = self.read_files([path])[path]
+        return None if data is None else self._parse(path, data, ModelVersion, model=model, version=version)
+
+    def all_versions(self, model: str) -> list[ModelVersion]:
+        """Every version document of ``model``, newest version first."""
+        names = self._names_in(layout.versions_dir(self.models_dir, model))
+        ordered = sorted(names, key=lambda n: self._version_of_file(model, n), reverse=True)
+        blobs = self.repo.read_blobs([names[n] for n in ordered])
+        return [
+            self._parse(layout.version_path(self.models_dir, model, n), blobs[names[n]], ModelVersion, model=model, version=n)
+            for n in ordered
+        ]
+
+    def pointers(self, model: str) -> dict[str, StagePointer]:
+        """{stage: pointer} for the stages the model's versions hold."""
+        names = self._names_in(layout.stages_dir(self.models_dir, model))
+        blobs = self.repo.read_blobs(list(names.values()))
+        return {
+            stage: self._parse(layout.stage_path(self.models_dir, model, stage), blobs[oid], StagePointer, model=model, stage=stage)
+            for stage, oid in sorted(names.items())
+        }
+
+    def summaries(self) -> list[ModelSummary]:
+        """One line per model, from one tree listing and the pointer files."""
+        if not self.commit:
+            return []
+        prefix = self.models_dir + "/"
+        versions: dict[str, list[str]] = {}
+        pointer_oids: dict[str, tuple[str, str]] = {}
+        for entry in self.repo.ls_tree(self.commit, self.models_dir, recursive=True):
+            parts = entry.path[len(prefix):].split("/")
+            if len(parts) != 3 or not parts[2].endswith(layout.YAML_SUFFIX):
+                versions.setdefault(parts[0], [])
+                continue
+            model, folder, stem = parts[0], parts[1], parts[2][: -len(layout.YAML_SUFFIX)]
+            if folder == "versions":
+                versions.setdefault(model, []).append(stem)
+            elif folder == "stages":
+                versions.setdefault(model, [])
+                pointer_oids[entry.oid] = (model, stem)
+        blobs = self.repo.read_blobs(list(pointer_oids))
+        held: dict[str, dict[str, str]] = {}
+        for oid, (model, stage) in pointer_oids.items():
+            path = layout.stage_path(self.models_dir, model, stage)
+            pointer = self._parse(path, blobs[oid], StagePointer, model=model, stage=stage)
+            held.setdefault(model, {})[stage] = pointer.version
+        result = []
+        for model in sorted(versions):
+            stems = versions[model]
+            latest = max((self._version_of_file(model, s) for s in stems), default=None)
+            result.append(ModelSummary(model, str(latest) if latest else None, held.get(model, {}), len(stems)))
+        return result
+
+    def version_summaries(self, model: str) -> list[VersionSummary]:
+        check_name(model)
+        docs = self.all_versions(model)
+        if not docs and self.model(model) is None:
+            raise NotFoundError(f"model {model!r} is not registered")
+        holders: dict[str, list[str]] = {}
+        for stage, pointer in self.pointers(model).items():
+            holders.setdefault(pointer.version, []).append(stage)
+        order = {s: i for i, s in enumerate(self.config.stages)}
+        return [
+            VersionSummary(
+                model, d.version, tuple(sorted(holders.get(d.version, []), key=lambda s: order.get(s, len(order)))),
+                d.status, d.created_at, d.created_by, d.metrics,
+            )
+            for d in docs
+        ]
+
+    def resolve(self, ref: str) -> ModelVersion:
+        """``MODEL@VERSION``, ``MODEL@STAGE`` or ``MODEL@latest`` to a version."""
+        model, sep, what = ref.partition("@")
+        check_name(model)
+        if not sep or not what:
+            raise UsageError(f"{ref!r} names no version: use MODEL@VERSION, MODEL@STAGE or MODEL@latest")
+        if what == "latest":
+            found = self.versions(model)
+            if not found:
+                raise NotFoundError(f"model {model!r} has no versions")
+            version = str(found[-1])
+        elif what[0].isdigit():
+            version = str(Version.parse(what))
+        else:
+            stage = self.check_stage(what)
+            pointer = self.pointers(model).get(stage)
+            if pointer is None:
+                raise NotFoundError(f"no version of {model!r} holds stage {stage!r}")
+            version = pointer.version
+        document = self.version(model, version)
+        if document is None:
+            known = "" if self.versions(model) else f" (model {model!r} has no versions)"
+            raise NotFoundError(f"{model}@{version} is not registered{known}")
+        return document
+
+
+@dataclass(frozen=True)
+class Change:
+    """One operation's effect: files to write (None: delete), the commit
+    message parts, and the GTO tags that mirror it."""
+
+    files: Mapping[str, bytes | None]
+    summary: str
+    trailers: Mapping[str, str]
+    tags: Sequence[tuple[tags.TagEvent, str]] = ()  # (event, annotation)
+    result: Any = None
+
+    def message(self) -> str:
+        trailer_lines = "".join(f"{k}: {v}\n" for k, v in self.trailers.items())
+        return f"{self.summary}\n\n{trailer_lines}"
+
+
+@dataclass(frozen=True)
+class Applied:
+    commit: str
+    change: Change
+    tag_names: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Registered:
+    version: ModelVersion
+    commit: str
+    tag: str
+
+
+@dataclass(frozen=True)
+class Initialised:
+    root: Path
+    commit: str | None  # None: already a registry, nothing changed
+    remote: str
+    remote_url: str
+
+
+class Registry:
+    """A registry checkout (or bare repository) on this machine."""
+
+    def __init__(self, repo: Repo) -> None:
+        self.repo = repo
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] = ".") -> Registry:
+        return cls(Repo(path))
+
+    @property
+    def root(self) -> Path:
+        return self.repo.root
+
+    def branch_ref(self) -> str:
+        ref = self.repo.head_ref()
+        if ref is None:
+            raise ConflictError(f"{self.root}: HEAD is detached; check out the registry branch first")
+        return ref
+
+    def snapshot(self, rev: str | None = None) -> Snapshot:
+        if rev is None:
+            ref = self.repo.head_ref()
+            commit = self.repo.resolve(ref) if ref else self.repo.resolve("HEAD")
+        else:
+            commit = self.repo.resolve(rev)
+            if commit is None:
+                raise NotFoundError(f"revision {rev!r} does not exist in {self.root}")
+        return Snapshot(self.repo, commit)
+
+    # -- the commit machinery -------------------------------------------------
+
+    def apply(self, build: Callable[[Snapshot], Change]) -> Applied:
+        """Land ``build``'s change as one commit (plus tags) on the branch.
+
+        ``build`` runs against the branch tip and must check everything it
+        relies on; if another writer moves the branch first, it runs again on
+        the new tip (bounded, with jittered backoff).
+        """
+        ref = self.branch_ref()
+        for attempt in range(COMMIT_ATTEMPTS):
+            head = self.repo.resolve(ref)
+            change = build(Snapshot(self.repo, head))
+            dirty = self.repo.dirty_paths(change.files)
+            if dirty:
+                raise ConflictError(f"{dirty[0]} has uncommitted changes; commit or stash them first")
+            tree = self.repo.write_tree(head, change.files)
+            commit = self.repo.commit_tree(tree, [head] if head else [], change.message())
+            updates = [RefUpdate(ref, commit, head)]
+            names = []
+            for event, when, annotation in self._tag_times(change.tags):
+                name = event.name()
+                tagger = self.repo.identity()
+                tag_oid = self.repo.make_tag(name, commit, annotation, tagger, when)
+                updates.append(RefUpdate(f"refs/tags/{name}", tag_oid, None))
+                names.append(name)
+            try:
+                self.repo.update_refs(updates)
+            except RefUpdateRejected:
+                time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
+                continue
+            present = [p for p, data in change.files.items() if data is not None]
+            removed = [p for p, data in change.files.items() if data is None]
+            self.repo.checkout_paths(commit, present, removed)
+            return Applied(commit, change, tuple(names))
+        raise ConflictError(
+            f"the registry branch kept moving under concurrent writers; gave up after {COMMIT_ATTEMPTS} attempts"
+        )
+
+    def _tag_times(self, events: Sequence[tuple[tags.TagEvent, str]]) -> list[tuple[tags.TagEvent, int, str]]:
+        """Tagger times strictly after every earlier tag of the same model:
+        GTO orders a model's events by tagger time at one-second resolution."""
+        timed = []
+        last: dict[str, int] = {}
+        for event, annotation in events:
+            if event.model not in last:
+                existing = self.repo.tag_refs(tags.model_patterns(event.model))
+                last[event.model] = max(existing.values(), default=0)
+            when = max(int(time.time()), last[event.model] + 1)
+            last[event.model] = when
+            timed.append((event, when, annotation))
+        return timed
+
+    # -- operations ----------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike[str] = ".",
+        *,
+        remote: str | None = None,
+        models_dir: str = "models",
+    ) -> Initialised:
+        """Make ``path`` (a new folder, a plain folder or a git repo) a registry."""
+        target = Path(path)
+        if target.exists() and not target.is_dir():
+            raise UsageError(f"{target} exists and is not a folder")
+        try:
+            repo = Repo(target)
+        except NotFoundError:
+            repo = Repo.init(target)
+        if repo.bare:
+            raise UsageError(f"{repo.root} is a bare repository; run gitreg init in a clone with a working tree")
+        registry = cls(repo)
+        url = dvcconfig.normalise_url(remote) if remote else None
+        manifest.parse(  # validates models_dir before anything is written
+            manifest.yamlio.dump(RegistryConfig(models_dir=models_dir).to_doc()), RegistryConfig, "--models-dir"
+        )
+        outcome: dict[str, str] = {}
+
+        def build(snap: Snapshot) -> Change:
+            paths = [layout.CONFIG_PATH, layout.DVC_CONFIG_PATH, layout.DVC_GITIGNORE_PATH, layout.DVCIGNORE_PATH, ".gitreg/.gitignore"]
+            current = snap.read_files(paths)
+            files: dict[str, bytes | None] = {}
+            dvc_text = (current[layout.DVC_CONFIG_PATH] or b"").decode("utf-8")
+            default, known = dvcconfig.remotes(dvc_text, layout.DVC_CONFIG_PATH)
+            config_data = current[layout.CONFIG_PATH]
+            if config_data is not None:
+                config = manifest.parse(config_data, RegistryConfig, layout.CONFIG_PATH)
+                name = config.remote
+                if url is not None and known.get(name) != url:
+                    raise ConflictError(
+                        f"{repo.root} is already a registry storing artifacts in DVC remote {name!r} "
+                        f"({known.get(name, 'not configured')}); change it with `dvc remote modify {name} url ...`"
+                    )
+            else:
+                name, wanted = _choose_remote(default, known, url, repo.root)
+                config = RegistryConfig(models_dir=models_dir, remote=name)
+                files[layout.CONFIG_PATH] = manifest.render(config, layout.CONFIG_PATH)
+                if wanted is not None:
+                    dvc_text = dvcconfig.with_remote(dvc_text, name, wanted, default is None, layout.DVC_CONFIG_PATH)
+                    files[layout.DVC_CONFIG_PATH] = dvc_text.encode("utf-8")
+                    if wanted == str(repo.root / DEFAULT_STORAGE) and current[".gitreg/.gitignore"] is None:
+                        files[".gitreg/.gitignore"] = b"/storage/\n"
+            if name not in dvcconfig.remotes(dvc_text, layout.DVC_CONFIG_PATH)[1]:
+                raise ConflictError(f"DVC remote {name!r} named in {layout.CONFIG_PATH} is missing from {layout.DVC_CONFIG_PATH}")
+            if current[layout.DVC_GITIGNORE_PATH] is None:
+                files[layout.DVC_GITIGNORE_PATH] = dvcconfig.DVC_GITIGNORE.encode()
+            if current[layout.DVCIGNORE_PATH] is None:
+                files[layout.DVCIGNORE_PATH] = dvcconfig.DVCIGNORE.encode()
+            outcome["remote"] = name
+            outcome["url"] = dvcconfig.remotes(dvc_text, layout.DVC_CONFIG_PATH)[1][name]
+            return Change(files, "Initialize gitreg registry", {"Gitreg-Action": "init"})
+
+        change = build(registry.snapshot())
+        commit = registry.apply(build).commit if change.files else None
+        if dvcconfig.is_local(outcome["url"]):
+            Path(outcome["url"]).mkdir(parents=True, exist_ok=True)
+        return Initialised(repo.root, commit, outcome["remote"], outcome["url"])
+
+    def register(
+        self,
+        model: str,
+        artifact: str | os.PathLike[str],
+        *,
+        version: str | None = None,
+        bump: str | None = None,
+        metrics: Mapping[str, float] | None = None,
+        params: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        labels: Mapping[str, str] | None = None,
+        description: str = "",
+    ) -> Registered:
+        """Store the artifact and commit a new version manifest, tagged for GTO.
+
+        Inputs must already be checked values (see ``gitreg.inputs``).
+        """
+        from gitreg import artifacts
+
+        check_name(model)
+        if version is not None and bump is not None:
+            raise UsageError("give either a version or a bump, not both")
+        requested = Version.parse(version) if version is not None else None
+        if bump is not None and bump not in BUMPS:
+            raise UsageError(f"invalid bump {bump!r}: use patch, minor or major")
+        part = cast(Bump, bump)
+        source = artifacts.check_source(artifact)
+        snap = self.snapshot()
+        config = snap.config
+        self.branch_ref()
+        store = artifacts.Store(self.root, config.remote)
+        prepared = store.prepare(source)
+        identity = self.repo.identity()
+        created = time.time()
+
+        def build(snap: Snapshot) -> Change:
+            existing = snap.versions(model)
+            tagged = self.repo.tag_refs(tags.model_patterns(model))
+            for name in tagged:
+                event = tags.parse(name)
+                if event and event.version and event.action == "register":
+                    try:
+                        existing.append(Version.parse(event.version))
+                    except UsageError:
+                        pass  # a GTO tag outside our grammar (e.g. build metadata)
+            if requested is None:
+                chosen = str(next_version(existing, part or cast(Bump, config.default_bump)))
+            else:
+                chosen = str(requested)
+                if requested in existing:
+                    raise ConflictError(f"{model} {chosen} is already registered")
+            event = tags.register(model, chosen)
+            if event.name() in tagged or event.name().lower() in {t.lower() for t in tagged}:
+                raise ConflictError(f"tag {event.name()} already exists")
+            document = ModelVersion(
+                model=model, version=chosen, created_at=timestamp(created), created_by=identity,
+                artifact=prepared.artifact, metrics=metrics or {}, params=params or {},
+                metadata=metadata or {}, labels=labels or {}, description=description,
+            )
+            path = layout.version_path(config.models_dir, model, chosen)
+            files: dict[str, bytes | None] = {path: manifest.render(document, path)}
+            if snap.model(model) is None:
+                model_file = layout.model_path(config.models_dir, model)
+                files[model_file] = manifest.render(Model(name=model), model_file)
+            return Change(
+                files,
+                f"Register {model} {chosen}",
+                {"Gitreg-Action": "register", "Gitreg-Model": model, "Gitreg-Version": chosen},
+                tags=[(event, event.message())],
+                result=document,
+            )
+
+        build(snap)  # every check runs before any byte is stored
+        store.push(prepared)
+        applied = self.apply(build)
+        return Registered(applied.change.result, applied.commit, applied.tag_names[0])
+
+
+def _choose_remote(
+    default: str | None, known: Mapping[str, str], url: str | None, root: Path
+) -> tuple[str, str | None]:
+    """(remote name to use, URL to write or None to keep the config as is)."""
+    if url is None:
+        if default is not None and default in known:
+            return default, None
+        url = str(root / DEFAULT_STORAGE)
+    for name, existing in known.items():
+        if existing == url:
+            return name, None
+    name = "storage"
+    suffix = 2
+    while name in known:
+        name, suffix = f"storage{suffix}", suffix + 1
+    return name, url
+

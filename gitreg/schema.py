@@ -1,0 +1,68 @@
+"""Validation of registry documents against the public JSON Schemas in schemas/."""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from collections.abc import Iterator
+from importlib import resources
+from typing import Any
+
+from gitreg.errors import InvalidDocumentError
+
+KINDS = ("RegistryConfig", "Model", "ModelVersion", "StagePointer")
+
+
+def schema_text(kind: str) -> str:
+    return (resources.files("gitreg") / "schemas" / f"{kind}.schema.json").read_text("utf-8")
+
+
+@functools.cache
+def _validator(kind: str) -> Any:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(json.loads(schema_text(kind)))
+
+
+def _pointer(path: Any) -> str:
+    return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in path)
+
+
+def _describe(error: Any) -> str:
+    if error.validator == "pattern":
+        hint = error.schema.get("description") or f"pattern {error.validator_value}"
+        return f"{error.instance!r} is not allowed here: {hint}"
+    return str(error.message)
+
+
+def _non_finite(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    if isinstance(value, float) and not math.isfinite(value):
+        yield path
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _non_finite(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _non_finite(item, (*path, index))
+
+
+def validate(doc: Any, kind: str, source: str) -> dict[str, Any]:
+    """Check ``doc`` is a ``kind`` document; return it, or raise naming the first fault.
+
+    Beyond the schema: numbers must be finite anywhere in the document (JSON
+    Schema cannot say so, and a NaN must never pass a gate).
+    """
+    if not isinstance(doc, dict):
+        raise InvalidDocumentError(f"{source}: expected a mapping at the top level")
+    found = doc.get("kind")
+    if found != kind:
+        raise InvalidDocumentError(f"{source}: /kind: expected {kind!r}, found {found!r}")
+    errors = sorted(_validator(kind).iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise InvalidDocumentError(f"{source}: {_pointer(first.absolute_path)}: {_describe(first)}{more}")
+    for path in _non_finite(doc):
+        raise InvalidDocumentError(f"{source}: {_pointer(path)}: NaN and infinity are not allowed")
+    return doc

@@ -1,0 +1,113 @@
+"""Hermetic tests against real git repositories and real DVC remotes.
+
+Every test gets its own HOME, XDG folders, TMPDIR and DVC site cache inside
+``tmp_path``, a fixed git identity, and no system git config; a test that
+writes into the real home folder fails.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from gitreg import api
+from gitreg.cli import main
+
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "Ada Tester",
+    "GIT_AUTHOR_EMAIL": "ada@example.com",
+    "GIT_COMMITTER_NAME": "Ada Tester",
+    "GIT_COMMITTER_EMAIL": "ada@example.com",
+}
+_REAL_HOME = Path(os.path.expanduser("~"))
+_WATCHED = [p for p in (_REAL_HOME, _REAL_HOME / ".cache", _REAL_HOME / ".config", Path("/var/tmp")) if p.is_dir()]
+
+
+@pytest.fixture(autouse=True)
+def hermetic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    home = tmp_path / "_home"
+    scratch = tmp_path / "_tmp"
+    for folder in (home, scratch):
+        folder.mkdir()
+    env = {
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
+        "TMPDIR": str(scratch),
+        "DVC_SITE_CACHE_DIR": str(scratch / "dvc-site"),
+        "DVC_NO_ANALYTICS": "1",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
+        **IDENTITY,
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    for key in ("GITREG_REGISTRY", "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    before = {p: p.stat().st_mtime_ns for p in _WATCHED}
+    yield
+    changed = [str(p) for p in _WATCHED if p.stat().st_mtime_ns != before[p]]
+    assert not changed, f"the test wrote outside its temporary folder: {changed}"
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+
+
+@dataclass(frozen=True)
+class RepoState:
+    """Everything an operation could change: refs, index+worktree status,
+    files in the artifact remote."""
+
+    refs: str
+    status: str
+    stored: tuple[str, ...]
+
+
+def state(registry: Path) -> RepoState:
+    storage = registry / ".gitreg" / "storage"
+    stored = tuple(sorted(str(p.relative_to(storage)) for p in storage.rglob("*"))) if storage.exists() else ()
+    return RepoState(
+        refs=git(registry, "for-each-ref", "--format=%(refname) %(objectname)"),
+        status=git(registry, "status", "--porcelain", "--untracked-files=all", "--ignored"),
+        stored=stored,
+    )
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Path:
+    path = tmp_path / "registry"
+    api.init(path)
+    return path
+
+
+@pytest.fixture
+def artifact(tmp_path: Path) -> Path:
+    path = tmp_path / "work" / "model.pkl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"model weights \x00\x01\x02" * 100)
+    return path
+
+
+class Cli:
+    def __init__(self) -> None:
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str | os.PathLike[str], code: int = 0) -> Result:
+        result = self.runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
+        assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
+        return result
+
+
+@pytest.fixture
+def cli() -> Cli:
+    return Cli()
