@@ -39,4 +39,20 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'gitreg' has no attribute {name!r}")
 
 
-__all__ = sorted(_API | set(_TYPES) | {"__version__"})
+__all__ = [
+    "Artifact",
+    "GitregError",
+    "Initialised",
+    "Model",
+    "ModelSummary",
+    "ModelVersion",
+    "RegistryConfig",
+    "StagePointer",
+    "VersionSummary",
+    "__version__",
+    "init",
+    "list_models",
+    "list_versions",
+    "register",
+    "show",
+]

@@ -45,17 +45,21 @@ def register(
     Without ``version`` the next ``bump`` (default: the registry's policy,
     patch) after the highest existing version is used; 1.0.0 for the first.
     """
-    return Registry.open(registry).register(
-        model,
-        artifact,
-        version=version,
-        bump=bump,
-        metrics=inputs.metrics(metrics),
-        params=inputs.params(params),
-        metadata=inputs.metadata(metadata),
-        labels=inputs.labels(labels),
-        description=inputs.description(description),
-    ).version
+    return (
+        Registry.open(registry)
+        .register(
+            model,
+            artifact,
+            version=version,
+            bump=bump,
+            metrics=inputs.metrics(metrics),
+            params=inputs.params(params),
+            metadata=inputs.metadata(metadata),
+            labels=inputs.labels(labels),
+            description=inputs.description(description),
+        )
+        .version
+    )
 
 
 def list_models(*, registry: PathLike = ".") -> list[ModelSummary]:

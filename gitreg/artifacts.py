@@ -100,8 +100,8 @@ class Store:
         types = cache.get("type") or ["reflink", "copy"]
         if isinstance(types, str):
             types = [t.strip() for t in types.split(",")]
-        fs = LocalFileSystem()
-        return get_odb(fs, fs.join(folder, "files", "md5"), hash_name="md5", type=types)
+        fs: Any = LocalFileSystem()  # type: ignore[no-untyped-call]
+        return get_odb(fs, fs.join(folder, "files", "md5"), hash_name="md5", type=types)  # type: ignore[no-untyped-call]
 
     def _remote_odb(self) -> Any:
         from dvc.config import ConfigError
@@ -109,15 +109,13 @@ class Store:
         from dvc_data.hashfile.db import get_odb
 
         if self.remote_name not in self.config.get("remote", {}):
-            raise ArtifactError(
-                f"DVC remote {self.remote_name!r} is not configured in {self.root / '.dvc' / 'config'}"
-            )
+            raise ArtifactError(f"DVC remote {self.remote_name!r} is not configured in {self.root / '.dvc' / 'config'}")
         try:
             cls, conf, fs_path = get_cloud_fs(self.config, name=self.remote_name)
             fs = cls(**conf)
         except (ConfigError, ImportError) as exc:
             raise ArtifactError(f"DVC remote {self.remote_name!r} cannot be used: {exc}") from exc
-        return get_odb(fs, fs.join(fs_path, "files", "md5"), hash_name="md5")
+        return get_odb(fs, fs.join(fs_path, "files", "md5"), hash_name="md5")  # type: ignore[no-untyped-call]
 
     def prepare(self, source: Source) -> Prepared:
         """Hash ``source`` (nothing is written yet) and check the remote is usable."""
@@ -127,15 +125,16 @@ class Store:
         cache = self._cache_odb()
         remote = self._remote_odb()
         try:
-            staging, meta, obj = build(cache, str(source.path), LocalFileSystem(), "md5")
+            local: Any = LocalFileSystem()  # type: ignore[no-untyped-call]
+            staging, meta, obj = build(cache, str(source.path), local, "md5")
         except OSError as exc:
             raise ArtifactError(f"reading artifact {source.path} failed: {exc}") from exc
         artifact = Artifact(
             path=source.path.name,
-            md5=obj.hash_info.value,
+            md5=str(obj.hash_info.value),
             size=int(meta.size or 0),
             remote=self.remote_name,
-            nfiles=int(meta.nfiles) if source.is_dir else None,
+            nfiles=int(meta.nfiles or 0) if source.is_dir else None,
         )
         return Prepared(artifact, source, (staging, cache, remote, obj.hash_info))
 

@@ -19,8 +19,13 @@ REGISTRY_HELP = "The registry: a path inside its git repository [env: GITREG_REG
 
 def registry_option(func: Any) -> Any:
     return click.option(
-        "--registry", "-R", default=".", envvar="GITREG_REGISTRY", show_envvar=False,
-        metavar="PATH", help=REGISTRY_HELP,
+        "--registry",
+        "-R",
+        default=".",
+        envvar="GITREG_REGISTRY",
+        show_envvar=False,
+        metavar="PATH",
+        help=REGISTRY_HELP,
     )(func)
 
 
@@ -72,7 +77,9 @@ def main(debug: bool) -> None:
 
 @main.command()
 @click.argument("path", default=".", type=click.Path(file_okay=False))
-@click.option("--remote", metavar="URL", help="DVC remote URL or path for artifacts [default: a local folder, .gitreg/storage].")
+@click.option(
+    "--remote", metavar="URL", help="DVC remote URL or path for artifacts [default: a local folder, .gitreg/storage]."
+)
 @click.option("--models-dir", default="models", show_default=True, help="Folder of the repo that holds the models.")
 def init(path: str, remote: str | None, models_dir: str) -> None:
     """Make PATH (default: here) a registry: a new folder, a folder or a git repo.
@@ -84,7 +91,8 @@ def init(path: str, remote: str | None, models_dir: str) -> None:
 
     result = api.init(path, remote=remote, models_dir=models_dir)
     if result.commit is None:
-        click.echo(f"{result.root} is already a gitreg registry (artifacts: DVC remote {result.remote!r} at {result.remote_url})")
+        where = f"DVC remote {result.remote!r} at {result.remote_url}"
+        click.echo(f"{result.root} is already a gitreg registry (artifacts: {where})")
     else:
         click.echo(f"Initialized gitreg registry in {result.root} (commit {result.commit[:10]})")
         click.echo(f"Artifacts go to DVC remote {result.remote!r} at {result.remote_url}")
@@ -94,11 +102,25 @@ def init(path: str, remote: str | None, models_dir: str) -> None:
 @click.argument("model")
 @click.option("--artifact", "-a", required=True, metavar="PATH", help="The model file or folder to store.")
 @click.option("--version", "version", metavar="X.Y.Z", help="Version to register [default: next after the highest].")
-@click.option("--bump", type=click.Choice(["patch", "minor", "major"]), help="Which part to bump for the next version [default: the registry's policy, patch].")
-@click.option("--metrics", metavar="FILE", help="Metrics file (JSON or YAML mapping of numbers; nested keys joined with '.').")
-@click.option("--metric", "metric_pairs", multiple=True, metavar="K=V", help="A metric (repeatable; overrides --metrics).")
+@click.option(
+    "--bump",
+    type=click.Choice(["patch", "minor", "major"]),
+    help="Which part to bump for the next version [default: the registry's policy, patch].",
+)
+@click.option(
+    "--metrics", metavar="FILE", help="Metrics file (JSON or YAML mapping of numbers; nested keys joined with '.')."
+)
+@click.option(
+    "--metric", "metric_pairs", multiple=True, metavar="K=V", help="A metric (repeatable; overrides --metrics)."
+)
 @click.option("--params", metavar="FILE", help="Params file (JSON or YAML mapping), e.g. DVC's params.yaml.")
-@click.option("--metadata", "metadata_pairs", multiple=True, metavar="K=V", help="Metadata (repeatable); true/false and numbers are typed.")
+@click.option(
+    "--metadata",
+    "metadata_pairs",
+    multiple=True,
+    metavar="K=V",
+    help="Metadata (repeatable); true/false and numbers are typed.",
+)
 @click.option("--label", "label_pairs", multiple=True, metavar="K=V", help="A label (repeatable).")
 @click.option("--description", "-d", help="What this version is.")
 @registry_option
@@ -164,7 +186,11 @@ def list_(model: str | None, registry: str, as_json: bool) -> None:
     snap = Registry.open(registry).snapshot()
     if model is None:
         items = snap.summaries()
-        click.echo(render.to_json(render.summaries_json(items)) if as_json else render.summaries_text(items, snap.config.stages))
+        click.echo(
+            render.to_json(render.summaries_json(items))
+            if as_json
+            else render.summaries_text(items, snap.config.stages)
+        )
     else:
         versions = snap.version_summaries(model)
         click.echo(render.to_json(render.versions_json(versions)) if as_json else render.versions_text(versions))
@@ -193,7 +219,12 @@ def show(ref: str, registry: str, as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--dir", "directory", type=click.Path(file_okay=False), help="Where to build the demo [default: a new temporary folder].")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False),
+    help="Where to build the demo [default: a new temporary folder].",
+)
 def demo(directory: str | None) -> None:
     """Run the main job end to end on a local registry with a local DVC remote.
 

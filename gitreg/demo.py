@@ -97,9 +97,14 @@ def run(directory: str | None, echo: Callable[[str], None]) -> Path:
     for step, (epochs, as_folder) in enumerate([(3, False), (40, True)], start=2):
         artifact, metrics, params = _train_version(base / "training" / f"run-{step - 1}", epochs, as_folder)
         version = api.register(
-            MODEL, artifact, metrics=metrics, params=params,
-            metadata={"framework": "pure-python"}, labels={"team": "risk"},
-            description=f"logistic regression, {epochs} epochs", registry=registry,
+            MODEL,
+            artifact,
+            metrics=metrics,
+            params=params,
+            metadata={"framework": "pure-python"},
+            labels={"team": "risk"},
+            description=f"logistic regression, {epochs} epochs",
+            registry=registry,
         )
         kind = "folder" if as_folder else "file"
         echo(

@@ -14,6 +14,7 @@ import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import git as gitpython
 
@@ -57,7 +58,7 @@ class Repo:
         if not start.is_dir():
             raise NotFoundError(f"{start}: no such directory")
         self._cmd = gitpython.Git(str(start))
-        code, out, err = self.run(["rev-parse", "--is-bare-repository", "--absolute-git-dir"], check=False)
+        code, out, _ = self.run(["rev-parse", "--is-bare-repository", "--absolute-git-dir"], check=False)
         if code != 0:
             raise NotFoundError(f"{start}: not a git repository")
         bare, git_dir = out.decode().splitlines()
@@ -100,8 +101,9 @@ class Repo:
             )
         except gitpython.GitCommandNotFound as exc:
             raise GitError("git is not installed or not on PATH") from exc
-        out, err = proc.proc.communicate(input)
-        code = proc.proc.returncode
+        popen = cast("subprocess.Popen[bytes]", proc.proc)  # as_process always starts one
+        out, err = popen.communicate(input)
+        code = popen.returncode
         if check and code != 0:
             message = err.decode("utf-8", "replace").strip().splitlines()
             raise GitError(f"git {args[0]} failed: {message[-1] if message else f'exit {code}'}")
@@ -177,10 +179,13 @@ class Repo:
     def tag_refs(self, patterns: Sequence[str]) -> dict[str, int]:
         """Tags matching the fnmatch ``patterns`` (under refs/tags/) with their
         tagger time (0 for lightweight tags)."""
-        out = self._text([
-            "for-each-ref", "--format=%(refname:strip=2)%00%(taggerdate:unix)",
-            *(f"refs/tags/{p}" for p in patterns),
-        ])
+        out = self._text(
+            [
+                "for-each-ref",
+                "--format=%(refname:strip=2)%00%(taggerdate:unix)",
+                *(f"refs/tags/{p}" for p in patterns),
+            ]
+        )
         tags: dict[str, int] = {}
         for line in out.splitlines():
             name, _, when = line.partition("\0")
@@ -189,7 +194,7 @@ class Repo:
 
     def identity(self) -> str:
         """``Name <email>`` of the committer git would record."""
-        code, out, err = self.run(["var", "GIT_COMMITTER_IDENT"], check=False)
+        code, out, _ = self.run(["var", "GIT_COMMITTER_IDENT"], check=False)
         if code != 0:
             raise UsageError(
                 "git does not know who you are: set user.name and user.email "
@@ -262,9 +267,7 @@ class Repo:
 
     def make_tag(self, name: str, target: str, message: str, tagger: str, when: int) -> str:
         """An annotated tag object (not yet a ref) with an exact tagger time."""
-        body = (
-            f"object {target}\ntype commit\ntag {name}\ntagger {tagger} {when} +0000\n\n{message}\n"
-        )
+        body = f"object {target}\ntype commit\ntag {name}\ntagger {tagger} {when} +0000\n\n{message}\n"
         return self._text(["mktag"], input=body.encode("utf-8"))
 
     def update_refs(self, updates: Sequence[RefUpdate]) -> None:

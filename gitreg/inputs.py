@@ -3,6 +3,7 @@ files, ``k=v`` pairs or Python mappings, checked into plain values."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -57,11 +58,9 @@ def split_pair(text: str, what: str) -> tuple[str, str]:
 
 
 def metric_value(name: str, value: object) -> float:
-    if isinstance(value, str):
-        try:
-            value = float(value) if value.strip() else value
-        except ValueError:
-            pass
+    if isinstance(value, str) and value.strip():
+        with contextlib.suppress(ValueError):
+            value = float(value)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise UsageError(f"metric {name!r} must be a number, got {shown(value)}")
     number = float(value)

@@ -216,8 +216,12 @@ class StagePointer:
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> StagePointer:
         return cls(
-            doc["model"], doc["stage"], doc["version"], doc["promoted_at"],
-            doc["promoted_by"], doc.get("reason", ""),
+            doc["model"],
+            doc["stage"],
+            doc["version"],
+            doc["promoted_at"],
+            doc["promoted_by"],
+            doc.get("reason", ""),
         )
 
     def to_doc(self) -> dict[str, Any]:

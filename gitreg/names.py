@@ -13,9 +13,7 @@ _NAME_RE = re.compile(NAME_PATTERN)
 
 _NUM = r"0|[1-9][0-9]*"
 _PRE_ID = r"0|[1-9][0-9]*|[0-9]*[a-z-][0-9a-z-]*"
-VERSION_PATTERN = (
-    rf"^({_NUM})\.({_NUM})\.({_NUM})(?:-((?:{_PRE_ID})(?:\.(?:{_PRE_ID}))*))?$"
-)
+VERSION_PATTERN = rf"^({_NUM})\.({_NUM})\.({_NUM})(?:-((?:{_PRE_ID})(?:\.(?:{_PRE_ID}))*))?$"
 _VERSION_RE = re.compile(VERSION_PATTERN)
 VERSION_MAX_LENGTH = 64
 
@@ -54,11 +52,7 @@ class Version:
 
     @classmethod
     def parse(cls, text: object) -> Version:
-        if (
-            not isinstance(text, str)
-            or len(text) > VERSION_MAX_LENGTH
-            or not (m := _VERSION_RE.match(text))
-        ):
+        if not isinstance(text, str) or len(text) > VERSION_MAX_LENGTH or not (m := _VERSION_RE.match(text)):
             raise UsageError(
                 f"invalid version {shown(text)}: expected MAJOR.MINOR.PATCH or "
                 "MAJOR.MINOR.PATCH-prerelease (e.g. 1.2.0 or 2.0.0-rc.1), numbers "

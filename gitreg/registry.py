@@ -4,17 +4,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from gitreg import dvcconfig, layout, manifest, tags
+from gitreg import dvcconfig, layout, manifest, tags, yamlio
 from gitreg.errors import ConflictError, InvalidDocumentError, NotFoundError, UsageError
 from gitreg.git import RefUpdate, RefUpdateRejected, Repo
 from gitreg.manifest import Model, ModelVersion, RegistryConfig, StagePointer
@@ -26,7 +27,7 @@ DEFAULT_STORAGE = ".gitreg/storage"
 
 
 def timestamp(epoch: float) -> str:
-    return datetime.fromtimestamp(int(epoch), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,9 @@ class Snapshot:
         ordered = sorted(names, key=lambda n: self._version_of_file(model, n), reverse=True)
         blobs = self.repo.read_blobs([names[n] for n in ordered])
         return [
-            self._parse(layout.version_path(self.models_dir, model, n), blobs[names[n]], ModelVersion, model=model, version=n)
+            self._parse(
+                layout.version_path(self.models_dir, model, n), blobs[names[n]], ModelVersion, model=model, version=n
+            )
             for n in ordered
         ]
 
@@ -152,7 +155,9 @@ class Snapshot:
         names = self._names_in(layout.stages_dir(self.models_dir, model))
         blobs = self.repo.read_blobs(list(names.values()))
         return {
-            stage: self._parse(layout.stage_path(self.models_dir, model, stage), blobs[oid], StagePointer, model=model, stage=stage)
+            stage: self._parse(
+                layout.stage_path(self.models_dir, model, stage), blobs[oid], StagePointer, model=model, stage=stage
+            )
             for stage, oid in sorted(names.items())
         }
 
@@ -164,7 +169,7 @@ class Snapshot:
         versions: dict[str, list[str]] = {}
         pointer_oids: dict[str, tuple[str, str]] = {}
         for entry in self.repo.ls_tree(self.commit, self.models_dir, recursive=True):
-            parts = entry.path[len(prefix):].split("/")
+            parts = entry.path[len(prefix) :].split("/")
             if len(parts) != 3 or not parts[2].endswith(layout.YAML_SUFFIX):
                 versions.setdefault(parts[0], [])
                 continue
@@ -198,8 +203,13 @@ class Snapshot:
         order = {s: i for i, s in enumerate(self.config.stages)}
         return [
             VersionSummary(
-                model, d.version, tuple(sorted(holders.get(d.version, []), key=lambda s: order.get(s, len(order)))),
-                d.status, d.created_at, d.created_by, d.metrics,
+                model,
+                d.version,
+                tuple(sorted(holders.get(d.version, []), key=lambda s: order.get(s, len(order)))),
+                d.status,
+                d.created_at,
+                d.created_by,
+                d.metrics,
             )
             for d in docs
         ]
@@ -374,12 +384,18 @@ class Registry:
         registry = cls(repo)
         url = dvcconfig.normalise_url(remote) if remote else None
         manifest.parse(  # validates models_dir before anything is written
-            manifest.yamlio.dump(RegistryConfig(models_dir=models_dir).to_doc()), RegistryConfig, "--models-dir"
+            yamlio.dump(RegistryConfig(models_dir=models_dir).to_doc()), RegistryConfig, "--models-dir"
         )
         outcome: dict[str, str] = {}
 
         def build(snap: Snapshot) -> Change:
-            paths = [layout.CONFIG_PATH, layout.DVC_CONFIG_PATH, layout.DVC_GITIGNORE_PATH, layout.DVCIGNORE_PATH, ".gitreg/.gitignore"]
+            paths = [
+                layout.CONFIG_PATH,
+                layout.DVC_CONFIG_PATH,
+                layout.DVC_GITIGNORE_PATH,
+                layout.DVCIGNORE_PATH,
+                ".gitreg/.gitignore",
+            ]
             current = snap.read_files(paths)
             files: dict[str, bytes | None] = {}
             dvc_text = (current[layout.DVC_CONFIG_PATH] or b"").decode("utf-8")
@@ -403,7 +419,9 @@ class Registry:
                     if wanted == str(repo.root / DEFAULT_STORAGE) and current[".gitreg/.gitignore"] is None:
                         files[".gitreg/.gitignore"] = b"/storage/\n"
             if name not in dvcconfig.remotes(dvc_text, layout.DVC_CONFIG_PATH)[1]:
-                raise ConflictError(f"DVC remote {name!r} named in {layout.CONFIG_PATH} is missing from {layout.DVC_CONFIG_PATH}")
+                raise ConflictError(
+                    f"DVC remote {name!r} named in {layout.CONFIG_PATH} is missing from {layout.DVC_CONFIG_PATH}"
+                )
             if current[layout.DVC_GITIGNORE_PATH] is None:
                 files[layout.DVC_GITIGNORE_PATH] = dvcconfig.DVC_GITIGNORE.encode()
             if current[layout.DVCIGNORE_PATH] is None:
@@ -459,10 +477,8 @@ class Registry:
             for name in tagged:
                 event = tags.parse(name)
                 if event and event.version and event.action == "register":
-                    try:
+                    with contextlib.suppress(UsageError):  # GTO allows build metadata; we do not
                         existing.append(Version.parse(event.version))
-                    except UsageError:
-                        pass  # a GTO tag outside our grammar (e.g. build metadata)
             if requested is None:
                 chosen = str(next_version(existing, part or cast(Bump, config.default_bump)))
             else:
@@ -473,9 +489,16 @@ class Registry:
             if event.name() in tagged or event.name().lower() in {t.lower() for t in tagged}:
                 raise ConflictError(f"tag {event.name()} already exists")
             document = ModelVersion(
-                model=model, version=chosen, created_at=timestamp(created), created_by=identity,
-                artifact=prepared.artifact, metrics=metrics or {}, params=params or {},
-                metadata=metadata or {}, labels=labels or {}, description=description,
+                model=model,
+                version=chosen,
+                created_at=timestamp(created),
+                created_by=identity,
+                artifact=prepared.artifact,
+                metrics=metrics or {},
+                params=params or {},
+                metadata=metadata or {},
+                labels=labels or {},
+                description=description,
             )
             path = layout.version_path(config.models_dir, model, chosen)
             files: dict[str, bytes | None] = {path: manifest.render(document, path)}
@@ -512,4 +535,3 @@ def _choose_remote(
     while name in known:
         name, suffix = f"storage{suffix}", suffix + 1
     return name, url
-

@@ -39,10 +39,7 @@ def number(value: float | None) -> str:
 
 
 def summaries_json(items: Sequence[ModelSummary]) -> list[dict[str, Any]]:
-    return [
-        {"model": s.name, "latest": s.latest, "stages": dict(s.stages), "versions": s.versions}
-        for s in items
-    ]
+    return [{"model": s.name, "latest": s.latest, "stages": dict(s.stages), "versions": s.versions} for s in items]
 
 
 def summaries_text(items: Sequence[ModelSummary], stages: Sequence[str]) -> str:

@@ -106,9 +106,7 @@ def load(data: bytes | str, source: str) -> Any:
     """
     size = len(data.encode("utf-8") if isinstance(data, str) else data)
     if size > MAX_BYTES:
-        raise InvalidDocumentError(
-            f"{source}: file is {size} bytes, over the {MAX_BYTES}-byte limit"
-        )
+        raise InvalidDocumentError(f"{source}: file is {size} bytes, over the {MAX_BYTES}-byte limit")
     if isinstance(data, bytes):
         try:
             data = data.decode("utf-8")
@@ -134,7 +132,7 @@ def load(data: bytes | str, source: str) -> Any:
     return value
 
 
-class _QuotedDumper(_Dumper):  # type: ignore[misc,valid-type]
+class _QuotedDumper(_Dumper):  # type: ignore[misc]
     pass
 
 

@@ -60,7 +60,7 @@ def hermetic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.rstrip("\n")
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ class Cli:
         self.runner = CliRunner()
 
     def __call__(self, *args: str | os.PathLike[str], code: int = 0) -> Result:
-        result = self.runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
+        result = self.runner.invoke(main, [str(a) for a in args], catch_exceptions=False, prog_name="gitreg")
         assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
         return result
 

@@ -16,7 +16,13 @@ def test_init_new_folder(tmp_path: Path, cli: Cli) -> None:
     out = cli("init", target).stdout
     assert "Initialized gitreg registry" in out
     assert git(target, "log", "--format=%s%n%b") == "Initialize gitreg registry\nGitreg-Action: init"
-    assert git(target, "ls-files").splitlines() == [".dvc/.gitignore", ".dvc/config", ".dvcignore", ".gitreg/.gitignore", ".gitreg/config.yaml"]
+    assert git(target, "ls-files").splitlines() == [
+        ".dvc/.gitignore",
+        ".dvc/config",
+        ".dvcignore",
+        ".gitreg/.gitignore",
+        ".gitreg/config.yaml",
+    ]
     assert git(target, "status", "--porcelain") == ""
     config = Registry.open(target).snapshot().config
     assert config == RegistryConfig()
@@ -48,7 +54,11 @@ def test_init_keeps_unrelated_changes_out_of_the_commit(tmp_path: Path) -> None:
 
     changed = git(repo, "show", "--name-only", "--format=", "HEAD").splitlines()
     assert "train.py" not in changed and "data.csv" not in changed and "notes.txt" not in changed
-    assert git(repo, "status", "--porcelain", "--untracked-files=all").splitlines() == ["A  data.csv", " M train.py", "?? notes.txt"]
+    assert git(repo, "status", "--porcelain", "--untracked-files=all").splitlines() == [
+        "A  data.csv",
+        " M train.py",
+        "?? notes.txt",
+    ]
     assert (repo / "train.py").read_text() == "print('v2')\n"
 
 
@@ -70,7 +80,11 @@ def test_init_reuses_an_existing_dvc_default_remote(tmp_path: Path) -> None:
     result = api.init(repo)
     assert (result.remote, result.remote_url) == ("team", "/srv/dvc")
     assert "/srv/dvc" in (repo / ".dvc" / "config").read_text()
-    assert git(repo, "show", "--name-only", "--format=", "HEAD").splitlines() == [".dvc/.gitignore", ".dvcignore", ".gitreg/config.yaml"]
+    assert git(repo, "show", "--name-only", "--format=", "HEAD").splitlines() == [
+        ".dvc/.gitignore",
+        ".dvcignore",
+        ".gitreg/config.yaml",
+    ]
 
 
 def test_rerun_with_another_remote_is_refused(registry: Path) -> None:

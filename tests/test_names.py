@@ -7,8 +7,28 @@ from gitreg.names import Version, check_name, next_version
 
 GOOD_NAMES = ["a", "fraud", "fraud-detector", "m1", "a.b", "a_b", "x" * 64, "0"]
 BAD_NAMES = [
-    "", "Fraud", "../x", "a/b", "a\\b", "a:b", "a\x00b", "a\nb", "-a", "a-", "a.", ".git",
-    "a..b", "x.lock", "HEAD", "git~1", "x" * 65, "frаud", "a\u200bb", "a b", "a@b", "a#b",
+    "",
+    "Fraud",
+    "../x",
+    "a/b",
+    "a\\b",
+    "a:b",
+    "a\x00b",
+    "a\nb",
+    "-a",
+    "a-",
+    "a.",
+    ".git",
+    "a..b",
+    "x.lock",
+    "HEAD",
+    "git~1",
+    "x" * 65,
+    "frаud",
+    "a\u200bb",
+    "a b",
+    "a@b",
+    "a#b",
 ]
 
 
@@ -26,13 +46,16 @@ def test_bad_names_are_refused_with_the_value_escaped(name: str) -> None:
     assert message.startswith("invalid model name")
 
 
-@pytest.mark.parametrize("text", ["1.0.0", "0.0.1", "10.20.30", "1.0.0-rc.1", "1.0.0-alpha", "1.0.0-0.3.7", "1.0.0-x-y"])
+@pytest.mark.parametrize(
+    "text", ["1.0.0", "0.0.1", "10.20.30", "1.0.0-rc.1", "1.0.0-alpha", "1.0.0-0.3.7", "1.0.0-x-y"]
+)
 def test_versions_round_trip(text: str) -> None:
     assert str(Version.parse(text)) == text
 
 
 @pytest.mark.parametrize(
-    "text", ["1", "1.0", "1.10", "v1.0.0", "01.0.0", "1.00.0", "1.0.0+build", "1.0.0-RC1", "1.0.0-01", " 1.0.0", "1.0.0-", 1.1]
+    "text",
+    ["1", "1.0", "1.10", "v1.0.0", "01.0.0", "1.00.0", "1.0.0+build", "1.0.0-RC1", "1.0.0-01", " 1.0.0", "1.0.0-", 1.1],
 )
 def test_bad_versions(text: object) -> None:
     with pytest.raises(UsageError, match="invalid version"):
@@ -40,7 +63,20 @@ def test_bad_versions(text: object) -> None:
 
 
 def test_semver_precedence() -> None:
-    ordered = ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta", "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0", "1.0.1", "1.2.0", "1.10.0", "2.0.0"]
+    ordered = [
+        "1.0.0-alpha",
+        "1.0.0-alpha.1",
+        "1.0.0-alpha.beta",
+        "1.0.0-beta",
+        "1.0.0-beta.2",
+        "1.0.0-beta.11",
+        "1.0.0-rc.1",
+        "1.0.0",
+        "1.0.1",
+        "1.2.0",
+        "1.10.0",
+        "2.0.0",
+    ]
     parsed = [Version.parse(v) for v in ordered]
     assert sorted(reversed(parsed)) == parsed
 

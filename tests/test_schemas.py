@@ -26,16 +26,25 @@ def test_installed_package_ships_the_same_schema(kind: str) -> None:
 
 
 VERSION = ModelVersion(
-    model="fraud", version="1.2.3-rc.1", created_at="2026-01-02T03:04:05Z", created_by="Ada <ada@example.com>",
-    artifact=Artifact("model.pkl", "0" * 32, 10, "storage"), metrics={"auc": 0.9, "n": 3},
-    params={"lr": 0.1, "layers": [64, 32], "opt": {"name": "adam"}}, metadata={"gpu": True, "framework": "torch"},
-    labels={"team": "risk"}, description="first",
+    model="fraud",
+    version="1.2.3-rc.1",
+    created_at="2026-01-02T03:04:05Z",
+    created_by="Ada <ada@example.com>",
+    artifact=Artifact("model.pkl", "0" * 32, 10, "storage"),
+    metrics={"auc": 0.9, "n": 3},
+    params={"lr": 0.1, "layers": [64, 32], "opt": {"name": "adam"}},
+    metadata={"gpu": True, "framework": "torch"},
+    labels={"team": "risk"},
+    description="first",
 )
 DOCUMENTS = [
     (RegistryConfig(), "RegistryConfig"),
     (Model("fraud", gates={"production": {"min_auc": 0.8, "require_approved": True}}), "Model"),
     (VERSION, "ModelVersion"),
-    (StagePointer("fraud", "production", "1.2.3", "2026-01-02T03:04:05Z", "Ada <ada@example.com>", "ok"), "StagePointer"),
+    (
+        StagePointer("fraud", "production", "1.2.3", "2026-01-02T03:04:05Z", "Ada <ada@example.com>", "ok"),
+        "StagePointer",
+    ),
 ]
 
 

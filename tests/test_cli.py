@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+
+from gitreg import api
+from gitreg.cli import main
+from gitreg.registry import Snapshot
+from tests.conftest import Cli
+
+
+def all_commands() -> list[tuple[str, click.Command]]:
+    return [("gitreg", main), *((name, cmd) for name, cmd in main.commands.items())]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("name", "command"), all_commands(), ids=[n for n, _ in all_commands()])
+def test_every_command_and_option_has_help(name: str, command: click.Command, cli: Cli) -> None:
+    assert command.help and command.help.strip(), name
+    for param in command.params:
+        if isinstance(param, click.Option):
+            assert param.help and param.help.strip(), f"{name} {param.opts}"
+    args = ["--help"] if name == "gitreg" else [name, "--help"]
+    assert "Usage: gitreg" in cli(*args).stdout
+
+
+def test_unexpected_errors_exit_3_with_a_log(registry: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(self: Snapshot) -> None:
+        raise RuntimeError("something broke")
+
+    monkeypatch.setattr(Snapshot, "summaries", boom)
+    result = cli("list", "-R", registry, code=3)
+    assert result.stderr.startswith("gitreg: unexpected error: RuntimeError: something broke (traceback in ")
+    log = Path(result.stderr.split("traceback in ")[1].split(";")[0])
+    assert "RuntimeError: something broke" in log.read_text()
+    with pytest.raises(RuntimeError):
+        cli.runner.invoke(main, ["--debug", "list", "-R", str(registry)], catch_exceptions=False)
+
+
+def test_interrupt_exits_130(registry: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(self: Snapshot) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Snapshot, "summaries", interrupted)
+    assert cli("list", "-R", registry, code=130).stderr == "gitreg: interrupted\n"
+
+
+def test_version_option(cli: Cli) -> None:
+    assert cli("--version").stdout.startswith("gitreg ")
+
+
+def test_register_json(registry: Path, artifact: Path, cli: Cli) -> None:
+    import json
+
+    data = json.loads(cli("register", "fraud", "-a", artifact, "-R", registry, "--json").stdout)
+    assert data["version"] == "1.0.0" and data["tag"] == "fraud@v1.0.0" and len(data["commit"]) == 40
+    assert api.show("fraud@1.0.0", registry=registry).artifact.md5 == data["artifact"]["md5"]
+
+
+def test_no_identity_is_a_clear_error(
+    registry: Path, artifact: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("EMAIL", "")
+    result = cli("register", "fraud", "-a", artifact, "-R", registry, code=2)
+    assert "git does not know who you are" in result.stderr
