@@ -82,10 +82,12 @@ def main(debug: bool) -> None:
 )
 @click.option("--models-dir", default="models", show_default=True, help="Folder of the repo that holds the models.")
 def init(path: str, remote: str | None, models_dir: str) -> None:
-    """Make PATH (default: here) a registry: a new folder, a folder or a git repo.
+    """Make PATH (default: here) a registry.
 
-    Writes .gitreg/config.yaml and DVC's config with a default remote, in
-    one commit that includes nothing else. Re-running is harmless.
+    A PATH that does not exist yet, or is in no git repo, becomes a new repo;
+    a folder inside a git repo makes that repo the registry. Writes
+    .gitreg/config.yaml and DVC's config with a default remote, in one commit
+    that includes nothing else. Re-running is harmless.
     """
     from gitreg import api
 

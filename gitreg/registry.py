@@ -371,12 +371,14 @@ class Registry:
         remote: str | None = None,
         models_dir: str = "models",
     ) -> Initialised:
-        """Make ``path`` (a new folder, a plain folder or a git repo) a registry."""
+        """Make ``path`` a registry: a folder that does not exist yet or is in
+        no git repo becomes a new repo; a folder inside a repo makes that
+        repo (its top level) the registry."""
         target = Path(path)
         if target.exists() and not target.is_dir():
             raise UsageError(f"{target} exists and is not a folder")
         try:
-            repo = Repo(target)
+            repo = Repo(target) if target.exists() else Repo.init(target)
         except NotFoundError:
             repo = Repo.init(target)
         if repo.bare:

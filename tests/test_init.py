@@ -129,3 +129,21 @@ def test_custom_models_dir(tmp_path: Path, artifact: Path) -> None:
     api.register("m", artifact, registry=tmp_path / "r")
     assert (tmp_path / "r" / "ml" / "registry" / "m" / "versions" / "1.0.0.yaml").is_file()
     assert manifest.RegistryConfig().models_dir == "models"
+
+
+def test_a_new_folder_inside_a_repo_becomes_its_own_registry(tmp_path: Path) -> None:
+    outer = tmp_path / "project"
+    outer.mkdir()
+    git(outer, "init", "-q", "-b", "main")
+    result = api.init(outer / "registry")
+    assert result.root == outer / "registry"
+    assert git(outer, "rev-list", "--all") == ""
+
+
+def test_an_existing_subfolder_uses_the_enclosing_repo(tmp_path: Path) -> None:
+    outer = tmp_path / "project"
+    (outer / "src").mkdir(parents=True)
+    git(outer, "init", "-q", "-b", "main")
+    result = api.init(outer / "src")
+    assert result.root == outer
+    assert (outer / ".gitreg" / "config.yaml").is_file()

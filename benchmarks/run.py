@@ -1,0 +1,86 @@
+"""Time gitreg commands as whole processes on a generated registry.
+
+    python benchmarks/run.py [--models 50] [--versions 20] [--repeat 7] [--out FILE]
+
+Each command runs once to warm up, then REPEAT times; the table gives the
+median, min and max wall time. Writes Markdown to stdout (and --out).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from generate import generate
+
+GITREG = shutil.which("gitreg") or "gitreg"
+
+
+def timed(argv: list[str], repeat: int, before: Callable[[int], None] | None = None) -> list[float]:
+    samples = []
+    for i in range(repeat + 1):
+        if before:
+            before(i)
+        start = time.perf_counter()
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if i:  # the first run warms caches
+            samples.append(time.perf_counter() - start)
+    return samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", type=int, default=50)
+    parser.add_argument("--versions", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="gitreg-bench-") as tmp:
+        root = generate(Path(tmp) / "registry", args.models, args.versions)
+        artifact = Path(tmp) / "model.bin"
+        artifact.write_bytes(os.urandom(1024 * 1024))
+
+        def fresh_artifact(i: int) -> None:
+            with artifact.open("r+b") as f:
+                f.write(i.to_bytes(8, "little"))
+
+        reg = ["-R", str(root)]
+        rows = [
+            ("gitreg --help", timed([GITREG, "--help"], args.repeat)),
+            ("gitreg list", timed([GITREG, "list", *reg], args.repeat)),
+            ("gitreg list MODEL", timed([GITREG, "list", "model-0007", *reg], args.repeat)),
+            ("gitreg show MODEL@latest", timed([GITREG, "show", "model-0007@latest", *reg], args.repeat)),
+            (
+                "gitreg register (1 MiB artifact)",
+                timed(
+                    [GITREG, "register", "model-0007", "-a", str(artifact), "--metric", "auc=0.9", *reg],
+                    args.repeat,
+                    fresh_artifact,
+                ),
+            ),
+        ]
+    lines = [
+        f"Registry: {args.models} models x {args.versions} versions; {args.repeat} runs after a warm-up; "
+        f"{os.cpu_count()} cores; Python {sys.version.split()[0]}.",
+        "",
+        "| command | median (s) | min (s) | max (s) |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| `{name}` | {statistics.median(s):.3f} | {min(s):.3f} | {max(s):.3f} |" for name, s in rows]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        args.out.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
