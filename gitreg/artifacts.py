@@ -23,6 +23,7 @@ class Source:
 
     path: Path
     is_dir: bool
+    files: tuple[str, ...] = ()  # for folders: every file, as a sorted relative POSIX path
 
 
 def _kind(mode: int) -> str:
@@ -48,13 +49,15 @@ def check_source(path: str | os.PathLike[str]) -> Source:
         raise UsageError(f"artifact {given} cannot be read: {exc.strerror}") from exc
     if stat.S_ISLNK(st.st_mode):
         raise UsageError(f"artifact {given} is a symbolic link; give the file or folder it points to")
+    # The real path, without '..' or symlinked parents: DVC derives each
+    # file's relative path from it.
+    root = given.resolve()
     if stat.S_ISREG(st.st_mode):
-        return Source(given.absolute(), False)
+        return Source(root, False)
     if not stat.S_ISDIR(st.st_mode):
         raise UsageError(f"artifact {given} is {_kind(st.st_mode)}")
-    root = given.resolve()
-    files = 0
-    for folder, dirnames, filenames in os.walk(given, followlinks=False):
+    files: list[str] = []
+    for folder, dirnames, filenames in os.walk(root, followlinks=False):
         for name in dirnames + filenames:
             entry = Path(folder) / name
             mode = entry.lstat().st_mode
@@ -66,16 +69,16 @@ def check_source(path: str | os.PathLike[str]) -> Source:
                     raise UsageError(f"artifact {given}: {entry} is a broken symbolic link")
                 if target.is_dir():
                     raise UsageError(f"artifact {given}: {entry} is a symbolic link to a folder")
-                files += 1
+                files.append(entry.relative_to(root).as_posix())
             elif stat.S_ISREG(mode):
-                files += 1
+                files.append(entry.relative_to(root).as_posix())
             elif not stat.S_ISDIR(mode):
                 raise UsageError(f"artifact {given}: {entry} is {_kind(mode)}")
             if name == ".dvcignore":
                 raise UsageError(f"artifact {given}: contains a .dvcignore file, which DVC would not store")
-    if files == 0:
+    if not files:
         raise UsageError(f"artifact {given} is an empty folder")
-    return Source(given.absolute(), True)
+    return Source(root, True, tuple(sorted(files)))
 
 
 class Store:
@@ -129,6 +132,13 @@ class Store:
             staging, meta, obj = build(cache, str(source.path), local, "md5")
         except OSError as exc:
             raise ArtifactError(f"reading artifact {source.path} failed: {exc}") from exc
+        if source.is_dir:
+            tree: Any = obj
+            built = tuple(sorted("/".join(key) for key, _, _ in tree))
+            if built != source.files:
+                raise ArtifactError(
+                    f"artifact {source.path}: DVC's listing of the folder does not match its files; nothing stored"
+                )
         artifact = Artifact(
             path=source.path.name,
             md5=str(obj.hash_info.value),

@@ -54,7 +54,7 @@ class Repo:
     """A git repository, addressed by any path inside it."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        start = Path(path)
+        start = Path(path).absolute()
         if not start.is_dir():
             raise NotFoundError(f"{start}: no such directory")
         self._cmd = gitpython.Git(str(start))
@@ -73,6 +73,7 @@ class Repo:
 
     @staticmethod
     def init(path: Path, branch: str = "main") -> Repo:
+        path = path.absolute()
         path.mkdir(parents=True, exist_ok=True)
         cmd = gitpython.Git(str(path))
         try:

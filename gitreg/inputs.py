@@ -57,16 +57,16 @@ def split_pair(text: str, what: str) -> tuple[str, str]:
     return check_key(key, what), value
 
 
-def metric_value(name: str, value: object) -> float:
-    if isinstance(value, str) and value.strip():
+def metric_value(name: str, given: object) -> float:
+    value = given
+    if isinstance(given, str) and given.strip():
         with contextlib.suppress(ValueError):
-            value = float(value)
+            value = float(given)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise UsageError(f"metric {name!r} must be a number, got {shown(value)}")
-    number = float(value)
-    if not math.isfinite(number):
-        raise UsageError(f"metric {name!r} is {value}: NaN and infinity are not allowed")
-    return int(value) if isinstance(value, int) else number
+        raise UsageError(f"metric {name!r} must be a number, got {shown(given)}")
+    if not math.isfinite(value):
+        raise UsageError(f"metric {name!r} is {shown(given)}: NaN and infinity are not allowed")
+    return value
 
 
 def _flatten(mapping: Mapping[str, Any], prefix: str, out: dict[str, float]) -> None:

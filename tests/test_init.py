@@ -147,3 +147,14 @@ def test_an_existing_subfolder_uses_the_enclosing_repo(tmp_path: Path) -> None:
     result = api.init(outer / "src")
     assert result.root == outer
     assert (outer / ".gitreg" / "config.yaml").is_file()
+
+
+def test_relative_paths_from_the_cli(tmp_path: Path, artifact: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    cli("init", "reg")
+    assert (tmp_path / "reg" / ".gitreg" / "config.yaml").is_file()
+    assert not (tmp_path / "reg" / "reg").exists()
+    monkeypatch.chdir(tmp_path / "reg")
+    cli("register", "fraud", "-a", Path("..") / "work" / "model.pkl")
+    monkeypatch.chdir(tmp_path / "reg" / ".gitreg")
+    assert "fraud" in cli("list").stdout
