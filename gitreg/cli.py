@@ -81,7 +81,8 @@ def main(debug: bool) -> None:
     "--remote", metavar="URL", help="DVC remote URL or path for artifacts [default: a local folder, .gitreg/storage]."
 )
 @click.option("--models-dir", default="models", show_default=True, help="Folder of the repo that holds the models.")
-def init(path: str, remote: str | None, models_dir: str) -> None:
+@json_option
+def init(path: str, remote: str | None, models_dir: str, as_json: bool) -> None:
     """Make PATH (default: here) a registry.
 
     A PATH that does not exist yet, or is in no git repo, becomes a new repo;
@@ -92,7 +93,17 @@ def init(path: str, remote: str | None, models_dir: str) -> None:
     from gitreg import api
 
     result = api.init(path, remote=remote, models_dir=models_dir)
-    if result.commit is None:
+    if as_json:
+        from gitreg import render
+
+        doc = {
+            "root": str(result.root),
+            "commit": result.commit,
+            "remote": result.remote,
+            "remote_url": result.remote_url,
+        }
+        click.echo(render.to_json(doc))
+    elif result.commit is None:
         where = f"DVC remote {result.remote!r} at {result.remote_url}"
         click.echo(f"{result.root} is already a gitreg registry (artifacts: {where})")
     else:

@@ -468,9 +468,9 @@ class Registry:
         snap = self.snapshot()
         config = snap.config
         self.branch_ref()
+        identity = self.repo.identity()
         store = artifacts.Store(self.root, config.remote)
         prepared = store.prepare(source)
-        identity = self.repo.identity()
         created = time.time()
 
         def build(snap: Snapshot) -> Change:

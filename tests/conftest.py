@@ -27,7 +27,11 @@ IDENTITY = {
     "GIT_COMMITTER_EMAIL": "ada@example.com",
 }
 _REAL_HOME = Path(os.path.expanduser("~"))
-_WATCHED = [p for p in (_REAL_HOME, _REAL_HOME / ".cache", _REAL_HOME / ".config", Path("/var/tmp")) if p.is_dir()]
+_WATCHED = [
+    p
+    for p in (_REAL_HOME, _REAL_HOME / ".cache", _REAL_HOME / ".config", Path("/var/tmp"), Path("/var/tmp/dvc/repo"))
+    if p.is_dir()
+]
 
 
 @pytest.fixture(autouse=True)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,12 @@ def test_rerun_is_harmless(registry: Path, cli: Cli) -> None:
     before = state(registry)
     out = cli("init", registry).stdout
     assert "already a gitreg registry" in out
+    assert json.loads(cli("init", registry, "--json").stdout) == {
+        "root": str(registry),
+        "commit": None,
+        "remote": "storage",
+        "remote_url": str(registry / ".gitreg" / "storage"),
+    }
     assert state(registry) == before
 
 
