@@ -19,7 +19,7 @@ from pathlib import Path
 
 from gitreg import api, layout, manifest
 from gitreg.manifest import Artifact, Model, ModelVersion
-from gitreg.registry import timestamp
+from gitreg.snapshot import timestamp
 
 
 def generate(root: Path, models: int, versions: int) -> Path:

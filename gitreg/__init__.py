@@ -16,8 +16,8 @@ _TYPES = {
     "Artifact": "gitreg.manifest",
     "StagePointer": "gitreg.manifest",
     "RegistryConfig": "gitreg.manifest",
-    "ModelSummary": "gitreg.registry",
-    "VersionSummary": "gitreg.registry",
+    "ModelSummary": "gitreg.snapshot",
+    "VersionSummary": "gitreg.snapshot",
     "Initialised": "gitreg.registry",
     "GitregError": "gitreg.errors",
 }
@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from gitreg.api import init, list_models, list_versions, register, show
     from gitreg.errors import GitregError
     from gitreg.manifest import Artifact, Model, ModelVersion, RegistryConfig, StagePointer
-    from gitreg.registry import Initialised, ModelSummary, VersionSummary
+    from gitreg.registry import Initialised
+    from gitreg.snapshot import ModelSummary, VersionSummary
 
 
 def __getattr__(name: str) -> Any:

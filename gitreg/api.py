@@ -13,7 +13,8 @@ from typing import Any
 
 from gitreg import inputs
 from gitreg.manifest import ModelVersion
-from gitreg.registry import Initialised, ModelSummary, Registry, VersionSummary
+from gitreg.registry import Initialised, Registry
+from gitreg.snapshot import ModelSummary, VersionSummary
 
 PathLike = str | os.PathLike[str]
 

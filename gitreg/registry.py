@@ -1,243 +1,27 @@
-"""A registry repository: one commit of it read as typed documents
-(``Snapshot``), and operations that each land as exactly one commit
-(``Registry``)."""
+"""A registry repository on this machine, and operations that each land as
+exactly one commit on its branch (with the GTO tags that mirror them)."""
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from gitreg import dvcconfig, layout, manifest, tags, yamlio
-from gitreg.errors import ConflictError, InvalidDocumentError, NotFoundError, UsageError
+from gitreg.errors import ConflictError, NotFoundError, UsageError
 from gitreg.git import RefUpdate, RefUpdateRejected, Repo
-from gitreg.manifest import Model, ModelVersion, RegistryConfig, StagePointer
+from gitreg.manifest import Model, ModelVersion, RegistryConfig
 from gitreg.names import BUMPS, Bump, Version, check_name, next_version
+from gitreg.snapshot import Snapshot, timestamp
 
 T = TypeVar("T")
 COMMIT_ATTEMPTS = 8
 DEFAULT_STORAGE = ".gitreg/storage"
-
-
-def timestamp(epoch: float) -> str:
-    return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@dataclass(frozen=True)
-class ModelSummary:
-    name: str
-    latest: str | None
-    stages: Mapping[str, str]
-    versions: int
-
-
-@dataclass(frozen=True)
-class VersionSummary:
-    model: str
-    version: str
-    stages: tuple[str, ...]
-    status: str
-    created_at: str
-    created_by: str
-    metrics: Mapping[str, float]
-
-    @property
-    def stage(self) -> str:
-        """The stage as users see it (DESIGN.md §1)."""
-        if self.stages:
-            return ", ".join(self.stages)
-        return self.status if self.status != "active" else "development"
-
-
-class Snapshot:
-    """The registry as it is at one commit; every read sees only that commit."""
-
-    def __init__(self, repo: Repo, commit: str | None) -> None:
-        self.repo = repo
-        self.commit = commit
-
-    @functools.cached_property
-    def config(self) -> RegistryConfig:
-        data = self.repo.read_paths(self.commit, [layout.CONFIG_PATH])[layout.CONFIG_PATH] if self.commit else None
-        if data is None:
-            raise NotFoundError(
-                f"{self.repo.root} is not a gitreg registry (no {layout.CONFIG_PATH} on the "
-                "current branch); run `gitreg init` there first"
-            )
-        config: RegistryConfig = manifest.parse(data, RegistryConfig, layout.CONFIG_PATH)
-        return config
-
-    @property
-    def models_dir(self) -> str:
-        return self.config.models_dir
-
-    def read_files(self, paths: Sequence[str]) -> dict[str, bytes | None]:
-        return self.repo.read_paths(self.commit, paths) if self.commit else dict.fromkeys(paths)
-
-    def check_stage(self, stage: str) -> str:
-        check_name(stage, "stage name")
-        if stage not in self.config.stages:
-            raise UsageError(f"unknown stage {stage!r}: this registry's stages are {', '.join(self.config.stages)}")
-        return stage
-
-    # -- listing from trees (no file contents) --------------------------------
-
-    def model_names(self) -> list[str]:
-        if not self.commit:
-            return []
-        entries = self.repo.ls_tree(self.commit, self.models_dir)
-        return sorted(e.path.rsplit("/", 1)[-1] for e in entries if e.type == "tree")
-
-    def _names_in(self, folder: str) -> dict[str, str]:
-        """{file stem: blob id} of the YAML files in ``folder``."""
-        if not self.commit:
-            return {}
-        found = {}
-        for entry in self.repo.ls_tree(self.commit, folder):
-            name = entry.path.rsplit("/", 1)[-1]
-            if entry.type == "blob" and name.endswith(layout.YAML_SUFFIX):
-                found[name[: -len(layout.YAML_SUFFIX)]] = entry.oid
-        return found
-
-    def versions(self, model: str) -> list[Version]:
-        """The model's versions, oldest first, from the file names."""
-        names = self._names_in(layout.versions_dir(self.models_dir, model))
-        return sorted(self._version_of_file(model, n) for n in names)
-
-    def _version_of_file(self, model: str, stem: str) -> Version:
-        try:
-            return Version.parse(stem)
-        except UsageError:
-            path = layout.version_path(self.models_dir, model, stem)
-            raise InvalidDocumentError(f"{path}: the file name is not a valid version") from None
-
-    # -- documents -----------------------------------------------------------
-
-    def _parse(self, path: str, data: bytes, kind: type[T], **expected: str) -> T:
-        document: T = manifest.parse(data, kind, path)
-        for key, want in expected.items():
-            found = getattr(document, key)
-            if found != want:
-                raise InvalidDocumentError(f"{path}: /{key} is {found!r} but the file's path says {want!r}")
-        return document
-
-    def model(self, name: str) -> Model | None:
-        path = layout.model_path(self.models_dir, name)
-        data = self.read_files([path])[path]
-        return None if data is None else self._parse(path, data, Model, name=name)
-
-    def version(self, model: str, version: str) -> ModelVersion | None:
-        path = layout.version_path(self.models_dir, model, version)
-        data = self.read_files([path])[path]
-        return None if data is None else self._parse(path, data, ModelVersion, model=model, version=version)
-
-    def all_versions(self, model: str) -> list[ModelVersion]:
-        """Every version document of ``model``, newest version first."""
-        names = self._names_in(layout.versions_dir(self.models_dir, model))
-        ordered = sorted(names, key=lambda n: self._version_of_file(model, n), reverse=True)
-        blobs = self.repo.read_blobs([names[n] for n in ordered])
-        return [
-            self._parse(
-                layout.version_path(self.models_dir, model, n), blobs[names[n]], ModelVersion, model=model, version=n
-            )
-            for n in ordered
-        ]
-
-    def pointers(self, model: str) -> dict[str, StagePointer]:
-        """{stage: pointer} for the stages the model's versions hold."""
-        names = self._names_in(layout.stages_dir(self.models_dir, model))
-        blobs = self.repo.read_blobs(list(names.values()))
-        return {
-            stage: self._parse(
-                layout.stage_path(self.models_dir, model, stage), blobs[oid], StagePointer, model=model, stage=stage
-            )
-            for stage, oid in sorted(names.items())
-        }
-
-    def summaries(self) -> list[ModelSummary]:
-        """One line per model, from one tree listing and the pointer files."""
-        if not self.commit:
-            return []
-        prefix = self.models_dir + "/"
-        versions: dict[str, list[str]] = {}
-        pointer_oids: dict[str, tuple[str, str]] = {}
-        for entry in self.repo.ls_tree(self.commit, self.models_dir, recursive=True):
-            parts = entry.path[len(prefix) :].split("/")
-            if len(parts) != 3 or not parts[2].endswith(layout.YAML_SUFFIX):
-                versions.setdefault(parts[0], [])
-                continue
-            model, folder, stem = parts[0], parts[1], parts[2][: -len(layout.YAML_SUFFIX)]
-            if folder == "versions":
-                versions.setdefault(model, []).append(stem)
-            elif folder == "stages":
-                versions.setdefault(model, [])
-                pointer_oids[entry.oid] = (model, stem)
-        blobs = self.repo.read_blobs(list(pointer_oids))
-        held: dict[str, dict[str, str]] = {}
-        for oid, (model, stage) in pointer_oids.items():
-            path = layout.stage_path(self.models_dir, model, stage)
-            pointer = self._parse(path, blobs[oid], StagePointer, model=model, stage=stage)
-            held.setdefault(model, {})[stage] = pointer.version
-        result = []
-        for model in sorted(versions):
-            stems = versions[model]
-            latest = max((self._version_of_file(model, s) for s in stems), default=None)
-            result.append(ModelSummary(model, str(latest) if latest else None, held.get(model, {}), len(stems)))
-        return result
-
-    def version_summaries(self, model: str) -> list[VersionSummary]:
-        check_name(model)
-        docs = self.all_versions(model)
-        if not docs and self.model(model) is None:
-            raise NotFoundError(f"model {model!r} is not registered")
-        holders: dict[str, list[str]] = {}
-        for stage, pointer in self.pointers(model).items():
-            holders.setdefault(pointer.version, []).append(stage)
-        order = {s: i for i, s in enumerate(self.config.stages)}
-        return [
-            VersionSummary(
-                model,
-                d.version,
-                tuple(sorted(holders.get(d.version, []), key=lambda s: order.get(s, len(order)))),
-                d.status,
-                d.created_at,
-                d.created_by,
-                d.metrics,
-            )
-            for d in docs
-        ]
-
-    def resolve(self, ref: str) -> ModelVersion:
-        """``MODEL@VERSION``, ``MODEL@STAGE`` or ``MODEL@latest`` to a version."""
-        model, sep, what = ref.partition("@")
-        check_name(model)
-        if not sep or not what:
-            raise UsageError(f"{ref!r} names no version: use MODEL@VERSION, MODEL@STAGE or MODEL@latest")
-        if what == "latest":
-            found = self.versions(model)
-            if not found:
-                raise NotFoundError(f"model {model!r} has no versions")
-            version = str(found[-1])
-        elif what[0].isdigit():
-            version = str(Version.parse(what))
-        else:
-            stage = self.check_stage(what)
-            pointer = self.pointers(model).get(stage)
-            if pointer is None:
-                raise NotFoundError(f"no version of {model!r} holds stage {stage!r}")
-            version = pointer.version
-        document = self.version(model, version)
-        if document is None:
-            known = "" if self.versions(model) else f" (model {model!r} has no versions)"
-            raise NotFoundError(f"{model}@{version} is not registered{known}")
-        return document
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Any
 
 from gitreg import yamlio
 from gitreg.manifest import ModelVersion
-from gitreg.registry import ModelSummary, VersionSummary
+from gitreg.snapshot import ModelSummary, VersionSummary
 
 MAX_METRIC_COLUMNS = 4
 

@@ -7,7 +7,7 @@ import pytest
 
 from gitreg import api
 from gitreg.cli import main
-from gitreg.registry import Snapshot
+from gitreg.snapshot import Snapshot
 from tests.conftest import Cli
 
 
