@@ -193,6 +193,19 @@ class Repo:
             tags[name] = int(when) if when else 0
         return tags
 
+    def log(self, rev: str, paths: Sequence[str], fields: Sequence[str], extra: Sequence[str] = ()) -> list[list[str]]:
+        """One row per commit reachable from ``rev`` that touches ``paths``
+        (newest first), with the given ``--format`` placeholders as columns."""
+        fmt = "%x1f".join(fields) + "%x1e"
+        out = self.run(["log", f"--format={fmt}", "--no-renames", *extra, rev, "--", *_literal(paths)])[1]
+        records = (r.strip("\n") for r in out.decode("utf-8", "replace").split("\x1e"))
+        return [r.split("\x1f") for r in records if r]
+
+    def added_in(self, rev: str, path: str) -> str | None:
+        """The commit (reachable from ``rev``) that last added ``path``."""
+        rows = self.log(rev, [path], ["%H"], ["--diff-filter=A", "-1"])
+        return rows[0][0] if rows else None
+
     def identity(self) -> str:
         """``Name <email>`` of the committer git would record."""
         code, out, _ = self.run(["var", "GIT_COMMITTER_IDENT"], check=False)

@@ -33,22 +33,37 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _default_requires(stages: tuple[str, ...]) -> Mapping[str, tuple[str, ...]]:
+    if "production" in stages and "staging" in stages:
+        return _frozen({"production": ("staging",)})
+    return _frozen(None)
+
+
 @dataclass(frozen=True)
 class RegistryConfig:
     models_dir: str = "models"
     stages: tuple[str, ...] = DEFAULT_STAGES
     default_bump: str = "patch"
     remote: str = "storage"
+    requires: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: _default_requires(DEFAULT_STAGES))
 
     KIND = "RegistryConfig"
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> RegistryConfig:
+        stages = tuple(doc["stages"])
+        promotion = doc.get("promotion")
+        requires = (
+            _frozen({k: tuple(v) for k, v in promotion.get("requires", {}).items()})
+            if promotion is not None
+            else _default_requires(stages)
+        )
         return cls(
             models_dir=doc["models_dir"],
-            stages=tuple(doc["stages"]),
+            stages=stages,
             default_bump=doc["versioning"]["default_bump"],
             remote=doc["artifacts"]["remote"],
+            requires=requires,
         )
 
     def to_doc(self) -> dict[str, Any]:
@@ -59,7 +74,16 @@ class RegistryConfig:
             "stages": list(self.stages),
             "versioning": {"default_bump": self.default_bump},
             "artifacts": {"remote": self.remote},
+            "promotion": {"requires": {k: list(v) for k, v in self.requires.items()}},
         }
+
+    def unknown_stages(self) -> list[str]:
+        """Stages the promotion policy names that are not configured."""
+        named = [s for target, needed in self.requires.items() for s in (target, *needed)]
+        return [s for s in dict.fromkeys(named) if s not in self.stages]
+
+    def rank(self, stage: str) -> int:
+        return self.stages.index(stage)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ exactly one commit on its branch (with the GTO tags that mirror them)."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import random
 import time
@@ -25,6 +26,16 @@ DEFAULT_STORAGE = ".gitreg/storage"
 
 
 @dataclass(frozen=True)
+class TagSpec:
+    """A GTO tag to create with the commit. Stage events get their counter
+    when the commit is made; ``target`` None means the new commit."""
+
+    event: tags.TagEvent
+    version: str
+    target: str | None = None
+
+
+@dataclass(frozen=True)
 class Change:
     """One operation's effect: files to write (None: delete), the commit
     message parts, and the GTO tags that mirror it."""
@@ -32,7 +43,7 @@ class Change:
     files: Mapping[str, bytes | None]
     summary: str
     trailers: Mapping[str, str]
-    tags: Sequence[tuple[tags.TagEvent, str]] = ()  # (event, annotation)
+    tags: Sequence[TagSpec] = ()
     result: Any = None
 
     def message(self) -> str:
@@ -112,10 +123,10 @@ class Registry:
             commit = self.repo.commit_tree(tree, [head] if head else [], change.message())
             updates = [RefUpdate(ref, commit, head)]
             names = []
-            for event, when, annotation in self._tag_times(change.tags):
+            tagger = self.repo.identity() if change.tags else ""
+            for spec, event, when in self._plan_tags(change.tags):
                 name = event.name()
-                tagger = self.repo.identity()
-                tag_oid = self.repo.make_tag(name, commit, annotation, tagger, when)
+                tag_oid = self.repo.make_tag(name, spec.target or commit, event.message(spec.version), tagger, when)
                 updates.append(RefUpdate(f"refs/tags/{name}", tag_oid, None))
                 names.append(name)
             try:
@@ -131,19 +142,28 @@ class Registry:
             f"the registry branch kept moving under concurrent writers; gave up after {COMMIT_ATTEMPTS} attempts"
         )
 
-    def _tag_times(self, events: Sequence[tuple[tags.TagEvent, str]]) -> list[tuple[tags.TagEvent, int, str]]:
-        """Tagger times strictly after every earlier tag of the same model:
-        GTO orders a model's events by tagger time at one-second resolution."""
-        timed = []
+    def _plan_tags(self, specs: Sequence[TagSpec]) -> list[tuple[TagSpec, tags.TagEvent, int]]:
+        """Name and time each tag as GTO expects: stage events numbered 1 + the
+        highest counter among the model's tags, and tagger times strictly
+        after every earlier tag of the model (GTO orders a model's events by
+        tagger time at one-second resolution)."""
+        planned = []
+        names: dict[str, list[str]] = {}
         last: dict[str, int] = {}
-        for event, annotation in events:
-            if event.model not in last:
-                existing = self.repo.tag_refs(tags.model_patterns(event.model))
-                last[event.model] = max(existing.values(), default=0)
-            when = max(int(time.time()), last[event.model] + 1)
-            last[event.model] = when
-            timed.append((event, when, annotation))
-        return timed
+        for spec in specs:
+            model = spec.event.model
+            if model not in names:
+                existing = self.repo.tag_refs(tags.model_patterns(model))
+                names[model] = list(existing)
+                last[model] = max(existing.values(), default=0)
+            event = spec.event
+            if event.action in ("assign", "unassign"):
+                event = dataclasses.replace(event, counter=tags.next_counter(names[model], model))
+            when = max(int(time.time()), last[model] + 1)
+            names[model].append(event.name())
+            last[model] = when
+            planned.append((spec, event, when))
+        return planned
 
     # -- operations ----------------------------------------------------------
 
@@ -295,7 +315,7 @@ class Registry:
                 files,
                 f"Register {model} {chosen}",
                 {"Gitreg-Action": "register", "Gitreg-Model": model, "Gitreg-Version": chosen},
-                tags=[(event, event.message())],
+                tags=[TagSpec(event, chosen)],
                 result=document,
             )
 

@@ -64,6 +64,11 @@ class Snapshot:
                 "current branch); run `gitreg init` there first"
             )
         config: RegistryConfig = manifest.parse(data, RegistryConfig, layout.CONFIG_PATH)
+        unknown = config.unknown_stages()
+        if unknown:
+            raise InvalidDocumentError(
+                f"{layout.CONFIG_PATH}: /promotion/requires names stage {unknown[0]!r}, which is not in /stages"
+            )
         return config
 
     @property
