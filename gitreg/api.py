@@ -8,13 +8,19 @@ here as the mappings ``metrics``/``metadata``/``labels``.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from gitreg import inputs
-from gitreg.manifest import ModelVersion
+from gitreg import compare as comparing
+from gitreg import history as hist
+from gitreg import inputs, lifecycle
+from gitreg.compare import Comparison
+from gitreg.history import Event
+from gitreg.lifecycle import Moved
+from gitreg.manifest import Model, ModelVersion
+from gitreg.names import check_name
 from gitreg.registry import Initialised, Registry
-from gitreg.snapshot import ModelSummary, VersionSummary
+from gitreg.snapshot import ModelSummary, Resolved, VersionSummary
 
 PathLike = str | os.PathLike[str]
 
@@ -76,3 +82,94 @@ def list_versions(model: str, *, registry: PathLike = ".") -> list[VersionSummar
 def show(ref: str, *, registry: PathLike = ".") -> ModelVersion:
     """The full manifest of ``MODEL@VERSION``, ``MODEL@STAGE`` or ``MODEL@latest``."""
     return Registry.open(registry).snapshot().resolve(ref)
+
+
+def promote(
+    model: str, version: str, *, to: str, reason: str = "", dry_run: bool = False, registry: PathLike = "."
+) -> Moved:
+    """Move stage ``to``'s pointer to ``version`` if the model's gates for
+    that stage and the stage-order policy pass; raises ``GateFailed`` (with
+    the full plan) if not. ``dry_run`` returns the plan without writing."""
+    return lifecycle.promote(Registry.open(registry), model, version, to, reason=reason, dry_run=dry_run)
+
+
+def demote(
+    model: str, version: str, *, to: str, reason: str = "", dry_run: bool = False, registry: PathLike = "."
+) -> Moved:
+    """Take ``version`` out of every stage above ``to`` (and give it ``to``,
+    unless that is the lowest stage). Gates do not apply to demotions."""
+    return lifecycle.demote(Registry.open(registry), model, version, to, reason=reason, dry_run=dry_run)
+
+
+def unassign(model: str, *, stage: str, reason: str = "", dry_run: bool = False, registry: PathLike = ".") -> Moved:
+    """Remove the stage's pointer: no version holds it afterwards."""
+    return lifecycle.unassign(Registry.open(registry), model, stage, reason=reason, dry_run=dry_run)
+
+
+def rollback(
+    model: str,
+    *,
+    stage: str = "production",
+    to: str | None = None,
+    reason: str = "",
+    dry_run: bool = False,
+    registry: PathLike = ".",
+) -> Moved:
+    """Give the stage back to its previous holder (from the pointer file's
+    history), or to ``to``, which must have held it before. Skips metric
+    gates; the target must still be active."""
+    return lifecycle.rollback(Registry.open(registry), model, stage, to=to, reason=reason, dry_run=dry_run)
+
+
+def archive(model: str, version: str, *, registry: PathLike = ".") -> ModelVersion:
+    """Mark a version archived (refused while it holds a stage)."""
+    return lifecycle.set_status(Registry.open(registry), model, version, "archived")[0]
+
+
+def deprecate(model: str, version: str, *, registry: PathLike = ".") -> ModelVersion:
+    """Mark a version deprecated (refused while it holds a stage)."""
+    return lifecycle.set_status(Registry.open(registry), model, version, "deprecated")[0]
+
+
+def history(model: str, *, stage: str | None = None, registry: PathLike = ".") -> list[Event]:
+    """The model's audit trail from git, newest first (one stage's moves with ``stage``)."""
+    reg = Registry.open(registry)
+    snap = reg.snapshot()
+    if stage is not None:
+        snap.check_stage(stage)
+    check_name(model)
+    return hist.events(reg.repo, snap.commit, snap.models_dir, model, stage) if snap.commit else []
+
+
+def compare(model: str, versions: Sequence[str], *, registry: PathLike = ".") -> Comparison:
+    """Metrics side by side with deltas against the first version, and the
+    params and metadata that differ."""
+    return comparing.compare(Registry.open(registry).snapshot(), model, versions)
+
+
+def resolve(ref: str, *, registry: PathLike = ".") -> Resolved:
+    """``MODEL@STAGE``, ``MODEL@VERSION`` or ``MODEL@latest``: the version, the
+    commits, and where its artifact is."""
+    return Registry.open(registry).snapshot().locate(ref)
+
+
+def set_model(
+    model: str,
+    *,
+    description: str | None = None,
+    owners: Sequence[str] | None = None,
+    labels: Mapping[str, str] | None = None,
+    gates: Mapping[str, Mapping[str, float | bool]] | None = None,
+    remove_gates: Sequence[tuple[str, str]] = (),
+    registry: PathLike = ".",
+) -> Model:
+    """Edit model.yaml: description, owners, labels (merged) and gates
+    (``{stage: {"min_auc": 0.9, "require_approved": True}}``)."""
+    return Registry.open(registry).set_model(
+        model,
+        description=inputs.description(description) if description is not None else None,
+        owners=owners,
+        labels=inputs.labels(labels),
+        gates=inputs.gate_edits(gates),
+        remove_gates=remove_gates,
+    )[0]

@@ -231,6 +231,240 @@ def show(ref: str, registry: str, as_json: bool) -> None:
     click.echo(render.to_json(render.version_json(version)) if as_json else render.version_text(version))
 
 
+def reason_option(func: Any) -> Any:
+    return click.option("--reason", default="", help="Why: recorded in the pointer file and the commit.")(func)
+
+
+def dry_run_option(func: Any) -> Any:
+    return click.option(
+        "--dry-run", is_flag=True, help="Show the plan (gates, deltas, the pointer diff) and write nothing."
+    )(func)
+
+
+def _show_move(call: Any, as_json: bool) -> None:
+    """Run a pointer move and print its plan; a refused promotion prints its
+    gate table before the error line."""
+    from gitreg import render
+    from gitreg.lifecycle import GateFailed
+
+    try:
+        moved = call()
+    except GateFailed as exc:
+        click.echo(render.to_json(render.plan_json(exc.plan)) if as_json else render.plan_text(exc.plan, commit=""))
+        raise
+    if as_json:
+        click.echo(render.to_json(render.plan_json(moved.plan, moved.commit, moved.tags)))
+        return
+    click.echo(render.plan_text(moved.plan, moved.commit))
+    if moved.commit is None:
+        click.echo("Dry run: nothing written.")
+    else:
+        tags = f", tags {', '.join(moved.tags)}" if moved.tags else ""
+        click.echo(f"Done: commit {moved.commit[:10]}{tags}")
+
+
+@main.command()
+@click.argument("model")
+@click.argument("version")
+@click.option("--to", "to", required=True, metavar="STAGE", help="The stage to promote to.")
+@reason_option
+@dry_run_option
+@registry_option
+@json_option
+def promote(model: str, version: str, to: str, reason: str, dry_run: bool, registry: str, as_json: bool) -> None:
+    """Promote VERSION of MODEL to a stage, through its gates.
+
+    The model's gates for the stage (model.yaml: min_, max_, min_improvement_,
+    require_) and the stage-order policy (.gitreg/config.yaml) must pass;
+    otherwise the gate table is printed, nothing is written, exit 1.
+    """
+    from gitreg import api
+
+    _show_move(lambda: api.promote(model, version, to=to, reason=reason, dry_run=dry_run, registry=registry), as_json)
+
+
+@main.command()
+@click.argument("model")
+@click.argument("version")
+@click.option("--to", "to", required=True, metavar="STAGE", help="The stage to demote to.")
+@reason_option
+@dry_run_option
+@registry_option
+@json_option
+def demote(model: str, version: str, to: str, reason: str, dry_run: bool, registry: str, as_json: bool) -> None:
+    """Demote VERSION of MODEL to a lower stage.
+
+    It leaves every stage above STAGE and takes STAGE's pointer (unless STAGE
+    is the lowest stage, where versions without a pointer are). No gates.
+    """
+    from gitreg import api
+
+    _show_move(lambda: api.demote(model, version, to=to, reason=reason, dry_run=dry_run, registry=registry), as_json)
+
+
+@main.command()
+@click.argument("model")
+@click.option("--stage", required=True, help="The stage whose pointer to remove.")
+@reason_option
+@dry_run_option
+@registry_option
+@json_option
+def unassign(model: str, stage: str, reason: str, dry_run: bool, registry: str, as_json: bool) -> None:
+    """Remove MODEL's pointer for a stage: no version holds it afterwards."""
+    from gitreg import api
+
+    _show_move(lambda: api.unassign(model, stage=stage, reason=reason, dry_run=dry_run, registry=registry), as_json)
+
+
+@main.command()
+@click.argument("model")
+@click.option("--stage", default="production", show_default=True, help="The stage to roll back.")
+@click.option("--to", "to", metavar="VERSION", help="An earlier holder to restore [default: the previous one].")
+@reason_option
+@dry_run_option
+@registry_option
+@json_option
+def rollback(model: str, stage: str, to: str | None, reason: str, dry_run: bool, registry: str, as_json: bool) -> None:
+    """Give a stage back to its previous holder.
+
+    The previous holder comes from the pointer file's own git history. Metric
+    gates are skipped; the target must have held the stage and be active.
+    """
+    from gitreg import api
+
+    _show_move(
+        lambda: api.rollback(model, stage=stage, to=to, reason=reason, dry_run=dry_run, registry=registry), as_json
+    )
+
+
+def _status_command(name: str, status: str) -> None:
+    @main.command(name=name, help=f"Mark VERSION of MODEL {status}.\n\nRefused while the version holds a stage.")
+    @click.argument("model")
+    @click.argument("version")
+    @registry_option
+    @json_option
+    def command(model: str, version: str, registry: str, as_json: bool) -> None:
+        from gitreg import api, render
+
+        done = (api.archive if status == "archived" else api.deprecate)(model, version, registry=registry)
+        click.echo(render.to_json(render.version_json(done)) if as_json else f"{model} {done.version} is now {status}")
+
+
+_status_command("archive", "archived")
+_status_command("deprecate", "deprecated")
+
+
+@main.command()
+@click.argument("model")
+@click.option("--stage", help="Only the moves of this stage's pointer, with the version before and after.")
+@registry_option
+@json_option
+def history(model: str, stage: str | None, registry: str, as_json: bool) -> None:
+    """The audit trail of MODEL, read from git: when, who, what, reason, commit."""
+    from gitreg import api, render
+
+    events = api.history(model, stage=stage, registry=registry)
+    click.echo(render.to_json(render.events_json(events)) if as_json else render.events_text(events))
+
+
+@main.command()
+@click.argument("model")
+@click.argument("versions", nargs=-1, required=True)
+@registry_option
+@json_option
+def compare(model: str, versions: tuple[str, ...], registry: str, as_json: bool) -> None:
+    """Compare VERSIONS of MODEL: metrics with deltas against the first, and
+    the params and metadata that differ."""
+    from gitreg import api, render
+
+    result = api.compare(model, versions, registry=registry)
+    click.echo(render.to_json(render.comparison_json(result)) if as_json else render.comparison_text(result))
+
+
+@main.command()
+@click.argument("ref", metavar="MODEL@STAGE|MODEL@VERSION|MODEL@latest")
+@registry_option
+@json_option
+def resolve(ref: str, registry: str, as_json: bool) -> None:
+    """Resolve a reference for deploy scripts: version, commits, artifact hash and remote."""
+    from gitreg import api, render
+
+    found = api.resolve(ref, registry=registry)
+    click.echo(render.to_json(render.resolved_json(found)) if as_json else render.resolved_text(found))
+
+
+@main.group()
+def model() -> None:
+    """Read and edit a model's model.yaml (description, owners, labels, gates)."""
+
+
+@model.command("show")
+@click.argument("name", metavar="MODEL")
+@registry_option
+@json_option
+def model_show(name: str, registry: str, as_json: bool) -> None:
+    """Print MODEL's model.yaml."""
+    from gitreg import render
+    from gitreg.errors import NotFoundError
+    from gitreg.names import check_name
+    from gitreg.registry import Registry
+
+    found = Registry.open(registry).snapshot().model(check_name(name))
+    if found is None:
+        raise NotFoundError(f"model {name!r} is not registered")
+    click.echo(render.to_json(render.plain(found.to_doc())) if as_json else render.model_text(found))
+
+
+@model.command("set")
+@click.argument("name", metavar="MODEL")
+@click.option("--description", help="Replace the description.")
+@click.option("--owner", "owners", multiple=True, help="An owner (repeatable; replaces the list).")
+@click.option("--label", "label_pairs", multiple=True, metavar="K=V", help="Set a label (repeatable).")
+@click.option(
+    "--gate",
+    "gate_pairs",
+    multiple=True,
+    metavar="STAGE:KEY=VALUE",
+    help="Set a gate, e.g. production:min_auc=0.9 or production:require_approved=true (repeatable).",
+)
+@click.option(
+    "--remove-gate",
+    "remove_pairs",
+    multiple=True,
+    metavar="STAGE:KEY",
+    help="Remove a gate, e.g. production:min_auc (repeatable).",
+)
+@registry_option
+@json_option
+def model_set(
+    name: str,
+    description: str | None,
+    owners: tuple[str, ...],
+    label_pairs: tuple[str, ...],
+    gate_pairs: tuple[str, ...],
+    remove_pairs: tuple[str, ...],
+    registry: str,
+    as_json: bool,
+) -> None:
+    """Edit MODEL's model.yaml in one commit (created if missing)."""
+    from gitreg import inputs, render
+    from gitreg.registry import Registry
+
+    updated, commit = Registry.open(registry).set_model(
+        name,
+        description=inputs.description(description) if description is not None else None,
+        owners=owners or None,
+        labels=inputs.labels(None, label_pairs),
+        gates=inputs.gate_edits(None, gate_pairs),
+        remove_gates=inputs.gate_removals(remove_pairs),
+    )
+    if as_json:
+        click.echo(render.to_json(render.plain(updated.to_doc()) | {"commit": commit}))
+        return
+    click.echo(render.model_text(updated))
+    click.echo(f"Done: commit {commit[:10]}" if commit else "Nothing changed.")
+
+
 @main.command()
 @click.option(
     "--dir",

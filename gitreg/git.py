@@ -177,6 +177,15 @@ class Repo:
         found = self._cat([f"{commit}:{p}" for p in paths])
         return {p: found[f"{commit}:{p}"] for p in paths}
 
+    def read_commits_path(self, commits: Sequence[str], path: str) -> dict[str, bytes | None]:
+        """One file as it is at each of ``commits``."""
+        found = self._cat([f"{c}:{path}" for c in commits])
+        return {c: found[f"{c}:{path}"] for c in commits}
+
+    def read_objects(self, names: Sequence[str]) -> dict[str, bytes | None]:
+        """Blobs named in any form ``cat-file`` takes (``rev:path`` too)."""
+        return self._cat(names)
+
     def tag_refs(self, patterns: Sequence[str]) -> dict[str, int]:
         """Tags matching the fnmatch ``patterns`` (under refs/tags/) with their
         tagger time (0 for lightweight tags)."""

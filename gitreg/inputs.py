@@ -164,3 +164,45 @@ def description(text: str | None) -> str:
     if "\x00" in text:
         raise UsageError("description contains a NUL character")
     return text
+
+
+def gate_edits(
+    value: Mapping[str, Mapping[str, Any]] | None, pairs: Iterable[str] = ()
+) -> list[tuple[str, str, float | bool]]:
+    """Gates to set, from ``{stage: {key: threshold}}`` and ``STAGE:KEY=VALUE``
+    pairs: numbers for min_/max_/min_improvement_, ``true`` for require_."""
+    from gitreg.gates import parse_gate
+
+    raw: list[tuple[str, str, object]] = [(s, k, v) for s, gates in (value or {}).items() for k, v in gates.items()]
+    for pair in pairs:
+        target, sep, text = pair.partition("=")
+        stage, colon, key = target.partition(":")
+        if not sep or not colon:
+            raise UsageError(f"gate {shown(pair)} is not of the form STAGE:KEY=VALUE (e.g. production:min_auc=0.9)")
+        raw.append((stage, key, scalar(text)))
+    edits: list[tuple[str, str, float | bool]] = []
+    for stage, key, threshold in raw:
+        try:
+            kind, metric = parse_gate(key)
+        except ValueError:
+            raise UsageError(
+                f"invalid gate {shown(key)}: use min_<metric>, max_<metric>, min_improvement_<metric> or require_<flag>"
+            ) from None
+        check_key(metric, "metric" if kind != "require" else "metadata")
+        if kind == "require":
+            if threshold is not True:
+                raise UsageError(f"gate {key!r} takes the value true, got {shown(threshold)}")
+            edits.append((stage, key, True))
+        else:
+            edits.append((stage, key, metric_value(key, threshold)))
+    return edits
+
+
+def gate_removals(pairs: Iterable[str]) -> list[tuple[str, str]]:
+    removals = []
+    for pair in pairs:
+        stage, colon, key = pair.partition(":")
+        if not colon or not key:
+            raise UsageError(f"gate {shown(pair)} is not of the form STAGE:KEY (e.g. production:min_auc)")
+        removals.append((stage, key))
+    return removals

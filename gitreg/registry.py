@@ -324,6 +324,41 @@ class Registry:
         applied = self.apply(build)
         return Registered(applied.change.result, applied.commit, applied.tag_names[0])
 
+    def set_model(
+        self,
+        model: str,
+        *,
+        description: str | None = None,
+        owners: Sequence[str] | None = None,
+        labels: Mapping[str, str] | None = None,
+        gates: Sequence[GateEdit] = (),
+        remove_gates: Sequence[tuple[str, str]] = (),
+    ) -> tuple[Model, str | None]:
+        """Edit ``model.yaml`` (created if the model has none yet) in one
+        commit; the commit is None when nothing changed."""
+        check_name(model)
+
+        def build(snap: Snapshot) -> Change:
+            for stage in [g[0] for g in gates] + [r[0] for r in remove_gates]:
+                snap.check_stage(stage)
+            current = snap.model(model) or Model(name=model)
+            updated = edit_model(
+                current, description=description, owners=owners, labels=labels, gates=gates, remove_gates=remove_gates
+            )
+            path = layout.model_path(snap.models_dir, model)
+            files: dict[str, bytes | None] = (
+                {} if updated == snap.model(model) else {path: manifest.render(updated, path)}
+            )
+            return Change(
+                files, f"Update model {model}", {"Gitreg-Action": "set-model", "Gitreg-Model": model}, result=updated
+            )
+
+        change = build(self.snapshot())
+        if not change.files:
+            return change.result, None
+        applied = self.apply(build)
+        return applied.change.result, applied.commit
+
 
 def _choose_remote(
     default: str | None, known: Mapping[str, str], url: str | None, root: Path
@@ -341,3 +376,33 @@ def _choose_remote(
     while name in known:
         name, suffix = f"storage{suffix}", suffix + 1
     return name, url
+
+
+GateEdit = tuple[str, str, float | bool]  # (stage, gate key, threshold)
+
+
+def edit_model(
+    current: Model,
+    *,
+    description: str | None = None,
+    owners: Sequence[str] | None = None,
+    labels: Mapping[str, str] | None = None,
+    gates: Sequence[GateEdit] = (),
+    remove_gates: Sequence[tuple[str, str]] = (),
+) -> Model:
+    """``current`` with the given fields replaced, labels merged, gates set
+    and removed (a stage left with no gates disappears)."""
+    new_gates = {stage: dict(values) for stage, values in current.gates.items()}
+    for stage, key in remove_gates:
+        if key not in new_gates.get(stage, {}):
+            raise NotFoundError(f"model {current.name!r} has no gate {key!r} for stage {stage!r}")
+        del new_gates[stage][key]
+    for stage, key, threshold in gates:
+        new_gates.setdefault(stage, {})[key] = threshold
+    return dataclasses.replace(
+        current,
+        description=current.description if description is None else description,
+        owners=current.owners if owners is None else tuple(owners),
+        labels={**current.labels, **(labels or {})},
+        gates={stage: values for stage, values in new_gates.items() if values},
+    )

@@ -7,8 +7,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gitreg import yamlio
-from gitreg.manifest import ModelVersion
-from gitreg.snapshot import ModelSummary, VersionSummary
+from gitreg.compare import Comparison
+from gitreg.history import Event
+from gitreg.lifecycle import Plan
+from gitreg.manifest import Model, ModelVersion
+from gitreg.snapshot import ModelSummary, Resolved, VersionSummary
 
 MAX_METRIC_COLUMNS = 4
 
@@ -92,3 +95,189 @@ def version_json(version: ModelVersion) -> dict[str, Any]:
 
 def version_text(version: ModelVersion) -> str:
     return yamlio.dump(plain(version.to_doc())).rstrip("\n")
+
+
+def _value(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _delta(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.4g}"
+
+
+def plan_text(plan: Plan, commit: str | None = None) -> str:
+    verb = {"promote": "Promote", "demote": "Demote", "rollback": "Roll back", "unassign": "Unassign"}[plan.action]
+    if plan.action == "unassign":
+        head = f"{verb} {plan.stage} of {plan.model} (held by {plan.previous})"
+    elif plan.action == "rollback":
+        head = f"{verb} {plan.model} {plan.stage}: {plan.previous or 'no holder'} -> {plan.version}"
+    else:
+        holder = f"current holder: {plan.previous}" if plan.previous else "no current holder"
+        head = f"{verb} {plan.model} {plan.version} to {plan.stage} ({holder})"
+    lines = [head]
+    if plan.removed:
+        lines.append(f"  leaves: {', '.join(plan.removed)}")
+    if plan.reason:
+        lines.append(f"  reason: {plan.reason}")
+    if plan.gates or plan.order:
+        holder_col = f"HOLDER {plan.previous}" if plan.previous else "HOLDER"
+        rows = [
+            [
+                g.gate,
+                _value(g.threshold),
+                _value(g.actual),
+                _value(g.baseline),
+                _delta(g.delta),
+                "pass" if g.passed else "FAIL",
+                "" if g.passed else g.reason,
+            ]
+            for g in plan.gates
+        ]
+        if plan.order is not None:
+            held = ", ".join(plan.order.held) or "none"
+            rows.append(
+                [
+                    "stage order",
+                    " or ".join(plan.order.requires),
+                    f"held: {held}",
+                    "-",
+                    "-",
+                    "pass" if plan.order.passed else "FAIL",
+                    "",
+                ]
+            )
+        lines.append(table(["GATE", "THRESHOLD", "VALUE", holder_col, "DELTA", "RESULT", "WHY"], rows))
+    elif plan.action == "promote":
+        lines.append(f"  no gates for {plan.stage} in model.yaml")
+    elif plan.action == "rollback":
+        lines.append("  rollback: metric gates are skipped; the target has held the stage before and is active")
+    if commit is None:
+        lines.append(plan.diff.rstrip("\n") if plan.diff else "(no file changes)")
+    return "\n".join(lines)
+
+
+def plan_json(plan: Plan, commit: str | None = None, tag_names: Sequence[str] = ()) -> dict[str, Any]:
+    return {
+        "action": plan.action,
+        "model": plan.model,
+        "stage": plan.stage,
+        "version": plan.version,
+        "previous": plan.previous,
+        "reason": plan.reason,
+        "allowed": plan.allowed,
+        "gates": [
+            {
+                "gate": g.gate,
+                "kind": g.kind,
+                "name": g.name,
+                "threshold": g.threshold,
+                "actual": g.actual,
+                "holder": g.baseline,
+                "delta": g.delta,
+                "passed": g.passed,
+                "reason": g.reason,
+            }
+            for g in plan.gates
+        ],
+        "order": None
+        if plan.order is None
+        else {
+            "stage": plan.order.stage,
+            "requires": list(plan.order.requires),
+            "held": list(plan.order.held),
+            "passed": plan.order.passed,
+        },
+        "removed": list(plan.removed),
+        "diff": plan.diff,
+        "commit": commit,
+        "tags": list(tag_names),
+        "dry_run": commit is None,
+    }
+
+
+def events_json(events: Sequence[Event]) -> list[dict[str, Any]]:
+    return [
+        {
+            "commit": e.commit,
+            "at": e.at,
+            "by": e.by,
+            "action": e.action,
+            "model": e.model,
+            "version": e.version,
+            "stage": e.stage,
+            "from": e.previous,
+            "reason": e.reason,
+            "summary": e.summary,
+        }
+        for e in events
+    ]
+
+
+def events_text(events: Sequence[Event]) -> str:
+    if not events:
+        return "No history."
+    rows = []
+    for e in events:
+        what = f"{e.stage}: {e.previous or '-'} -> {e.version or '-'}" if e.stage else e.version or e.summary
+        rows.append([e.at.replace("T", " ")[:19], e.by.split(" <")[0], e.action, what, e.reason, e.commit[:10]])
+    return table(["WHEN", "WHO", "ACTION", "WHAT", "REASON", "COMMIT"], rows)
+
+
+def comparison_json(c: Comparison) -> dict[str, Any]:
+    return {
+        "model": c.model,
+        "versions": list(c.versions),
+        "metrics": {k: list(v) for k, v in c.metrics.items()},
+        "deltas": {k: list(v) for k, v in c.deltas.items()},
+        "params": {k: list(v) for k, v in c.params.items()},
+        "metadata": {k: list(v) for k, v in c.metadata.items()},
+    }
+
+
+def comparison_text(c: Comparison) -> str:
+    base = c.versions[0]
+    headers = ["METRIC", *c.versions, *(f"Δ {v}-{base}" for v in c.versions[1:])]
+    rows = [[m, *(_value(v) for v in values), *(_delta(d) for d in c.deltas[m][1:])] for m, values in c.metrics.items()]
+    parts = [table(headers, rows) if rows else "No metrics."]
+    for title, diffs in (("PARAM", c.params), ("METADATA", c.metadata)):
+        if diffs:
+            parts.append(table([title, *c.versions], [[k, *(_value(v) for v in vals)] for k, vals in diffs.items()]))
+        else:
+            parts.append(f"No {title.lower()} differences.")
+    return "\n\n".join(parts)
+
+
+def resolved_json(r: Resolved) -> dict[str, Any]:
+    return {
+        "model": r.model,
+        "version": r.version,
+        "stage": r.stage,
+        "status": r.status,
+        "registry_commit": r.registry_commit,
+        "version_commit": r.version_commit,
+        "artifact": r.artifact.to_doc(),
+        "remote_url": r.remote_url,
+    }
+
+
+def resolved_text(r: Resolved) -> str:
+    a = r.artifact
+    lines = [
+        f"{r.model} {r.version}"
+        + (f" (holds {r.stage})" if r.stage else "")
+        + (f" [{r.status}]" if r.status != "active" else ""),
+        f"  artifact: {a.path}  md5 {a.md5}  {a.size} bytes" + (f"  {a.nfiles} files" if a.nfiles is not None else ""),
+        f"  remote:   {a.remote}" + (f" ({r.remote_url})" if r.remote_url else ""),
+        f"  registered in commit {r.version_commit or '?'}; resolved at {r.registry_commit}",
+    ]
+    return "\n".join(lines)
+
+
+def model_text(model: Model) -> str:
+    return yamlio.dump(plain(model.to_doc())).rstrip("\n")

@@ -12,7 +12,7 @@ from typing import TypeVar
 from gitreg import layout, manifest
 from gitreg.errors import InvalidDocumentError, NotFoundError, UsageError
 from gitreg.git import Repo
-from gitreg.manifest import Model, ModelVersion, RegistryConfig, StagePointer
+from gitreg.manifest import Artifact, Model, ModelVersion, RegistryConfig, StagePointer
 from gitreg.names import Version, check_name
 
 T = TypeVar("T")
@@ -20,6 +20,20 @@ T = TypeVar("T")
 
 def timestamp(epoch: float) -> str:
     return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What a deploy script needs to fetch a version."""
+
+    model: str
+    version: str
+    stage: str | None  # when resolved through a stage
+    status: str
+    registry_commit: str | None  # the registry state it was resolved at
+    version_commit: str | None  # the commit that registered the version
+    artifact: Artifact
+    remote_url: str | None  # the DVC remote's URL in that registry state
 
 
 @dataclass(frozen=True)
@@ -210,6 +224,35 @@ class Snapshot:
             )
             for d in docs
         ]
+
+    def registration_commit(self, model: str, version: str) -> str | None:
+        """The commit that registered the version: its GTO tag's target, or
+        (when tags did not travel, e.g. after a pull request) the commit that
+        added its file."""
+        tagged = self.repo.resolve(f"refs/tags/{model}@v{version}")
+        if tagged is not None or self.commit is None:
+            return tagged
+        return self.repo.added_in(self.commit, layout.version_path(self.models_dir, model, version))
+
+    def locate(self, ref: str) -> Resolved:
+        """``resolve`` plus the commits and the remote's URL, for deploy scripts."""
+        from gitreg import dvcconfig
+
+        version = self.resolve(ref)
+        what = ref.partition("@")[2]
+        stage = what if what in self.config.stages else None
+        dvc_text = self.read_files([layout.DVC_CONFIG_PATH])[layout.DVC_CONFIG_PATH] or b""
+        urls = dvcconfig.remotes(dvc_text.decode("utf-8"), layout.DVC_CONFIG_PATH)[1]
+        return Resolved(
+            version.model,
+            version.version,
+            stage,
+            version.status,
+            self.commit,
+            self.registration_commit(version.model, version.version),
+            version.artifact,
+            urls.get(version.artifact.remote),
+        )
 
     def resolve(self, ref: str) -> ModelVersion:
         """``MODEL@VERSION``, ``MODEL@STAGE`` or ``MODEL@latest`` to a version."""

@@ -1,0 +1,101 @@
+"""The audit trail: what git's history says happened to a model.
+
+These are the only reads that walk history, and only the history of one
+model's files: the trail (``events``) and the holders a stage has had
+(``holders``, for rollback and the stage-order policy).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gitreg import layout, manifest
+from gitreg.errors import InvalidDocumentError
+from gitreg.git import Repo
+from gitreg.manifest import StagePointer
+
+_FIELDS = ["%H", "%aI", "%an <%ae>", "%s", "%(trailers:only,unfold)"]
+
+
+@dataclass(frozen=True)
+class Event:
+    commit: str
+    at: str
+    by: str
+    action: str  # a Gitreg-Action, or "manual" for commits gitreg did not make
+    model: str
+    version: str | None
+    stage: str | None
+    previous: str | None  # for pointer moves: the version that held the stage before
+    reason: str
+    summary: str
+
+
+def _pointer_version(data: bytes | None, path: str) -> str | None:
+    if data is None:
+        return None
+    try:
+        pointer: StagePointer = manifest.parse(data, StagePointer, path)
+    except InvalidDocumentError:
+        return None  # a broken pointer in history holds nothing; `gitreg check` reports it
+    return pointer.version
+
+
+def _pointer(data: bytes | None, path: str) -> StagePointer | None:
+    if data is None:
+        return None
+    try:
+        pointer: StagePointer = manifest.parse(data, StagePointer, path)
+    except InvalidDocumentError:
+        return None
+    return pointer
+
+
+def holders(repo: Repo, head: str, models_dir: str, model: str, stage: str) -> list[tuple[str, str | None]]:
+    """(commit, version holding ``stage`` after it) for each commit that
+    changed the stage's pointer file, newest first (None: no holder)."""
+    path = layout.stage_path(models_dir, model, stage)
+    commits = [row[0] for row in repo.log(head, [path], ["%H"])]
+    contents = repo.read_commits_path(commits, path)
+    return [(c, _pointer_version(contents[c], path)) for c in commits]
+
+
+def _trailers(text: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.startswith("Gitreg-"):
+            found[key] = value.strip()
+    return found
+
+
+def events(repo: Repo, head: str, models_dir: str, model: str, stage: str | None = None) -> list[Event]:
+    """The model's history, newest first; with ``stage``, only the moves of
+    that stage's pointer, each with the version before and after, whether
+    gitreg made the commit or not (a ``git revert`` shows up as such)."""
+    path = layout.stage_path(models_dir, model, stage) if stage else layout.model_dir(models_dir, model)
+    rows = repo.log(head, [path], _FIELDS)
+    pointer_paths = [layout.stage_path(models_dir, model, stage)] if stage else []
+    needed = [f"{row[0]}:{p}" for row in rows for p in pointer_paths] + [
+        f"{row[0]}^:{p}" for row in rows for p in pointer_paths
+    ]
+    contents = repo.read_objects(needed)
+    result = []
+    for commit, at, by, subject, trailer_text in rows:
+        trailers = _trailers(trailer_text)
+        action = trailers.get("Gitreg-Action", "manual")
+        if trailers.get("Gitreg-Model", model) != model:
+            action = "manual"
+        version = trailers.get("Gitreg-Version")
+        previous = trailers.get("Gitreg-From")
+        event_stage = trailers.get("Gitreg-Stage")
+        reason = trailers.get("Gitreg-Reason", "")
+        if stage:
+            p = pointer_paths[0]
+            after = _pointer(contents.get(f"{commit}:{p}"), p)
+            before = _pointer_version(contents.get(f"{commit}^:{p}"), p)
+            version, previous, event_stage = (after.version if after else None), before, stage
+            if after and not reason:
+                reason = after.reason
+        result.append(Event(commit, at, by, action, model, version, event_stage, previous, reason, subject))
+    return result
