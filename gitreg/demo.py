@@ -1,24 +1,42 @@
 """The main job on the embedded default, end to end: a local registry with a
-local DVC remote, a tiny model trained twice, both versions registered."""
+local DVC remote; three trained versions of a small model registered with
+their metrics; a promotion blocked by a gate; promotions through staging to
+production; a rollback."""
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import random
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from gitreg import api, render
 from gitreg.git import Repo
+from gitreg.lifecycle import GateFailed, Moved
+from gitreg.registry import Registry
 
 MODEL = "fraud-detector"
+FEATURES = ("amount", "hour", "velocity")
 Sample = tuple[list[float], int]
+Echo = Callable[[str], None]
+
+# (features used, epochs, artifact as a folder, approved by review, description)
+RUNS = [
+    (("amount", "velocity"), 40, False, True, "baseline: amount and velocity"),
+    (("amount", "hour", "velocity"), 40, True, True, "all features"),
+    (("hour",), 40, False, False, "feature pipeline bug: only the hour survives"),
+]
+GATES = {
+    "staging": {"min_auc": 0.80},
+    "production": {"min_auc": 0.85, "min_improvement_auc": 0.01, "require_approved": True},
+}
 
 
 def make_data(seed: int, n: int) -> list[Sample]:
-    """Synthetic transactions: (amount z-score, hour z-score, velocity) -> fraud."""
+    """Synthetic card transactions (amount, hour, velocity as z-scores) -> fraud."""
     rng = random.Random(seed)
     samples = []
     for _ in range(n):
@@ -29,16 +47,21 @@ def make_data(seed: int, n: int) -> list[Sample]:
     return samples
 
 
+def select(data: list[Sample], features: Sequence[str]) -> list[Sample]:
+    idx = [FEATURES.index(f) for f in features]
+    return [([x[i] for i in idx], y) for x, y in data]
+
+
 def _score(weights: list[float], x: list[float]) -> float:
     z = weights[0] + sum(w * v for w, v in zip(weights[1:], x, strict=True))
     return 1.0 / (1.0 + math.exp(-z))
 
 
-def train(data: list[Sample], epochs: int, learning_rate: float) -> list[float]:
+def train(data: list[Sample], epochs: int, learning_rate: float = 0.5) -> list[float]:
     """Logistic regression by plain gradient descent."""
-    weights = [0.0] * 4
+    weights = [0.0] * (len(data[0][0]) + 1)
     for _ in range(epochs):
-        grad = [0.0] * 4
+        grad = [0.0] * len(weights)
         for x, y in data:
             err = _score(weights, x) - y
             grad[0] += err
@@ -58,12 +81,13 @@ def evaluate(weights: list[float], data: list[Sample]) -> dict[str, float]:
     return {"accuracy": round(accuracy, 4), "auc": round(auc, 4)}
 
 
-def _train_version(workdir: Path, epochs: int, as_folder: bool) -> tuple[Path, Path, Path]:
-    params = {"epochs": epochs, "learning_rate": 0.5, "features": ["amount", "hour", "velocity"]}
-    weights = train(make_data(1, 600), epochs, params["learning_rate"])  # type: ignore[arg-type]
-    metrics = evaluate(weights, make_data(2, 400))
+def _train_run(workdir: Path, features: Sequence[str], epochs: int, as_folder: bool) -> tuple[Path, Path, Path]:
+    """Train, evaluate and write the artifact, metrics.json and params.json."""
+    params = {"epochs": epochs, "learning_rate": 0.5, "features": list(features)}
+    weights = train(select(make_data(1, 600), features), epochs)
+    metrics = evaluate(weights, select(make_data(2, 400), features))
     workdir.mkdir(parents=True, exist_ok=True)
-    model = {"kind": "logistic-regression", "weights": weights, "features": params["features"]}
+    model = {"kind": "logistic-regression", "weights": weights, "features": list(features)}
     if as_folder:
         artifact = workdir / "model"
         artifact.mkdir(exist_ok=True)
@@ -85,7 +109,19 @@ def _ensure_identity(registry: Path) -> None:
         repo.run(["config", "user.email", "demo@gitreg.invalid"])
 
 
-def run(directory: str | None, echo: Callable[[str], None]) -> Path:
+def _move(echo: Echo, title: str, call: Callable[[], Moved]) -> None:
+    echo(f"\n$ {title}")
+    try:
+        moved = call()
+    except GateFailed as refused:
+        echo(render.plan_text(refused.plan, commit=""))
+        echo(f"-> refused, nothing written: {'; '.join(refused.plan.failures())}")
+        return
+    echo(render.plan_text(moved.plan, moved.commit))
+    echo(f"-> commit {moved.commit[:10] if moved.commit else '-'}, tags {', '.join(moved.tags)}")
+
+
+def run(directory: str | None, echo: Echo) -> Path:
     """Build the demo under ``directory`` (default: a new temporary folder)."""
     base = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="gitreg-demo-"))
     registry = base / "registry"
@@ -93,36 +129,50 @@ def run(directory: str | None, echo: Callable[[str], None]) -> Path:
     Repo.init(registry)
     _ensure_identity(registry)
     result = api.init(registry)
-    echo(f"1. Registry created: {result.root} (artifacts in DVC remote {result.remote!r}: {result.remote_url})")
-    for step, (epochs, as_folder) in enumerate([(3, False), (40, True)], start=2):
-        artifact, metrics, params = _train_version(base / "training" / f"run-{step - 1}", epochs, as_folder)
+    echo(f"Registry: {result.root} (artifacts in DVC remote {result.remote!r}: {result.remote_url})")
+    api.set_model(MODEL, description="Card fraud scoring", owners=["risk-team"], gates=GATES, registry=registry)
+    echo(f"Gates for {MODEL}: {json.dumps(GATES)}")
+    for number, (features, epochs, as_folder, approved, description) in enumerate(RUNS, start=1):
+        artifact, metrics, params = _train_run(base / "training" / f"run-{number}", features, epochs, as_folder)
         version = api.register(
             MODEL,
             artifact,
             metrics=metrics,
             params=params,
-            metadata={"framework": "pure-python"},
+            description=description,
+            metadata={"framework": "pure-python", "approved": approved},
             labels={"team": "risk"},
-            description=f"logistic regression, {epochs} epochs",
             registry=registry,
         )
-        kind = "folder" if as_folder else "file"
         echo(
-            f"{step}. Trained {epochs} epochs -> registered {MODEL} {version.version} "
-            f"({kind} {artifact.name}, md5 {version.artifact.md5}) with metrics {dict(version.metrics)}"
+            f"Trained run {number} ({description}) -> registered {MODEL} {version.version}: "
+            f"{dict(version.metrics)}, artifact {artifact.name} md5 {version.artifact.md5}"
         )
-    echo("")
-    echo("$ gitreg list")
-    snap_models = api.list_models(registry=registry)
-    from gitreg.registry import Registry
-
-    echo(render.summaries_text(snap_models, Registry.open(registry).snapshot().config.stages))
-    echo("")
-    echo(f"$ gitreg list {MODEL}")
+    _move(
+        echo,
+        f"gitreg promote {MODEL} 1.0.2 --to staging",
+        lambda: api.promote(MODEL, "1.0.2", to="staging", registry=registry),
+    )
+    for candidate in ("1.0.0", "1.0.1"):
+        for stage in ("staging", "production"):
+            promote = functools.partial(
+                api.promote, MODEL, candidate, to=stage, reason="gates passed", registry=registry
+            )
+            _move(echo, f"gitreg promote {MODEL} {candidate} --to {stage}", promote)
+    _move(
+        echo,
+        f"gitreg rollback {MODEL} --reason 'alert: false positives up 40%'",
+        lambda: api.rollback(MODEL, reason="alert: false positives up 40%", registry=registry),
+    )
+    echo("\n$ gitreg list")
+    stages = Registry.open(registry).snapshot().config.stages
+    echo(render.summaries_text(api.list_models(registry=registry), stages))
+    echo(f"\n$ gitreg list {MODEL}")
     echo(render.versions_text(api.list_versions(MODEL, registry=registry)))
-    echo("")
-    echo(f"The registry is a git repository: {registry}")
+    echo(f"\n$ gitreg history {MODEL} --stage production")
+    echo(render.events_text(api.history(MODEL, stage="production", registry=registry)))
+    echo(f"\nThe registry is a git repository: {registry}")
     echo(f"  git -C {registry} log --format='%h %s%n%(trailers:only,unfold)'")
     echo(f"  git -C {registry} tag -n1")
-    echo(f"  gitreg show {MODEL}@latest -R {registry}")
+    echo(f"  gitreg resolve {MODEL}@production -R {registry}")
     return registry
