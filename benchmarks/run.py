@@ -25,13 +25,35 @@ from generate import generate
 GITREG = shutil.which("gitreg") or "gitreg"
 
 
-def timed(argv: list[str], repeat: int, before: Callable[[int], None] | None = None) -> list[float]:
+def version_for(i: int) -> str:
+    """A different existing version (as generate.py names them) for each run."""
+    return f"1.{i // 10}.{i % 10}"
+
+
+def ensure_staging(root: Path) -> None:
+    if not (root / "models" / "model-0003" / "stages" / "staging.yaml").exists():
+        subprocess.run(
+            [GITREG, "promote", "model-0003", "1.0.0", "--to", "staging", "-R", str(root)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+
+
+def timed(
+    argv: list[str],
+    repeat: int,
+    before: Callable[[int], None] | None = None,
+    args_for: Callable[[int], list[str]] | None = None,
+) -> list[float]:
+    """Wall times of ``argv`` after one warm-up run; ``args_for(i)`` replaces
+    the arguments after the subcommand for run ``i``."""
     samples = []
     for i in range(repeat + 1):
         if before:
             before(i)
+        command = [*argv[:2], *args_for(i), *argv[-2:]] if args_for else argv
         start = time.perf_counter()
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         if i:  # the first run warms caches
             samples.append(time.perf_counter() - start)
     return samples
@@ -59,6 +81,23 @@ def main() -> None:
             ("gitreg list", timed([GITREG, "list", *reg], args.repeat)),
             ("gitreg list MODEL", timed([GITREG, "list", "model-0007", *reg], args.repeat)),
             ("gitreg show MODEL@latest", timed([GITREG, "show", "model-0007@latest", *reg], args.repeat)),
+            (
+                "gitreg resolve MODEL@staging",
+                timed([GITREG, "resolve", "model-0003@staging", *reg], args.repeat, lambda i: ensure_staging(root)),
+            ),
+            (
+                "gitreg promote (to staging, no gates)",
+                timed(
+                    [GITREG, "promote", "model-0007", "PLACEHOLDER", "--to", "staging", *reg],
+                    args.repeat,
+                    None,
+                    lambda i: ["model-0007", version_for(i), "--to", "staging"],
+                ),
+            ),
+            (
+                "gitreg rollback --stage staging",
+                timed([GITREG, "rollback", "model-0007", "--stage", "staging", *reg], args.repeat),
+            ),
             (
                 "gitreg register (1 MiB artifact)",
                 timed(
