@@ -7,6 +7,7 @@ writes into the real home folder fails.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import tempfile
@@ -69,21 +70,24 @@ def git(cwd: Path, *args: str) -> str:
 
 @dataclass(frozen=True)
 class RepoState:
-    """Everything an operation could change: refs, index+worktree status,
-    files in the artifact remote."""
+    """Everything an operation could change: refs, index+worktree status, the
+    bytes of every file outside .git (the artifact remote and cache included)."""
 
     refs: str
     status: str
-    stored: tuple[str, ...]
+    files: str
 
 
 def state(registry: Path) -> RepoState:
-    storage = registry / ".gitreg" / "storage"
-    stored = tuple(sorted(str(p.relative_to(storage)) for p in storage.rglob("*"))) if storage.exists() else ()
+    digest = hashlib.sha256()
+    for path in sorted(p for p in registry.rglob("*") if ".git" not in p.relative_to(registry).parts[:1]):
+        digest.update(str(path.relative_to(registry)).encode() + b"\0")
+        if path.is_file() and not path.is_symlink():
+            digest.update(path.read_bytes())
     return RepoState(
         refs=git(registry, "for-each-ref", "--format=%(refname) %(objectname)"),
         status=git(registry, "status", "--porcelain", "--untracked-files=all", "--ignored"),
-        stored=stored,
+        files=digest.hexdigest(),
     )
 
 

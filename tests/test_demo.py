@@ -13,12 +13,16 @@ def test_demo_runs_end_to_end(tmp_path: Path, cli: Cli) -> None:
     assert "-> refused, nothing written: min_auc: 0.64 < 0.8" in out
     versions = api.list_versions("fraud-detector", registry=registry)
     assert [(v.version, v.stage) for v in versions] == [
-        ("1.0.2", "development"), ("1.0.1", "staging"), ("1.0.0", "production"),
+        ("1.0.2", "development"),
+        ("1.0.1", "staging"),
+        ("1.0.0", "production"),
     ]
     assert api.show("fraud-detector@1.0.1", registry=registry).artifact.nfiles == 2
     production = api.history("fraud-detector", stage="production", registry=registry)
     assert [(e.action, e.previous, e.version) for e in production] == [
-        ("rollback", "1.0.1", "1.0.0"), ("promote", "1.0.0", "1.0.1"), ("promote", None, "1.0.0"),
+        ("rollback", "1.0.1", "1.0.0"),
+        ("promote", "1.0.0", "1.0.1"),
+        ("promote", None, "1.0.0"),
     ]
     assert "fraud-detector#production#8" in git(registry, "tag").splitlines()
     assert git(registry, "status", "--porcelain") == ""

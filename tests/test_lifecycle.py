@@ -385,3 +385,30 @@ def test_bad_inputs_from_python(reg: Path) -> None:
         api.set_model("fraud", gates={"staging": {"min_auc": float("nan")}}, registry=reg)
     with pytest.raises(NotFoundError):
         api.resolve("ghost@latest", registry=reg)
+
+
+def test_no_commit_without_its_tags(reg: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = state(reg)
+
+    def broken(self: Repo, *args: object) -> str:
+        raise OSError("cannot write the tag object")
+
+    monkeypatch.setattr(Repo, "make_tag", broken)
+    with pytest.raises(OSError, match="cannot write the tag object"):
+        api.promote("fraud", "1.0.1", to="staging", registry=reg)
+    assert state(reg) == before
+
+
+def test_a_locked_tag_ref_stops_the_whole_move(reg: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Branch and tags move in one ref transaction: a tag that cannot be
+    written (another process holds its lock) keeps the branch where it was,
+    and the other process's lock is left alone."""
+    monkeypatch.setattr("gitreg.registry.time.sleep", lambda seconds: None)
+    lock = reg / ".git" / "refs" / "tags" / "fraud#staging#1.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_text("held by someone else\n")
+    before = state(reg)
+    with pytest.raises(ConflictError, match="gave up after 8 attempts"):
+        api.promote("fraud", "1.0.1", to="staging", registry=reg)
+    assert state(reg) == before
+    assert lock.exists()
