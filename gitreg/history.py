@@ -31,24 +31,19 @@ class Event:
     summary: str
 
 
-def _pointer_version(data: bytes | None, path: str) -> str | None:
-    if data is None:
-        return None
-    try:
-        pointer: StagePointer = manifest.parse(data, StagePointer, path)
-    except InvalidDocumentError:
-        return None  # a broken pointer in history holds nothing; `gitreg check` reports it
-    return pointer.version
-
-
 def _pointer(data: bytes | None, path: str) -> StagePointer | None:
     if data is None:
         return None
     try:
         pointer: StagePointer = manifest.parse(data, StagePointer, path)
     except InvalidDocumentError:
-        return None
+        return None  # a broken pointer in history holds nothing; `gitreg check` reports it
     return pointer
+
+
+def _pointer_version(data: bytes | None, path: str) -> str | None:
+    pointer = _pointer(data, path)
+    return pointer.version if pointer else None
 
 
 def holders(repo: Repo, head: str, models_dir: str, model: str, stage: str) -> list[tuple[str, str | None]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from gitreg import gates, history, layout, manifest, tags
@@ -52,6 +52,14 @@ class Plan:
     @property
     def allowed(self) -> bool:
         return all(g.passed for g in self.gates) and (self.order is None or self.order.passed)
+
+    def title(self) -> str:
+        """One line saying what the move does (the commit's subject)."""
+        if self.action == "unassign":
+            return f"Unassign {self.stage} from {self.model} {self.previous}"
+        if self.action == "rollback":
+            return f"Roll back {self.model} {self.stage} from {self.previous or 'no holder'} to {self.version}"
+        return f"{self.action.capitalize()} {self.model} {self.version} to {self.stage}"
 
     def failures(self) -> list[str]:
         found = [f"{g.gate}: {g.reason}" for g in self.gates if not g.passed]
@@ -158,15 +166,8 @@ def _move(
         trailers["Gitreg-From"] = plan.previous
     if plan.reason:
         trailers["Gitreg-Reason"] = " ".join(plan.reason.split())
-    verb = {"promote": "Promote", "demote": "Demote", "rollback": "Roll back", "unassign": "Unassign"}[plan.action]
-    if plan.action == "unassign":
-        summary = f"Unassign {plan.stage} from {plan.model} {plan.previous}"
-    elif plan.action == "rollback":
-        summary = f"Roll back {plan.model} {plan.stage} from {plan.previous} to {plan.version}"
-    else:
-        summary = f"{verb} {plan.model} {plan.version} to {plan.stage}"
     plan = dataclasses.replace(plan, files=files, diff=_diff(before))
-    return plan, Change(files, summary, trailers, tags=specs, result=plan)
+    return plan, Change(files, plan.title(), trailers, tags=specs, result=plan)
 
 
 # -- promote ------------------------------------------------------------------
@@ -191,22 +192,30 @@ def plan_promote(snap: Snapshot, model: str, version: str, stage: str, reason: s
     return _move(snap, plan, who, {stage: candidate.version}, leaving)
 
 
-def promote(
-    registry: Registry, model: str, version: str, stage: str, *, reason: str = "", dry_run: bool = False
-) -> Moved:
+Planner = Callable[[Snapshot, str], tuple[Plan, Change]]  # (snapshot, who) -> plan and its change
+
+
+def _run(registry: Registry, planner: Planner, dry_run: bool) -> Moved:
+    """Plan on the current tip (a dry run stops there), else land the plan,
+    re-planned on the tip it commits on; a plan whose gates fail is refused."""
     who = registry.repo.identity()
+    if dry_run:
+        return Moved(planner(registry.snapshot(), who)[0], None)
 
     def build(snap: Snapshot) -> Change:
-        plan, change = plan_promote(snap, model, version, stage, reason, who)
+        plan, change = planner(snap, who)
         if not plan.allowed:
             raise GateFailed(plan)
         return change
 
-    if dry_run:
-        return Moved(plan_promote(registry.snapshot(), model, version, stage, reason, who)[0], None)
-    registry.branch_ref()
     applied = registry.apply(build)
     return Moved(applied.change.result, applied.commit, applied.tag_names)
+
+
+def promote(
+    registry: Registry, model: str, version: str, stage: str, *, reason: str = "", dry_run: bool = False
+) -> Moved:
+    return _run(registry, lambda snap, who: plan_promote(snap, model, version, stage, reason, who), dry_run)
 
 
 # -- demote, unassign ----------------------------------------------------------
@@ -239,11 +248,7 @@ def plan_demote(snap: Snapshot, model: str, version: str, stage: str, reason: st
 def demote(
     registry: Registry, model: str, version: str, stage: str, *, reason: str = "", dry_run: bool = False
 ) -> Moved:
-    who = registry.repo.identity()
-    if dry_run:
-        return Moved(plan_demote(registry.snapshot(), model, version, stage, reason, who)[0], None)
-    applied = registry.apply(lambda snap: plan_demote(snap, model, version, stage, reason, who)[1])
-    return Moved(applied.change.result, applied.commit, applied.tag_names)
+    return _run(registry, lambda snap, who: plan_demote(snap, model, version, stage, reason, who), dry_run)
 
 
 def plan_unassign(snap: Snapshot, model: str, stage: str, reason: str, who: str) -> tuple[Plan, Change]:
@@ -257,11 +262,7 @@ def plan_unassign(snap: Snapshot, model: str, stage: str, reason: str, who: str)
 
 
 def unassign(registry: Registry, model: str, stage: str, *, reason: str = "", dry_run: bool = False) -> Moved:
-    who = registry.repo.identity()
-    if dry_run:
-        return Moved(plan_unassign(registry.snapshot(), model, stage, reason, who)[0], None)
-    applied = registry.apply(lambda snap: plan_unassign(snap, model, stage, reason, who)[1])
-    return Moved(applied.change.result, applied.commit, applied.tag_names)
+    return _run(registry, lambda snap, who: plan_unassign(snap, model, stage, reason, who), dry_run)
 
 
 # -- rollback ------------------------------------------------------------------
@@ -304,11 +305,7 @@ def rollback(
     reason: str = "",
     dry_run: bool = False,
 ) -> Moved:
-    who = registry.repo.identity()
-    if dry_run:
-        return Moved(plan_rollback(registry.snapshot(), model, stage, to, reason, who)[0], None)
-    applied = registry.apply(lambda snap: plan_rollback(snap, model, stage, to, reason, who)[1])
-    return Moved(applied.change.result, applied.commit, applied.tag_names)
+    return _run(registry, lambda snap, who: plan_rollback(snap, model, stage, to, reason, who), dry_run)
 
 
 # -- status --------------------------------------------------------------------

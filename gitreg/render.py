@@ -112,14 +112,9 @@ def _delta(value: float | None) -> str:
 
 
 def plan_text(plan: Plan, commit: str | None = None) -> str:
-    verb = {"promote": "Promote", "demote": "Demote", "rollback": "Roll back", "unassign": "Unassign"}[plan.action]
-    if plan.action == "unassign":
-        head = f"{verb} {plan.stage} of {plan.model} (held by {plan.previous})"
-    elif plan.action == "rollback":
-        head = f"{verb} {plan.model} {plan.stage}: {plan.previous or 'no holder'} -> {plan.version}"
-    else:
-        holder = f"current holder: {plan.previous}" if plan.previous else "no current holder"
-        head = f"{verb} {plan.model} {plan.version} to {plan.stage} ({holder})"
+    head = plan.title()
+    if plan.action in ("promote", "demote"):
+        head += f" (current holder: {plan.previous})" if plan.previous else " (no current holder)"
     lines = [head]
     if plan.removed:
         lines.append(f"  leaves: {', '.join(plan.removed)}")

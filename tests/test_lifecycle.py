@@ -185,7 +185,7 @@ def test_demote(reg: Path) -> None:
 def test_unassign(reg: Path, cli: Cli) -> None:
     api.promote("fraud", "1.0.1", to="staging", registry=reg)
     out = cli("unassign", "fraud", "--stage", "staging", "-R", reg).stdout
-    assert "Unassign staging of fraud (held by 1.0.1)" in out
+    assert "Unassign staging from fraud 1.0.1" in out
     assert stages(reg) == {}
     assert not (reg / "models" / "fraud" / "stages" / "staging.yaml").exists()
     assert git(reg, "status", "--porcelain") == ""
@@ -217,7 +217,7 @@ def test_rollback_restores_the_previous_holder(reg: Path, cli: Cli) -> None:
     api.promote("fraud", "1.0.2", to="staging", registry=reg)
     api.promote("fraud", "1.0.2", to="production", registry=reg)
     out = cli("rollback", "fraud", "--reason", "p99 latency", "-R", reg).stdout
-    assert "Roll back fraud production: 1.0.2 -> 1.0.1" in out
+    assert "Roll back fraud production from 1.0.2 to 1.0.1" in out
     assert stages(reg)["production"] == "1.0.1"
     assert trailers(reg) == {
         "Gitreg-Action": "rollback",
