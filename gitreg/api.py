@@ -11,13 +11,17 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from gitreg import check as checking
 from gitreg import compare as comparing
 from gitreg import history as hist
-from gitreg import inputs, lifecycle
+from gitreg import inputs, lifecycle, mirror
+from gitreg.check import Report
 from gitreg.compare import Comparison
+from gitreg.errors import NotFoundError
 from gitreg.history import Event
 from gitreg.lifecycle import Moved
 from gitreg.manifest import Model, ModelVersion
+from gitreg.mirror import SyncResult
 from gitreg.names import check_name
 from gitreg.registry import Initialised, Registry
 from gitreg.snapshot import ModelSummary, Resolved, VersionSummary
@@ -84,26 +88,68 @@ def show(ref: str, *, registry: PathLike = ".") -> ModelVersion:
     return Registry.open(registry).snapshot().resolve(ref)
 
 
+def check(*, base: str | None = None, registry: PathLike = ".") -> Report:
+    """The checker: the whole registry at HEAD, or with ``base`` what the
+    change since ``base`` did (moved pointers through the base's gates)."""
+    reg = Registry.open(registry)
+    head = reg.repo.resolve("HEAD")
+    if head is None:
+        raise NotFoundError(f"{reg.root} has no commits to check")
+    return checking.check_change(reg.repo, base, head) if base else checking.check_tree(reg.repo, head)
+
+
+def tags_sync(*, dry_run: bool = False, registry: PathLike = ".") -> SyncResult:
+    """Create the GTO tags the files at HEAD imply and are missing (after a
+    merged pull request, a revert or a hand edit). Never moves or deletes a
+    tag; running it again creates nothing."""
+    return mirror.sync(Registry.open(registry), dry_run=dry_run)
+
+
 def promote(
-    model: str, version: str, *, to: str, reason: str = "", dry_run: bool = False, registry: PathLike = "."
+    model: str,
+    version: str,
+    *,
+    to: str,
+    reason: str = "",
+    dry_run: bool = False,
+    branch: str | None = None,
+    registry: PathLike = ".",
 ) -> Moved:
     """Move stage ``to``'s pointer to ``version`` if the model's gates for
     that stage and the stage-order policy pass; raises ``GateFailed`` (with
-    the full plan) if not. ``dry_run`` returns the plan without writing."""
-    return lifecycle.promote(Registry.open(registry), model, version, to, reason=reason, dry_run=dry_run)
+    the full plan) if not. ``dry_run`` returns the plan without writing.
+    ``branch`` (also on demote, unassign, rollback) puts the commit on a new
+    branch for a pull request instead ("" for a default name), pushed to
+    ``origin`` when there is one; merging it is the promotion."""
+    return lifecycle.promote(Registry.open(registry), model, version, to, reason=reason, dry_run=dry_run, branch=branch)
 
 
 def demote(
-    model: str, version: str, *, to: str, reason: str = "", dry_run: bool = False, registry: PathLike = "."
+    model: str,
+    version: str,
+    *,
+    to: str,
+    reason: str = "",
+    dry_run: bool = False,
+    branch: str | None = None,
+    registry: PathLike = ".",
 ) -> Moved:
     """Take ``version`` out of every stage above ``to`` (and give it ``to``,
     unless that is the lowest stage). Gates do not apply to demotions."""
-    return lifecycle.demote(Registry.open(registry), model, version, to, reason=reason, dry_run=dry_run)
+    return lifecycle.demote(Registry.open(registry), model, version, to, reason=reason, dry_run=dry_run, branch=branch)
 
 
-def unassign(model: str, *, stage: str, reason: str = "", dry_run: bool = False, registry: PathLike = ".") -> Moved:
+def unassign(
+    model: str,
+    *,
+    stage: str,
+    reason: str = "",
+    dry_run: bool = False,
+    branch: str | None = None,
+    registry: PathLike = ".",
+) -> Moved:
     """Remove the stage's pointer: no version holds it afterwards."""
-    return lifecycle.unassign(Registry.open(registry), model, stage, reason=reason, dry_run=dry_run)
+    return lifecycle.unassign(Registry.open(registry), model, stage, reason=reason, dry_run=dry_run, branch=branch)
 
 
 def rollback(
@@ -113,12 +159,15 @@ def rollback(
     to: str | None = None,
     reason: str = "",
     dry_run: bool = False,
+    branch: str | None = None,
     registry: PathLike = ".",
 ) -> Moved:
     """Give the stage back to its previous holder (from the pointer file's
     history), or to ``to``, which must have held it before. Skips metric
     gates; the target must still be active."""
-    return lifecycle.rollback(Registry.open(registry), model, stage, to=to, reason=reason, dry_run=dry_run)
+    return lifecycle.rollback(
+        Registry.open(registry), model, stage, to=to, reason=reason, dry_run=dry_run, branch=branch
+    )
 
 
 def archive(model: str, version: str, *, registry: PathLike = ".") -> ModelVersion:

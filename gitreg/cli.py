@@ -231,6 +231,39 @@ def show(ref: str, registry: str, as_json: bool) -> None:
     click.echo(render.to_json(render.version_json(version)) if as_json else render.version_text(version))
 
 
+@main.command()
+@click.option("--base", metavar="REF", help="Also check what changed since REF (e.g. origin/main, the PR's target).")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json", "markdown", "github"]),
+    default="text",
+    show_default=True,
+    help="markdown: a PR comment / job summary; github: workflow annotations.",
+)
+@registry_option
+def check(base: str | None, output: str, registry: str) -> None:
+    """Check the registry's rules; exit 1 if any fails.
+
+    Without --base: every registry file parses, validates and agrees with its
+    path, and every pointer names an existing active version in a configured
+    stage. With --base: what the change did — no version deleted or its core
+    edited, evaluations only appended, and every moved pointer passes the
+    gates and stage order read from the base (a move back to an earlier
+    holder is a rollback). Every violation is reported, with file and field.
+    """
+    from gitreg import api, render
+
+    report = api.check(base=base, registry=registry)
+    if output == "json":
+        click.echo(render.to_json(render.report_json(report)))
+    else:
+        formats = {"text": render.report_text, "markdown": render.report_markdown, "github": render.report_github}
+        click.echo(formats[output](report))
+    if not report.ok:
+        click.get_current_context().exit(1)
+
+
 def reason_option(func: Any) -> Any:
     return click.option("--reason", default="", help="Why: recorded in the pointer file and the commit.")(func)
 
@@ -241,7 +274,26 @@ def dry_run_option(func: Any) -> Any:
     )(func)
 
 
-def _show_move(call: Any, as_json: bool) -> None:
+def branch_options(func: Any) -> Any:
+    func = click.option(
+        "--pr-body",
+        "pr_body",
+        type=click.Path(dir_okay=False, writable=True),
+        metavar="FILE",
+        help="With --branch: write the pull-request body (markdown) to FILE instead of printing it.",
+    )(func)
+    return click.option(
+        "--branch",
+        is_flag=False,
+        flag_value="",
+        default=None,
+        metavar="[NAME]",
+        help="Commit to a new branch for a pull request instead (pushed to origin if there is one); "
+        "merging it is the change. Default name: gitreg/<action>-<model>-<stage>-<version>.",
+    )(func)
+
+
+def _show_move(call: Any, as_json: bool, pr_body: str | None = None) -> None:
     """Run a pointer move and print its plan; a refused promotion prints its
     gate table before the error line."""
     from gitreg import render
@@ -252,12 +304,25 @@ def _show_move(call: Any, as_json: bool) -> None:
     except GateFailed as exc:
         click.echo(render.to_json(render.plan_json(exc.plan)) if as_json else render.plan_text(exc.plan, commit=""))
         raise
+    body = render.pr_body(moved.plan, moved.branch) if moved.branch else None
+    if body is not None and pr_body:
+        with open(pr_body, "w", encoding="utf-8") as out:
+            out.write(body)
     if as_json:
-        click.echo(render.to_json(render.plan_json(moved.plan, moved.commit, moved.tags)))
+        doc = render.plan_json(moved.plan, moved.commit, moved.tags)
+        doc |= {"branch": moved.branch, "pushed_to": moved.pushed_to, "pr_body": body}
+        click.echo(render.to_json(doc))
         return
     click.echo(render.plan_text(moved.plan, moved.commit))
     if moved.commit is None:
         click.echo("Dry run: nothing written.")
+    elif moved.branch:
+        pushed = f", pushed to {moved.pushed_to}" if moved.pushed_to else " (no remote: not pushed)"
+        click.echo(f"Done: commit {moved.commit[:10]} on branch {moved.branch}{pushed}")
+        if pr_body:
+            click.echo(f"Pull-request body written to {pr_body}")
+        else:
+            click.echo("\n" + (body or ""))
     else:
         tags = f", tags {', '.join(moved.tags)}" if moved.tags else ""
         click.echo(f"Done: commit {moved.commit[:10]}{tags}")
@@ -269,9 +334,20 @@ def _show_move(call: Any, as_json: bool) -> None:
 @click.option("--to", "to", required=True, metavar="STAGE", help="The stage to promote to.")
 @reason_option
 @dry_run_option
+@branch_options
 @registry_option
 @json_option
-def promote(model: str, version: str, to: str, reason: str, dry_run: bool, registry: str, as_json: bool) -> None:
+def promote(
+    model: str,
+    version: str,
+    to: str,
+    reason: str,
+    dry_run: bool,
+    branch: str | None,
+    pr_body: str | None,
+    registry: str,
+    as_json: bool,
+) -> None:
     """Promote VERSION of MODEL to a stage, through its gates.
 
     The model's gates for the stage (model.yaml: min_, max_, min_improvement_,
@@ -280,7 +356,11 @@ def promote(model: str, version: str, to: str, reason: str, dry_run: bool, regis
     """
     from gitreg import api
 
-    _show_move(lambda: api.promote(model, version, to=to, reason=reason, dry_run=dry_run, registry=registry), as_json)
+    _show_move(
+        lambda: api.promote(model, version, to=to, reason=reason, dry_run=dry_run, branch=branch, registry=registry),
+        as_json,
+        pr_body,
+    )
 
 
 @main.command()
@@ -289,9 +369,20 @@ def promote(model: str, version: str, to: str, reason: str, dry_run: bool, regis
 @click.option("--to", "to", required=True, metavar="STAGE", help="The stage to demote to.")
 @reason_option
 @dry_run_option
+@branch_options
 @registry_option
 @json_option
-def demote(model: str, version: str, to: str, reason: str, dry_run: bool, registry: str, as_json: bool) -> None:
+def demote(
+    model: str,
+    version: str,
+    to: str,
+    reason: str,
+    dry_run: bool,
+    branch: str | None,
+    pr_body: str | None,
+    registry: str,
+    as_json: bool,
+) -> None:
     """Demote VERSION of MODEL to a lower stage.
 
     It leaves every stage above STAGE and takes STAGE's pointer (unless STAGE
@@ -299,7 +390,11 @@ def demote(model: str, version: str, to: str, reason: str, dry_run: bool, regist
     """
     from gitreg import api
 
-    _show_move(lambda: api.demote(model, version, to=to, reason=reason, dry_run=dry_run, registry=registry), as_json)
+    _show_move(
+        lambda: api.demote(model, version, to=to, reason=reason, dry_run=dry_run, branch=branch, registry=registry),
+        as_json,
+        pr_body,
+    )
 
 
 @main.command()
@@ -307,13 +402,27 @@ def demote(model: str, version: str, to: str, reason: str, dry_run: bool, regist
 @click.option("--stage", required=True, help="The stage whose pointer to remove.")
 @reason_option
 @dry_run_option
+@branch_options
 @registry_option
 @json_option
-def unassign(model: str, stage: str, reason: str, dry_run: bool, registry: str, as_json: bool) -> None:
+def unassign(
+    model: str,
+    stage: str,
+    reason: str,
+    dry_run: bool,
+    branch: str | None,
+    pr_body: str | None,
+    registry: str,
+    as_json: bool,
+) -> None:
     """Remove MODEL's pointer for a stage: no version holds it afterwards."""
     from gitreg import api
 
-    _show_move(lambda: api.unassign(model, stage=stage, reason=reason, dry_run=dry_run, registry=registry), as_json)
+    _show_move(
+        lambda: api.unassign(model, stage=stage, reason=reason, dry_run=dry_run, branch=branch, registry=registry),
+        as_json,
+        pr_body,
+    )
 
 
 @main.command()
@@ -322,9 +431,20 @@ def unassign(model: str, stage: str, reason: str, dry_run: bool, registry: str, 
 @click.option("--to", "to", metavar="VERSION", help="An earlier holder to restore [default: the previous one].")
 @reason_option
 @dry_run_option
+@branch_options
 @registry_option
 @json_option
-def rollback(model: str, stage: str, to: str | None, reason: str, dry_run: bool, registry: str, as_json: bool) -> None:
+def rollback(
+    model: str,
+    stage: str,
+    to: str | None,
+    reason: str,
+    dry_run: bool,
+    branch: str | None,
+    pr_body: str | None,
+    registry: str,
+    as_json: bool,
+) -> None:
     """Give a stage back to its previous holder.
 
     The previous holder comes from the pointer file's own git history. Metric
@@ -333,7 +453,11 @@ def rollback(model: str, stage: str, to: str | None, reason: str, dry_run: bool,
     from gitreg import api
 
     _show_move(
-        lambda: api.rollback(model, stage=stage, to=to, reason=reason, dry_run=dry_run, registry=registry), as_json
+        lambda: api.rollback(
+            model, stage=stage, to=to, reason=reason, dry_run=dry_run, branch=branch, registry=registry
+        ),
+        as_json,
+        pr_body,
     )
 
 
@@ -391,6 +515,37 @@ def resolve(ref: str, registry: str, as_json: bool) -> None:
 
     found = api.resolve(ref, registry=registry)
     click.echo(render.to_json(render.resolved_json(found)) if as_json else render.resolved_text(found))
+
+
+@main.group()
+def tags() -> None:
+    """The GTO-format tags that mirror the registry files."""
+
+
+@tags.command("sync")
+@dry_run_option
+@registry_option
+@json_option
+def tags_sync(dry_run: bool, registry: str, as_json: bool) -> None:
+    """Create the tags the files imply and are missing (e.g. after a PR merge).
+
+    Idempotent: never moves or deletes an existing tag. Push them with
+    `git push origin --tags`.
+    """
+    from gitreg import api, render
+
+    result = api.tags_sync(dry_run=dry_run, registry=registry)
+    if as_json:
+        doc = {"created": list(result.created), "skipped": list(result.skipped), "dry_run": result.dry_run}
+        click.echo(render.to_json(doc))
+        return
+    verb = "Would create" if result.dry_run else "Created"
+    for name in result.created:
+        click.echo(f"{verb} {name}")
+    for reason in result.skipped:
+        click.echo(f"Skipped {reason}")
+    if not result.created:
+        click.echo("Tags are in sync with the files.")
 
 
 @main.group()

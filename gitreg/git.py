@@ -210,10 +210,52 @@ class Repo:
         records = (r.strip("\n") for r in out.decode("utf-8", "replace").split("\x1e"))
         return [r.split("\x1f") for r in records if r]
 
+    def merge_base(self, a: str, b: str) -> str | None:
+        code, out, _ = self.run(["merge-base", a, b], check=False)
+        return out.decode().strip() if code == 0 else None
+
+    def changed(self, old: str, new: str, paths: Sequence[str]) -> list[tuple[str, str]]:
+        """(status A/M/D/T, path) for files that differ between two commits
+        below ``paths``; a rename is a deletion plus an addition."""
+        out = self.run(["diff", "--name-status", "-z", "--no-renames", old, new, "--", *_literal(paths)])[1]
+        fields = [f.decode("utf-8", "surrogateescape") for f in out.split(b"\0") if f]
+        return [(fields[i][0], fields[i + 1]) for i in range(0, len(fields), 2)]
+
     def added_in(self, rev: str, path: str) -> str | None:
         """The commit (reachable from ``rev``) that last added ``path``."""
         rows = self.log(rev, [path], ["%H"], ["--diff-filter=A", "-1"])
         return rows[0][0] if rows else None
+
+    def check_branch_name(self, name: str) -> str:
+        code, _, _ = self.run(["check-ref-format", "--branch", name], check=False)
+        if code != 0 or name.startswith("-"):
+            raise UsageError(f"invalid branch name {name!r}")
+        return name
+
+    def remotes(self) -> list[str]:
+        return self._text(["remote"]).splitlines()
+
+    def push(self, remote: str, refspecs: Sequence[str]) -> None:
+        code, _, err = self.run(["push", "--quiet", "--porcelain", remote, *refspecs], check=False)
+        if code != 0:
+            lines = err.decode("utf-8", "replace").strip().splitlines()
+            raise GitError(f"git push to {remote} failed: {lines[-1] if lines else f'exit {code}'}")
+
+    def tag_targets(self, patterns: Sequence[str]) -> list[tuple[str, str, int]]:
+        """(name, commit it points at, tagger time or 0) for tags matching
+        the fnmatch ``patterns`` under refs/tags/."""
+        out = self._text(
+            [
+                "for-each-ref",
+                "--format=%(refname:strip=2)%00%(*objectname)%00%(objectname)%00%(taggerdate:unix)",
+                *(f"refs/tags/{p}" for p in patterns),
+            ]
+        )
+        rows = []
+        for line in out.splitlines():
+            name, peeled, direct, when = line.split("\0")
+            rows.append((name, peeled or direct, int(when) if when else 0))
+        return rows
 
     def identity(self) -> str:
         """``Name <email>`` of the committer git would record."""

@@ -2,11 +2,39 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 CONFIG_PATH = ".gitreg/config.yaml"
 DVC_CONFIG_PATH = ".dvc/config"
 DVC_GITIGNORE_PATH = ".dvc/.gitignore"
 DVCIGNORE_PATH = ".dvcignore"
 YAML_SUFFIX = ".yaml"
+
+
+@dataclass(frozen=True)
+class RegistryPath:
+    """What a path under ``models_dir`` is: a model's model.yaml, a version
+    file, a stage pointer, or something that does not belong there."""
+
+    kind: Literal["model", "version", "stage", "unexpected"]
+    model: str
+    name: str = ""  # the version or stage its file name gives
+
+
+def classify(models_dir: str, path: str) -> RegistryPath | None:
+    """None for paths outside ``models_dir``."""
+    prefix = models_dir + "/"
+    if not path.startswith(prefix):
+        return None
+    parts = path[len(prefix) :].split("/")
+    model = parts[0]
+    if len(parts) == 2 and parts[1] == "model.yaml":
+        return RegistryPath("model", model)
+    if len(parts) == 3 and parts[1] in ("versions", "stages") and parts[2].endswith(YAML_SUFFIX):
+        kind: Literal["version", "stage"] = "version" if parts[1] == "versions" else "stage"
+        return RegistryPath(kind, model, parts[2][: -len(YAML_SUFFIX)])
+    return RegistryPath("unexpected", model)
 
 
 def model_dir(models_dir: str, model: str) -> str:

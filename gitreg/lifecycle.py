@@ -83,6 +83,8 @@ class Moved:
     plan: Plan
     commit: str | None  # None for a dry run
     tags: tuple[str, ...] = ()
+    branch: str | None = None  # the pull-request branch the commit went to
+    pushed_to: str | None = None  # the remote the branch was pushed to
 
 
 def _version(snap: Snapshot, model: str, version: str) -> ModelVersion:
@@ -195,9 +197,16 @@ def plan_promote(snap: Snapshot, model: str, version: str, stage: str, reason: s
 Planner = Callable[[Snapshot, str], tuple[Plan, Change]]  # (snapshot, who) -> plan and its change
 
 
-def _run(registry: Registry, planner: Planner, dry_run: bool) -> Moved:
+def branch_name(plan: Plan) -> str:
+    """The default pull-request branch for a move."""
+    return f"gitreg/{plan.action}-{plan.model}-{plan.stage}-{plan.version or 'none'}"
+
+
+def _run(registry: Registry, planner: Planner, dry_run: bool, branch: str | None = None) -> Moved:
     """Plan on the current tip (a dry run stops there), else land the plan,
-    re-planned on the tip it commits on; a plan whose gates fail is refused."""
+    re-planned on the tip it commits on; a plan whose gates fail is refused.
+    With ``branch`` ("" for the default name) the commit goes to a new branch
+    for a pull request, pushed to ``origin`` when the registry has one."""
     who = registry.repo.identity()
     if dry_run:
         return Moved(planner(registry.snapshot(), who)[0], None)
@@ -208,14 +217,28 @@ def _run(registry: Registry, planner: Planner, dry_run: bool) -> Moved:
             raise GateFailed(plan)
         return change
 
-    applied = registry.apply(build)
-    return Moved(applied.change.result, applied.commit, applied.tag_names)
+    if branch is None:
+        applied = registry.apply(build)
+        return Moved(applied.change.result, applied.commit, applied.tag_names)
+    name = branch or branch_name(planner(registry.snapshot(), who)[0])
+    applied = registry.apply(build, branch=name)
+    remote = "origin" if "origin" in registry.repo.remotes() else None
+    if remote is not None:
+        registry.repo.push(remote, [f"refs/heads/{name}:refs/heads/{name}"])
+    return Moved(applied.change.result, applied.commit, (), name, remote)
 
 
 def promote(
-    registry: Registry, model: str, version: str, stage: str, *, reason: str = "", dry_run: bool = False
+    registry: Registry,
+    model: str,
+    version: str,
+    stage: str,
+    *,
+    reason: str = "",
+    dry_run: bool = False,
+    branch: str | None = None,
 ) -> Moved:
-    return _run(registry, lambda snap, who: plan_promote(snap, model, version, stage, reason, who), dry_run)
+    return _run(registry, lambda snap, who: plan_promote(snap, model, version, stage, reason, who), dry_run, branch)
 
 
 # -- demote, unassign ----------------------------------------------------------
@@ -246,9 +269,16 @@ def plan_demote(snap: Snapshot, model: str, version: str, stage: str, reason: st
 
 
 def demote(
-    registry: Registry, model: str, version: str, stage: str, *, reason: str = "", dry_run: bool = False
+    registry: Registry,
+    model: str,
+    version: str,
+    stage: str,
+    *,
+    reason: str = "",
+    dry_run: bool = False,
+    branch: str | None = None,
 ) -> Moved:
-    return _run(registry, lambda snap, who: plan_demote(snap, model, version, stage, reason, who), dry_run)
+    return _run(registry, lambda snap, who: plan_demote(snap, model, version, stage, reason, who), dry_run, branch)
 
 
 def plan_unassign(snap: Snapshot, model: str, stage: str, reason: str, who: str) -> tuple[Plan, Change]:
@@ -261,8 +291,10 @@ def plan_unassign(snap: Snapshot, model: str, stage: str, reason: str, who: str)
     return _move(snap, plan, who, {stage: None}, {stage: pointer.version})
 
 
-def unassign(registry: Registry, model: str, stage: str, *, reason: str = "", dry_run: bool = False) -> Moved:
-    return _run(registry, lambda snap, who: plan_unassign(snap, model, stage, reason, who), dry_run)
+def unassign(
+    registry: Registry, model: str, stage: str, *, reason: str = "", dry_run: bool = False, branch: str | None = None
+) -> Moved:
+    return _run(registry, lambda snap, who: plan_unassign(snap, model, stage, reason, who), dry_run, branch)
 
 
 # -- rollback ------------------------------------------------------------------
@@ -304,8 +336,9 @@ def rollback(
     to: str | None = None,
     reason: str = "",
     dry_run: bool = False,
+    branch: str | None = None,
 ) -> Moved:
-    return _run(registry, lambda snap, who: plan_rollback(snap, model, stage, to, reason, who), dry_run)
+    return _run(registry, lambda snap, who: plan_rollback(snap, model, stage, to, reason, who), dry_run, branch)
 
 
 # -- status --------------------------------------------------------------------

@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Any
 
 from gitreg import schema, yamlio
+from gitreg.errors import InvalidDocumentError
 
 API_VERSION = "gitreg/v1"
 DEFAULT_STAGES = ("development", "staging", "production")
@@ -268,6 +269,16 @@ def parse(data: bytes | str, kind: type[Any], source: str) -> Any:
     """Load, validate and type one registry file of the given kind."""
     doc = schema.validate(yamlio.load(data, source), kind.KIND, source)
     return kind.from_doc(doc)
+
+
+def parse_at(data: bytes | str, kind: type[Any], path: str, **expected: str) -> Any:
+    """``parse``, then check the fields the file's path implies (model, version, stage)."""
+    document = parse(data, kind, path)
+    for key, want in expected.items():
+        found = getattr(document, key)
+        if found != want:
+            raise InvalidDocumentError(f"{path}: /{key} is {found!r} but the file's path says {want!r}")
+    return document
 
 
 def render(document: Document, source: str) -> bytes:

@@ -105,30 +105,35 @@ class Registry:
 
     # -- the commit machinery -------------------------------------------------
 
-    def apply(self, build: Callable[[Snapshot], Change]) -> Applied:
+    def apply(self, build: Callable[[Snapshot], Change], *, branch: str | None = None) -> Applied:
         """Land ``build``'s change as one commit (plus tags) on the branch.
 
         ``build`` runs against the branch tip and must check everything it
         relies on; if another writer moves the branch first, it runs again on
         the new tip (bounded, with jittered backoff).
+
+        With ``branch``, the commit goes on a new branch of that name instead
+        (for a pull request): no tags (they cannot travel with a PR; `gitreg
+        tags sync` adds them after the merge) and no change to the checkout.
         """
         ref = self.branch_ref()
+        target = f"refs/heads/{self.repo.check_branch_name(branch)}" if branch is not None else ref
         for attempt in range(COMMIT_ATTEMPTS):
             head = self.repo.resolve(ref)
             change = build(Snapshot(self.repo, head))
-            dirty = self.repo.dirty_paths(change.files)
-            if dirty:
-                raise ConflictError(f"{dirty[0]} has uncommitted changes; commit or stash them first")
+            if branch is None:
+                dirty = self.repo.dirty_paths(change.files)
+                if dirty:
+                    raise ConflictError(f"{dirty[0]} has uncommitted changes; commit or stash them first")
             tree = self.repo.write_tree(head, change.files)
             commit = self.repo.commit_tree(tree, [head] if head else [], change.message())
-            updates = [RefUpdate(ref, commit, head)]
-            names = []
-            tagger = self.repo.identity() if change.tags else ""
-            for spec, event, when in self._plan_tags(change.tags):
-                name = event.name()
-                tag_oid = self.repo.make_tag(name, spec.target or commit, event.message(spec.version), tagger, when)
-                updates.append(RefUpdate(f"refs/tags/{name}", tag_oid, None))
-                names.append(name)
+            if branch is not None:
+                try:
+                    self.repo.update_refs([RefUpdate(target, commit, None)])
+                except RefUpdateRejected:
+                    raise ConflictError(f"branch {branch!r} already exists; name another with --branch NAME") from None
+                return Applied(commit, change)
+            updates = [RefUpdate(ref, commit, head), *self._tag_updates(change.tags, commit)]
             try:
                 self.repo.update_refs(updates)
             except RefUpdateRejected:
@@ -137,10 +142,35 @@ class Registry:
             present = [p for p, data in change.files.items() if data is not None]
             removed = [p for p, data in change.files.items() if data is None]
             self.repo.checkout_paths(commit, present, removed)
-            return Applied(commit, change, tuple(names))
+            return Applied(commit, change, tuple(u.ref.removeprefix("refs/tags/") for u in updates[1:]))
         raise ConflictError(
             f"the registry branch kept moving under concurrent writers; gave up after {COMMIT_ATTEMPTS} attempts"
         )
+
+    def _tag_updates(self, specs: Sequence[TagSpec], commit: str | None) -> list[RefUpdate]:
+        """Annotated tag objects for ``specs`` (``commit`` for specs without a
+        target), as ref creations for one transaction."""
+        updates = []
+        tagger = self.repo.identity() if specs else ""
+        for spec, event, when in self._plan_tags(specs):
+            name = event.name()
+            target = spec.target or commit
+            if target is None:
+                raise ValueError(f"tag {name} has no target")
+            tag_oid = self.repo.make_tag(name, target, event.message(spec.version), tagger, when)
+            updates.append(RefUpdate(f"refs/tags/{name}", tag_oid, None))
+        return updates
+
+    def tag_names(self, specs: Sequence[TagSpec]) -> list[str]:
+        """The names ``specs`` would get (counters included), creating nothing."""
+        return [event.name() for _, event, _ in self._plan_tags(specs)]
+
+    def create_tags(self, specs: Sequence[TagSpec]) -> list[str]:
+        """Create tags (each with an explicit target) in one transaction."""
+        updates = self._tag_updates(specs, None)
+        if updates:
+            self.repo.update_refs(updates)
+        return [u.ref.removeprefix("refs/tags/") for u in updates]
 
     def _plan_tags(self, specs: Sequence[TagSpec]) -> list[tuple[TagSpec, tags.TagEvent, int]]:
         """Name and time each tag as GTO expects: stage events numbered 1 + the

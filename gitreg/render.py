@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gitreg import yamlio
+from gitreg.check import MoveCheck, Report
 from gitreg.compare import Comparison
 from gitreg.history import Event
 from gitreg.lifecycle import Plan
@@ -276,3 +277,208 @@ def resolved_text(r: Resolved) -> str:
 
 def model_text(model: Model) -> str:
     return yamlio.dump(plain(model.to_doc())).rstrip("\n")
+
+
+def _move_title(m: MoveCheck) -> str:
+    kind = "unassigned" if m.version is None else "rollback" if m.rollback else "promotion"
+    return f"{m.model}: {m.stage} {m.previous or '-'} → {m.version or '-'} ({kind})"
+
+
+def _move_rows(m: MoveCheck) -> list[list[str]]:
+    rows = [
+        [
+            g.gate,
+            _value(g.threshold),
+            _value(g.actual),
+            _value(g.baseline),
+            _delta(g.delta),
+            "pass" if g.passed else "FAIL",
+        ]
+        for g in m.gates
+    ]
+    if m.order is not None:
+        rows.append(
+            [
+                "stage order",
+                " or ".join(m.order.requires),
+                f"held: {', '.join(m.order.held) or 'none'}",
+                "-",
+                "-",
+                "pass" if m.order.passed else "FAIL",
+            ]
+        )
+    return rows
+
+
+_MOVE_HEADERS = ["GATE", "THRESHOLD", "ACTUAL", "HOLDER", "DELTA", "RESULT"]
+
+
+def report_text(report: Report) -> str:
+    lines = []
+    for m in report.moves:
+        lines.append(_move_title(m) + (" — gates skipped (rollback)" if m.rollback else ""))
+        if _move_rows(m):
+            lines.append(table(_MOVE_HEADERS, _move_rows(m)))
+    for v in report.violations:
+        lines.append(f"{v.path}{' ' + v.field if v.field else ''}: {v.message}")
+    where = f"change since {report.base[:10]}" if report.base else "whole registry"
+    verdict = "all rules hold" if report.ok else f"{len(report.violations)} violation(s)"
+    lines.append(f"gitreg check ({where} at {report.head[:10]}, {report.files} files read): {verdict}")
+    return "\n".join(lines)
+
+
+def report_json(report: Report) -> dict[str, Any]:
+    return {
+        "ok": report.ok,
+        "head": report.head,
+        "base": report.base,
+        "files": report.files,
+        "violations": [
+            {"rule": v.rule, "path": v.path, "field": v.field, "message": v.message} for v in report.violations
+        ],
+        "moves": [
+            {
+                "path": m.path,
+                "model": m.model,
+                "stage": m.stage,
+                "from": m.previous,
+                "to": m.version,
+                "rollback": m.rollback,
+                "passed": m.passed,
+                "gates": [
+                    {
+                        "gate": g.gate,
+                        "threshold": g.threshold,
+                        "actual": g.actual,
+                        "holder": g.baseline,
+                        "delta": g.delta,
+                        "passed": g.passed,
+                        "reason": g.reason,
+                    }
+                    for g in m.gates
+                ],
+                "order": None
+                if m.order is None
+                else {"requires": list(m.order.requires), "held": list(m.order.held), "passed": m.order.passed},
+            }
+            for m in report.moves
+        ],
+    }
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _md_rows(m: MoveCheck) -> list[list[str]]:
+    return [[*row[:5], "✅ pass" if row[5] == "pass" else "❌ fail"] for row in _move_rows(m)]
+
+
+def move_markdown(m: MoveCheck) -> str:
+    verdict = "✅" if m.passed else "❌"
+    parts = [f"### {verdict} {_move_title(m)}"]
+    if m.rollback:
+        parts.append("A rollback: the version held this stage before, so metric gates are skipped.")
+    elif m.version is None:
+        parts.append("The pointer is removed: no version holds the stage afterwards.")
+    elif _move_rows(m):
+        headers = ["gate", "threshold", "actual", f"holder {m.previous}" if m.previous else "holder", "delta", "result"]
+        parts.append(markdown_table(headers, _md_rows(m)))
+    else:
+        parts.append(f"No gates for {m.stage}.")
+    return "\n\n".join(parts)
+
+
+def report_markdown(report: Report) -> str:
+    heading = "✅ all rules hold" if report.ok else f"❌ {len(report.violations)} violation(s)"
+    where = f"change from `{report.base[:10]}` to `{report.head[:10]}`" if report.base else f"`{report.head[:10]}`"
+    parts = [f"## gitreg check: {heading}", f"Checked the {where}; {report.files} registry files read."]
+    parts += [move_markdown(m) for m in report.moves]
+    if report.violations:
+        rows = [[f"`{v.path}`", f"`{v.field}`" if v.field else "", v.message] for v in report.violations]
+        parts.append("### Violations\n\n" + markdown_table(["file", "field", "reason"], rows))
+    return "\n\n".join(parts) + "\n"
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def report_github(report: Report) -> str:
+    """GitHub Actions workflow commands: an error annotation on each offending file."""
+    lines = [
+        f"::error file={_escape_property(v.path)},title={_escape_property('gitreg check: ' + v.rule)}::"
+        + _escape_data(f"{v.field + ': ' if v.field else ''}{v.message}")
+        for v in report.violations
+    ]
+    lines += [
+        f"::notice file={_escape_property(m.path)},title=gitreg check::" + _escape_data(_move_title(m) + ": rules hold")
+        for m in report.moves
+        if m.passed
+    ]
+    if report.ok:
+        lines.append("gitreg check: all rules hold")
+    return "\n".join(lines)
+
+
+def pr_body(plan: Plan, branch: str) -> str:
+    """A ready pull-request description for a move made with --branch."""
+    parts = [f"## {plan.title()}"]
+    facts = [f"Current holder of `{plan.stage}`: {plan.previous or 'none'}."]
+    if plan.removed:
+        facts.append(f"Leaves: {', '.join(plan.removed)}.")
+    if plan.reason:
+        facts.append(f"Reason: {plan.reason}")
+    parts.append(" ".join(facts))
+    if plan.gates or plan.order:
+        headers = [
+            "gate",
+            "threshold",
+            "actual",
+            f"holder {plan.previous}" if plan.previous else "holder",
+            "delta",
+            "result",
+        ]
+        rows = [
+            [
+                g.gate,
+                _value(g.threshold),
+                _value(g.actual),
+                _value(g.baseline),
+                _delta(g.delta),
+                "✅ pass" if g.passed else "❌ fail",
+            ]
+            for g in plan.gates
+        ]
+        if plan.order is not None:
+            rows.append(
+                [
+                    "stage order",
+                    " or ".join(plan.order.requires),
+                    f"held: {', '.join(plan.order.held) or 'none'}",
+                    "-",
+                    "-",
+                    "✅ pass" if plan.order.passed else "❌ fail",
+                ]
+            )
+        parts.append(markdown_table(headers, rows))
+    elif plan.action == "rollback":
+        parts.append("A rollback: the version held this stage before, so metric gates are skipped.")
+    files = ", ".join(f"`{p}`" for p in plan.files)
+    parts.append(
+        f"Merging this pull request (branch `{branch}`) is the {plan.action}: it changes {files}. "
+        "The required `gitreg check --base` status re-checks the gates against the target branch; "
+        "after the merge, `gitreg tags sync` adds the GTO tags."
+    )
+    parts.append(f"<details><summary>Pointer diff</summary>\n\n```diff\n{plan.diff.rstrip()}\n```\n\n</details>")
+    return "\n\n".join(parts) + "\n"

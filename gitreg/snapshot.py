@@ -132,11 +132,7 @@ class Snapshot:
     # -- documents -----------------------------------------------------------
 
     def _parse(self, path: str, data: bytes, kind: type[T], **expected: str) -> T:
-        document: T = manifest.parse(data, kind, path)
-        for key, want in expected.items():
-            found = getattr(document, key)
-            if found != want:
-                raise InvalidDocumentError(f"{path}: /{key} is {found!r} but the file's path says {want!r}")
+        document: T = manifest.parse_at(data, kind, path, **expected)
         return document
 
     def model(self, name: str) -> Model | None:

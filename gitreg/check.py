@@ -1,0 +1,362 @@
+"""The checker (DESIGN.md §4): the registry's rules, enforced on any commit,
+however it was made — by gitreg, by hand, or by merging a pull request.
+
+``check_tree`` validates every registry file at one commit. ``check_change``
+validates what a change did relative to a base: it reads only the files the
+diff touches and what they reference, so its cost follows the change.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from gitreg import gates, history, layout, manifest
+from gitreg.errors import InvalidDocumentError, NotFoundError, UsageError
+from gitreg.gates import GateResult
+from gitreg.git import Repo
+from gitreg.lifecycle import OrderCheck
+from gitreg.manifest import Model, ModelVersion, RegistryConfig, StagePointer
+from gitreg.names import Version, is_name
+
+# Fields of a version that no later commit may change (DESIGN.md §1).
+CORE_FIELDS = (
+    "model",
+    "version",
+    "created_at",
+    "created_by",
+    "artifact",
+    "metrics",
+    "params",
+    "metadata",
+    "lineage",
+    "signature",
+)
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str  # schema | path | reference | stage | unexpected | deleted | immutable | gate | order
+    path: str
+    field: str  # a JSON pointer (or "line N") where one applies, else ""
+    message: str
+
+
+@dataclass(frozen=True)
+class MoveCheck:
+    """A stage pointer that the change moved, and what was checked for it."""
+
+    path: str
+    model: str
+    stage: str
+    previous: str | None
+    version: str | None  # None: the pointer was removed
+    rollback: bool
+    gates: tuple[GateResult, ...] = ()
+    order: OrderCheck | None = None
+
+    @property
+    def passed(self) -> bool:
+        return all(g.passed for g in self.gates) and (self.order is None or self.order.passed)
+
+
+@dataclass(frozen=True)
+class Report:
+    head: str
+    base: str | None  # the base revision's commit, when a change was checked
+    files: int  # registry files read at the head
+    violations: tuple[Violation, ...]
+    moves: tuple[MoveCheck, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+
+_WHERE = re.compile(r"^(?P<path>[^:]+):(?:(?P<line>\d+):)? (?:(?P<pointer>/\S*): )?(?P<message>.*)$", re.S)
+
+
+def _from_error(rule: str, path: str, exc: InvalidDocumentError) -> Violation:
+    m = _WHERE.match(str(exc))
+    if not m:
+        return Violation(rule, path, "", str(exc))
+    where = m["pointer"] or (f"line {m['line']}" if m["line"] else "")
+    rule = "path" if "the file's path says" in m["message"] else rule
+    return Violation(rule, path, where, m["message"])
+
+
+class _Reader:
+    """Registry files at one commit, parsed with the expectations their path
+    implies; failures become violations instead of exceptions."""
+
+    def __init__(self, repo: Repo, commit: str, models_dir: str) -> None:
+        self.repo = repo
+        self.commit = commit
+        self.models_dir = models_dir
+        self.violations: list[Violation] = []
+        self.read = 0
+
+    def documents(self, paths: Iterable[str]) -> dict[str, Any]:
+        """{path: document or None} for registry paths at the commit."""
+        wanted = list(dict.fromkeys(paths))
+        blobs = self.repo.read_paths(self.commit, wanted)
+        self.read += sum(1 for data in blobs.values() if data is not None)
+        return {path: self._parse(path, data) for path, data in blobs.items()}
+
+    def _parse(self, path: str, data: bytes | None) -> Any:
+        where = layout.classify(self.models_dir, path)
+        if data is None or where is None:
+            return None
+        if not is_name(where.model):
+            self.violations.append(Violation("path", path, "", f"model folder {where.model!r} is not a valid name"))
+            return None
+        try:
+            if where.kind == "model":
+                return manifest.parse_at(data, Model, path, name=where.model)
+            if where.kind == "version":
+                Version.parse(where.name)
+                return manifest.parse_at(data, ModelVersion, path, model=where.model, version=where.name)
+            if where.kind == "stage":
+                return manifest.parse_at(data, StagePointer, path, model=where.model, stage=where.name)
+        except InvalidDocumentError as exc:
+            self.violations.append(_from_error("schema", path, exc))
+            return None
+        except UsageError:  # the file name is not a version
+            self.violations.append(Violation("path", path, "", f"file name {where.name!r} is not a valid version"))
+            return None
+        self.violations.append(
+            Violation(
+                "unexpected",
+                path,
+                "",
+                "not a registry file: models/<model>/ holds model.yaml, "
+                "versions/<version>.yaml and stages/<stage>.yaml",
+            )
+        )
+        return None
+
+
+def _read_config(repo: Repo, commit: str) -> tuple[RegistryConfig | None, list[Violation]]:
+    data = repo.read_paths(commit, [layout.CONFIG_PATH])[layout.CONFIG_PATH]
+    if data is None:
+        return None, [Violation("schema", layout.CONFIG_PATH, "", "missing: this is not a gitreg registry")]
+    try:
+        config: RegistryConfig = manifest.parse(data, RegistryConfig, layout.CONFIG_PATH)
+    except InvalidDocumentError as exc:
+        return None, [_from_error("schema", layout.CONFIG_PATH, exc)]
+    unknown = config.unknown_stages()
+    if unknown:
+        message = f"names stage {unknown[0]!r}, which is not in /stages"
+        return config, [Violation("stage", layout.CONFIG_PATH, "/promotion/requires", message)]
+    return config, []
+
+
+def _check_pointers(reader: _Reader, config: RegistryConfig, docs: Mapping[str, Any], models: Iterable[str]) -> None:
+    """Rule 2 for ``models``: every pointer names an existing, active version
+    of the same model, in a configured stage."""
+    for model in models:
+        for path, pointer in docs.items():
+            where = layout.classify(config.models_dir, path)
+            if where is None or where.kind != "stage" or where.model != model:
+                continue
+            if where.name not in config.stages:
+                reader.violations.append(
+                    Violation(
+                        "stage",
+                        path,
+                        "",
+                        f"stage {where.name!r} is not configured (.gitreg/config.yaml has {', '.join(config.stages)})",
+                    )
+                )
+            if not isinstance(pointer, StagePointer):
+                continue
+            target_path = layout.version_path(config.models_dir, model, pointer.version)
+            target = docs.get(target_path)
+            if target is None and target_path not in docs:
+                target = reader.documents([target_path])[target_path]
+            if target is None:
+                reader.violations.append(
+                    Violation("reference", path, "/version", f"{model} {pointer.version} is not registered")
+                )
+            elif target.status != "active":
+                reader.violations.append(
+                    Violation(
+                        "reference",
+                        path,
+                        "/version",
+                        f"{model} {pointer.version} is {target.status}: it cannot hold a stage",
+                    )
+                )
+
+
+def check_tree(repo: Repo, commit: str) -> Report:
+    """Every registry file at ``commit`` parses, validates and agrees with its
+    path; every pointer names an existing active version in a configured stage."""
+    config, violations = _read_config(repo, commit)
+    if config is None:
+        return Report(commit, None, 0, tuple(violations))
+    reader = _Reader(repo, commit, config.models_dir)
+    reader.violations += violations
+    paths = [e.path for e in repo.ls_tree(commit, config.models_dir, recursive=True)]
+    docs = reader.documents(paths)
+    models = sorted({w.model for p in paths if (w := layout.classify(config.models_dir, p))})
+    for model in models:
+        if not any(layout.classify(config.models_dir, p) == layout.RegistryPath("model", model) for p in paths):
+            reader.violations.append(
+                Violation(
+                    "schema", layout.model_path(config.models_dir, model), "", "missing: every model needs a model.yaml"
+                )
+            )
+    _check_pointers(reader, config, docs, models)
+    return Report(commit, None, reader.read + 1, tuple(reader.violations))
+
+
+def _core_changes(old: ModelVersion, new: ModelVersion) -> list[str]:
+    old_doc, new_doc = manifest._plain(old.to_doc()), manifest._plain(new.to_doc())
+    return [name for name in CORE_FIELDS if old_doc.get(name) != new_doc.get(name)]
+
+
+def _check_version_edit(path: str, old: ModelVersion, new: ModelVersion) -> list[Violation]:
+    found = [
+        Violation("immutable", path, f"/{name}", f"{name} is part of the registered core and cannot change")
+        for name in _core_changes(old, new)
+    ]
+    if new.evaluations[: len(old.evaluations)] != old.evaluations:
+        found.append(Violation("immutable", path, "/evaluations", "evaluations can only be appended"))
+    return found
+
+
+def _check_move(
+    repo: Repo,
+    base: str,
+    base_config: RegistryConfig,
+    path: str,
+    model: str,
+    stage: str,
+    before: StagePointer | None,
+    after: StagePointer | None,
+    candidate: ModelVersion | None,
+) -> MoveCheck:
+    """Gates and stage order for one moved pointer, read at ``base``."""
+    previous = before.version if before else None
+    if after is None:
+        return MoveCheck(path, model, stage, previous, None, rollback=False)
+    past = {v for _, v in history.holders(repo, base, base_config.models_dir, model, stage)}
+    if after.version in past:
+        return MoveCheck(path, model, stage, previous, after.version, rollback=True)
+    base_reader = _Reader(repo, base, base_config.models_dir)
+    model_path = layout.model_path(base_config.models_dir, model)
+    holder_path = layout.stage_path(base_config.models_dir, model, stage)
+    base_docs = base_reader.documents([model_path, holder_path])
+    model_doc, holder_pointer = base_docs[model_path], base_docs[holder_path]
+    holder = None
+    if isinstance(holder_pointer, StagePointer):
+        holder_file = layout.version_path(base_config.models_dir, model, holder_pointer.version)
+        holder = base_reader.documents([holder_file])[holder_file]
+    stage_gates = model_doc.gates.get(stage, {}) if isinstance(model_doc, Model) else {}
+    results = tuple(gates.evaluate(stage_gates, candidate, holder)) if candidate else ()
+    requires = base_config.requires.get(stage, ())
+    order = None
+    if requires:
+        held = tuple(
+            s
+            for s in requires
+            if any(v == after.version for _, v in history.holders(repo, base, base_config.models_dir, model, s))
+        )
+        order = OrderCheck(stage, requires, held)
+    return MoveCheck(path, model, stage, previous, after.version, False, results, order)
+
+
+def _move_violations(move: MoveCheck, base: str) -> list[Violation]:
+    found = [
+        Violation(
+            "gate",
+            move.path,
+            "/version",
+            f"{move.model} {move.version} fails gate {g.gate} for {move.stage}: {g.reason} (gates as of {base[:10]})",
+        )
+        for g in move.gates
+        if not g.passed
+    ]
+    if move.order is not None and not move.order.passed:
+        found.append(
+            Violation(
+                "order",
+                move.path,
+                "/version",
+                f"{move.model} {move.version} never held {' or '.join(move.order.requires)}, "
+                f"which {move.stage} requires",
+            )
+        )
+    return found
+
+
+def check_change(repo: Repo, base_rev: str, head: str) -> Report:
+    """Rules 1-5 for what ``head`` changed since it left ``base_rev``."""
+    base = repo.resolve(base_rev)
+    if base is None:
+        raise NotFoundError(f"base revision {base_rev!r} does not exist")
+    config, violations = _read_config(repo, head)
+    base_config, _ = _read_config(repo, base)
+    if config is None or base_config is None:
+        whole = check_tree(repo, head)
+        return Report(head, base, whole.files, whole.violations)
+    fork = repo.merge_base(base, head) or base
+    changes = repo.changed(fork, head, [config.models_dir, layout.CONFIG_PATH])
+    if any(path == layout.CONFIG_PATH for _, path in changes) or config.models_dir != base_config.models_dir:
+        whole = check_tree(repo, head)  # new stages or layout: every file is affected
+        violations = list(whole.violations)
+        files = whole.files
+    else:
+        files = 1
+    reader = _Reader(repo, head, config.models_dir)
+    old_reader = _Reader(repo, fork, config.models_dir)
+    touched = [p for _, p in changes if p != layout.CONFIG_PATH]
+    docs = reader.documents(p for s, p in changes if s != "D" and p != layout.CONFIG_PATH)
+    old_docs = old_reader.documents(p for s, p in changes if s != "A" and p != layout.CONFIG_PATH)
+    models = sorted({w.model for p in touched if (w := layout.classify(config.models_dir, p))})
+    # the pointers of every touched model, and the versions they name
+    pointer_paths = [e.path for m in models for e in repo.ls_tree(head, layout.stages_dir(config.models_dir, m))]
+    docs |= reader.documents(p for p in pointer_paths if p not in docs)
+    moves: list[MoveCheck] = []
+    for status, path in changes:
+        where = layout.classify(config.models_dir, path)
+        if where is None:
+            continue
+        if where.kind == "version" and status == "D":
+            reader.violations.append(Violation("deleted", path, "", "version files are never deleted or renamed"))
+        elif (
+            where.kind == "version"
+            and isinstance(docs.get(path), ModelVersion)
+            and isinstance(old_docs.get(path), ModelVersion)
+        ):
+            reader.violations += _check_version_edit(path, old_docs[path], docs[path])
+        elif where.kind == "stage" and where.name in config.stages:
+            before, after = old_docs.get(path), docs.get(path)
+            if status != "D" and not isinstance(after, StagePointer):
+                continue  # unreadable: already a violation
+            before = before if isinstance(before, StagePointer) else None
+            if (before.version if before else None) == (after.version if after else None):
+                continue  # only the reason or the timestamps changed
+            candidate_path = layout.version_path(config.models_dir, where.model, after.version) if after else ""
+            candidate = docs.get(candidate_path) if after else None
+            if after and candidate is None and candidate_path not in docs:
+                candidate = reader.documents([candidate_path])[candidate_path]
+            move = _check_move(
+                repo,
+                base,
+                base_config,
+                path,
+                where.model,
+                where.name,
+                before,
+                after,
+                candidate if isinstance(candidate, ModelVersion) else None,
+            )
+            moves.append(move)
+            reader.violations += _move_violations(move, base)
+    _check_pointers(reader, config, docs, models)
+    all_violations = tuple(dict.fromkeys([*violations, *reader.violations]))
+    return Report(head, base, files + reader.read, all_violations, tuple(moves))
