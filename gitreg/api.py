@@ -17,7 +17,7 @@ from gitreg import history as hist
 from gitreg import inputs, lifecycle, mirror
 from gitreg.check import Report
 from gitreg.compare import Comparison
-from gitreg.errors import NotFoundError
+from gitreg.errors import NotFoundError, UsageError
 from gitreg.history import Event
 from gitreg.lifecycle import Moved
 from gitreg.manifest import Model, ModelVersion
@@ -29,13 +29,26 @@ from gitreg.snapshot import ModelSummary, Resolved, VersionSummary
 PathLike = str | os.PathLike[str]
 
 
-def init(path: PathLike = ".", *, remote: str | None = None, models_dir: str = "models") -> Initialised:
+def init(
+    path: PathLike = ".",
+    *,
+    remote: str | None = None,
+    models_dir: str = "models",
+    ci: str | None = None,
+    ci_owners: str | None = None,
+    ci_install: str | None = None,
+) -> Initialised:
     """Make ``path`` a registry (creating the folder and git repo if needed).
 
     Without ``remote`` artifacts go to a local folder, ``.gitreg/storage``;
-    ``remote`` takes any DVC remote URL or path. Re-running is harmless.
+    ``remote`` takes any DVC remote URL or path. ``ci="github"`` adds the
+    check and tag-sync workflows and a CODEOWNERS template (``ci_owners``
+    for its approvers, ``ci_install`` for the pip spec the workflows install).
+    Re-running is harmless.
     """
-    return Registry.create(path, remote=remote, models_dir=models_dir)
+    return Registry.create(
+        path, remote=remote, models_dir=models_dir, ci=ci, ci_owners=ci_owners, ci_install=ci_install
+    )
 
 
 def register(
@@ -88,11 +101,20 @@ def show(ref: str, *, registry: PathLike = ".") -> ModelVersion:
     return Registry.open(registry).snapshot().resolve(ref)
 
 
-def check(*, base: str | None = None, registry: PathLike = ".") -> Report:
+def check(*, base: str | None = None, staged: bool = False, registry: PathLike = ".") -> Report:
     """The checker: the whole registry at HEAD, or with ``base`` what the
-    change since ``base`` did (moved pointers through the base's gates)."""
+    change since ``base`` did (moved pointers through the base's gates).
+    ``staged`` checks what the index would commit, against HEAD (a
+    pre-commit hook)."""
     reg = Registry.open(registry)
     head = reg.repo.resolve("HEAD")
+    if staged:
+        if reg.repo.bare:
+            raise UsageError("--staged needs a working tree")
+        staged_commit = reg.repo.index_commit(head)
+        if head is None:
+            return checking.check_tree(reg.repo, staged_commit)
+        return checking.check_change(reg.repo, base or head, staged_commit)
     if head is None:
         raise NotFoundError(f"{reg.root} has no commits to check")
     return checking.check_change(reg.repo, base, head) if base else checking.check_tree(reg.repo, head)

@@ -81,9 +81,28 @@ def main(debug: bool) -> None:
     "--remote", metavar="URL", help="DVC remote URL or path for artifacts [default: a local folder, .gitreg/storage]."
 )
 @click.option("--models-dir", default="models", show_default=True, help="Folder of the repo that holds the models.")
+@click.option(
+    "--ci",
+    type=click.Choice(["github"]),
+    help="Also write CI: the gitreg check workflow for pull requests, the tags sync workflow, CODEOWNERS.",
+)
+@click.option(
+    "--ci-owners", metavar="OWNERS", help="With --ci: approvers for CODEOWNERS [default: @your-org/ml-approvers]."
+)
+@click.option(
+    "--ci-install", metavar="SPEC", help="With --ci: what the workflows pip install [default: gitreg==VERSION]."
+)
 @json_option
-def init(path: str, remote: str | None, models_dir: str, as_json: bool) -> None:
-    """Make PATH (default: here) a registry.
+def init(
+    path: str,
+    remote: str | None,
+    models_dir: str,
+    ci: str | None,
+    ci_owners: str | None,
+    ci_install: str | None,
+    as_json: bool,
+) -> None:
+    """Make PATH (default: here) a registry (with --ci, also its CI).
 
     A PATH that does not exist yet, or is in no git repo, becomes a new repo;
     a folder inside a git repo makes that repo the registry. Writes
@@ -92,7 +111,7 @@ def init(path: str, remote: str | None, models_dir: str, as_json: bool) -> None:
     """
     from gitreg import api
 
-    result = api.init(path, remote=remote, models_dir=models_dir)
+    result = api.init(path, remote=remote, models_dir=models_dir, ci=ci, ci_owners=ci_owners, ci_install=ci_install)
     if as_json:
         from gitreg import render
 
@@ -101,6 +120,7 @@ def init(path: str, remote: str | None, models_dir: str, as_json: bool) -> None:
             "commit": result.commit,
             "remote": result.remote,
             "remote_url": result.remote_url,
+            "files": list(result.files),
         }
         click.echo(render.to_json(doc))
     elif result.commit is None:
@@ -109,6 +129,9 @@ def init(path: str, remote: str | None, models_dir: str, as_json: bool) -> None:
     else:
         click.echo(f"Initialized gitreg registry in {result.root} (commit {result.commit[:10]})")
         click.echo(f"Artifacts go to DVC remote {result.remote!r} at {result.remote_url}")
+        for written in result.files:
+            if written.startswith(".github/"):
+                click.echo(f"Wrote {written}")
 
 
 @main.command()
@@ -241,8 +264,9 @@ def show(ref: str, registry: str, as_json: bool) -> None:
     show_default=True,
     help="markdown: a PR comment / job summary; github: workflow annotations.",
 )
+@click.option("--staged", is_flag=True, help="Check what the index would commit, against HEAD (for pre-commit).")
 @registry_option
-def check(base: str | None, output: str, registry: str) -> None:
+def check(base: str | None, output: str, staged: bool, registry: str) -> None:
     """Check the registry's rules; exit 1 if any fails.
 
     Without --base: every registry file parses, validates and agrees with its
@@ -254,7 +278,7 @@ def check(base: str | None, output: str, registry: str) -> None:
     """
     from gitreg import api, render
 
-    report = api.check(base=base, registry=registry)
+    report = api.check(base=base, staged=staged, registry=registry)
     if output == "json":
         click.echo(render.to_json(render.report_json(report)))
     else:

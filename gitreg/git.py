@@ -210,6 +210,12 @@ class Repo:
         records = (r.strip("\n") for r in out.decode("utf-8", "replace").split("\x1e"))
         return [r.split("\x1f") for r in records if r]
 
+    def index_commit(self, parent: str | None) -> str:
+        """An unreferenced commit of what is staged in the index (for checks
+        before committing); git's gc removes it later."""
+        tree = self._text(["write-tree"])
+        return self.commit_tree(tree, [parent] if parent else [], "gitreg check: staged changes")
+
     def merge_base(self, a: str, b: str) -> str | None:
         code, out, _ = self.run(["merge-base", a, b], check=False)
         return out.decode().strip() if code == 0 else None

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+from gitreg import ci as ci_templates
 from gitreg import dvcconfig, layout, manifest, tags, yamlio
 from gitreg.errors import ConflictError, NotFoundError, UsageError
 from gitreg.git import RefUpdate, RefUpdateRejected, Repo
@@ -71,6 +72,7 @@ class Initialised:
     commit: str | None  # None: already a registry, nothing changed
     remote: str
     remote_url: str
+    files: tuple[str, ...] = ()  # what the commit wrote
 
 
 class Registry:
@@ -204,10 +206,17 @@ class Registry:
         *,
         remote: str | None = None,
         models_dir: str = "models",
+        ci: str | None = None,
+        ci_owners: str | None = None,
+        ci_install: str | None = None,
     ) -> Initialised:
         """Make ``path`` a registry: a folder that does not exist yet or is in
         no git repo becomes a new repo; a folder inside a repo makes that
-        repo (its top level) the registry."""
+        repo (its top level) the registry. ``ci="github"`` also writes the
+        check and tag-sync workflows and a CODEOWNERS template (files that
+        already exist are kept as they are)."""
+        if ci not in (None, "github"):
+            raise UsageError(f"unknown CI {ci!r}: gitreg writes files for github")
         target = Path(path)
         if target.exists() and not target.is_dir():
             raise UsageError(f"{target} exists and is not a folder")
@@ -225,12 +234,15 @@ class Registry:
         outcome: dict[str, str] = {}
 
         def build(snap: Snapshot) -> Change:
+            branch = (repo.head_ref() or "refs/heads/main").removeprefix("refs/heads/")
+            ci_files = ci_templates.files(models_dir, branch, ci_owners or ci_templates.DEFAULT_OWNERS, ci_install)
             paths = [
                 layout.CONFIG_PATH,
                 layout.DVC_CONFIG_PATH,
                 layout.DVC_GITIGNORE_PATH,
                 layout.DVCIGNORE_PATH,
                 ".gitreg/.gitignore",
+                *(ci_files if ci else ()),
             ]
             current = snap.read_files(paths)
             files: dict[str, bytes | None] = {}
@@ -262,15 +274,23 @@ class Registry:
                 files[layout.DVC_GITIGNORE_PATH] = dvcconfig.DVC_GITIGNORE.encode()
             if current[layout.DVCIGNORE_PATH] is None:
                 files[layout.DVCIGNORE_PATH] = dvcconfig.DVCIGNORE.encode()
+            if ci:
+                ci_files = ci_templates.files(
+                    config.models_dir, branch, ci_owners or ci_templates.DEFAULT_OWNERS, ci_install
+                )
+                files |= {path: text.encode() for path, text in ci_files.items() if current[path] is None}
             outcome["remote"] = name
             outcome["url"] = dvcconfig.remotes(dvc_text, layout.DVC_CONFIG_PATH)[1][name]
-            return Change(files, "Initialize gitreg registry", {"Gitreg-Action": "init"})
+            outcome["written"] = "\n".join(files)
+            summary = "Initialize gitreg registry" if config_data is None else "Add gitreg files"
+            return Change(files, summary, {"Gitreg-Action": "init"})
 
         change = build(registry.snapshot())
         commit = registry.apply(build).commit if change.files else None
         if dvcconfig.is_local(outcome["url"]):
             Path(outcome["url"]).mkdir(parents=True, exist_ok=True)
-        return Initialised(repo.root, commit, outcome["remote"], outcome["url"])
+        written = tuple(outcome["written"].split("\n")) if commit and outcome["written"] else ()
+        return Initialised(repo.root, commit, outcome["remote"], outcome["url"], written)
 
     def register(
         self,

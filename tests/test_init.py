@@ -41,6 +41,7 @@ def test_rerun_is_harmless(registry: Path, cli: Cli) -> None:
         "commit": None,
         "remote": "storage",
         "remote_url": str(registry / ".gitreg" / "storage"),
+        "files": [],
     }
     assert state(registry) == before
 
