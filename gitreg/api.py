@@ -101,23 +101,25 @@ def show(ref: str, *, registry: PathLike = ".") -> ModelVersion:
     return Registry.open(registry).snapshot().resolve(ref)
 
 
-def check(*, base: str | None = None, staged: bool = False, registry: PathLike = ".") -> Report:
-    """The checker: the whole registry at HEAD, or with ``base`` what the
-    change since ``base`` did (moved pointers through the base's gates).
-    ``staged`` checks what the index would commit, against HEAD (a
+def check(*, base: str | None = None, head: str = "HEAD", staged: bool = False, registry: PathLike = ".") -> Report:
+    """The checker: the whole registry at ``head``, or with ``base`` what the
+    change from ``base`` to ``head`` did (moved pointers through the base's
+    gates). ``staged`` checks what the index would commit, against HEAD (a
     pre-commit hook)."""
     reg = Registry.open(registry)
-    head = reg.repo.resolve("HEAD")
+    commit = reg.repo.resolve(head)
+    if commit is None and head != "HEAD":
+        raise NotFoundError(f"revision {head!r} does not exist")
     if staged:
         if reg.repo.bare:
             raise UsageError("--staged needs a working tree")
-        staged_commit = reg.repo.index_commit(head)
-        if head is None:
+        staged_commit = reg.repo.index_commit(commit)
+        if commit is None:
             return checking.check_tree(reg.repo, staged_commit)
-        return checking.check_change(reg.repo, base or head, staged_commit)
-    if head is None:
+        return checking.check_change(reg.repo, base or commit, staged_commit)
+    if commit is None:
         raise NotFoundError(f"{reg.root} has no commits to check")
-    return checking.check_change(reg.repo, base, head) if base else checking.check_tree(reg.repo, head)
+    return checking.check_change(reg.repo, base, commit) if base else checking.check_tree(reg.repo, commit)
 
 
 def tags_sync(*, dry_run: bool = False, registry: PathLike = ".") -> SyncResult:

@@ -264,9 +264,10 @@ def show(ref: str, registry: str, as_json: bool) -> None:
     show_default=True,
     help="markdown: a PR comment / job summary; github: workflow annotations.",
 )
+@click.option("--head", default="HEAD", show_default=True, metavar="REV", help="The revision to check.")
 @click.option("--staged", is_flag=True, help="Check what the index would commit, against HEAD (for pre-commit).")
 @registry_option
-def check(base: str | None, output: str, staged: bool, registry: str) -> None:
+def check(base: str | None, output: str, head: str, staged: bool, registry: str) -> None:
     """Check the registry's rules; exit 1 if any fails.
 
     Without --base: every registry file parses, validates and agrees with its
@@ -278,7 +279,7 @@ def check(base: str | None, output: str, staged: bool, registry: str) -> None:
     """
     from gitreg import api, render
 
-    report = api.check(base=base, staged=staged, registry=registry)
+    report = api.check(base=base, head=head, staged=staged, registry=registry)
     if output == "json":
         click.echo(render.to_json(render.report_json(report)))
     else:

@@ -277,7 +277,7 @@ def parse_at(data: bytes | str, kind: type[Any], path: str, **expected: str) -> 
     for key, want in expected.items():
         found = getattr(document, key)
         if found != want:
-            raise InvalidDocumentError(f"{path}: /{key} is {found!r} but the file's path says {want!r}")
+            raise InvalidDocumentError(f"{path}: /{key}: is {found!r} but the file's path says {want!r}")
     return document
 
 

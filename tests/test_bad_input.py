@@ -227,4 +227,4 @@ def test_version_file_disagreeing_with_its_path(registry: Path, artifact: Path, 
     (folder / "1.0.0.yaml").rename(folder / "2.0.0.yaml")
     os.system(f"git -C {registry} add -A && git -C {registry} commit -qm mv")  # noqa: S605
     result = cli("show", "fraud@2.0.0", "-R", registry, code=1)
-    assert "models/fraud/versions/2.0.0.yaml: /version is '1.0.0' but the file's path says '2.0.0'" in result.stderr
+    assert "models/fraud/versions/2.0.0.yaml: /version: is '1.0.0' but the file's path says '2.0.0'" in result.stderr
