@@ -55,12 +55,11 @@ def generate(root: Path, models: int, versions: int) -> Path:
     run(root, "commit", "-q", "-m", f"Generate {models} models x {versions} versions")
     commit = run(root, "rev-parse", "HEAD")
     ident = run(root, "var", "GIT_COMMITTER_IDENT").rsplit(" ", 2)[0]
-    updates = []
+    stream = []  # one fast-import process writes every annotated tag
     for name, message, when in tag_lines:
-        body = f"object {commit}\ntype commit\ntag {name}\ntagger {ident} {when} +0000\n\n{message}\n"
-        oid = run(root, "mktag", stdin=body)
-        updates.append(f"create refs/tags/{name} {oid}\n")
-    run(root, "update-ref", "--stdin", stdin="".join(updates))
+        data = message + "\n"
+        stream.append(f"tag {name}\nfrom {commit}\ntagger {ident} {when} +0000\ndata {len(data.encode())}\n{data}")
+    run(root, "fast-import", "--quiet", stdin="".join(stream))
     run(root, "pack-refs", "--all")
     run(root, "gc", "-q")
     return root

@@ -156,39 +156,27 @@ def _read_config(repo: Repo, commit: str) -> tuple[RegistryConfig | None, list[V
 def _check_pointers(reader: _Reader, config: RegistryConfig, docs: Mapping[str, Any], models: Iterable[str]) -> None:
     """Rule 2 for ``models``: every pointer names an existing, active version
     of the same model, in a configured stage."""
-    for model in models:
-        for path, pointer in docs.items():
-            where = layout.classify(config.models_dir, path)
-            if where is None or where.kind != "stage" or where.model != model:
-                continue
-            if where.name not in config.stages:
-                reader.violations.append(
-                    Violation(
-                        "stage",
-                        path,
-                        "",
-                        f"stage {where.name!r} is not configured (.gitreg/config.yaml has {', '.join(config.stages)})",
-                    )
-                )
-            if not isinstance(pointer, StagePointer):
-                continue
-            target_path = layout.version_path(config.models_dir, model, pointer.version)
-            target = docs.get(target_path)
-            if target is None and target_path not in docs:
-                target = reader.documents([target_path])[target_path]
-            if target is None:
-                reader.violations.append(
-                    Violation("reference", path, "/version", f"{model} {pointer.version} is not registered")
-                )
-            elif target.status != "active":
-                reader.violations.append(
-                    Violation(
-                        "reference",
-                        path,
-                        "/version",
-                        f"{model} {pointer.version} is {target.status}: it cannot hold a stage",
-                    )
-                )
+    wanted = set(models)
+    for path, pointer in docs.items():
+        where = layout.classify(config.models_dir, path)
+        if where is None or where.kind != "stage" or where.model not in wanted:
+            continue
+        if where.name not in config.stages:
+            configured = ", ".join(config.stages)
+            message = f"stage {where.name!r} is not configured (.gitreg/config.yaml has {configured})"
+            reader.violations.append(Violation("stage", path, "", message))
+        if not isinstance(pointer, StagePointer):
+            continue
+        target_path = layout.version_path(config.models_dir, where.model, pointer.version)
+        target = docs.get(target_path)
+        if target is None and target_path not in docs:
+            target = reader.documents([target_path])[target_path]
+        name = f"{where.model} {pointer.version}"
+        if target is None:
+            reader.violations.append(Violation("reference", path, "/version", f"{name} is not registered"))
+        elif target.status != "active":
+            message = f"{name} is {target.status}: it cannot hold a stage"
+            reader.violations.append(Violation("reference", path, "/version", message))
 
 
 def check_tree(repo: Repo, commit: str) -> Report:
@@ -201,9 +189,11 @@ def check_tree(repo: Repo, commit: str) -> Report:
     reader.violations += violations
     paths = [e.path for e in repo.ls_tree(commit, config.models_dir, recursive=True)]
     docs = reader.documents(paths)
-    models = sorted({w.model for p in paths if (w := layout.classify(config.models_dir, p))})
+    places = [w for p in paths if (w := layout.classify(config.models_dir, p))]
+    models = sorted({w.model for w in places})
+    described = {w.model for w in places if w.kind == "model"}
     for model in models:
-        if not any(layout.classify(config.models_dir, p) == layout.RegistryPath("model", model) for p in paths):
+        if model not in described:
             reader.violations.append(
                 Violation(
                     "schema", layout.model_path(config.models_dir, model), "", "missing: every model needs a model.yaml"
