@@ -431,6 +431,9 @@ def report_github(report: Report) -> str:
     return "\n".join(lines)
 
 
+_NOUNS = {"promote": "promotion", "demote": "demotion", "rollback": "rollback", "unassign": "unassignment"}
+
+
 def pr_body(plan: Plan, branch: str) -> str:
     """A ready pull-request description for a move made with --branch."""
     parts = [f"## {plan.title()}"]
@@ -476,7 +479,7 @@ def pr_body(plan: Plan, branch: str) -> str:
         parts.append("A rollback: the version held this stage before, so metric gates are skipped.")
     files = ", ".join(f"`{p}`" for p in plan.files)
     parts.append(
-        f"Merging this pull request (branch `{branch}`) is the {plan.action}: it changes {files}. "
+        f"Merging this pull request (branch `{branch}`) is the {_NOUNS[plan.action]}: it changes {files}. "
         "The required `gitreg check --base` status re-checks the gates against the target branch; "
         "after the merge, `gitreg tags sync` adds the GTO tags."
     )
