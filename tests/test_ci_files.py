@@ -98,7 +98,8 @@ def test_pre_commit_hook_definition() -> None:
 
 def run_steps(workflow: Path, cwd: Path, env: dict[str, str]) -> list[subprocess.CompletedProcess[str]]:
     """Run a workflow job's `run:` steps in order, as the runner would (bash -e),
-    except installing gitreg, which this test environment already has."""
+    except installing gitreg: this environment has it, and its scripts'
+    folder goes first on PATH as it would after the install step."""
     doc = yamlio.load(workflow.read_text(), str(workflow))
     (job,) = doc["jobs"].values()
     results = []
@@ -106,6 +107,7 @@ def run_steps(workflow: Path, cwd: Path, env: dict[str, str]) -> list[subprocess
         if "run" not in step or "pip install" in step["run"]:
             continue
         step_env = {**os.environ, **env, **{k: str(v) for k, v in step.get("env", {}).items() if "${{" not in str(v)}}
+        step_env["PATH"] = f"{BIN}{os.pathsep}{os.environ['PATH']}"
         result = subprocess.run(
             ["bash", "-e", "-c", step["run"]], cwd=cwd, env=step_env, capture_output=True, text=True, check=False
         )
