@@ -24,6 +24,23 @@ def default_install() -> str:
     return f"gitreg=={__version__}"
 
 
+def _setup_steps(install: str, checkout_name: str) -> str:
+    """Check out with full history and no stored credentials, then install gitreg."""
+    return f"""      - name: {checkout_name}
+        uses: {CHECKOUT}
+        with:
+          fetch-depth: 0
+          persist-credentials: false
+      - uses: {SETUP_PYTHON}
+        with:
+          python-version: "3.12"
+      - name: Install gitreg
+        env:
+          GITREG_INSTALL: {install}
+        run: python -m pip install "$GITREG_INSTALL"
+"""
+
+
 def check_workflow(install: str) -> str:
     return f"""# gitreg: the registry's rules as a required status check on every pull request.
 # Make the "gitreg check" job a required check in the branch protection of the
@@ -42,18 +59,7 @@ jobs:
     name: gitreg check
     runs-on: ubuntu-latest
     steps:
-      - name: Check out the pull request merged into its base, with history
-        uses: {CHECKOUT}
-        with:
-          fetch-depth: 0
-          persist-credentials: false
-      - uses: {SETUP_PYTHON}
-        with:
-          python-version: "3.12"
-      - name: Install gitreg
-        env:
-          GITREG_INSTALL: {install}
-        run: python -m pip install "$GITREG_INSTALL"
+{_setup_steps(install, "Check out the pull request merged into its base, with history")}\
       - name: Check the change against the base branch (gates are read from the base)
         env:
           BASE_REF: ${{{{ github.base_ref }}}}
@@ -86,17 +92,7 @@ jobs:
     permissions:
       contents: write
     steps:
-      - uses: {CHECKOUT}
-        with:
-          fetch-depth: 0
-          persist-credentials: false
-      - uses: {SETUP_PYTHON}
-        with:
-          python-version: "3.12"
-      - name: Install gitreg
-        env:
-          GITREG_INSTALL: {install}
-        run: python -m pip install "$GITREG_INSTALL"
+{_setup_steps(install, "Check out the registry branch, with history")}\
       - name: Create the missing tags
         env:
           GIT_AUTHOR_NAME: github-actions[bot]

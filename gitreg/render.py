@@ -9,8 +9,9 @@ from typing import Any
 from gitreg import yamlio
 from gitreg.check import MoveCheck, Report
 from gitreg.compare import Comparison
+from gitreg.gates import GateResult
 from gitreg.history import Event
-from gitreg.lifecycle import Plan
+from gitreg.lifecycle import OrderCheck, Plan
 from gitreg.manifest import Model, ModelVersion
 from gitreg.snapshot import ModelSummary, Resolved, VersionSummary
 
@@ -112,6 +113,45 @@ def _delta(value: float | None) -> str:
     return "-" if value is None else f"{value:+.4g}"
 
 
+def gate_rows(
+    results: Sequence[GateResult],
+    order: OrderCheck | None,
+    marks: tuple[str, str] = ("pass", "FAIL"),
+    why: bool = False,
+) -> list[list[str]]:
+    """One row per gate (gate, threshold, actual, holder, delta, result[, why]),
+    then the stage-order policy."""
+    rows = []
+    for g in results:
+        row = [
+            g.gate,
+            _value(g.threshold),
+            _value(g.actual),
+            _value(g.baseline),
+            _delta(g.delta),
+            marks[0] if g.passed else marks[1],
+        ]
+        rows.append([*row, "" if g.passed else g.reason] if why else row)
+    if order is not None:
+        row = [
+            "stage order",
+            " or ".join(order.requires),
+            f"held: {', '.join(order.held) or 'none'}",
+            "-",
+            "-",
+            marks[0] if order.passed else marks[1],
+        ]
+        rows.append([*row, ""] if why else row)
+    return rows
+
+
+_MARKS = ("✅ pass", "❌ fail")
+
+
+def _holder_header(previous: str | None) -> str:
+    return f"holder {previous}" if previous else "holder"
+
+
 def plan_text(plan: Plan, commit: str | None = None) -> str:
     head = plan.title()
     if plan.action in ("promote", "demote"):
@@ -122,33 +162,8 @@ def plan_text(plan: Plan, commit: str | None = None) -> str:
     if plan.reason:
         lines.append(f"  reason: {plan.reason}")
     if plan.gates or plan.order:
-        holder_col = f"HOLDER {plan.previous}" if plan.previous else "HOLDER"
-        rows = [
-            [
-                g.gate,
-                _value(g.threshold),
-                _value(g.actual),
-                _value(g.baseline),
-                _delta(g.delta),
-                "pass" if g.passed else "FAIL",
-                "" if g.passed else g.reason,
-            ]
-            for g in plan.gates
-        ]
-        if plan.order is not None:
-            held = ", ".join(plan.order.held) or "none"
-            rows.append(
-                [
-                    "stage order",
-                    " or ".join(plan.order.requires),
-                    f"held: {held}",
-                    "-",
-                    "-",
-                    "pass" if plan.order.passed else "FAIL",
-                    "",
-                ]
-            )
-        lines.append(table(["GATE", "THRESHOLD", "VALUE", holder_col, "DELTA", "RESULT", "WHY"], rows))
+        headers = ["GATE", "THRESHOLD", "VALUE", _holder_header(plan.previous).upper(), "DELTA", "RESULT", "WHY"]
+        lines.append(table(headers, gate_rows(plan.gates, plan.order, why=True)))
     elif plan.action == "promote":
         lines.append(f"  no gates for {plan.stage} in model.yaml")
     elif plan.action == "rollback":
@@ -284,32 +299,6 @@ def _move_title(m: MoveCheck) -> str:
     return f"{m.model}: {m.stage} {m.previous or '-'} → {m.version or '-'} ({kind})"
 
 
-def _move_rows(m: MoveCheck) -> list[list[str]]:
-    rows = [
-        [
-            g.gate,
-            _value(g.threshold),
-            _value(g.actual),
-            _value(g.baseline),
-            _delta(g.delta),
-            "pass" if g.passed else "FAIL",
-        ]
-        for g in m.gates
-    ]
-    if m.order is not None:
-        rows.append(
-            [
-                "stage order",
-                " or ".join(m.order.requires),
-                f"held: {', '.join(m.order.held) or 'none'}",
-                "-",
-                "-",
-                "pass" if m.order.passed else "FAIL",
-            ]
-        )
-    return rows
-
-
 _MOVE_HEADERS = ["GATE", "THRESHOLD", "ACTUAL", "HOLDER", "DELTA", "RESULT"]
 
 
@@ -317,8 +306,8 @@ def report_text(report: Report) -> str:
     lines = []
     for m in report.moves:
         lines.append(_move_title(m) + (" — gates skipped (rollback)" if m.rollback else ""))
-        if _move_rows(m):
-            lines.append(table(_MOVE_HEADERS, _move_rows(m)))
+        if m.gates or m.order:
+            lines.append(table(_MOVE_HEADERS, gate_rows(m.gates, m.order)))
     for v in report.violations:
         lines.append(f"{v.path}{' ' + v.field if v.field else ''}: {v.message}")
     where = f"change since {report.base[:10]}" if report.base else "whole registry"
@@ -376,8 +365,9 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str
     return "\n".join(lines)
 
 
-def _md_rows(m: MoveCheck) -> list[list[str]]:
-    return [[*row[:5], "✅ pass" if row[5] == "pass" else "❌ fail"] for row in _move_rows(m)]
+def gates_markdown(results: Sequence[GateResult], order: OrderCheck | None, previous: str | None) -> str:
+    headers = ["gate", "threshold", "actual", _holder_header(previous), "delta", "result"]
+    return markdown_table(headers, gate_rows(results, order, _MARKS))
 
 
 def move_markdown(m: MoveCheck) -> str:
@@ -387,9 +377,8 @@ def move_markdown(m: MoveCheck) -> str:
         parts.append("A rollback: the version held this stage before, so metric gates are skipped.")
     elif m.version is None:
         parts.append("The pointer is removed: no version holds the stage afterwards.")
-    elif _move_rows(m):
-        headers = ["gate", "threshold", "actual", f"holder {m.previous}" if m.previous else "holder", "delta", "result"]
-        parts.append(markdown_table(headers, _md_rows(m)))
+    elif m.gates or m.order:
+        parts.append(gates_markdown(m.gates, m.order, m.previous))
     else:
         parts.append(f"No gates for {m.stage}.")
     return "\n\n".join(parts)
@@ -444,37 +433,7 @@ def pr_body(plan: Plan, branch: str) -> str:
         facts.append(f"Reason: {plan.reason}")
     parts.append(" ".join(facts))
     if plan.gates or plan.order:
-        headers = [
-            "gate",
-            "threshold",
-            "actual",
-            f"holder {plan.previous}" if plan.previous else "holder",
-            "delta",
-            "result",
-        ]
-        rows = [
-            [
-                g.gate,
-                _value(g.threshold),
-                _value(g.actual),
-                _value(g.baseline),
-                _delta(g.delta),
-                "✅ pass" if g.passed else "❌ fail",
-            ]
-            for g in plan.gates
-        ]
-        if plan.order is not None:
-            rows.append(
-                [
-                    "stage order",
-                    " or ".join(plan.order.requires),
-                    f"held: {', '.join(plan.order.held) or 'none'}",
-                    "-",
-                    "-",
-                    "✅ pass" if plan.order.passed else "❌ fail",
-                ]
-            )
-        parts.append(markdown_table(headers, rows))
+        parts.append(gates_markdown(plan.gates, plan.order, plan.previous))
     elif plan.action == "rollback":
         parts.append("A rollback: the version held this stage before, so metric gates are skipped.")
     files = ", ".join(f"`{p}`" for p in plan.files)
