@@ -1,5 +1,10 @@
 """The Python API: one function per CLI command, with the same argument names.
 
+``registry`` is a path, a git URL (a private clone is fetched before reading
+and pushed to after writing) or an open ``Registry``; by default
+``GITREG_REGISTRY``, then ``registry`` in a ``gitreg.toml``, then the
+current folder.
+
 ``metrics``/``params`` take a mapping or a path to a JSON/YAML file; the
 CLI's repeatable ``--metric``/``--metadata``/``--label k=v`` options arrive
 here as the mappings ``metrics``/``metadata``/``labels``.
@@ -27,6 +32,13 @@ from gitreg.registry import Initialised, Registry
 from gitreg.snapshot import ModelSummary, Resolved, VersionSummary
 
 PathLike = str | os.PathLike[str]
+RegistryArg = str | os.PathLike[str] | Registry | None
+
+
+def _open(registry: RegistryArg) -> Registry:
+    """A Registry as given, or opened from a path/URL (None: ``GITREG_REGISTRY``,
+    then ``gitreg.toml``, then the current folder)."""
+    return registry if isinstance(registry, Registry) else Registry.open(registry)
 
 
 def init(
@@ -62,7 +74,7 @@ def register(
     metadata: Mapping[str, Any] | None = None,
     labels: Mapping[str, str] | None = None,
     description: str | None = None,
-    registry: PathLike = ".",
+    registry: RegistryArg = None,
 ) -> ModelVersion:
     """Store ``artifact`` and register it as a new version of ``model``.
 
@@ -70,7 +82,7 @@ def register(
     patch) after the highest existing version is used; 1.0.0 for the first.
     """
     return (
-        Registry.open(registry)
+        _open(registry)
         .register(
             model,
             artifact,
@@ -86,27 +98,27 @@ def register(
     )
 
 
-def list_models(*, registry: PathLike = ".") -> list[ModelSummary]:
+def list_models(*, registry: RegistryArg = None) -> list[ModelSummary]:
     """Every model: latest version, version per stage, number of versions."""
-    return Registry.open(registry).snapshot().summaries()
+    return _open(registry).snapshot().summaries()
 
 
-def list_versions(model: str, *, registry: PathLike = ".") -> list[VersionSummary]:
+def list_versions(model: str, *, registry: RegistryArg = None) -> list[VersionSummary]:
     """The versions of ``model``, newest first, with stage and metrics."""
-    return Registry.open(registry).snapshot().version_summaries(model)
+    return _open(registry).snapshot().version_summaries(model)
 
 
-def show(ref: str, *, registry: PathLike = ".") -> ModelVersion:
+def show(ref: str, *, registry: RegistryArg = None) -> ModelVersion:
     """The full manifest of ``MODEL@VERSION``, ``MODEL@STAGE`` or ``MODEL@latest``."""
-    return Registry.open(registry).snapshot().resolve(ref)
+    return _open(registry).snapshot().resolve(ref)
 
 
-def check(*, base: str | None = None, head: str = "HEAD", staged: bool = False, registry: PathLike = ".") -> Report:
+def check(*, base: str | None = None, head: str = "HEAD", staged: bool = False, registry: RegistryArg = None) -> Report:
     """The checker: the whole registry at ``head``, or with ``base`` what the
     change from ``base`` to ``head`` did (moved pointers through the base's
     gates). ``staged`` checks what the index would commit, against HEAD (a
     pre-commit hook)."""
-    reg = Registry.open(registry)
+    reg = _open(registry)
     commit = reg.repo.resolve(head)
     if commit is None and head != "HEAD":
         raise NotFoundError(f"revision {head!r} does not exist")
@@ -122,11 +134,11 @@ def check(*, base: str | None = None, head: str = "HEAD", staged: bool = False, 
     return checking.check_change(reg.repo, base, commit) if base else checking.check_tree(reg.repo, commit)
 
 
-def tags_sync(*, dry_run: bool = False, registry: PathLike = ".") -> SyncResult:
+def tags_sync(*, dry_run: bool = False, registry: RegistryArg = None) -> SyncResult:
     """Create the GTO tags the files at HEAD imply and are missing (after a
     merged pull request, a revert or a hand edit). Never moves or deletes a
     tag; running it again creates nothing."""
-    return mirror.sync(Registry.open(registry), dry_run=dry_run)
+    return mirror.sync(_open(registry), dry_run=dry_run)
 
 
 def promote(
@@ -137,7 +149,7 @@ def promote(
     reason: str = "",
     dry_run: bool = False,
     branch: str | None = None,
-    registry: PathLike = ".",
+    registry: RegistryArg = None,
 ) -> Moved:
     """Move stage ``to``'s pointer to ``version`` if the model's gates for
     that stage and the stage-order policy pass; raises ``GateFailed`` (with
@@ -145,7 +157,7 @@ def promote(
     ``branch`` (also on demote, unassign, rollback) puts the commit on a new
     branch for a pull request instead ("" for a default name), pushed to
     ``origin`` when there is one; merging it is the promotion."""
-    return lifecycle.promote(Registry.open(registry), model, version, to, reason=reason, dry_run=dry_run, branch=branch)
+    return lifecycle.promote(_open(registry), model, version, to, reason=reason, dry_run=dry_run, branch=branch)
 
 
 def demote(
@@ -156,11 +168,11 @@ def demote(
     reason: str = "",
     dry_run: bool = False,
     branch: str | None = None,
-    registry: PathLike = ".",
+    registry: RegistryArg = None,
 ) -> Moved:
     """Take ``version`` out of every stage above ``to`` (and give it ``to``,
     unless that is the lowest stage). Gates do not apply to demotions."""
-    return lifecycle.demote(Registry.open(registry), model, version, to, reason=reason, dry_run=dry_run, branch=branch)
+    return lifecycle.demote(_open(registry), model, version, to, reason=reason, dry_run=dry_run, branch=branch)
 
 
 def unassign(
@@ -170,10 +182,10 @@ def unassign(
     reason: str = "",
     dry_run: bool = False,
     branch: str | None = None,
-    registry: PathLike = ".",
+    registry: RegistryArg = None,
 ) -> Moved:
     """Remove the stage's pointer: no version holds it afterwards."""
-    return lifecycle.unassign(Registry.open(registry), model, stage, reason=reason, dry_run=dry_run, branch=branch)
+    return lifecycle.unassign(_open(registry), model, stage, reason=reason, dry_run=dry_run, branch=branch)
 
 
 def rollback(
@@ -184,29 +196,27 @@ def rollback(
     reason: str = "",
     dry_run: bool = False,
     branch: str | None = None,
-    registry: PathLike = ".",
+    registry: RegistryArg = None,
 ) -> Moved:
     """Give the stage back to its previous holder (from the pointer file's
     history), or to ``to``, which must have held it before. Skips metric
     gates; the target must still be active."""
-    return lifecycle.rollback(
-        Registry.open(registry), model, stage, to=to, reason=reason, dry_run=dry_run, branch=branch
-    )
+    return lifecycle.rollback(_open(registry), model, stage, to=to, reason=reason, dry_run=dry_run, branch=branch)
 
 
-def archive(model: str, version: str, *, registry: PathLike = ".") -> ModelVersion:
+def archive(model: str, version: str, *, registry: RegistryArg = None) -> ModelVersion:
     """Mark a version archived (refused while it holds a stage)."""
-    return lifecycle.set_status(Registry.open(registry), model, version, "archived")[0]
+    return lifecycle.set_status(_open(registry), model, version, "archived")[0]
 
 
-def deprecate(model: str, version: str, *, registry: PathLike = ".") -> ModelVersion:
+def deprecate(model: str, version: str, *, registry: RegistryArg = None) -> ModelVersion:
     """Mark a version deprecated (refused while it holds a stage)."""
-    return lifecycle.set_status(Registry.open(registry), model, version, "deprecated")[0]
+    return lifecycle.set_status(_open(registry), model, version, "deprecated")[0]
 
 
-def history(model: str, *, stage: str | None = None, registry: PathLike = ".") -> list[Event]:
+def history(model: str, *, stage: str | None = None, registry: RegistryArg = None) -> list[Event]:
     """The model's audit trail from git, newest first (one stage's moves with ``stage``)."""
-    reg = Registry.open(registry)
+    reg = _open(registry)
     snap = reg.snapshot()
     if stage is not None:
         snap.check_stage(stage)
@@ -214,16 +224,16 @@ def history(model: str, *, stage: str | None = None, registry: PathLike = ".") -
     return hist.events(reg.repo, snap.commit, snap.models_dir, model, stage) if snap.commit else []
 
 
-def compare(model: str, versions: Sequence[str], *, registry: PathLike = ".") -> Comparison:
+def compare(model: str, versions: Sequence[str], *, registry: RegistryArg = None) -> Comparison:
     """Metrics side by side with deltas against the first version, and the
     params and metadata that differ."""
-    return comparing.compare(Registry.open(registry).snapshot(), model, versions)
+    return comparing.compare(_open(registry).snapshot(), model, versions)
 
 
-def resolve(ref: str, *, registry: PathLike = ".") -> Resolved:
+def resolve(ref: str, *, registry: RegistryArg = None) -> Resolved:
     """``MODEL@STAGE``, ``MODEL@VERSION`` or ``MODEL@latest``: the version, the
     commits, and where its artifact is."""
-    return Registry.open(registry).snapshot().locate(ref)
+    return _open(registry).snapshot().locate(ref)
 
 
 def set_model(
@@ -234,11 +244,11 @@ def set_model(
     labels: Mapping[str, str] | None = None,
     gates: Mapping[str, Mapping[str, float | bool]] | None = None,
     remove_gates: Sequence[tuple[str, str]] = (),
-    registry: PathLike = ".",
+    registry: RegistryArg = None,
 ) -> Model:
     """Edit model.yaml: description, owners, labels (merged) and gates
     (``{stage: {"min_auc": 0.9, "require_approved": True}}``)."""
-    return Registry.open(registry).set_model(
+    return _open(registry).set_model(
         model,
         description=inputs.description(description) if description is not None else None,
         owners=owners,

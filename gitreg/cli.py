@@ -7,26 +7,37 @@ traceback goes to a log file), 130 interrupted.
 
 from __future__ import annotations
 
+import functools
 import sys
 import tempfile
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-REGISTRY_HELP = "The registry: a path inside its git repository [env: GITREG_REGISTRY; default: .]."
+if TYPE_CHECKING:
+    from gitreg.registry import Registry
+
+REGISTRY_HELP = (
+    "The registry: a path in its git repository, or a git URL [default: $GITREG_REGISTRY, "
+    "then registry in gitreg.toml, then .]."
+)
 
 
 def registry_option(func: Any) -> Any:
-    return click.option(
-        "--registry",
-        "-R",
-        default=".",
-        envvar="GITREG_REGISTRY",
-        show_envvar=False,
-        metavar="PATH",
-        help=REGISTRY_HELP,
-    )(func)
+    """``--registry`` and ``--offline``; the command receives the opened
+    Registry as ``registry``."""
+
+    @functools.wraps(func)
+    def opened(*args: Any, registry: str | None, offline: bool, **kwargs: Any) -> Any:
+        from gitreg.registry import Registry
+
+        return func(*args, registry=Registry.open(registry, offline=offline), **kwargs)
+
+    opened = click.option(
+        "--offline", is_flag=True, help="For a registry given by URL: read the local clone as is, without fetching."
+    )(opened)
+    return click.option("--registry", "-R", default=None, metavar="PATH|URL", help=REGISTRY_HELP)(opened)
 
 
 def json_option(func: Any) -> Any:
@@ -172,7 +183,7 @@ def register(
     metadata_pairs: tuple[str, ...],
     label_pairs: tuple[str, ...],
     description: str | None,
-    registry: str,
+    registry: Registry,
     as_json: bool,
 ) -> None:
     """Register a new version of MODEL from an artifact.
@@ -182,9 +193,8 @@ def register(
     MODEL@vVERSION. The first version of a model also creates its model.yaml.
     """
     from gitreg import inputs, render
-    from gitreg.registry import Registry
 
-    registered = Registry.open(registry).register(
+    registered = registry.register(
         model,
         artifact,
         version=version,
@@ -210,16 +220,15 @@ def register(
 @click.argument("model", required=False)
 @registry_option
 @json_option
-def list_(model: str | None, registry: str, as_json: bool) -> None:
+def list_(model: str | None, registry: Registry, as_json: bool) -> None:
     """List models, or the versions of MODEL (newest first).
 
     For models: latest version, the version in each stage, number of
     versions. For a model: each version's stage, registration and key metrics.
     """
     from gitreg import render
-    from gitreg.registry import Registry
 
-    snap = Registry.open(registry).snapshot()
+    snap = registry.snapshot()
     if model is None:
         items = snap.summaries()
         click.echo(
@@ -236,16 +245,15 @@ def list_(model: str | None, registry: str, as_json: bool) -> None:
 @click.argument("ref", metavar="MODEL[@VERSION|@STAGE|@latest]")
 @registry_option
 @json_option
-def show(ref: str, registry: str, as_json: bool) -> None:
+def show(ref: str, registry: Registry, as_json: bool) -> None:
     """Show a version's full manifest, or a model's versions.
 
     MODEL@VERSION, MODEL@STAGE and MODEL@latest print the manifest; a bare
     MODEL prints its versions as `gitreg list MODEL` does.
     """
     from gitreg import render
-    from gitreg.registry import Registry
 
-    snap = Registry.open(registry).snapshot()
+    snap = registry.snapshot()
     if "@" not in ref:
         versions = snap.version_summaries(ref)
         click.echo(render.to_json(render.versions_json(versions)) if as_json else render.versions_text(versions))
@@ -267,7 +275,7 @@ def show(ref: str, registry: str, as_json: bool) -> None:
 @click.option("--head", default="HEAD", show_default=True, metavar="REV", help="The revision to check.")
 @click.option("--staged", is_flag=True, help="Check what the index would commit, against HEAD (for pre-commit).")
 @registry_option
-def check(base: str | None, output: str, head: str, staged: bool, registry: str) -> None:
+def check(base: str | None, output: str, head: str, staged: bool, registry: Registry) -> None:
     """Check the registry's rules; exit 1 if any fails.
 
     Without --base: every registry file parses, validates and agrees with its
@@ -370,7 +378,7 @@ def promote(
     dry_run: bool,
     branch: str | None,
     pr_body: str | None,
-    registry: str,
+    registry: Registry,
     as_json: bool,
 ) -> None:
     """Promote VERSION of MODEL to a stage, through its gates.
@@ -405,7 +413,7 @@ def demote(
     dry_run: bool,
     branch: str | None,
     pr_body: str | None,
-    registry: str,
+    registry: Registry,
     as_json: bool,
 ) -> None:
     """Demote VERSION of MODEL to a lower stage.
@@ -437,7 +445,7 @@ def unassign(
     dry_run: bool,
     branch: str | None,
     pr_body: str | None,
-    registry: str,
+    registry: Registry,
     as_json: bool,
 ) -> None:
     """Remove MODEL's pointer for a stage: no version holds it afterwards."""
@@ -467,7 +475,7 @@ def rollback(
     dry_run: bool,
     branch: str | None,
     pr_body: str | None,
-    registry: str,
+    registry: Registry,
     as_json: bool,
 ) -> None:
     """Give a stage back to its previous holder.
@@ -492,7 +500,7 @@ def _status_command(name: str, status: str) -> None:
     @click.argument("version")
     @registry_option
     @json_option
-    def command(model: str, version: str, registry: str, as_json: bool) -> None:
+    def command(model: str, version: str, registry: Registry, as_json: bool) -> None:
         from gitreg import api, render
 
         done = (api.archive if status == "archived" else api.deprecate)(model, version, registry=registry)
@@ -508,7 +516,7 @@ _status_command("deprecate", "deprecated")
 @click.option("--stage", help="Only the moves of this stage's pointer, with the version before and after.")
 @registry_option
 @json_option
-def history(model: str, stage: str | None, registry: str, as_json: bool) -> None:
+def history(model: str, stage: str | None, registry: Registry, as_json: bool) -> None:
     """The audit trail of MODEL, read from git: when, who, what, reason, commit."""
     from gitreg import api, render
 
@@ -521,7 +529,7 @@ def history(model: str, stage: str | None, registry: str, as_json: bool) -> None
 @click.argument("versions", nargs=-1, required=True)
 @registry_option
 @json_option
-def compare(model: str, versions: tuple[str, ...], registry: str, as_json: bool) -> None:
+def compare(model: str, versions: tuple[str, ...], registry: Registry, as_json: bool) -> None:
     """Compare VERSIONS of MODEL: metrics with deltas against the first, and
     the params and metadata that differ."""
     from gitreg import api, render
@@ -534,7 +542,7 @@ def compare(model: str, versions: tuple[str, ...], registry: str, as_json: bool)
 @click.argument("ref", metavar="MODEL@STAGE|MODEL@VERSION|MODEL@latest")
 @registry_option
 @json_option
-def resolve(ref: str, registry: str, as_json: bool) -> None:
+def resolve(ref: str, registry: Registry, as_json: bool) -> None:
     """Resolve a reference for deploy scripts: version, commits, artifact hash and remote."""
     from gitreg import api, render
 
@@ -551,7 +559,7 @@ def tags() -> None:
 @dry_run_option
 @registry_option
 @json_option
-def tags_sync(dry_run: bool, registry: str, as_json: bool) -> None:
+def tags_sync(dry_run: bool, registry: Registry, as_json: bool) -> None:
     """Create the tags the files imply and are missing (e.g. after a PR merge).
 
     Idempotent: never moves or deletes an existing tag. Push them with
@@ -582,14 +590,13 @@ def model() -> None:
 @click.argument("name", metavar="MODEL")
 @registry_option
 @json_option
-def model_show(name: str, registry: str, as_json: bool) -> None:
+def model_show(name: str, registry: Registry, as_json: bool) -> None:
     """Print MODEL's model.yaml."""
     from gitreg import render
     from gitreg.errors import NotFoundError
     from gitreg.names import check_name
-    from gitreg.registry import Registry
 
-    found = Registry.open(registry).snapshot().model(check_name(name))
+    found = registry.snapshot().model(check_name(name))
     if found is None:
         raise NotFoundError(f"model {name!r} is not registered")
     click.echo(render.to_json(render.plain(found.to_doc())) if as_json else render.model_text(found))
@@ -623,14 +630,13 @@ def model_set(
     label_pairs: tuple[str, ...],
     gate_pairs: tuple[str, ...],
     remove_pairs: tuple[str, ...],
-    registry: str,
+    registry: Registry,
     as_json: bool,
 ) -> None:
     """Edit MODEL's model.yaml in one commit (created if missing)."""
     from gitreg import inputs, render
-    from gitreg.registry import Registry
 
-    updated, commit = Registry.open(registry).set_model(
+    updated, commit = registry.set_model(
         name,
         description=inputs.description(description) if description is not None else None,
         owners=owners or None,

@@ -72,6 +72,17 @@ class Repo:
             self._cmd = gitpython.Git(top)
 
     @staticmethod
+    def init_bare(path: Path, branch: str = "main") -> Repo:
+        path.mkdir(parents=True, exist_ok=True)
+        try:
+            gitpython.Git(str(path)).execute(
+                ["git", "init", "--quiet", "--bare", f"--initial-branch={branch}", str(path)]
+            )
+        except gitpython.GitCommandError as exc:
+            raise GitError(f"git init {path} failed: {_stderr(exc)}") from exc
+        return Repo(path)
+
+    @staticmethod
     def init(path: Path, branch: str = "main") -> Repo:
         path = path.absolute()
         path.mkdir(parents=True, exist_ok=True)
@@ -242,10 +253,49 @@ class Repo:
         return self._text(["remote"]).splitlines()
 
     def push(self, remote: str, refspecs: Sequence[str]) -> None:
-        code, _, err = self.run(["push", "--quiet", "--porcelain", remote, *refspecs], check=False)
-        if code != 0:
-            lines = err.decode("utf-8", "replace").strip().splitlines()
-            raise GitError(f"git push to {remote} failed: {lines[-1] if lines else f'exit {code}'}")
+        if not self.push_atomic(remote, refspecs):
+            raise ConflictError(f"the push to {remote} was rejected: the remote has changed; fetch and try again")
+
+    def push_atomic(self, remote: str, refspecs: Sequence[str]) -> bool:
+        """Push all refspecs or none (never forced): False when the remote
+        refused because it moved on (a compare-and-swap that lost)."""
+        from gitreg import failpoints
+
+        proc = self._cmd.execute(
+            ["git", "push", "--atomic", "--porcelain", "--quiet", remote, *refspecs],
+            istream=subprocess.PIPE,
+            as_process=True,
+        )
+        failpoints.reach("during-push")
+        popen = cast("subprocess.Popen[bytes]", proc.proc)
+        out, err = popen.communicate()
+        if popen.returncode == 0:
+            return True
+        text = (out + err).decode("utf-8", "replace")
+        if any(
+            s in text
+            for s in (
+                "[rejected]",
+                "non-fast-forward",
+                "fetch first",
+                "already exists",
+                "stale info",
+                "atomic push failed",
+                "cannot lock ref",
+                "failed to update ref",
+            )
+        ):
+            return False
+        lines = err.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(f"git push to {remote} failed: {lines[-1] if lines else f'exit {popen.returncode}'}")
+
+    def remote_head(self, remote: str) -> str | None:
+        """The branch the remote's HEAD names (refs/heads/...), if any."""
+        out = self.run(["ls-remote", "--symref", remote, "HEAD"], check=False)[1]
+        for line in out.decode().splitlines():
+            if line.startswith("ref: ") and line.endswith("\tHEAD"):
+                return line[5:].split("\t")[0]
+        return None
 
     def tag_targets(self, patterns: Sequence[str]) -> list[tuple[str, str, int]]:
         """(name, commit it points at, tagger time or 0) for tags matching

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from gitreg import ci as ci_templates
-from gitreg import dvcconfig, layout, manifest, tags, yamlio
+from gitreg import dvcconfig, failpoints, layout, manifest, tags, yamlio
+from gitreg import location as locations
+from gitreg.cache import Cache, redact
 from gitreg.errors import ConflictError, NotFoundError, UsageError
 from gitreg.git import RefUpdate, RefUpdateRejected, Repo
 from gitreg.manifest import Model, ModelVersion, RegistryConfig
@@ -23,6 +25,14 @@ from gitreg.snapshot import Snapshot, timestamp
 
 T = TypeVar("T")
 COMMIT_ATTEMPTS = 8
+REMOTE_ATTEMPTS = 40
+
+
+def _backoff(attempt: int) -> None:
+    """Exponential backoff with full jitter, capped at two seconds."""
+    time.sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))
+
+
 DEFAULT_STORAGE = ".gitreg/storage"
 
 
@@ -68,7 +78,7 @@ class Registered:
 
 @dataclass(frozen=True)
 class Initialised:
-    root: Path
+    root: str  # the registry's folder, or its URL
     commit: str | None  # None: already a registry, nothing changed
     remote: str
     remote_url: str
@@ -76,18 +86,45 @@ class Initialised:
 
 
 class Registry:
-    """A registry checkout (or bare repository) on this machine."""
+    """A registry: a checkout on this machine, or (given by URL) a private
+    clone that is fetched before reading and pushed to after writing."""
 
-    def __init__(self, repo: Repo) -> None:
+    def __init__(self, repo: Repo, cache: Cache | None = None) -> None:
         self.repo = repo
+        self.cache = cache
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str] = ".") -> Registry:
-        return cls(Repo(path))
+    def open(cls, location: str | os.PathLike[str] | None = None, *, offline: bool = False) -> Registry:
+        """The registry at ``location`` (see ``gitreg.location``). A URL is
+        fetched now unless ``offline``, so reads see the remote's state."""
+        where = locations.resolve(location)
+        if not where.remote:
+            return cls(Repo(where.value))
+        cache = Cache(where.value)
+        with cache.locked():
+            if offline and not cache.repo_dir.is_dir():
+                raise NotFoundError(f"no cached copy of {redact(where.value)}: run once without --offline")
+            fresh = not cache.repo_dir.is_dir()
+            repo = cache.repo()
+            if not offline and not fresh:
+                cache.fetch()
+        return cls(repo, cache)
 
     @property
     def root(self) -> Path:
         return self.repo.root
+
+    @property
+    def name(self) -> str:
+        """How messages name the registry: its URL, or its folder."""
+        return redact(self.cache.url) if self.cache else str(self.root)
+
+    def dvc_root(self, snap: Snapshot) -> Path:
+        """The folder whose .dvc/ configures the artifact store."""
+        if self.cache is None:
+            return self.root
+        data = snap.read_files([layout.DVC_CONFIG_PATH])[layout.DVC_CONFIG_PATH]
+        return self.cache.dvc_dir(data)
 
     def branch_ref(self) -> str:
         ref = self.repo.head_ref()
@@ -118,6 +155,14 @@ class Registry:
         (for a pull request): no tags (they cannot travel with a PR; `gitreg
         tags sync` adds them after the merge) and no change to the checkout.
         """
+        if self.cache is not None:
+            with self.cache.locked():
+                if branch is not None:
+                    return self._apply_local(build, branch)
+            return self._apply_remote(build, self.cache)
+        return self._apply_local(build, branch)
+
+    def _apply_local(self, build: Callable[[Snapshot], Change], branch: str | None) -> Applied:
         ref = self.branch_ref()
         target = f"refs/heads/{self.repo.check_branch_name(branch)}" if branch is not None else ref
         for attempt in range(COMMIT_ATTEMPTS):
@@ -128,6 +173,7 @@ class Registry:
                 if dirty:
                     raise ConflictError(f"{dirty[0]} has uncommitted changes; commit or stash them first")
             tree = self.repo.write_tree(head, change.files)
+            failpoints.reach("after-objects")
             commit = self.repo.commit_tree(tree, [head] if head else [], change.message())
             if branch is not None:
                 try:
@@ -136,17 +182,45 @@ class Registry:
                     raise ConflictError(f"branch {branch!r} already exists; name another with --branch NAME") from None
                 return Applied(commit, change)
             updates = [RefUpdate(ref, commit, head), *self._tag_updates(change.tags, commit)]
+            failpoints.reach("after-commit")
             try:
                 self.repo.update_refs(updates)
             except RefUpdateRejected:
-                time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
+                _backoff(attempt)
                 continue
+            failpoints.reach("after-ref")
             present = [p for p, data in change.files.items() if data is not None]
             removed = [p for p, data in change.files.items() if data is None]
             self.repo.checkout_paths(commit, present, removed)
             return Applied(commit, change, tuple(u.ref.removeprefix("refs/tags/") for u in updates[1:]))
         raise ConflictError(
             f"the registry branch kept moving under concurrent writers; gave up after {COMMIT_ATTEMPTS} attempts"
+        )
+
+    def _apply_remote(self, build: Callable[[Snapshot], Change], cache: Cache) -> Applied:
+        """The commit loop against the remote: fetch, build on its tip, push
+        branch and tags atomically (never forced). A rejected push means
+        another writer got there first: back off, fetch, rebuild, retry."""
+        for attempt in range(REMOTE_ATTEMPTS):
+            with cache.locked():
+                if attempt:
+                    cache.fetch()
+                ref = self.branch_ref()
+                head = self.repo.resolve(ref)
+                change = build(Snapshot(self.repo, head))
+                tree = self.repo.write_tree(head, change.files)
+                failpoints.reach("after-objects")
+                commit = self.repo.commit_tree(tree, [head] if head else [], change.message())
+                updates = [RefUpdate(ref, commit, head), *self._tag_updates(change.tags, commit)]
+                failpoints.reach("after-commit")
+                if self.repo.push_atomic("origin", [f"{u.new}:{u.ref}" for u in updates]):
+                    failpoints.reach("after-push")
+                    self.repo.update_refs(updates)  # the clone follows what the remote accepted
+                    return Applied(commit, change, tuple(u.ref.removeprefix("refs/tags/") for u in updates[1:]))
+            _backoff(attempt)
+        raise ConflictError(
+            f"the registry {self.name} kept moving under concurrent writers; gave up after {REMOTE_ATTEMPTS} "
+            "attempts (nothing was written)"
         )
 
     def _tag_updates(self, specs: Sequence[TagSpec], commit: str | None) -> list[RefUpdate]:
@@ -217,16 +291,21 @@ class Registry:
         already exist are kept as they are)."""
         if ci not in (None, "github"):
             raise UsageError(f"unknown CI {ci!r}: gitreg writes files for github")
-        target = Path(path)
-        if target.exists() and not target.is_dir():
-            raise UsageError(f"{target} exists and is not a folder")
-        try:
-            repo = Repo(target) if target.exists() else Repo.init(target)
-        except NotFoundError:
-            repo = Repo.init(target)
-        if repo.bare:
-            raise UsageError(f"{repo.root} is a bare repository; run gitreg init in a clone with a working tree")
-        registry = cls(repo)
+        where = locations.resolve(path)
+        if where.remote:
+            if remote is None:
+                raise UsageError("a shared registry needs a shared artifact store: give --remote URL (any DVC remote)")
+            registry = cls.open(path)
+        else:
+            target = Path(path)
+            if target.exists() and not target.is_dir():
+                raise UsageError(f"{target} exists and is not a folder")
+            try:
+                repo = Repo(target) if target.exists() else Repo.init(target)
+            except NotFoundError:
+                repo = Repo.init(target)
+            registry = cls(repo)
+        repo = registry.repo
         url = dvcconfig.normalise_url(remote) if remote else None
         manifest.parse(  # validates models_dir before anything is written
             yamlio.dump(RegistryConfig(models_dir=models_dir).to_doc()), RegistryConfig, "--models-dir"
@@ -254,7 +333,7 @@ class Registry:
                 name = config.remote
                 if url is not None and known.get(name) != url:
                     raise ConflictError(
-                        f"{repo.root} is already a registry storing artifacts in DVC remote {name!r} "
+                        f"{registry.name} is already a registry storing artifacts in DVC remote {name!r} "
                         f"({known.get(name, 'not configured')}); change it with `dvc remote modify {name} url ...`"
                     )
             else:
@@ -290,7 +369,7 @@ class Registry:
         if dvcconfig.is_local(outcome["url"]):
             Path(outcome["url"]).mkdir(parents=True, exist_ok=True)
         written = tuple(outcome["written"].split("\n")) if commit and outcome["written"] else ()
-        return Initialised(repo.root, commit, outcome["remote"], outcome["url"], written)
+        return Initialised(registry.name, commit, outcome["remote"], outcome["url"], written)
 
     def register(
         self,
@@ -323,7 +402,7 @@ class Registry:
         config = snap.config
         self.branch_ref()
         identity = self.repo.identity()
-        store = artifacts.Store(self.root, config.remote)
+        store = artifacts.Store(self.dvc_root(snap), config.remote)
         prepared = store.prepare(source)
         created = time.time()
 

@@ -144,7 +144,7 @@ def test_a_new_folder_inside_a_repo_becomes_its_own_registry(tmp_path: Path) -> 
     outer.mkdir()
     git(outer, "init", "-q", "-b", "main")
     result = api.init(outer / "registry")
-    assert result.root == outer / "registry"
+    assert result.root == str(outer / "registry")
     assert git(outer, "rev-list", "--all") == ""
 
 
@@ -153,7 +153,7 @@ def test_an_existing_subfolder_uses_the_enclosing_repo(tmp_path: Path) -> None:
     (outer / "src").mkdir(parents=True)
     git(outer, "init", "-q", "-b", "main")
     result = api.init(outer / "src")
-    assert result.root == outer
+    assert result.root == str(outer)
     assert (outer / ".gitreg" / "config.yaml").is_file()
 
 
