@@ -81,7 +81,7 @@ def versions_text(items: Sequence[VersionSummary]) -> str:
         [
             v.version,
             v.stage,
-            v.created_at.replace("T", " ").replace("Z", " UTC"),
+            v.created_at[:19].replace("T", " ") + " UTC",
             v.created_by.split(" <")[0],
             *(number(v.metrics.get(n)) for n in names),
         ]

@@ -19,7 +19,9 @@ T = TypeVar("T")
 
 
 def timestamp(epoch: float) -> str:
-    return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """RFC 3339 in UTC, to the microsecond: two writers that do the same thing
+    in the same second still write different files, hence different commits."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,253 @@
+"""Shared registries: a bare remote reached by URL, concurrent writers from
+separate processes (each with its own cache, as separate machines would be),
+and processes killed at any instant. Everything stays on this machine."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gitreg import api, check
+from gitreg.git import Repo
+from tests.conftest import Cli, git
+
+WORKER = """
+import sys
+from gitreg import api
+op, url, count, artifact = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+for i in range(count):
+    if op == "register":
+        v = api.register("fraud", artifact, metrics={"auc": 0.9}, registry=url)
+        print(v.version, flush=True)
+    elif op == "promote":
+        m = api.promote("fraud", sys.argv[5 + i % (len(sys.argv) - 5)], to="staging", registry=url)
+        print(m.commit, flush=True)
+    elif op == "rollback":
+        m = api.rollback("fraud", stage="staging", registry=url)
+        print(m.commit, flush=True)
+"""
+
+
+def worker(op: str, url: str, count: int, artifact: Path, *extra: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", WORKER, op, url, str(count), str(artifact), *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> str:
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    api.init(f"file://{origin}", remote=str(tmp_path / "storage"))
+    return f"file://{origin}"
+
+
+def bare(url: str) -> Path:
+    return Path(url.removeprefix("file://"))
+
+
+def own_cache(tmp_path: Path, name: str) -> dict[str, str]:
+    return {**os.environ, "GITREG_CACHE_DIR": str(tmp_path / "caches" / name)}
+
+
+def assert_consistent(url: str) -> None:
+    """fsck clean; every registration tag has its file on main and every file
+    its tag; the tip passes the whole-tree check and every commit on main
+    passes the change check against its parent."""
+    origin = Repo(bare(url))
+    fsck = subprocess.run(
+        ["git", "--git-dir", str(origin.root), "fsck", "--strict"], capture_output=True, text=True, check=False
+    )
+    assert fsck.returncode == 0, fsck.stderr
+    files = {e.path.rsplit("/", 1)[-1][:-5] for e in origin.ls_tree("main", "models/fraud/versions")}
+    tagged = {name.split("@v")[1] for name in origin.tag_refs(["fraud@*"])}
+    assert files == tagged
+    tip = origin.resolve("main")
+    assert tip is not None
+    assert check.check_tree(origin, tip).ok
+    commits = origin.log("main", ["."], ["%H", "%P"])
+    for commit, parent in commits:
+        if parent:
+            assert check.check_change(origin, parent, commit).ok, commit
+
+
+def test_register_and_read_by_url(remote: str, artifact: Path, cli: Cli, tmp_path: Path) -> None:
+    out = cli("register", "fraud", "-a", artifact, "--metric", "auc=0.9", "-R", remote).stdout
+    assert out.startswith("Registered fraud 1.0.0")
+    assert git(bare(remote), "tag") == "fraud@v1.0.0"
+    assert "fraud" in cli("list", "-R", remote).stdout
+    # a training repo that names the registry in gitreg.toml, never cloning it by hand
+    project = tmp_path / "training"
+    project.mkdir()
+    git(project, "init", "-q", "-b", "main")
+    (project / "gitreg.toml").write_text(f'registry = "{remote}"\n')
+    (project / "src").mkdir()
+    os.chdir(project / "src")
+    cli("register", "fraud", "-a", artifact)
+    assert [v.version for v in api.list_versions("fraud")] == ["1.0.1", "1.0.0"]
+    assert not (project / "models").exists()
+
+
+def test_offline_reads_the_cache_as_it_is(remote: str, artifact: Path, cli: Cli, tmp_path: Path) -> None:
+    api.register("fraud", artifact, registry=remote)
+    assert "1.0.0" in cli("list", "-R", remote, "--offline").stdout
+    other = subprocess.run(
+        [sys.executable, "-c", WORKER, "register", remote, "1", str(artifact)],
+        env=own_cache(tmp_path, "elsewhere"),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert other.stdout.strip() == "1.0.1"
+    assert "1.0.1" not in cli("list", "fraud", "-R", remote, "--offline").stdout
+    assert "1.0.1" in cli("list", "fraud", "-R", remote).stdout
+
+
+def test_an_unreachable_remote_is_a_clear_error(tmp_path: Path, cli: Cli) -> None:
+    url = f"file://{tmp_path}/nowhere.git"
+    result = cli("list", "-R", url, code=3)
+    assert result.stderr.startswith(f"gitreg: error: cannot reach the registry {url}: ")
+    result = cli("list", "-R", "https://user:s3cret@127.0.0.1:9/x.git", code=3)
+    assert "s3cret" not in result.stderr and "***@127.0.0.1" in result.stderr
+
+
+def test_a_shared_registry_needs_a_shared_store(tmp_path: Path, cli: Cli) -> None:
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(tmp_path / "o.git"))
+    assert "give --remote URL" in cli("init", f"file://{tmp_path}/o.git", code=2).stderr
+
+
+def test_16_writers_register_160_distinct_versions(remote: str, artifact: Path, tmp_path: Path) -> None:
+    procs = [worker("register", remote, 10, artifact, env=own_cache(tmp_path, f"w{i}")) for i in range(16)]
+    versions: list[str] = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err
+        versions += out.split()
+    assert len(versions) == 160 and len(set(versions)) == 160
+    origin = Repo(bare(remote))
+    assert len(origin.ls_tree("main", "models/fraud/versions")) == 160
+    assert len(origin.tag_refs(["fraud@*"])) == 160
+    assert git(bare(remote), "rev-list", "--count", "--merges", "main") == "0"  # linear
+    assert_consistent(remote)
+
+
+def test_concurrent_promotions_and_rollbacks(remote: str, artifact: Path, tmp_path: Path) -> None:
+    for auc in (0.9, 0.91, 0.92, 0.93):
+        api.register("fraud", artifact, metrics={"auc": auc}, registry=remote)
+    api.promote("fraud", "1.0.0", to="staging", registry=remote)
+    procs = [
+        worker("promote", remote, 4, artifact, "1.0.1", "1.0.2", env=own_cache(tmp_path, "p1")),
+        worker("promote", remote, 4, artifact, "1.0.3", "1.0.0", env=own_cache(tmp_path, "p2")),
+        worker("rollback", remote, 4, artifact, env=own_cache(tmp_path, "r1")),
+        worker("rollback", remote, 4, artifact, env=own_cache(tmp_path, "r2")),
+    ]
+    reported: list[str] = []
+    for proc in procs:
+        out, _ = proc.communicate(timeout=600)
+        reported += out.split()  # a promotion of the current holder is refused: that is fine
+    log = set(git(bare(remote), "rev-list", "main").split())
+    assert reported and set(reported) <= log  # every reported success is on main
+    assert git(bare(remote), "rev-list", "--count", "--merges", "main") == "0"
+    assert_consistent(remote)
+
+
+def run_killed(op: str, url: str, artifact: Path, env: dict[str, str], extra: list[str], point: str | None) -> int:
+    """Run one operation in a process that is SIGKILLed at a failpoint, or
+    at a random instant; its exit status (-9 when the kill landed)."""
+    env = {**env, "GITREG_FAILPOINT": point} if point else env
+    proc = worker(op, url, 1, artifact, *extra, env=env)
+    if point is None:
+        time.sleep(random.uniform(0.05, 0.9))
+        proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=120)
+    return proc.returncode
+
+
+@pytest.mark.parametrize("seed", [20261122])
+def test_sigkill_at_any_instant_leaves_before_or_after(
+    remote: str, artifact: Path, tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = random.Random(seed)
+    random.seed(seed)
+    api.register("fraud", artifact, metrics={"auc": 0.9}, registry=remote)
+    api.register("fraud", artifact, metrics={"auc": 0.95}, registry=remote)
+    api.promote("fraud", "1.0.0", to="staging", registry=remote)
+    env = own_cache(tmp_path, "killed")  # the same cache every time: it must recover by itself
+    monkeypatch.setenv("GITREG_CACHE_DIR", env["GITREG_CACHE_DIR"])
+    points = ["after-objects", "after-commit", "during-push", "after-push", None, None]
+    killed = 0
+    for run in range(100):
+        op = ["register", "promote", "rollback"][run % 3]
+        extra = ["1.0.1"] if op == "promote" else []
+        killed += run_killed(op, remote, artifact, env, extra, rng.choice(points)) == -signal.SIGKILL
+        if run % 10 == 9:
+            assert_consistent(remote)
+        # the next operation, through the same cache, works without repair
+        api.register("fraud", artifact, metrics={"auc": 0.9}, registry=remote)
+    assert killed >= 50, killed
+    assert_consistent(remote)
+
+
+@pytest.fixture
+def git_daemon(tmp_path: Path) -> Iterator[str]:
+    """`git daemon` on 127.0.0.1 serving a bare registry (stopped by its pid)."""
+    base = tmp_path / "served"
+    base.mkdir()
+    git(base, "init", "-q", "--bare", "-b", "main", "registry.git")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    daemon = subprocess.Popen(
+        [
+            "git",
+            "daemon",
+            "--reuseaddr",
+            "--export-all",
+            "--enable=receive-pack",
+            f"--base-path={base}",
+            "--listen=127.0.0.1",
+            f"--port={port}",
+            str(base),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as conn:
+                if conn.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        yield f"git://127.0.0.1:{port}/registry.git"
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=10)
+
+
+def test_over_git_daemon_on_loopback(git_daemon: str, artifact: Path, tmp_path: Path, cli: Cli) -> None:
+    api.init(git_daemon, remote=str(tmp_path / "storage"))
+    procs = [worker("register", git_daemon, 3, artifact, env=own_cache(tmp_path, f"d{i}")) for i in range(3)]
+    versions: list[str] = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+        versions += out.split()
+    assert sorted(versions) == sorted(f"1.0.{i}" for i in range(9))
+    data = json.loads(cli("list", "--json", "-R", git_daemon).stdout)
+    assert data == [{"model": "fraud", "latest": "1.0.8", "stages": {}, "versions": 9}]
+    assert_consistent(f"file://{tmp_path}/served/registry.git")
