@@ -227,6 +227,19 @@ class Repo:
         tree = self._text(["write-tree"])
         return self.commit_tree(tree, [parent] if parent else [], "gitreg check: staged changes")
 
+    def is_ancestor(self, a: str, b: str) -> bool:
+        return self.run(["merge-base", "--is-ancestor", a, b], check=False)[0] == 0
+
+    def differing_paths(self, tree_ish: str | None, paths: Sequence[str]) -> list[str]:
+        """Those of ``paths`` whose index or working-tree file differs from
+        ``tree_ish`` (None: the empty tree), or that exist there untracked."""
+        base = tree_ish or self._empty_tree()
+        out = self.run(["diff-index", "-z", "--name-only", base, "--", *_literal(paths)])[1]
+        changed = {p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p}
+        untracked = self.run(["ls-files", "-z", "--others", "--", *_literal(paths)])[1]
+        changed |= {p.decode("utf-8", "surrogateescape") for p in untracked.split(b"\0") if p}
+        return sorted(changed)
+
     def merge_base(self, a: str, b: str) -> str | None:
         code, out, _ = self.run(["merge-base", a, b], check=False)
         return out.decode().strip() if code == 0 else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
 import random
 import time
@@ -99,7 +100,9 @@ class Registry:
         fetched now unless ``offline``, so reads see the remote's state."""
         where = locations.resolve(location)
         if not where.remote:
-            return cls(Repo(where.value))
+            registry = cls(Repo(where.value))
+            registry.recover()
+            return registry
         cache = Cache(where.value)
         with cache.locked():
             if offline and not cache.repo_dir.is_dir():
@@ -183,19 +186,60 @@ class Registry:
                 return Applied(commit, change)
             updates = [RefUpdate(ref, commit, head), *self._tag_updates(change.tags, commit)]
             failpoints.reach("after-commit")
+            present = [p for p, data in change.files.items() if data is not None]
+            removed = [p for p, data in change.files.items() if data is None]
+            self._journal(commit, present, removed)
             try:
                 self.repo.update_refs(updates)
             except RefUpdateRejected:
+                self._journal_path().unlink(missing_ok=True)
                 _backoff(attempt)
                 continue
             failpoints.reach("after-ref")
-            present = [p for p, data in change.files.items() if data is not None]
-            removed = [p for p, data in change.files.items() if data is None]
             self.repo.checkout_paths(commit, present, removed)
+            self._journal_path().unlink(missing_ok=True)
             return Applied(commit, change, tuple(u.ref.removeprefix("refs/tags/") for u in updates[1:]))
         raise ConflictError(
             f"the registry branch kept moving under concurrent writers; gave up after {COMMIT_ATTEMPTS} attempts"
         )
+
+    def _journal_path(self) -> Path:
+        return self.repo.git_dir / "gitreg-sync.json"
+
+    def _journal(self, commit: str, present: Sequence[str], removed: Sequence[str]) -> None:
+        """Note, before the branch moves, which paths the checkout must then
+        follow: a process killed in between is completed by ``recover``."""
+        if self.repo.bare:
+            return
+        tmp = self._journal_path().with_suffix(".tmp")
+        tmp.write_text(json.dumps({"commit": commit, "present": list(present), "removed": list(removed)}))
+        os.replace(tmp, self._journal_path())
+
+    def recover(self) -> None:
+        """Finish what a killed gitreg left half done in this checkout: if the
+        branch moved but the index and working tree did not follow, bring the
+        paths it wrote up to date — those the user has not touched since."""
+        journal = self._journal_path()
+        if self.repo.bare or not journal.is_file():
+            return
+        try:
+            note = json.loads(journal.read_text())
+            commit, present, removed = note["commit"], note["present"], note["removed"]
+        except (ValueError, KeyError, TypeError):
+            journal.unlink(missing_ok=True)
+            return
+        ref = self.repo.head_ref()
+        tip = self.repo.resolve(ref) if ref else None
+        if tip is not None and self.repo.is_ancestor(commit, tip):
+            touched = set(
+                self.repo.differing_paths(
+                    f"{commit}^" if self.repo.resolve(f"{commit}^") else None, [*present, *removed]
+                )
+            )
+            self.repo.checkout_paths(
+                commit, [p for p in present if p not in touched], [p for p in removed if p not in touched]
+            )
+        journal.unlink(missing_ok=True)
 
     def _apply_remote(self, build: Callable[[Snapshot], Change], cache: Cache) -> Applied:
         """The commit loop against the remote: fetch, build on its tip, push

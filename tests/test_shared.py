@@ -251,3 +251,33 @@ def test_over_git_daemon_on_loopback(git_daemon: str, artifact: Path, tmp_path: 
     data = json.loads(cli("list", "--json", "-R", git_daemon).stdout)
     assert data == [{"model": "fraud", "latest": "1.0.8", "stages": {}, "versions": 9}]
     assert_consistent(f"file://{tmp_path}/served/registry.git")
+
+
+@pytest.mark.parametrize("point", ["after-objects", "after-commit", "after-ref"])
+def test_a_checkout_recovers_from_a_kill(registry: Path, artifact: Path, point: str) -> None:
+    """In a local checkout the branch moves first, then the index and working
+    tree follow; killed in between, the next command completes the sync."""
+    api.register("fraud", artifact, registry=registry)
+    env = {**os.environ, "GITREG_FAILPOINT": point}
+    proc = worker("register", str(registry), 1, artifact, env=env)
+    proc.communicate(timeout=120)
+    assert proc.returncode == -signal.SIGKILL
+    moved = git(registry, "rev-list", "--count", "main") == "3"
+    assert moved == (point == "after-ref")
+    if moved:
+        assert git(registry, "status", "--porcelain") != ""  # the checkout lags the branch
+    versions = [v.version for v in api.list_versions("fraud", registry=registry)]
+    assert versions == (["1.0.1", "1.0.0"] if moved else ["1.0.0"])
+    assert git(registry, "status", "--porcelain", "--untracked-files=all") == ""
+    assert not (registry / ".git" / "gitreg-sync.json").exists()
+    assert api.register("fraud", artifact, registry=registry).version == ("1.0.2" if moved else "1.0.1")
+
+
+def test_recovery_leaves_the_users_own_edits_alone(registry: Path, artifact: Path) -> None:
+    api.register("fraud", artifact, registry=registry)
+    proc = worker("register", str(registry), 1, artifact, env={**os.environ, "GITREG_FAILPOINT": "after-ref"})
+    proc.communicate(timeout=120)
+    mine = registry / "models" / "fraud" / "versions" / "1.0.1.yaml"
+    mine.write_text("my own edit\n")
+    api.list_models(registry=registry)
+    assert mine.read_text() == "my own edit\n"
