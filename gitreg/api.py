@@ -18,10 +18,11 @@ from typing import Any
 
 from gitreg import check as checking
 from gitreg import compare as comparing
+from gitreg import doctor, inputs, lifecycle, mirror
 from gitreg import history as hist
-from gitreg import inputs, lifecycle, mirror
 from gitreg.check import Report
 from gitreg.compare import Comparison
+from gitreg.doctor import Finding, Synced
 from gitreg.errors import NotFoundError, UsageError
 from gitreg.history import Event
 from gitreg.lifecycle import Moved
@@ -132,6 +133,17 @@ def check(*, base: str | None = None, head: str = "HEAD", staged: bool = False, 
     if commit is None:
         raise NotFoundError(f"{reg.root} has no commits to check")
     return checking.check_change(reg.repo, base, commit) if base else checking.check_tree(reg.repo, commit)
+
+
+def sync(*, registry: RegistryArg = None) -> Synced:
+    """Bring the local copy up to date: a URL registry's clone is fetched; a
+    checkout fetches origin and fast-forwards when it is only behind."""
+    return doctor.sync(_open(registry))
+
+
+def diagnose(*, registry: RegistryArg = None) -> list[Finding]:
+    """`gitreg doctor`: the registry's health, with a fix for each problem."""
+    return doctor.diagnose(_open(registry))
 
 
 def tags_sync(*, dry_run: bool = False, registry: RegistryArg = None) -> SyncResult:

@@ -550,6 +550,51 @@ def resolve(ref: str, registry: Registry, as_json: bool) -> None:
     click.echo(render.to_json(render.resolved_json(found)) if as_json else render.resolved_text(found))
 
 
+@main.command()
+@registry_option
+@json_option
+def sync(registry: Registry, as_json: bool) -> None:
+    """Bring the local copy of the registry up to date.
+
+    A registry given by URL: its private clone is fetched. A checkout: origin
+    is fetched and the branch fast-forwarded when it is only behind.
+    """
+    from gitreg import api, render
+
+    done = api.sync(registry=registry)
+    if as_json:
+        click.echo(
+            render.to_json({"commit": done.commit, "ahead": done.ahead, "behind": done.behind, "remote": done.remote})
+        )
+        return
+    where = f" from {done.remote}" if done.remote else " (no remote)"
+    state = f"; {done.ahead} commit(s) not pushed" if done.ahead else ""
+    state += f"; {done.behind} commit(s) behind: merge or rebase by hand" if done.behind else ""
+    click.echo(f"Registry at {done.commit[:10] if done.commit else 'no commits'}{where}{state}")
+
+
+@main.command()
+@registry_option
+@json_option
+def doctor(registry: Registry, as_json: bool) -> None:
+    """Report the registry's health with a fix for each problem; exit 1 if any.
+
+    Checks: the remote is reachable, the local copy is consistent (git fsck),
+    git knows who you are, the DVC remote is configured (and exists, if a
+    folder), and the GTO tags match the files.
+    """
+    from gitreg import api, render
+
+    findings = api.diagnose(registry=registry)
+    if as_json:
+        click.echo(render.to_json([{"check": f.name, "ok": f.ok, "detail": f.detail, "fix": f.fix} for f in findings]))
+    else:
+        for f in findings:
+            click.echo(f"{'ok ' if f.ok else 'FAIL'} {f.name}: {f.detail}" + (f"\n     fix: {f.fix}" if f.fix else ""))
+    if not all(f.ok for f in findings):
+        click.get_current_context().exit(1)
+
+
 @main.group()
 def tags() -> None:
     """The GTO-format tags that mirror the registry files."""

@@ -281,3 +281,28 @@ def test_recovery_leaves_the_users_own_edits_alone(registry: Path, artifact: Pat
     mine.write_text("my own edit\n")
     api.list_models(registry=registry)
     assert mine.read_text() == "my own edit\n"
+
+
+def test_doctor_names_each_problem_with_a_fix(registry: Path, artifact: Path, cli: Cli, tmp_path: Path) -> None:
+    api.register("fraud", artifact, registry=registry)
+    assert cli("doctor", "-R", registry).stdout.count("ok ") == 5
+    git(registry, "tag", "-d", "fraud@v1.0.0")
+    git(registry, "remote", "add", "origin", str(tmp_path / "gone.git"))
+    (registry / ".gitreg" / "storage").rename(tmp_path / "moved-storage")
+    result = cli("doctor", "--json", "-R", registry, code=1)
+    failed = {f["check"]: f for f in json.loads(result.stdout) if not f["ok"]}
+    assert set(failed) == {"remote", "artifacts", "tags"}
+    assert failed["tags"]["fix"].startswith("gitreg tags sync")
+    assert "does not exist" in failed["artifacts"]["detail"] and "mkdir -p" in failed["artifacts"]["fix"]
+    assert "cannot reach the remote" in failed["remote"]["detail"]
+
+
+def test_sync_fast_forwards_a_checkout_and_fetches_a_url(remote: str, artifact: Path, tmp_path: Path, cli: Cli) -> None:
+    checkout = tmp_path / "checkout"
+    git(tmp_path, "clone", "-q", str(bare(remote)), str(checkout))
+    api.register("fraud", artifact, registry=remote)
+    out = cli("sync", "-R", checkout).stdout
+    assert "from origin" in out
+    assert [v.version for v in api.list_versions("fraud", registry=checkout)] == ["1.0.0"]
+    assert (checkout / "models" / "fraud" / "versions" / "1.0.0.yaml").is_file()
+    assert json.loads(cli("sync", "--json", "-R", remote).stdout)["remote"] == remote
