@@ -206,7 +206,11 @@ def register(
         description=inputs.description(description),
     )
     if as_json:
-        doc = render.version_json(registered.version) | {"commit": registered.commit, "tag": registered.tag}
+        doc = render.version_json(registered.version) | {
+            "commit": registered.commit,
+            "tag": registered.tag,
+            "attempts": registered.attempts,
+        }
         click.echo(render.to_json(doc))
         return
     a = registered.version.artifact

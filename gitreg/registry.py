@@ -26,12 +26,13 @@ from gitreg.snapshot import Snapshot, timestamp
 
 T = TypeVar("T")
 COMMIT_ATTEMPTS = 8
-REMOTE_ATTEMPTS = 40
+REMOTE_ATTEMPTS = 100
 
 
 def _backoff(attempt: int) -> None:
-    """Exponential backoff with full jitter, capped at two seconds."""
-    time.sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))
+    """Exponential backoff with full jitter, capped at four seconds: losers of
+    a race spread out instead of colliding again (and starving the CPU)."""
+    time.sleep(random.uniform(0, min(4.0, 0.1 * 2**attempt)))
 
 
 DEFAULT_STORAGE = ".gitreg/storage"
@@ -68,6 +69,7 @@ class Applied:
     commit: str
     change: Change
     tag_names: tuple[str, ...] = field(default=())
+    attempts: int = 1  # how many times the change was built before it landed
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class Registered:
     version: ModelVersion
     commit: str
     tag: str
+    attempts: int = 1
 
 
 @dataclass(frozen=True)
@@ -198,7 +201,7 @@ class Registry:
             failpoints.reach("after-ref")
             self.repo.checkout_paths(commit, present, removed)
             self._journal_path().unlink(missing_ok=True)
-            return Applied(commit, change, tuple(u.ref.removeprefix("refs/tags/") for u in updates[1:]))
+            return Applied(commit, change, tuple(u.ref.removeprefix("refs/tags/") for u in updates[1:]), attempt + 1)
         raise ConflictError(
             f"the registry branch kept moving under concurrent writers; gave up after {COMMIT_ATTEMPTS} attempts"
         )
@@ -260,7 +263,8 @@ class Registry:
                 if self.repo.push_atomic("origin", [f"{u.new}:{u.ref}" for u in updates]):
                     failpoints.reach("after-push")
                     self.repo.update_refs(updates)  # the clone follows what the remote accepted
-                    return Applied(commit, change, tuple(u.ref.removeprefix("refs/tags/") for u in updates[1:]))
+                    tag_names = tuple(u.ref.removeprefix("refs/tags/") for u in updates[1:])
+                    return Applied(commit, change, tag_names, attempt + 1)
             _backoff(attempt)
         raise ConflictError(
             f"the registry {self.name} kept moving under concurrent writers; gave up after {REMOTE_ATTEMPTS} "
@@ -495,7 +499,7 @@ class Registry:
         build(snap)  # every check runs before any byte is stored
         store.push(prepared)
         applied = self.apply(build)
-        return Registered(applied.change.result, applied.commit, applied.tag_names[0])
+        return Registered(applied.change.result, applied.commit, applied.tag_names[0], applied.attempts)
 
     def set_model(
         self,
