@@ -173,6 +173,29 @@ def plan_text(plan: Plan, commit: str | None = None) -> str:
     return "\n".join(lines)
 
 
+def gates_json(results: Sequence[GateResult]) -> list[dict[str, Any]]:
+    return [
+        {
+            "gate": g.gate,
+            "kind": g.kind,
+            "name": g.name,
+            "threshold": g.threshold,
+            "actual": g.actual,
+            "holder": g.baseline,
+            "delta": g.delta,
+            "passed": g.passed,
+            "reason": g.reason,
+        }
+        for g in results
+    ]
+
+
+def order_json(order: OrderCheck | None) -> dict[str, Any] | None:
+    if order is None:
+        return None
+    return {"stage": order.stage, "requires": list(order.requires), "held": list(order.held), "passed": order.passed}
+
+
 def plan_json(plan: Plan, commit: str | None = None, tag_names: Sequence[str] = ()) -> dict[str, Any]:
     return {
         "action": plan.action,
@@ -182,28 +205,8 @@ def plan_json(plan: Plan, commit: str | None = None, tag_names: Sequence[str] = 
         "previous": plan.previous,
         "reason": plan.reason,
         "allowed": plan.allowed,
-        "gates": [
-            {
-                "gate": g.gate,
-                "kind": g.kind,
-                "name": g.name,
-                "threshold": g.threshold,
-                "actual": g.actual,
-                "holder": g.baseline,
-                "delta": g.delta,
-                "passed": g.passed,
-                "reason": g.reason,
-            }
-            for g in plan.gates
-        ],
-        "order": None
-        if plan.order is None
-        else {
-            "stage": plan.order.stage,
-            "requires": list(plan.order.requires),
-            "held": list(plan.order.held),
-            "passed": plan.order.passed,
-        },
+        "gates": gates_json(plan.gates),
+        "order": order_json(plan.order),
         "removed": list(plan.removed),
         "diff": plan.diff,
         "commit": commit,
@@ -334,21 +337,8 @@ def report_json(report: Report) -> dict[str, Any]:
                 "to": m.version,
                 "rollback": m.rollback,
                 "passed": m.passed,
-                "gates": [
-                    {
-                        "gate": g.gate,
-                        "threshold": g.threshold,
-                        "actual": g.actual,
-                        "holder": g.baseline,
-                        "delta": g.delta,
-                        "passed": g.passed,
-                        "reason": g.reason,
-                    }
-                    for g in m.gates
-                ],
-                "order": None
-                if m.order is None
-                else {"requires": list(m.order.requires), "held": list(m.order.held), "passed": m.order.passed},
+                "gates": gates_json(m.gates),
+                "order": order_json(m.order),
             }
             for m in report.moves
         ],
