@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from gitreg import check as checking
@@ -144,6 +146,58 @@ def sync(*, registry: RegistryArg = None) -> Synced:
 def diagnose(*, registry: RegistryArg = None) -> list[Finding]:
     """`gitreg doctor`: the registry's health, with a fix for each problem."""
     return doctor.diagnose(_open(registry))
+
+
+def pull(ref: str, *, output: PathLike | None = None, force: bool = False, registry: RegistryArg = None) -> Path:
+    """Download the artifact of ``MODEL@VERSION`` / ``MODEL@STAGE`` /
+    ``MODEL@latest`` to ``output`` (default: its own name in the current
+    folder), verifying every byte against the manifest's hashes. A partial
+    download never appears there. Returns the path."""
+    from gitreg import artifacts
+
+    reg = _open(registry)
+    snap = reg.snapshot()
+    version = snap.resolve(ref)
+    store = artifacts.Store(reg.dvc_root(snap), version.artifact.remote)
+    target = Path(output) if output is not None else Path.cwd() / version.artifact.path
+    return store.pull(version.artifact, target, force=force)
+
+
+def verify(target: str | None = None, *, remote: bool = False, registry: RegistryArg = None) -> list[Verified]:
+    """Check that each version's artifact (all, one model's, or
+    ``MODEL@VERSION``) is in its DVC remote; with ``remote`` every byte is
+    downloaded and re-hashed. Returns one entry per version checked."""
+    from gitreg import artifacts
+
+    reg = _open(registry)
+    snap = reg.snapshot()
+    if target is not None and "@" in target:
+        versions = [snap.resolve(target)]
+    elif target is not None:
+        versions = snap.all_versions(check_name(target))
+        if not versions:
+            raise NotFoundError(f"model {target!r} is not registered")
+    else:
+        versions = [v for model in snap.model_names() for v in snap.all_versions(model)]
+    stores: dict[str, artifacts.Store] = {}
+    results = []
+    for version in versions:
+        name = version.artifact.remote
+        if name not in stores:
+            stores[name] = artifacts.Store(reg.dvc_root(snap), name)
+        results.append(Verified(version.model, version.version, tuple(stores[name].verify(version.artifact, remote))))
+    return results
+
+
+@dataclass(frozen=True)
+class Verified:
+    model: str
+    version: str
+    problems: tuple[Any, ...]  # gitreg.artifacts.Problem
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
 
 
 def tags_sync(*, dry_run: bool = False, registry: RegistryArg = None) -> SyncResult:

@@ -7,8 +7,12 @@ import this module only when they touch artifacts.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import shutil
 import stat
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -164,6 +168,133 @@ class Store:
                 f"failed for {len(result.failed)} object(s)"
             )
 
+    # -- reading back ------------------------------------------------------
+
+    def _fetch(self, oids: list[str], remote: Any, cache: Any, where: str) -> None:
+        """Download these objects into the cache, each hashed on the way and
+        moved into place only if it matches (objects already cached are
+        skipped). The remote is only ever read."""
+        for oid in oids:
+            target = Path(cache.oid_to_path(oid))
+            if target.exists():
+                continue
+            source = remote.oid_to_path(oid)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+            digest = hashlib.md5(usedforsecurity=False)
+            try:
+                with remote.fs.open(source, "rb") as src, partial.open("wb") as dst:
+                    while chunk := src.read(CHUNK):
+                        digest.update(chunk)
+                        dst.write(chunk)
+            except FileNotFoundError:
+                partial.unlink(missing_ok=True)
+                raise ArtifactError(f"{where}: object {oid} is missing from DVC remote {self.remote_name!r}") from None
+            except OSError as exc:
+                partial.unlink(missing_ok=True)
+                raise ArtifactError(f"cannot read {where} from DVC remote {self.remote_name!r}: {exc}") from exc
+            actual = digest.hexdigest() + (".dir" if oid.endswith(".dir") else "")
+            if actual != oid:
+                partial.unlink(missing_ok=True)
+                raise ArtifactError(
+                    f"hash mismatch for {where}: expected md5 {oid}, got {actual} (in DVC remote {self.remote_name!r})"
+                )
+            partial.chmod(0o444)
+            os.replace(partial, target)
+
+    def _copy_checked(self, cache: Any, oid: str, target: Path, where: str) -> None:
+        """Copy a cached object to ``target``, hashing every byte on the way;
+        a corrupted cache copy is dropped and fetched again once."""
+        for attempt in (1, 2):
+            source = Path(cache.oid_to_path(oid))
+            digest = hashlib.md5(usedforsecurity=False)
+            with source.open("rb") as src, target.open("wb") as dst:
+                while chunk := src.read(CHUNK):
+                    digest.update(chunk)
+                    dst.write(chunk)
+            actual = digest.hexdigest()
+            if actual == oid:
+                return
+            source.chmod(0o644)
+            source.unlink()
+            if attempt == 1:
+                self._fetch([oid], self._remote_odb(), cache, where)
+        raise ArtifactError(
+            f"hash mismatch for {where}: expected md5 {oid}, got {actual} (from DVC remote {self.remote_name!r})"
+        )
+
+    def pull(self, artifact: Artifact, destination: Path, force: bool = False) -> Path:
+        """Fetch the artifact into the local cache and write it to
+        ``destination``, verifying every byte; it appears whole or not at all."""
+        if (destination.exists() or destination.is_symlink()) and not force:
+            raise UsageError(f"{destination} already exists (use --force to replace it)")
+        cache, remote = self._cache_odb(), self._remote_odb()
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=f".{destination.name}.gitreg-", dir=destination.parent))
+        try:
+            built = scratch / destination.name
+            if artifact.is_dir:
+                listing_oid = artifact.md5
+                self._fetch([listing_oid], remote, cache, f"{artifact.path} (folder listing)")
+                raw = Path(cache.oid_to_path(listing_oid)).read_bytes()
+                if hashlib.md5(raw, usedforsecurity=False).hexdigest() + ".dir" != listing_oid:
+                    Path(cache.oid_to_path(listing_oid)).unlink()  # a damaged cache copy: fetch it again
+                    self._fetch([listing_oid], remote, cache, f"{artifact.path} (folder listing)")
+                    raw = Path(cache.oid_to_path(listing_oid)).read_bytes()
+                entries = _listing(raw, listing_oid)
+                built.mkdir()
+                for relpath, md5 in entries:
+                    self._fetch([md5], remote, cache, f"{artifact.path}/{relpath}")
+                    target = built / relpath
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    self._copy_checked(cache, md5, target, f"{artifact.path}/{relpath}")
+            else:
+                self._fetch([artifact.md5], remote, cache, artifact.path)
+                self._copy_checked(cache, artifact.md5, built, artifact.path)
+            if destination.exists() or destination.is_symlink():
+                old = scratch / ".replaced"
+                os.replace(destination, old)
+            os.replace(built, destination)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        return destination
+
+    def verify(self, artifact: Artifact, deep: bool = False) -> list[Problem]:
+        """Objects of the artifact that the remote lacks or (``deep``: every
+        byte re-hashed) holds with other content."""
+        remote = self._remote_odb()
+        objects: list[tuple[str, str]] = [(artifact.path, artifact.md5)]
+        problems: list[Problem] = []
+
+        def check(path: str, oid: str) -> bytes | None:
+            location = remote.oid_to_path(oid)
+            try:
+                if not remote.fs.exists(location):
+                    problems.append(Problem(path, oid, "missing"))
+                    return None
+                if not deep and not oid.endswith(".dir"):
+                    return None
+                with remote.fs.open(location, "rb") as stream:
+                    raw = stream.read() if oid.endswith(".dir") else None
+                    actual = (
+                        hashlib.md5(raw, usedforsecurity=False).hexdigest() + ".dir"
+                        if raw is not None
+                        else _md5_of(stream)
+                    )
+            except OSError as exc:
+                raise ArtifactError(f"cannot read DVC remote {self.remote_name!r}: {exc}") from exc
+            if actual != oid:
+                problems.append(Problem(path, oid, "corrupted", actual))
+                return None
+            return raw
+
+        for path, oid in objects:
+            raw = check(path, oid)
+            if raw is not None and oid.endswith(".dir"):
+                for relpath, md5 in _listing(raw, oid):
+                    check(f"{artifact.path}/{relpath}", md5)
+        return problems
+
 
 @dataclass(frozen=True)
 class Prepared:
@@ -172,3 +303,44 @@ class Prepared:
     artifact: Artifact
     source: Source
     handles: tuple[Any, Any, Any, Any]
+
+
+CHUNK = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An object of a version's artifact that the remote lacks or holds wrong."""
+
+    path: str  # the artifact's name, or name/relative path for a file in a folder
+    oid: str
+    problem: str  # missing | corrupted
+    actual: str | None = None
+
+
+def _md5_of(stream: Any) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    while chunk := stream.read(CHUNK):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _listing(raw: bytes, oid: str) -> list[tuple[str, str]]:
+    """(relpath, md5) of a DVC folder listing (a .dir object); refuses any
+    entry whose path could land outside the folder."""
+    try:
+        entries = json.loads(raw)
+    except ValueError as exc:
+        raise ArtifactError(f"folder listing {oid} is not valid JSON") from exc
+    if not isinstance(entries, list):
+        raise ArtifactError(f"folder listing {oid} is not a list")
+    found = []
+    for entry in entries:
+        relpath, md5 = (entry.get("relpath"), entry.get("md5")) if isinstance(entry, dict) else (None, None)
+        if not isinstance(relpath, str) or not isinstance(md5, str):
+            raise ArtifactError(f"folder listing {oid} has a malformed entry")
+        parts = relpath.split("/")
+        if relpath.startswith("/") or any(p in ("", ".", "..") or "\x00" in p for p in parts):
+            raise ArtifactError(f"folder listing {oid} has an unsafe path {relpath!r}; nothing written")
+        found.append((relpath, md5))
+    return found

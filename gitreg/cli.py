@@ -599,6 +599,63 @@ def doctor(registry: Registry, as_json: bool) -> None:
         click.get_current_context().exit(1)
 
 
+@main.command()
+@click.argument("ref", metavar="MODEL@VERSION|MODEL@STAGE|MODEL@latest")
+@click.option("--output", "-o", type=click.Path(), help="Where to write it [default: its own name, here].")
+@click.option("--force", is_flag=True, help="Replace what is at the output path.")
+@registry_option
+@json_option
+def pull(ref: str, output: str | None, force: bool, registry: Registry, as_json: bool) -> None:
+    """Download a version's artifact, verifying every byte against its manifest.
+
+    It goes through the local DVC cache (a second pull needs no download) and
+    appears at the output path whole or not at all.
+    """
+    from gitreg import api, render
+
+    path = api.pull(ref, output=output, force=force, registry=registry)
+    click.echo(render.to_json({"ref": ref, "path": str(path)}) if as_json else str(path))
+
+
+@main.command()
+@click.argument("target", required=False, metavar="[MODEL[@VERSION]]")
+@click.option("--remote", "deep", is_flag=True, help="Download and re-hash every byte, not just check presence.")
+@registry_option
+@json_option
+def verify(target: str | None, deep: bool, registry: Registry, as_json: bool) -> None:
+    """Check that artifacts are in their DVC remote (all versions, a model's,
+    or one); with --remote, that their bytes match the manifests. Exit 1 if not."""
+    from gitreg import api, render
+
+    results = api.verify(target, remote=deep, registry=registry)
+    if as_json:
+        doc = [
+            {
+                "model": r.model,
+                "version": r.version,
+                "ok": r.ok,
+                "problems": [
+                    {"path": p.path, "md5": p.oid, "problem": p.problem, "actual": p.actual} for p in r.problems
+                ],
+            }
+            for r in results
+        ]
+        click.echo(render.to_json(doc))
+    else:
+        for r in results:
+            if r.ok:
+                click.echo(f"ok      {r.model} {r.version}")
+            for p in r.problems:
+                extra = f" (expected md5 {p.oid}, got {p.actual})" if p.actual else f" (md5 {p.oid})"
+                click.echo(f"{p.problem.upper():9} {r.model} {r.version}: {p.path}{extra}")
+        bad = sum(not r.ok for r in results)
+        click.echo(
+            f"{len(results)} version(s) checked, {bad} with problems" + (" (every byte re-hashed)" if deep else "")
+        )
+    if not all(r.ok for r in results):
+        click.get_current_context().exit(1)
+
+
 @main.group()
 def tags() -> None:
     """The GTO-format tags that mirror the registry files."""

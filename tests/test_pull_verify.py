@@ -1,0 +1,184 @@
+"""Artifacts come back bit-exact or not at all: `gitreg pull` and
+`gitreg verify` against a local DVC remote, with objects corrupted, deleted
+and forged."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from gitreg import api, manifest
+from gitreg.errors import ArtifactError
+from gitreg.manifest import Artifact, ModelVersion
+from tests.conftest import Cli, git
+
+
+@pytest.fixture
+def stored(registry: Path, tmp_path: Path) -> dict[str, Path]:
+    model = tmp_path / "model.bin"
+    model.write_bytes(os.urandom(3_000_000))
+    folder = tmp_path / "bert"
+    (folder / "tok").mkdir(parents=True)
+    (folder / "weights.bin").write_bytes(os.urandom(500_000))
+    (folder / "tok" / "vocab.txt").write_text("a\nb\n")
+    api.register("fraud", model, registry=registry)
+    api.register("bert", folder, registry=registry)
+    return {"file": model, "folder": folder}
+
+
+def object_path(registry: Path, md5: str) -> Path:
+    return registry / ".gitreg" / "storage" / "files" / "md5" / md5[:2] / md5[2:]
+
+
+def forget_cache(registry: Path) -> None:
+    """As in a fresh clone: nothing cached locally, so pulls read the remote."""
+    shutil.rmtree(registry / ".dvc" / "cache")
+
+
+def corrupt(path: Path) -> None:
+    path.chmod(0o644)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_pull_file_and_folder(registry: Path, stored: dict[str, Path], tmp_path: Path, cli: Cli) -> None:
+    out = cli("pull", "fraud@1.0.0", "-o", tmp_path / "out" / "model.bin", "-R", registry).stdout
+    assert out.strip() == str(tmp_path / "out" / "model.bin")
+    assert (tmp_path / "out" / "model.bin").read_bytes() == stored["file"].read_bytes()
+    path = api.pull("bert@latest", output=tmp_path / "bert-copy", registry=registry)
+    assert tree(path) == tree(stored["folder"])
+    os.chdir(tmp_path / "out")
+    assert api.pull("bert@1.0.0", registry=registry) == tmp_path / "out" / "bert"
+
+
+def test_a_second_pull_comes_from_the_cache(registry: Path, stored: dict[str, Path], tmp_path: Path) -> None:
+    api.pull("fraud@1.0.0", output=tmp_path / "a.bin", registry=registry)
+    (registry / ".gitreg" / "storage").rename(tmp_path / "storage-away")  # the remote is gone
+    api.pull("fraud@1.0.0", output=tmp_path / "b.bin", registry=registry)
+    assert (tmp_path / "b.bin").read_bytes() == stored["file"].read_bytes()
+
+
+def test_an_existing_output_needs_force(registry: Path, stored: dict[str, Path], tmp_path: Path, cli: Cli) -> None:
+    target = tmp_path / "model.bin.out"
+    target.write_text("keep me")
+    result = cli("pull", "fraud@1.0.0", "-o", target, "-R", registry, code=2)
+    assert "already exists (use --force to replace it)" in result.stderr
+    assert target.read_text() == "keep me"
+    cli("pull", "fraud@1.0.0", "-o", target, "--force", "-R", registry)
+    assert target.read_bytes() == stored["file"].read_bytes()
+
+
+def test_verify_all_ok(registry: Path, stored: dict[str, Path], cli: Cli) -> None:
+    out = cli("verify", "--remote", "-R", registry).stdout
+    assert "ok      bert 1.0.0" in out and "ok      fraud 1.0.0" in out
+    assert out.rstrip().endswith("2 version(s) checked, 0 with problems (every byte re-hashed)")
+
+
+def test_a_corrupted_object_is_caught_by_verify_and_pull(
+    registry: Path, stored: dict[str, Path], tmp_path: Path, cli: Cli
+) -> None:
+    md5 = api.show("fraud@1.0.0", registry=registry).artifact.md5
+    obj = object_path(registry, md5)
+    corrupt(obj)
+    damaged = obj.read_bytes()
+    actual = hashlib.md5(damaged, usedforsecurity=False).hexdigest()
+    assert "0 with problems" in cli("verify", "-R", registry).stdout  # presence alone looks fine
+    report = json.loads(cli("verify", "fraud", "--remote", "--json", "-R", registry, code=1).stdout)
+    assert report == [
+        {
+            "model": "fraud",
+            "version": "1.0.0",
+            "ok": False,
+            "problems": [{"path": "model.bin", "md5": md5, "problem": "corrupted", "actual": actual}],
+        }
+    ]
+    forget_cache(registry)
+    result = cli("pull", "fraud@1.0.0", "-o", tmp_path / "x.bin", "-R", registry, code=1)
+    assert result.stderr == (
+        f"gitreg: error: hash mismatch for model.bin: expected md5 {md5}, got {actual} (in DVC remote 'storage')\n"
+    )
+    assert not (tmp_path / "x.bin").exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".x.bin")) == []
+    assert obj.read_bytes() == damaged  # the remote is only ever read
+
+
+def test_a_corrupted_file_inside_a_folder(registry: Path, stored: dict[str, Path], tmp_path: Path, cli: Cli) -> None:
+    weights = hashlib.md5((stored["folder"] / "weights.bin").read_bytes(), usedforsecurity=False).hexdigest()
+    corrupt(object_path(registry, weights))
+    out = cli("verify", "bert@1.0.0", "--remote", "-R", registry, code=1).stdout
+    assert f"CORRUPTED bert 1.0.0: bert/weights.bin (expected md5 {weights}, got " in out
+    forget_cache(registry)
+    result = cli("pull", "bert@1.0.0", "-o", tmp_path / "b", "-R", registry, code=1)
+    assert f"hash mismatch for bert/weights.bin: expected md5 {weights}" in result.stderr
+    assert not (tmp_path / "b").exists()
+
+
+def test_a_deleted_object_is_reported_missing(
+    registry: Path, stored: dict[str, Path], tmp_path: Path, cli: Cli
+) -> None:
+    md5 = api.show("fraud@1.0.0", registry=registry).artifact.md5
+    object_path(registry, md5).unlink()
+    for args in (["verify"], ["verify", "--remote"]):
+        out = cli(*args, "-R", registry, code=1).stdout
+        assert f"MISSING   fraud 1.0.0: model.bin (md5 {md5})" in out
+    forget_cache(registry)
+    result = cli("pull", "fraud@1.0.0", "-o", tmp_path / "x.bin", "-R", registry, code=1)
+    assert f"model.bin: object {md5} is missing from DVC remote 'storage'" in result.stderr
+    assert not (tmp_path / "x.bin").exists()
+
+
+def test_a_damaged_local_cache_copy_is_fetched_again(registry: Path, stored: dict[str, Path], tmp_path: Path) -> None:
+    md5 = api.show("fraud@1.0.0", registry=registry).artifact.md5
+    cached = registry / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+    corrupt(cached)
+    api.pull("fraud@1.0.0", output=tmp_path / "ok.bin", registry=registry)
+    assert (tmp_path / "ok.bin").read_bytes() == stored["file"].read_bytes()
+
+
+def test_a_forged_listing_cannot_write_outside_the_output(registry: Path, tmp_path: Path) -> None:
+    """A hand-committed manifest naming a folder listing whose entries climb
+    out of the folder is refused before anything is written."""
+    payload = b"pwned\n"
+    payload_md5 = hashlib.md5(payload, usedforsecurity=False).hexdigest()
+    listing = json.dumps([{"md5": payload_md5, "relpath": "../../escaped.txt"}]).encode()
+    listing_md5 = hashlib.md5(listing, usedforsecurity=False).hexdigest() + ".dir"
+    for md5, data in ((payload_md5, payload), (listing_md5, listing)):
+        obj = object_path(registry, md5)
+        obj.parent.mkdir(parents=True, exist_ok=True)
+        obj.write_bytes(data)
+    forged = ModelVersion(
+        "evil",
+        "1.0.0",
+        "2026-01-01T00:00:00Z",
+        "Eve <e@x.y>",
+        Artifact("model", listing_md5, len(payload), "storage", 1),
+    )
+    path = registry / "models" / "evil" / "versions" / "1.0.0.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(manifest.render(forged, str(path)))
+    git(registry, "add", "-A")
+    git(registry, "commit", "-qm", "forged")
+    with pytest.raises(ArtifactError, match=r"unsafe path '\.\./\.\./escaped\.txt'"):
+        api.pull("evil@1.0.0", output=tmp_path / "out" / "model", registry=registry)
+    assert not (tmp_path / "escaped.txt").exists() and not (tmp_path / "out" / "model").exists()
+
+
+def test_pull_through_a_url_registry(tmp_path: Path, artifact: Path) -> None:
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    url = f"file://{origin}"
+    api.init(url, remote=str(tmp_path / "shared-storage"))
+    api.register("fraud", artifact, registry=url)
+    out = api.pull("fraud@latest", output=tmp_path / "pulled.pkl", registry=url)
+    assert out.read_bytes() == artifact.read_bytes()
+    assert all(v.ok for v in api.verify(registry=url, remote=True))
