@@ -7,17 +7,20 @@ import this module only when they touch artifacts.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
 import stat
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitreg.errors import ArtifactError, UsageError
+from gitreg.cache import redact
+from gitreg.errors import ArtifactError, GitregError, UsageError
 from gitreg.manifest import Artifact
 
 
@@ -124,6 +127,21 @@ class Store:
             raise ArtifactError(f"DVC remote {self.remote_name!r} cannot be used: {exc}") from exc
         return get_odb(fs, fs.join(fs_path, "files", "md5"), hash_name="md5")  # type: ignore[no-untyped-call]
 
+    @contextlib.contextmanager
+    def _remote_errors(self, doing: str) -> Iterator[None]:
+        """Whatever the remote's client raises (OSError, botocore, ...) becomes
+        one line naming the remote and its URL, credentials removed."""
+        try:
+            yield
+        except GitregError:
+            raise
+        except Exception as exc:  # the remote clients raise open-ended exception types
+            url = redact(str(self.config.get("remote", {}).get(self.remote_name, {}).get("url", "?")))
+            detail = redact(str(exc)).splitlines()[0] if str(exc) else ""
+            raise ArtifactError(
+                f"{doing} failed: DVC remote {self.remote_name!r} ({url}): {type(exc).__name__}: {detail}"
+            ) from exc
+
     def prepare(self, source: Source) -> Prepared:
         """Hash ``source`` (nothing is written yet) and check the remote is usable."""
         from dvc_data.hashfile.build import build
@@ -159,9 +177,10 @@ class Store:
         staging, cache, remote, hash_info = prepared.handles
         try:
             transfer(staging, cache, {hash_info}, shallow=False, hardlink=False)
-            result = transfer(cache, remote, {hash_info}, shallow=False)
         except OSError as exc:
-            raise ArtifactError(f"storing artifact {prepared.source.path} failed: {exc}") from exc
+            raise ArtifactError(f"storing artifact {prepared.source.path} in the DVC cache failed: {exc}") from exc
+        with self._remote_errors(f"pushing artifact {prepared.source.path}"):
+            result = transfer(cache, remote, {hash_info}, shallow=False)
         if result.failed:
             raise ArtifactError(
                 f"pushing artifact {prepared.source.path} to DVC remote {self.remote_name!r} "
@@ -183,16 +202,21 @@ class Store:
             partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
             digest = hashlib.md5(usedforsecurity=False)
             try:
-                with remote.fs.open(source, "rb") as src, partial.open("wb") as dst:
+                with (
+                    self._remote_errors(f"reading {where}"),
+                    remote.fs.open(source, "rb") as src,
+                    partial.open("wb") as dst,
+                ):
                     while chunk := src.read(CHUNK):
                         digest.update(chunk)
                         dst.write(chunk)
-            except FileNotFoundError:
+            except ArtifactError as exc:
                 partial.unlink(missing_ok=True)
-                raise ArtifactError(f"{where}: object {oid} is missing from DVC remote {self.remote_name!r}") from None
-            except OSError as exc:
-                partial.unlink(missing_ok=True)
-                raise ArtifactError(f"cannot read {where} from DVC remote {self.remote_name!r}: {exc}") from exc
+                if isinstance(exc.__cause__, FileNotFoundError):
+                    raise ArtifactError(
+                        f"{where}: object {oid} is missing from DVC remote {self.remote_name!r}"
+                    ) from None
+                raise
             actual = digest.hexdigest() + (".dir" if oid.endswith(".dir") else "")
             if actual != oid:
                 partial.unlink(missing_ok=True)
@@ -268,7 +292,7 @@ class Store:
 
         def check(path: str, oid: str) -> bytes | None:
             location = remote.oid_to_path(oid)
-            try:
+            with self._remote_errors(f"checking {path}"):
                 if not remote.fs.exists(location):
                     problems.append(Problem(path, oid, "missing"))
                     return None
@@ -281,8 +305,6 @@ class Store:
                         if raw is not None
                         else _md5_of(stream)
                     )
-            except OSError as exc:
-                raise ArtifactError(f"cannot read DVC remote {self.remote_name!r}: {exc}") from exc
             if actual != oid:
                 problems.append(Problem(path, oid, "corrupted", actual))
                 return None

@@ -1,0 +1,133 @@
+"""Artifacts on S3: a real S3-compatible server (moto's server mode) on
+127.0.0.1, started here and stopped by its pid. Register, pull in a fresh
+clone, verify; then an object corrupted and one deleted in the bucket."""
+
+from __future__ import annotations
+
+import hashlib
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gitreg import api, dvcconfig
+from tests.conftest import Cli, git
+
+BUCKET = "models"
+
+
+@pytest.fixture
+def s3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with socket.socket() as conn:
+                if conn.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        client(endpoint).create_bucket(Bucket=BUCKET)
+        yield endpoint
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=10)
+
+
+def client(endpoint: str) -> Any:
+    import boto3
+
+    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+
+
+def s3_registry(tmp_path: Path, endpoint: str) -> Path:
+    """A registry whose artifacts go to s3://models/registry on the server;
+    the endpoint is committed in .dvc/config, as a team with its own
+    S3-compatible store would do (`dvc remote modify storage endpointurl ...`)."""
+    registry = tmp_path / "registry"
+    api.init(registry, remote=f"s3://{BUCKET}/registry")
+    config = registry / ".dvc" / "config"
+    from configobj import ConfigObj
+
+    conf = ConfigObj(config.read_text().splitlines())
+    conf['remote "storage"']["endpointurl"] = endpoint
+    config.write_text("\n".join(conf.write()) + "\n")
+    git(registry, "commit", "-qam", "S3 endpoint")
+    assert dvcconfig.remotes(config.read_text(), "c")[1]["storage"] == f"s3://{BUCKET}/registry"
+    return registry
+
+
+def object_key(md5: str) -> str:
+    return f"registry/files/md5/{md5[:2]}/{md5[2:]}"
+
+
+def test_register_pull_verify_on_s3(s3: str, tmp_path: Path, cli: Cli) -> None:
+    registry = s3_registry(tmp_path, s3)
+    model = tmp_path / "model.bin"
+    model.write_bytes(bytes(range(256)) * 40_000)
+    folder = tmp_path / "bert"
+    (folder / "tok").mkdir(parents=True)
+    (folder / "weights.bin").write_bytes(b"\x01" * 200_000)
+    (folder / "tok" / "vocab.txt").write_text("a\n")
+    file_md5 = api.register("fraud", model, registry=registry).artifact.md5
+    api.register("bert", folder, registry=registry)
+    s3c = client(s3)
+    assert s3c.get_object(Bucket=BUCKET, Key=object_key(file_md5))["Body"].read() == model.read_bytes()
+
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(registry), str(clone))
+    assert api.pull("fraud@1.0.0", output=tmp_path / "pulled.bin", registry=clone).read_bytes() == model.read_bytes()
+    pulled = api.pull("bert@1.0.0", output=tmp_path / "pulled-bert", registry=clone)
+    assert (pulled / "tok" / "vocab.txt").read_text() == "a\n"
+    assert "0 with problems (every byte re-hashed)" in cli("verify", "--remote", "-R", clone).stdout
+
+    # stock DVC reads the same S3 remote
+    artifact = api.show("fraud@1.0.0", registry=clone).artifact
+    (clone / "model.bin.dvc").write_text(artifact.dvc_file())
+    subprocess.run([sys.executable, "-m", "dvc", "pull", "-q"], cwd=clone, check=True, capture_output=True)
+    assert (clone / "model.bin").read_bytes() == model.read_bytes()
+
+    # corrupt the object in the bucket
+    bad = b"tampered" + model.read_bytes()[8:]
+    s3c.put_object(Bucket=BUCKET, Key=object_key(file_md5), Body=bad)
+    actual = hashlib.md5(bad, usedforsecurity=False).hexdigest()
+    fresh = tmp_path / "fresh"
+    git(tmp_path, "clone", "-q", str(registry), str(fresh))
+    out = cli("verify", "fraud", "--remote", "-R", fresh, code=1).stdout
+    assert f"CORRUPTED fraud 1.0.0: model.bin (expected md5 {file_md5}, got {actual})" in out
+    result = cli("pull", "fraud@1.0.0", "-o", tmp_path / "x.bin", "-R", fresh, code=1)
+    assert f"hash mismatch for model.bin: expected md5 {file_md5}, got {actual}" in result.stderr
+    assert not (tmp_path / "x.bin").exists()
+
+    # delete it
+    s3c.delete_object(Bucket=BUCKET, Key=object_key(file_md5))
+    for args in (["verify", "fraud"], ["verify", "fraud", "--remote"]):
+        assert f"MISSING   fraud 1.0.0: model.bin (md5 {file_md5})" in cli(*args, "-R", fresh, code=1).stdout
+    result = cli("pull", "fraud@1.0.0", "-o", tmp_path / "x.bin", "-R", fresh, code=1)
+    assert "is missing from DVC remote 'storage'" in result.stderr
+
+
+def test_an_unreachable_s3_remote_names_the_remote(s3: str, tmp_path: Path, cli: Cli, artifact: Path) -> None:
+    registry = s3_registry(tmp_path, "http://127.0.0.1:9")  # nothing listens there
+    result = cli("register", "fraud", "-a", artifact, "-R", registry, code=1)
+    assert "DVC remote 'storage'" in result.stderr and "testing" not in result.stderr
+    assert git(registry, "tag") == ""
