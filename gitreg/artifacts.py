@@ -14,6 +14,7 @@ import os
 import shutil
 import stat
 import tempfile
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +97,7 @@ class Store:
 
         self.root = root
         self.remote_name = remote
+        self._fresh: set[str] = set()  # objects this process fetched and hashed
         try:
             self.config: Any = Config(dvc_dir=str(root / ".dvc"))
         except ConfigError as exc:
@@ -143,12 +145,15 @@ class Store:
             ) from exc
 
     def prepare(self, source: Source) -> Prepared:
-        """Hash ``source`` (nothing is written yet) and check the remote is usable."""
+        """Check the remote is usable; hash a folder (nothing is written yet).
+        A file is hashed while it is pushed, so it is read only once."""
         from dvc_data.hashfile.build import build
         from dvc_objects.fs.local import LocalFileSystem
 
         cache = self._cache_odb()
         remote = self._remote_odb()
+        if not source.is_dir:
+            return Prepared(None, source, (None, cache, remote, None))
         try:
             local: Any = LocalFileSystem()  # type: ignore[no-untyped-call]
             staging, meta, obj = build(cache, str(source.path), local, "md5")
@@ -170,11 +175,16 @@ class Store:
         )
         return Prepared(artifact, source, (staging, cache, remote, obj.hash_info))
 
-    def push(self, prepared: Prepared) -> None:
-        """Copy a prepared artifact into the cache, then to the remote."""
+    def push(self, prepared: Prepared) -> Artifact:
+        """Store a prepared artifact in the remote; its manifest entry. A file
+        streams straight from its source to the remote, hashed on the way: one
+        read and one write. A folder goes through the DVC cache."""
         from dvc_data.hashfile.transfer import transfer
 
         staging, cache, remote, hash_info = prepared.handles
+        if prepared.artifact is None:
+            md5, size = self._upload_file(prepared.source.path, remote)
+            return Artifact(prepared.source.path.name, md5, size, self.remote_name)
         try:
             transfer(staging, cache, {hash_info}, shallow=False, hardlink=False)
         except OSError as exc:
@@ -186,6 +196,31 @@ class Store:
                 f"pushing artifact {prepared.source.path} to DVC remote {self.remote_name!r} "
                 f"failed for {len(result.failed)} object(s)"
             )
+        return prepared.artifact
+
+    def _upload_file(self, path: Path, remote: Any) -> tuple[str, int]:
+        """Copy ``path`` to the remote under a temporary name, hashing it on the
+        way, then move it to its content address: (md5, size)."""
+        with self._remote_errors(f"pushing artifact {path}"):
+            remote.fs.makedirs(remote.path, exist_ok=True)
+            partial = remote.fs.join(remote.path, f".gitreg-upload-{os.getpid()}-{uuid.uuid4().hex}")
+            digest = hashlib.md5(usedforsecurity=False)
+            size = 0
+            try:
+                with path.open("rb") as src, remote.fs.open(partial, "wb") as dst:
+                    while chunk := src.read(CHUNK):
+                        digest.update(chunk)
+                        dst.write(chunk)
+                        size += len(chunk)
+                oid = digest.hexdigest()
+                final = remote.oid_to_path(oid)
+                if not remote.fs.exists(final):  # content-addressed: stored once
+                    remote.fs.makedirs(remote.fs.parent(final), exist_ok=True)
+                    remote.fs.mv(partial, final)
+            finally:
+                if remote.fs.exists(partial):
+                    remote.fs.rm(partial)
+        return oid, size
 
     # -- reading back ------------------------------------------------------
 
@@ -225,10 +260,15 @@ class Store:
                 )
             partial.chmod(0o444)
             os.replace(partial, target)
+            self._fresh.add(oid)
 
     def _copy_checked(self, cache: Any, oid: str, target: Path, where: str) -> None:
-        """Copy a cached object to ``target``, hashing every byte on the way;
-        a corrupted cache copy is dropped and fetched again once."""
+        """Copy a cached object to ``target``, hashing every byte on the way
+        (unless this process just fetched and checked it); a corrupted cache
+        copy is dropped and fetched again once."""
+        if oid in self._fresh:
+            shutil.copyfile(cache.oid_to_path(oid), target)
+            return
         for attempt in (1, 2):
             source = Path(cache.oid_to_path(oid))
             digest = hashlib.md5(usedforsecurity=False)
@@ -320,9 +360,10 @@ class Store:
 
 @dataclass(frozen=True)
 class Prepared:
-    """A hashed artifact, ready to push."""
+    """An artifact ready to push (a folder already hashed; a file is hashed
+    as it is pushed, so its entry is not known yet)."""
 
-    artifact: Artifact
+    artifact: Artifact | None
     source: Source
     handles: tuple[Any, Any, Any, Any]
 

@@ -20,7 +20,7 @@ from gitreg import location as locations
 from gitreg.cache import Cache, redact
 from gitreg.errors import ConflictError, NotFoundError, UsageError
 from gitreg.git import RefUpdate, RefUpdateRejected, Repo
-from gitreg.manifest import Model, ModelVersion, RegistryConfig
+from gitreg.manifest import Artifact, Model, ModelVersion, RegistryConfig
 from gitreg.names import BUMPS, Bump, Version, check_name, next_version
 from gitreg.snapshot import Snapshot, timestamp
 
@@ -453,6 +453,9 @@ class Registry:
         store = artifacts.Store(self.dvc_root(snap), config.remote)
         prepared = store.prepare(source)
         created = time.time()
+        # A file's hash is only known once it is pushed: the checks before the
+        # push run with a stand-in entry (everything but the hash is checked).
+        stored = [prepared.artifact or Artifact(source.path.name, "0" * 32, 0, config.remote)]
 
         def build(snap: Snapshot) -> Change:
             existing = snap.versions(model)
@@ -476,7 +479,7 @@ class Registry:
                 version=chosen,
                 created_at=timestamp(created),
                 created_by=identity,
-                artifact=prepared.artifact,
+                artifact=stored[0],
                 metrics=metrics or {},
                 params=params or {},
                 metadata=metadata or {},
@@ -497,7 +500,7 @@ class Registry:
             )
 
         build(snap)  # every check runs before any byte is stored
-        store.push(prepared)
+        stored[0] = store.push(prepared)
         applied = self.apply(build)
         return Registered(applied.change.result, applied.commit, applied.tag_names[0], applied.attempts)
 

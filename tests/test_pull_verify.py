@@ -139,6 +139,7 @@ def test_a_deleted_object_is_reported_missing(
 
 def test_a_damaged_local_cache_copy_is_fetched_again(registry: Path, stored: dict[str, Path], tmp_path: Path) -> None:
     md5 = api.show("fraud@1.0.0", registry=registry).artifact.md5
+    api.pull("fraud@1.0.0", output=tmp_path / "first.bin", registry=registry)  # fills the cache
     cached = registry / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
     corrupt(cached)
     api.pull("fraud@1.0.0", output=tmp_path / "ok.bin", registry=registry)

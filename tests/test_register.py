@@ -29,7 +29,9 @@ def test_first_registration(registry: Path, artifact: Path, cli: Cli) -> None:
     assert version.status == "active"
     md5 = version.artifact.md5
     assert storage_files(registry) == {f"files/md5/{md5[:2]}/{md5[2:]}"}
-    assert (registry / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]).read_bytes() == artifact.read_bytes()
+    assert (
+        registry / ".gitreg" / "storage" / "files" / "md5" / md5[:2] / md5[2:]
+    ).read_bytes() == artifact.read_bytes()
     assert git(registry, "show", "--name-only", "--format=", "HEAD").splitlines() == [
         "models/fraud/model.yaml",
         "models/fraud/versions/1.0.0.yaml",
