@@ -77,6 +77,7 @@ def register(
     metadata: Mapping[str, Any] | None = None,
     labels: Mapping[str, str] | None = None,
     description: str | None = None,
+    progress: bool = False,
     registry: RegistryArg = None,
 ) -> ModelVersion:
     """Store ``artifact`` and register it as a new version of ``model``.
@@ -96,6 +97,7 @@ def register(
             metadata=inputs.metadata(metadata),
             labels=inputs.labels(labels),
             description=inputs.description(description),
+            progress=progress,
         )
         .version
     )
@@ -148,7 +150,14 @@ def diagnose(*, registry: RegistryArg = None) -> list[Finding]:
     return doctor.diagnose(_open(registry))
 
 
-def pull(ref: str, *, output: PathLike | None = None, force: bool = False, registry: RegistryArg = None) -> Path:
+def pull(
+    ref: str,
+    *,
+    output: PathLike | None = None,
+    force: bool = False,
+    progress: bool = False,
+    registry: RegistryArg = None,
+) -> Path:
     """Download the artifact of ``MODEL@VERSION`` / ``MODEL@STAGE`` /
     ``MODEL@latest`` to ``output`` (default: its own name in the current
     folder), verifying every byte against the manifest's hashes. A partial
@@ -158,7 +167,7 @@ def pull(ref: str, *, output: PathLike | None = None, force: bool = False, regis
     reg = _open(registry)
     snap = reg.snapshot()
     version = snap.resolve(ref)
-    store = artifacts.Store(reg.dvc_root(snap), version.artifact.remote)
+    store = artifacts.Store(reg.dvc_root(snap), version.artifact.remote, progress=progress)
     target = Path(output) if output is not None else Path.cwd() / version.artifact.path
     return store.pull(version.artifact, target, force=force)
 

@@ -8,14 +8,16 @@ import this module only when they touch artifacts.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
 import shutil
 import stat
+import sys
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,12 +94,13 @@ def check_source(path: str | os.PathLike[str]) -> Source:
 class Store:
     """The DVC cache and remote of a registry checkout (``.dvc/`` at ``root``)."""
 
-    def __init__(self, root: Path, remote: str) -> None:
+    def __init__(self, root: Path, remote: str, *, progress: bool = False) -> None:
         from dvc.config import Config, ConfigError
 
         self.root = root
         self.remote_name = remote
         self._fresh: set[str] = set()  # objects this process fetched and hashed
+        self.progress = progress  # draw progress bars on stderr for large transfers
         try:
             self.config: Any = Config(dvc_dir=str(root / ".dvc"))
         except ConfigError as exc:
@@ -198,6 +201,21 @@ class Store:
             )
         return prepared.artifact
 
+    @contextlib.contextmanager
+    def _bar(self, label: str, total: Callable[[], int]) -> Iterator[Callable[[int], object]]:
+        """A progress bar on stderr for transfers over PROGRESS_MIN_BYTES,
+        when asked for (the CLI asks when stderr is a terminal)."""
+        size = total() if self.progress else 0
+        if size < PROGRESS_MIN_BYTES:
+            yield lambda n: None
+            return
+        from tqdm import tqdm  # type: ignore[import-untyped]  # installed with DVC
+
+        with tqdm(
+            total=size, unit="B", unit_scale=True, unit_divisor=1024, desc=label, file=sys.stderr, leave=False
+        ) as bar:
+            yield bar.update
+
     def _upload_file(self, path: Path, remote: Any) -> tuple[str, int]:
         """Copy ``path`` to the remote under a temporary name, hashing it on the
         way, then move it to its content address: (md5, size)."""
@@ -207,11 +225,16 @@ class Store:
             digest = hashlib.md5(usedforsecurity=False)
             size = 0
             try:
-                with path.open("rb") as src, remote.fs.open(partial, "wb") as dst:
+                with (
+                    path.open("rb") as src,
+                    remote.fs.open(partial, "wb") as dst,
+                    self._bar(f"push {path.name}", lambda: path.stat().st_size) as advance,
+                ):
                     while chunk := src.read(CHUNK):
                         digest.update(chunk)
                         dst.write(chunk)
                         size += len(chunk)
+                        advance(len(chunk))
                 oid = digest.hexdigest()
                 final = remote.oid_to_path(oid)
                 if not remote.fs.exists(final):  # content-addressed: stored once
@@ -241,10 +264,12 @@ class Store:
                     self._remote_errors(f"reading {where}"),
                     remote.fs.open(source, "rb") as src,
                     partial.open("wb") as dst,
+                    self._bar(f"pull {where}", functools.partial(remote.fs.size, source)) as advance,
                 ):
                     while chunk := src.read(CHUNK):
                         digest.update(chunk)
                         dst.write(chunk)
+                        advance(len(chunk))
             except ArtifactError as exc:
                 partial.unlink(missing_ok=True)
                 if isinstance(exc.__cause__, FileNotFoundError):
@@ -369,6 +394,7 @@ class Prepared:
 
 
 CHUNK = 4 * 1024 * 1024
+PROGRESS_MIN_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)

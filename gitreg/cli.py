@@ -8,6 +8,7 @@ traceback goes to a log file), 130 interrupted.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import tempfile
 import traceback
@@ -38,6 +39,20 @@ def registry_option(func: Any) -> Any:
         "--offline", is_flag=True, help="For a registry given by URL: read the local clone as is, without fetching."
     )(opened)
     return click.option("--registry", "-R", default=None, metavar="PATH|URL", help=REGISTRY_HELP)(opened)
+
+
+def progress_option(func: Any) -> Any:
+    return click.option(
+        "--progress/--no-progress",
+        default=None,
+        help="Progress bars for transfers over 8 MiB [default: only on a terminal, never with --json or in CI].",
+    )(func)
+
+
+def _show_progress(progress: bool | None, as_json: bool) -> bool:
+    if progress is not None:
+        return progress
+    return sys.stderr.isatty() and not as_json and not os.environ.get("CI")
 
 
 def json_option(func: Any) -> Any:
@@ -170,6 +185,7 @@ def init(
 )
 @click.option("--label", "label_pairs", multiple=True, metavar="K=V", help="A label (repeatable).")
 @click.option("--description", "-d", help="What this version is.")
+@progress_option
 @registry_option
 @json_option
 def register(
@@ -183,6 +199,7 @@ def register(
     metadata_pairs: tuple[str, ...],
     label_pairs: tuple[str, ...],
     description: str | None,
+    progress: bool | None,
     registry: Registry,
     as_json: bool,
 ) -> None:
@@ -204,6 +221,7 @@ def register(
         metadata=inputs.metadata(None, metadata_pairs),
         labels=inputs.labels(None, label_pairs),
         description=inputs.description(description),
+        progress=_show_progress(progress, as_json),
     )
     if as_json:
         doc = render.version_json(registered.version) | {
@@ -603,9 +621,10 @@ def doctor(registry: Registry, as_json: bool) -> None:
 @click.argument("ref", metavar="MODEL@VERSION|MODEL@STAGE|MODEL@latest")
 @click.option("--output", "-o", type=click.Path(), help="Where to write it [default: its own name, here].")
 @click.option("--force", is_flag=True, help="Replace what is at the output path.")
+@progress_option
 @registry_option
 @json_option
-def pull(ref: str, output: str | None, force: bool, registry: Registry, as_json: bool) -> None:
+def pull(ref: str, output: str | None, force: bool, progress: bool | None, registry: Registry, as_json: bool) -> None:
     """Download a version's artifact, verifying every byte against its manifest.
 
     It goes through the local DVC cache (a second pull needs no download) and
@@ -613,7 +632,7 @@ def pull(ref: str, output: str | None, force: bool, registry: Registry, as_json:
     """
     from gitreg import api, render
 
-    path = api.pull(ref, output=output, force=force, registry=registry)
+    path = api.pull(ref, output=output, force=force, progress=_show_progress(progress, as_json), registry=registry)
     click.echo(render.to_json({"ref": ref, "path": str(path)}) if as_json else str(path))
 
 

@@ -431,6 +431,7 @@ class Registry:
         metadata: Mapping[str, Any] | None = None,
         labels: Mapping[str, str] | None = None,
         description: str = "",
+        progress: bool = False,
     ) -> Registered:
         """Store the artifact and commit a new version manifest, tagged for GTO.
 
@@ -450,7 +451,7 @@ class Registry:
         config = snap.config
         self.branch_ref()
         identity = self.repo.identity()
-        store = artifacts.Store(self.dvc_root(snap), config.remote)
+        store = artifacts.Store(self.dvc_root(snap), config.remote, progress=progress)
         prepared = store.prepare(source)
         created = time.time()
         # A file's hash is only known once it is pushed: the checks before the

@@ -183,3 +183,17 @@ def test_pull_through_a_url_registry(tmp_path: Path, artifact: Path) -> None:
     out = api.pull("fraud@latest", output=tmp_path / "pulled.pkl", registry=url)
     assert out.read_bytes() == artifact.read_bytes()
     assert all(v.ok for v in api.verify(registry=url, remote=True))
+
+
+def test_progress_bars_only_when_asked(registry: Path, tmp_path: Path, cli: Cli) -> None:
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(12 * 1024 * 1024))
+    quiet = cli("register", "big", "-a", big, "-R", registry)  # not a terminal: no bars
+    assert quiet.stderr == ""
+    loud = cli("register", "big", "-a", big, "--progress", "-R", registry)
+    assert "push big.bin" in loud.stderr and "12.0M" in loud.stderr
+    forget_cache(registry)
+    pulled = cli("pull", "big@1.0.0", "-o", tmp_path / "out.bin", "--progress", "-R", registry)
+    assert "pull big.bin" in pulled.stderr
+    assert (tmp_path / "out.bin").read_bytes() == big.read_bytes()
+    assert cli("pull", "big@1.0.1", "-o", tmp_path / "o2.bin", "--json", "-R", registry).stderr == ""
