@@ -37,7 +37,7 @@ def object_path(registry: Path, md5: str) -> Path:
 
 def forget_cache(registry: Path) -> None:
     """As in a fresh clone: nothing cached locally, so pulls read the remote."""
-    shutil.rmtree(registry / ".dvc" / "cache")
+    shutil.rmtree(registry / ".dvc" / "cache", ignore_errors=True)
 
 
 def corrupt(path: Path) -> None:
