@@ -222,20 +222,13 @@ class Store:
         with self._remote_errors(f"pushing artifact {path}"):
             remote.fs.makedirs(remote.path, exist_ok=True)
             partial = remote.fs.join(remote.path, f".gitreg-upload-{os.getpid()}-{uuid.uuid4().hex}")
-            digest = hashlib.md5(usedforsecurity=False)
-            size = 0
             try:
                 with (
                     path.open("rb") as src,
                     remote.fs.open(partial, "wb") as dst,
                     self._bar(f"push {path.name}", lambda: path.stat().st_size) as advance,
                 ):
-                    while chunk := src.read(CHUNK):
-                        digest.update(chunk)
-                        dst.write(chunk)
-                        size += len(chunk)
-                        advance(len(chunk))
-                oid = digest.hexdigest()
+                    oid, size = _copy_hashing(src, dst, advance)
                 final = remote.oid_to_path(oid)
                 if not remote.fs.exists(final):  # content-addressed: stored once
                     remote.fs.makedirs(remote.fs.parent(final), exist_ok=True)
@@ -258,7 +251,6 @@ class Store:
             source = remote.oid_to_path(oid)
             target.parent.mkdir(parents=True, exist_ok=True)
             partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-            digest = hashlib.md5(usedforsecurity=False)
             try:
                 with (
                     self._remote_errors(f"reading {where}"),
@@ -266,10 +258,7 @@ class Store:
                     partial.open("wb") as dst,
                     self._bar(f"pull {where}", functools.partial(remote.fs.size, source)) as advance,
                 ):
-                    while chunk := src.read(CHUNK):
-                        digest.update(chunk)
-                        dst.write(chunk)
-                        advance(len(chunk))
+                    md5, _ = _copy_hashing(src, dst, advance)
             except ArtifactError as exc:
                 partial.unlink(missing_ok=True)
                 if isinstance(exc.__cause__, FileNotFoundError):
@@ -277,7 +266,7 @@ class Store:
                         f"{where}: object {oid} is missing from DVC remote {self.remote_name!r}"
                     ) from None
                 raise
-            actual = digest.hexdigest() + (".dir" if oid.endswith(".dir") else "")
+            actual = md5 + (".dir" if oid.endswith(".dir") else "")
             if actual != oid:
                 partial.unlink(missing_ok=True)
                 raise ArtifactError(
@@ -296,12 +285,8 @@ class Store:
             return
         for attempt in (1, 2):
             source = Path(cache.oid_to_path(oid))
-            digest = hashlib.md5(usedforsecurity=False)
             with source.open("rb") as src, target.open("wb") as dst:
-                while chunk := src.read(CHUNK):
-                    digest.update(chunk)
-                    dst.write(chunk)
-            actual = digest.hexdigest()
+                actual, _ = _copy_hashing(src, dst)
             if actual == oid:
                 return
             source.chmod(0o644)
@@ -405,6 +390,28 @@ class Problem:
     oid: str
     problem: str  # missing | corrupted
     actual: str | None = None
+
+
+def _copy_hashing(src: Any, dst: Any, advance: Callable[[int], object] = lambda n: None) -> tuple[str, int]:
+    """Copy a stream while hashing it: (md5, size). The write of one chunk
+    overlaps the hashing of the next (hashlib releases the GIL), so a copy
+    costs about one read, one write and one hash running side by side."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    digest = hashlib.md5(usedforsecurity=False)
+    size = 0
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        pending: Future[Any] | None = None
+        while chunk := src.read(CHUNK):
+            if pending is not None:
+                pending.result()
+            pending = writer.submit(dst.write, chunk)
+            digest.update(chunk)
+            size += len(chunk)
+            advance(len(chunk))
+        if pending is not None:
+            pending.result()
+    return digest.hexdigest(), size
 
 
 def _md5_of(stream: Any) -> str:
