@@ -21,6 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report import emit
+
 WORKER = """
 import json, sys, time
 from gitreg.registry import Registry
@@ -87,22 +90,23 @@ def main() -> None:
         base = Path(tmp)
         (base / "model.bin").write_bytes(os.urandom(1024 * 1024))
         results = [run(n, args.per_writer, base) for n in args.writers]
-    lines = [
+    emit(
         f"Registrations against one bare remote (file://), {args.per_writer} per writer; each writer its own "
         f"process and cache; {os.cpu_count()} cores.",
-        "",
-        "| writers | registrations | per second | p50 latency (s) | p99 latency (s) | attempts (mean / max) |",
-        "|---|---|---|---|---|---|",
-    ]
-    lines += [
-        f"| {r['writers']} | {r['registrations']} | {r['per_second']:.2f} | {r['p50']:.2f} | {r['p99']:.2f} | "
-        f"{r['attempts']:.2f} / {r['max_attempts']} |"
-        for r in results
-    ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        args.out.write_text(text)
+        ["writers", "registrations", "per second", "p50 latency (s)", "p99 latency (s)", "attempts (mean / max)"],
+        [
+            [
+                str(r["writers"]),
+                str(r["registrations"]),
+                f"{r['per_second']:.2f}",
+                f"{r['p50']:.2f}",
+                f"{r['p99']:.2f}",
+                f"{r['attempts']:.2f} / {r['max_attempts']}",
+            ]
+            for r in results
+        ],
+        args.out,
+    )
 
 
 if __name__ == "__main__":

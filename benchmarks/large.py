@@ -17,6 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report import emit
+
 
 def timed(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
     start = time.perf_counter()
@@ -83,17 +86,12 @@ def main() -> None:
         push = timed([*dvc, "push"], proj)
         rows.append(("stock dvc add + dvc push", add + push))
     floor = rows[0][1]
-    lines = [
+    emit(
         f"{args.size_mib} MiB file, local DVC remote, {os.cpu_count()} cores.",
-        "",
-        "| operation | seconds | × floor |",
-        "|---|---|---|",
-    ]
-    lines += [f"| {name} | {sec:.2f} | {sec / floor:.2f} |" for name, sec in rows]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        args.out.write_text(text)
+        ["operation", "seconds", "× floor"],
+        [[name, f"{sec:.2f}", f"{sec / floor:.2f}"] for name, sec in rows],
+        args.out,
+    )
 
 
 if __name__ == "__main__":

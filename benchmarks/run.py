@@ -21,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate import generate
+from report import emit
 
 GITREG = shutil.which("gitreg") or "gitreg"
 
@@ -107,18 +108,13 @@ def main() -> None:
                 ),
             ),
         ]
-    lines = [
+    emit(
         f"Registry: {args.models} models x {args.versions} versions; {args.repeat} runs after a warm-up; "
         f"{os.cpu_count()} cores; Python {sys.version.split()[0]}.",
-        "",
-        "| command | median (s) | min (s) | max (s) |",
-        "|---|---|---|---|",
-    ]
-    lines += [f"| `{name}` | {statistics.median(s):.3f} | {min(s):.3f} | {max(s):.3f} |" for name, s in rows]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        args.out.write_text(text)
+        ["command", "median (s)", "min (s)", "max (s)"],
+        [[f"`{name}`", f"{statistics.median(s):.3f}", f"{min(s):.3f}", f"{max(s):.3f}"] for name, s in rows],
+        args.out,
+    )
 
 
 if __name__ == "__main__":

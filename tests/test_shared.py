@@ -8,7 +8,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ import pytest
 
 from gitreg import api, check
 from gitreg.git import Repo
-from tests.conftest import Cli, git
+from tests.conftest import Cli, free_port, git, wait_for_port
 
 WORKER = """
 import sys
@@ -208,9 +207,7 @@ def git_daemon(tmp_path: Path) -> Iterator[str]:
     base = tmp_path / "served"
     base.mkdir()
     git(base, "init", "-q", "--bare", "-b", "main", "registry.git")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     daemon = subprocess.Popen(
         [
             "git",
@@ -227,12 +224,7 @@ def git_daemon(tmp_path: Path) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with socket.socket() as conn:
-                if conn.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
+        wait_for_port(port)
         yield f"git://127.0.0.1:{port}/registry.git"
     finally:
         daemon.send_signal(signal.SIGTERM)
