@@ -31,10 +31,10 @@ def version_for(i: int) -> str:
     return f"1.{i // 10}.{i % 10}"
 
 
-def ensure_staging(root: Path) -> None:
-    if not (root / "models" / "model-0003" / "stages" / "staging.yaml").exists():
+def ensure_staging(root: Path, model: str) -> None:
+    if not (root / "models" / model / "stages" / "staging.yaml").exists():
         subprocess.run(
-            [GITREG, "promote", "model-0003", "1.0.0", "--to", "staging", "-R", str(root)],
+            [GITREG, "promote", model, "1.0.0", "--to", "staging", "-R", str(root)],
             check=True,
             stdout=subprocess.DEVNULL,
         )
@@ -77,32 +77,36 @@ def main() -> None:
                 f.write(i.to_bytes(8, "little"))
 
         reg = ["-R", str(root)]
+        model = f"model-{min(7, args.models - 1):04d}"  # the models the timed commands touch
+        other = f"model-{min(3, args.models - 1):04d}"
         rows = [
             ("gitreg --help", timed([GITREG, "--help"], args.repeat)),
             ("gitreg list", timed([GITREG, "list", *reg], args.repeat)),
-            ("gitreg list MODEL", timed([GITREG, "list", "model-0007", *reg], args.repeat)),
-            ("gitreg show MODEL@latest", timed([GITREG, "show", "model-0007@latest", *reg], args.repeat)),
+            ("gitreg list MODEL", timed([GITREG, "list", model, *reg], args.repeat)),
+            ("gitreg show MODEL@latest", timed([GITREG, "show", f"{model}@latest", *reg], args.repeat)),
             (
                 "gitreg resolve MODEL@staging",
-                timed([GITREG, "resolve", "model-0003@staging", *reg], args.repeat, lambda i: ensure_staging(root)),
+                timed(
+                    [GITREG, "resolve", f"{other}@staging", *reg], args.repeat, lambda i: ensure_staging(root, other)
+                ),
             ),
             (
                 "gitreg promote (to staging, no gates)",
                 timed(
-                    [GITREG, "promote", "model-0007", "PLACEHOLDER", "--to", "staging", *reg],
+                    [GITREG, "promote", model, "PLACEHOLDER", "--to", "staging", *reg],
                     args.repeat,
                     None,
-                    lambda i: ["model-0007", version_for(i), "--to", "staging"],
+                    lambda i: [model, version_for(i), "--to", "staging"],
                 ),
             ),
             (
                 "gitreg rollback --stage staging",
-                timed([GITREG, "rollback", "model-0007", "--stage", "staging", *reg], args.repeat),
+                timed([GITREG, "rollback", model, "--stage", "staging", *reg], args.repeat),
             ),
             (
                 "gitreg register (1 MiB artifact)",
                 timed(
-                    [GITREG, "register", "model-0007", "-a", str(artifact), "--metric", "auc=0.9", *reg],
+                    [GITREG, "register", model, "-a", str(artifact), "--metric", "auc=0.9", *reg],
                     args.repeat,
                     fresh_artifact,
                 ),
