@@ -197,3 +197,17 @@ def test_progress_bars_only_when_asked(registry: Path, tmp_path: Path, cli: Cli)
     assert "pull big.bin" in pulled.stderr
     assert (tmp_path / "out.bin").read_bytes() == big.read_bytes()
     assert cli("pull", "big@1.0.1", "-o", tmp_path / "o2.bin", "--json", "-R", registry).stderr == ""
+
+
+def test_a_folder_of_thousands_of_files(registry: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "shards"
+    for i in range(2500):
+        shard = folder / f"part-{i // 100:02d}" / f"{i:05d}.bin"
+        shard.parent.mkdir(parents=True, exist_ok=True)
+        shard.write_bytes(i.to_bytes(4, "little") * 8)
+    version = api.register("shards", folder, registry=registry)
+    assert version.artifact.nfiles == 2500
+    forget_cache(registry)
+    pulled = api.pull("shards@1.0.0", output=tmp_path / "copy", registry=registry)
+    assert tree(pulled) == tree(folder)
+    assert all(v.ok for v in api.verify("shards", remote=True, registry=registry))

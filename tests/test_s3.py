@@ -122,3 +122,15 @@ def test_an_unreachable_s3_remote_names_the_remote(s3: str, tmp_path: Path, cli:
     result = cli("register", "fraud", "-a", artifact, "-R", registry, code=1)
     assert "DVC remote 'storage'" in result.stderr and "testing" not in result.stderr
     assert git(registry, "tag") == ""
+
+
+def test_missing_credentials_are_named(
+    s3: str, tmp_path: Path, cli: Cli, artifact: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = s3_registry(tmp_path, s3)
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(key)
+    result = cli("register", "fraud", "-a", artifact, "-R", registry, code=1)
+    assert "DVC remote 'storage' (s3://models/registry)" in result.stderr
+    assert "credentials" in result.stderr.lower()
+    assert git(registry, "tag") == ""
