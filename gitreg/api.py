@@ -77,6 +77,10 @@ def register(
     metadata: Mapping[str, Any] | None = None,
     labels: Mapping[str, str] | None = None,
     description: str | None = None,
+    run_id: str | None = None,
+    run_url: str | None = None,
+    parent: str | None = None,
+    require_clean: bool = False,
     progress: bool = False,
     registry: RegistryArg = None,
 ) -> ModelVersion:
@@ -84,6 +88,10 @@ def register(
 
     Without ``version`` the next ``bump`` (default: the registry's policy,
     patch) after the highest existing version is used; 1.0.0 for the first.
+    Lineage is captured on the way: the git repository the artifact sits in
+    (URL without credentials, commit, branch, dirty flag; ``require_clean``
+    refuses a dirty tree), the CI run (GitHub Actions, GitLab CI) or
+    ``run_id``/``run_url``, and ``parent`` (an earlier version, for fine-tunes).
     """
     return (
         _open(registry)
@@ -98,6 +106,10 @@ def register(
             labels=inputs.labels(labels),
             description=inputs.description(description),
             progress=progress,
+            run_id=run_id,
+            run_url=run_url,
+            parent=parent,
+            require_clean=require_clean,
         )
         .version
     )

@@ -185,6 +185,10 @@ def init(
 )
 @click.option("--label", "label_pairs", multiple=True, metavar="K=V", help="A label (repeatable).")
 @click.option("--description", "-d", help="What this version is.")
+@click.option("--run-id", help="The training run's id [default: the CI run, under GitHub Actions or GitLab CI].")
+@click.option("--run-url", help="A link to the training run.")
+@click.option("--parent", metavar="VERSION", help="The version this one was fine-tuned from.")
+@click.option("--require-clean", is_flag=True, help="Refuse if the training repository has uncommitted changes.")
 @progress_option
 @registry_option
 @json_option
@@ -199,6 +203,10 @@ def register(
     metadata_pairs: tuple[str, ...],
     label_pairs: tuple[str, ...],
     description: str | None,
+    run_id: str | None,
+    run_url: str | None,
+    parent: str | None,
+    require_clean: bool,
     progress: bool | None,
     registry: Registry,
     as_json: bool,
@@ -222,15 +230,22 @@ def register(
         labels=inputs.labels(None, label_pairs),
         description=inputs.description(description),
         progress=_show_progress(progress, as_json),
+        run_id=run_id,
+        run_url=run_url,
+        parent=parent,
+        require_clean=require_clean,
     )
     if as_json:
         doc = render.version_json(registered.version) | {
+            "lineage_notes": list(registered.lineage_notes),
             "commit": registered.commit,
             "tag": registered.tag,
             "attempts": registered.attempts,
         }
         click.echo(render.to_json(doc))
         return
+    if registered.lineage_notes:
+        click.echo(f"note: lineage not captured: {'; '.join(registered.lineage_notes)}", err=True)
     a = registered.version.artifact
     click.echo(
         f"Registered {model} {registered.version.version} "

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from gitreg import ci as ci_templates
-from gitreg import dvcconfig, failpoints, layout, manifest, tags, yamlio
+from gitreg import dvcconfig, failpoints, layout, lineage, manifest, tags, yamlio
 from gitreg import location as locations
 from gitreg.cache import Cache, redact
 from gitreg.errors import ConflictError, NotFoundError, UsageError
@@ -78,6 +78,7 @@ class Registered:
     commit: str
     tag: str
     attempts: int = 1
+    lineage_notes: tuple[str, ...] = ()  # what lineage capture could not find
 
 
 @dataclass(frozen=True)
@@ -432,6 +433,10 @@ class Registry:
         labels: Mapping[str, str] | None = None,
         description: str = "",
         progress: bool = False,
+        run_id: str | None = None,
+        run_url: str | None = None,
+        parent: str | None = None,
+        require_clean: bool = False,
     ) -> Registered:
         """Store the artifact and commit a new version manifest, tagged for GTO.
 
@@ -447,6 +452,10 @@ class Registry:
             raise UsageError(f"invalid bump {bump!r}: use patch, minor or major")
         part = cast(Bump, bump)
         source = artifacts.check_source(artifact)
+        wanted_parent = str(Version.parse(parent)) if parent is not None else None
+        captured = lineage.capture(
+            source.path, run_id=run_id, run_url=run_url, parent=wanted_parent, require_clean=require_clean
+        )
         snap = self.snapshot()
         config = snap.config
         self.branch_ref()
@@ -472,6 +481,8 @@ class Registry:
                 chosen = str(requested)
                 if requested in existing:
                     raise ConflictError(f"{model} {chosen} is already registered")
+            if wanted_parent is not None and Version.parse(wanted_parent) not in snap.versions(model):
+                raise NotFoundError(f"parent {model} {wanted_parent} is not registered")
             event = tags.register(model, chosen)
             if event.name() in tagged or event.name().lower() in {t.lower() for t in tagged}:
                 raise ConflictError(f"tag {event.name()} already exists")
@@ -486,6 +497,7 @@ class Registry:
                 metadata=metadata or {},
                 labels=labels or {},
                 description=description,
+                lineage=captured.lineage,
             )
             path = layout.version_path(config.models_dir, model, chosen)
             files: dict[str, bytes | None] = {path: manifest.render(document, path)}
@@ -503,7 +515,7 @@ class Registry:
         build(snap)  # every check runs before any byte is stored
         stored[0] = store.push(prepared)
         applied = self.apply(build)
-        return Registered(applied.change.result, applied.commit, applied.tag_names[0], applied.attempts)
+        return Registered(applied.change.result, applied.commit, applied.tag_names[0], applied.attempts, captured.notes)
 
     def set_model(
         self,

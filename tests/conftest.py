@@ -57,7 +57,8 @@ def hermetic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    for key in ("GITREG_REGISTRY", "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
+    ci_variables = ("GITHUB_ACTIONS", "GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT", "GITLAB_CI", "CI_JOB_ID", "CI_PIPELINE_ID")
+    for key in ("GITREG_REGISTRY", "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GITREG_FAILPOINT", *ci_variables):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     before = {p: p.stat().st_mtime_ns for p in _WATCHED}

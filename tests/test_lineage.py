@@ -1,0 +1,113 @@
+"""Lineage captured at registration: code, run, parent — and never a secret."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gitreg import api
+from gitreg.errors import ConflictError, NotFoundError
+from gitreg.lineage import capture, strip_credentials
+from tests.conftest import Cli, git
+
+
+@pytest.fixture
+def training(tmp_path: Path) -> Path:
+    repo = tmp_path / "training"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "exp")
+    git(repo, "remote", "add", "origin", "https://alice:ghp_secret@github.com/acme/fraud-train.git")
+    (repo / "train.py").write_text("print('train')\n")
+    git(repo, "add", "train.py")
+    git(repo, "commit", "-qm", "train")
+    (repo / "out").mkdir()
+    (repo / "out" / "model.pkl").write_bytes(b"weights")
+    return repo
+
+
+def test_code_lineage_from_the_training_repo(registry: Path, training: Path, cli: Cli) -> None:
+    result = cli(
+        "register",
+        "fraud",
+        "-a",
+        training / "out" / "model.pkl",
+        "--run-id",
+        "42",
+        "--run-url",
+        "https://ci.example.com/runs/42",
+        "-R",
+        registry,
+    )
+    assert "note: lineage" not in result.stderr
+    v = api.show("fraud@1.0.0", registry=registry)
+    assert dict(v.lineage["code"]) == {
+        "repo": "https://github.com/acme/fraud-train.git",
+        "commit": git(training, "rev-parse", "HEAD"),
+        "branch": "exp",
+        "dirty": False,
+    }
+    assert dict(v.lineage["run"]) == {"id": "42", "url": "https://ci.example.com/runs/42"}
+    assert "ghp_secret" not in (registry / "models" / "fraud" / "versions" / "1.0.0.yaml").read_text()
+
+
+def test_a_dirty_tree_is_flagged_or_refused(registry: Path, training: Path) -> None:
+    (training / "train.py").write_text("print('tweaked')\n")
+    v = api.register("fraud", training / "out" / "model.pkl", registry=registry)
+    assert v.lineage["code"]["dirty"] is True
+    with pytest.raises(ConflictError, match="has uncommitted changes"):
+        api.register("fraud", training / "out" / "model.pkl", require_clean=True, registry=registry)
+    assert [x.version for x in api.list_versions("fraud", registry=registry)] == ["1.0.0"]
+
+
+def test_ci_runs_are_recognised_without_copying_the_environment(tmp_path: Path) -> None:
+    github = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_RUN_ID": "99",
+        "GITHUB_RUN_ATTEMPT": "2",
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_REPOSITORY": "acme/train",
+        "GITHUB_TOKEN": "s3cr3t",
+    }
+    captured = capture(tmp_path / "m.pkl", env=github)
+    assert captured.lineage["run"] == {
+        "system": "github-actions",
+        "id": "99-2",
+        "url": "https://github.com/acme/train/actions/runs/99",
+    }
+    assert "s3cr3t" not in json.dumps(captured.lineage)
+    gitlab = {"GITLAB_CI": "true", "CI_JOB_ID": "7", "CI_JOB_URL": "https://gitlab.example.com/x/-/jobs/7"}
+    assert capture(tmp_path / "m.pkl", env=gitlab).lineage["run"] == {
+        "system": "gitlab-ci",
+        "id": "7",
+        "url": "https://gitlab.example.com/x/-/jobs/7",
+    }
+
+
+def test_absent_sources_are_noted_not_fatal(registry: Path, artifact: Path, cli: Cli) -> None:
+    result = cli("register", "fraud", "-a", artifact, "-R", registry)
+    assert "note: lineage not captured: code:" in result.stderr and "run: no --run-id" in result.stderr
+    data = json.loads(cli("register", "fraud", "-a", artifact, "--json", "-R", registry).stdout)
+    assert data["lineage"] == {} and len(data["lineage_notes"]) == 2
+
+
+def test_parent_version(registry: Path, artifact: Path) -> None:
+    api.register("fraud", artifact, registry=registry)
+    tuned = api.register("fraud", artifact, parent="1.0.0", registry=registry)
+    assert tuned.lineage["parent"] == "1.0.0"
+    with pytest.raises(NotFoundError, match=r"parent fraud 3\.0\.0 is not registered"):
+        api.register("fraud", artifact, parent="3.0.0", registry=registry)
+
+
+@pytest.mark.parametrize(
+    ("url", "clean"),
+    [
+        ("https://user:tok@github.com/a/b.git", "https://github.com/a/b.git"),
+        ("https://tok@host/x", "https://host/x"),
+        ("git@github.com:a/b.git", "git@github.com:a/b.git"),
+        ("s3://bucket/key", "s3://bucket/key"),
+    ],
+)
+def test_strip_credentials(url: str, clean: str) -> None:
+    assert strip_credentials(url) == clean
