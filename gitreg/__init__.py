@@ -1,6 +1,9 @@
 """gitreg: a model registry whose database is a git repository.
 
 The public API is imported lazily so that ``gitreg --help`` stays fast.
+Every function of ``gitreg.api`` is here too, except ``check``, ``compare``,
+``history`` and ``lineage``, whose names are modules of this package: use
+``gitreg.api.check`` and so on.
 """
 
 from __future__ import annotations
@@ -9,7 +12,27 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-_API = {"init", "register", "list_models", "list_versions", "show"}
+_API = {
+    "archive",
+    "demote",
+    "deprecate",
+    "diagnose",
+    "init",
+    "list_models",
+    "list_versions",
+    "load_artifact",
+    "promote",
+    "pull",
+    "register",
+    "resolve",
+    "rollback",
+    "set_model",
+    "show",
+    "sync",
+    "tags_sync",
+    "unassign",
+    "verify",
+}
 _TYPES = {
     "ModelVersion": "gitreg.manifest",
     "Model": "gitreg.manifest",
@@ -23,7 +46,27 @@ _TYPES = {
 }
 
 if TYPE_CHECKING:
-    from gitreg.api import init, list_models, list_versions, register, show
+    from gitreg.api import (
+        archive,
+        demote,
+        deprecate,
+        diagnose,
+        init,
+        list_models,
+        list_versions,
+        load_artifact,
+        promote,
+        pull,
+        register,
+        resolve,
+        rollback,
+        set_model,
+        show,
+        sync,
+        tags_sync,
+        unassign,
+        verify,
+    )
     from gitreg.errors import GitregError
     from gitreg.manifest import Artifact, Model, ModelVersion, RegistryConfig, StagePointer
     from gitreg.registry import Initialised
@@ -51,9 +94,23 @@ __all__ = [
     "StagePointer",
     "VersionSummary",
     "__version__",
+    "archive",
+    "demote",
+    "deprecate",
+    "diagnose",
     "init",
     "list_models",
     "list_versions",
+    "load_artifact",
+    "promote",
+    "pull",
     "register",
+    "resolve",
+    "rollback",
+    "set_model",
     "show",
+    "sync",
+    "tags_sync",
+    "unassign",
+    "verify",
 ]

@@ -184,6 +184,32 @@ def pull(
     return store.pull(version.artifact, target, force=force)
 
 
+def load_artifact(ref: str, *, registry: RegistryArg = None) -> Path:
+    """The local path of a version's artifact, for serving code: pulled (and
+    verified) once into ``GITREG_CACHE_DIR/artifacts/<md5>/``, then reused."""
+    from gitreg.cache import cache_root
+
+    reg = _open(registry)
+    version = reg.snapshot().resolve(ref)
+    md5 = version.artifact.md5
+    target = cache_root() / "artifacts" / md5 / version.artifact.path
+    if target.exists():
+        return target
+    return pull(ref, output=target, registry=reg)
+
+
+def lineage(ref: str, *, registry: RegistryArg = None) -> list[ModelVersion]:
+    """``MODEL@VERSION`` and its chain of parents, newest first."""
+    snap = _open(registry).snapshot()
+    chain = [snap.resolve(ref)]
+    while (parent := chain[-1].lineage.get("parent")) and all(v.version != parent for v in chain):
+        found = snap.version(chain[-1].model, parent)
+        if found is None:
+            break
+        chain.append(found)
+    return chain
+
+
 def verify(target: str | None = None, *, remote: bool = False, registry: RegistryArg = None) -> list[Verified]:
     """Check that each version's artifact (all, one model's, or
     ``MODEL@VERSION``) is in its DVC remote; with ``remote`` every byte is

@@ -690,6 +690,39 @@ def verify(target: str | None, deep: bool, registry: Registry, as_json: bool) ->
         click.get_current_context().exit(1)
 
 
+@main.command("lineage")
+@click.argument("ref", metavar="MODEL@VERSION|MODEL@STAGE|MODEL@latest")
+@registry_option
+@json_option
+def lineage_command(ref: str, registry: Registry, as_json: bool) -> None:
+    """A version and its chain of parents, with the code and run behind each."""
+    from gitreg import api, render
+
+    chain = api.lineage(ref, registry=registry)
+    if as_json:
+        click.echo(
+            render.to_json(
+                [
+                    {
+                        "model": v.model,
+                        "version": v.version,
+                        "created_at": v.created_at,
+                        "lineage": render.plain(v.lineage),
+                    }
+                    for v in chain
+                ]
+            )
+        )
+        return
+    for depth, v in enumerate(chain):
+        code = v.lineage.get("code", {})
+        run = v.lineage.get("run", {})
+        where = f"{code.get('repo', '?')}@{str(code.get('commit', '?'))[:10]}" if code else "code unknown"
+        dirty = " (dirty tree)" if code.get("dirty") else ""
+        ran = f", run {run.get('id') or run.get('url')}" if run else ""
+        click.echo(f"{'  ' * depth}{v.model} {v.version}  {v.created_at[:19]}  {where}{dirty}{ran}")
+
+
 @main.group()
 def tags() -> None:
     """The GTO-format tags that mirror the registry files."""

@@ -66,3 +66,22 @@ def test_no_identity_is_a_clear_error(
     monkeypatch.setenv("EMAIL", "")
     result = cli("register", "fraud", "-a", artifact, "-R", registry, code=2)
     assert "git does not know who you are" in result.stderr
+
+
+def test_every_api_function_is_reachable_from_the_package() -> None:
+    import ast
+    import importlib
+    import inspect
+
+    import gitreg
+    from gitreg import api
+
+    modules = {"check", "compare", "history", "lineage"}  # names of submodules: only in gitreg.api
+    public = [
+        n.name
+        for n in ast.parse(inspect.getsource(api)).body
+        if isinstance(n, ast.FunctionDef) and not n.name.startswith("_") and n.name not in modules
+    ]
+    assert public and all(getattr(gitreg, name) is getattr(api, name) for name in public)
+    assert set(public) <= set(gitreg.__all__)
+    assert importlib.import_module("gitreg").ModelVersion.__name__ == "ModelVersion"

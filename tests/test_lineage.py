@@ -111,3 +111,23 @@ def test_parent_version(registry: Path, artifact: Path) -> None:
 )
 def test_strip_credentials(url: str, clean: str) -> None:
     assert strip_credentials(url) == clean
+
+
+def test_lineage_command_follows_parents(registry: Path, training: Path, cli: Cli) -> None:
+    model = training / "out" / "model.pkl"
+    api.register("fraud", model, registry=registry, run_id="1")
+    api.register("fraud", model, registry=registry, parent="1.0.0", run_id="2")
+    api.register("fraud", model, registry=registry, parent="1.0.1", run_id="3")
+    chain = json.loads(cli("lineage", "fraud@latest", "--json", "-R", registry).stdout)
+    assert [c["version"] for c in chain] == ["1.0.2", "1.0.1", "1.0.0"]
+    text = cli("lineage", "fraud@1.0.2", "-R", registry).stdout.splitlines()
+    assert text[0].startswith("fraud 1.0.2") and text[2].startswith("    fraud 1.0.0")
+    assert "https://github.com/acme/fraud-train.git@" in text[0] and "run 3" in text[0]
+
+
+def test_load_artifact_pulls_once(registry: Path, artifact: Path) -> None:
+    api.register("fraud", artifact, registry=registry)
+    path = api.load_artifact("fraud@latest", registry=registry)
+    assert path.read_bytes() == artifact.read_bytes()
+    (registry / ".gitreg" / "storage").rename(registry / "storage-away")
+    assert api.load_artifact("fraud@1.0.0", registry=registry) == path
