@@ -10,11 +10,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitreg.errors import ConflictError, NotFoundError
+from gitreg import yamlio
+from gitreg.errors import ConflictError, GitregError, NotFoundError
 from gitreg.git import Repo
 
 _USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/@]*@")
@@ -29,6 +30,7 @@ def strip_credentials(url: str) -> str:
 class Captured:
     lineage: Mapping[str, Any]
     notes: tuple[str, ...]  # what could not be captured, in plain words
+    params: Mapping[str, Any] = field(default_factory=dict)  # the producing stage's params (from dvc.lock)
 
 
 def _code(start: Path, require_clean: bool, notes: list[str]) -> dict[str, Any] | None:
@@ -64,6 +66,50 @@ def _code(start: Path, require_clean: bool, notes: list[str]) -> dict[str, Any] 
     return code
 
 
+def _dvc_project(start: Path) -> Path | None:
+    """The nearest folder at or above ``start`` with a .dvc/ folder (a DVC project)."""
+    for folder in [start, *start.parents]:
+        if (folder / ".dvc").is_dir():
+            return folder
+        if (folder / ".git").exists():
+            return None
+    return None
+
+
+def _data(artifact: Path, notes: list[str]) -> tuple[list[dict[str, Any]], str | None, dict[str, Any]]:
+    """From dvc.lock: the deps (with their DVC hashes), the name and the
+    params of the stage whose output is the artifact."""
+    project = _dvc_project(artifact.parent if artifact.is_file() else artifact)
+    if project is None:
+        notes.append("data: the artifact is not in a DVC project")
+        return [], None, {}
+    lock = project / "dvc.lock"
+    if not lock.is_file():
+        notes.append(f"data: {project} has no dvc.lock")
+        return [], None, {}
+    try:
+        doc = yamlio.load(lock.read_bytes(), str(lock))
+    except GitregError as exc:
+        notes.append(f"data: {exc}")
+        return [], None, {}
+    relpath = artifact.absolute().relative_to(project.absolute()).as_posix()
+    stages = doc.get("stages") if isinstance(doc, dict) else None
+    for name, stage in (stages or {}).items():
+        outs = stage.get("outs", []) if isinstance(stage, dict) else []
+        if any(isinstance(o, dict) and str(o.get("path", "")).rstrip("/") == relpath for o in outs):
+            deps = []
+            for dep in stage.get("deps", []):
+                if isinstance(dep, dict) and isinstance(dep.get("path"), str):
+                    entry = {k: dep[k] for k in ("path", "size", "nfiles") if isinstance(dep.get(k), str | int)}
+                    if isinstance(dep.get("md5"), str):  # DVC quotes hashes YAML would read as numbers
+                        entry["md5"] = dep["md5"]
+                    deps.append(entry)
+            params = stage.get("params") if isinstance(stage.get("params"), dict) else {}
+            return deps, str(name), params
+    notes.append(f"data: {relpath} is not an output of any stage in {lock}")
+    return [], None, {}
+
+
 def _ci_run(env: Mapping[str, str]) -> dict[str, str] | None:
     if env.get("GITHUB_ACTIONS") == "true" and env.get("GITHUB_RUN_ID"):
         run_id = env["GITHUB_RUN_ID"] + (f"-{env['GITHUB_RUN_ATTEMPT']}" if env.get("GITHUB_RUN_ATTEMPT") else "")
@@ -93,6 +139,11 @@ def capture(
     code = _code(artifact.absolute(), require_clean, notes)
     if code:
         lineage["code"] = code
+    data, stage, params = _data(artifact, notes)
+    if data:
+        lineage["data"] = data
+    if stage:
+        lineage["stage"] = stage
     run = _ci_run(os.environ if env is None else env)
     if run_id or run_url:
         run = {"id": run_id} if run_id else {}
@@ -104,4 +155,4 @@ def capture(
         notes.append("run: no --run-id/--run-url and not running in GitHub Actions or GitLab CI")
     if parent:
         lineage["parent"] = parent
-    return Captured(lineage, tuple(notes))
+    return Captured(lineage, tuple(notes), params)

@@ -493,7 +493,7 @@ class Registry:
                 created_by=identity,
                 artifact=stored[0],
                 metrics=metrics or {},
-                params=params or {},
+                params=params or _flat_params(captured.params),
                 metadata=metadata or {},
                 labels=labels or {},
                 description=description,
@@ -551,6 +551,17 @@ class Registry:
             return change.result, None
         applied = self.apply(build)
         return applied.change.result, applied.commit
+
+
+def _flat_params(by_file: Mapping[str, Any]) -> dict[str, Any]:
+    """dvc.lock's params ({file: {name: value}}) as one mapping; a name found
+    in two files keeps the first."""
+    merged: dict[str, Any] = {}
+    for values in by_file.values():
+        if isinstance(values, Mapping):
+            for key, value in values.items():
+                merged.setdefault(str(key), value)
+    return merged
 
 
 def _choose_remote(

@@ -40,7 +40,7 @@ def test_code_lineage_from_the_training_repo(registry: Path, training: Path, cli
         "-R",
         registry,
     )
-    assert "note: lineage" not in result.stderr
+    assert result.stderr == "note: lineage not captured: data: the artifact is not in a DVC project\n"
     v = api.show("fraud@1.0.0", registry=registry)
     assert dict(v.lineage["code"]) == {
         "repo": "https://github.com/acme/fraud-train.git",
@@ -89,7 +89,7 @@ def test_absent_sources_are_noted_not_fatal(registry: Path, artifact: Path, cli:
     result = cli("register", "fraud", "-a", artifact, "-R", registry)
     assert "note: lineage not captured: code:" in result.stderr and "run: no --run-id" in result.stderr
     data = json.loads(cli("register", "fraud", "-a", artifact, "--json", "-R", registry).stdout)
-    assert data["lineage"] == {} and len(data["lineage_notes"]) == 2
+    assert data["lineage"] == {} and len(data["lineage_notes"]) == 3
 
 
 def test_parent_version(registry: Path, artifact: Path) -> None:
@@ -131,3 +131,48 @@ def test_load_artifact_pulls_once(registry: Path, artifact: Path) -> None:
     assert path.read_bytes() == artifact.read_bytes()
     (registry / ".gitreg" / "storage").rename(registry / "storage-away")
     assert api.load_artifact("fraud@1.0.0", registry=registry) == path
+
+
+def test_data_lineage_from_dvc_lock(registry: Path, training: Path, cli: Cli) -> None:
+    (training / ".dvc").mkdir()
+    (training / "dvc.lock").write_text(
+        "schema: '2.0'\n"
+        "stages:\n"
+        "  prepare:\n"
+        "    cmd: python prepare.py\n"
+        "    outs:\n"
+        "    - path: data/clean.csv\n"
+        "      md5: '11111111111111111111111111111111'\n"
+        "  train:\n"
+        "    cmd: python train.py\n"
+        "    deps:\n"
+        "    - path: data/clean.csv\n"
+        "      hash: md5\n"
+        "      md5: '11111111111111111111111111111111'\n"
+        "      size: 120\n"
+        "    - path: data/images\n"
+        "      hash: md5\n"
+        "      md5: 22222222222222222222222222222222.dir\n"
+        "      size: 4096\n"
+        "      nfiles: 3\n"
+        "    params:\n"
+        "      params.yaml:\n"
+        "        lr: 0.01\n"
+        "        epochs: 5\n"
+        "    outs:\n"
+        "    - path: out/model.pkl\n"
+        "      md5: '33333333333333333333333333333333'\n"
+    )
+    result = cli("register", "fraud", "-a", training / "out" / "model.pkl", "--run-id", "7", "-R", registry)
+    assert "note: lineage" not in result.stderr
+    v = api.show("fraud@1.0.0", registry=registry)
+    assert v.lineage["stage"] == "train"
+    assert [dict(d) for d in v.lineage["data"]] == [
+        {"path": "data/clean.csv", "size": 120, "md5": "11111111111111111111111111111111"},
+        {"path": "data/images", "size": 4096, "nfiles": 3, "md5": "22222222222222222222222222222222.dir"},
+    ]
+    assert dict(v.params) == {"lr": 0.01, "epochs": 5}  # from the stage, as no --params was given
+    other = training / "other.pkl"
+    other.write_bytes(b"x")
+    notes = json.loads(cli("register", "fraud", "-a", other, "--json", "-R", registry).stdout)["lineage_notes"]
+    assert any("other.pkl is not an output of any stage" in n for n in notes)
