@@ -20,7 +20,7 @@ from typing import Any
 
 from gitreg import check as checking
 from gitreg import compare as comparing
-from gitreg import doctor, inputs, lifecycle, mirror
+from gitreg import doctor, inputs, lifecycle, mirror, query
 from gitreg import history as hist
 from gitreg.check import Report
 from gitreg.compare import Comparison
@@ -120,9 +120,20 @@ def list_models(*, registry: RegistryArg = None) -> list[ModelSummary]:
     return _open(registry).snapshot().summaries()
 
 
-def list_versions(model: str, *, registry: RegistryArg = None) -> list[VersionSummary]:
-    """The versions of ``model``, newest first, with stage and metrics."""
-    return _open(registry).snapshot().version_summaries(model)
+def list_versions(
+    model: str | None = None,
+    *,
+    where: Sequence[str] = (),
+    labels: Mapping[str, str] | None = None,
+    registry: RegistryArg = None,
+) -> list[VersionSummary]:
+    """The versions of ``model`` (or of every model), newest first, with
+    stage and metrics; ``where`` conditions such as ``"metrics.auc > 0.9"``
+    (see ``gitreg.query``) and ``labels`` keep only the versions that match."""
+    conditions = [c for text in where for c in query.parse(text)]
+    conditions += [query.Condition(f"labels.{k}", "==", v) for k, v in inputs.labels(labels).items()]
+    snap = _open(registry).snapshot()
+    return snap.version_summaries(model, conditions) if model is not None else snap.search(conditions)
 
 
 def show(ref: str, *, registry: RegistryArg = None) -> ModelVersion:

@@ -255,16 +255,35 @@ def register(
 
 @main.command("list")
 @click.argument("model", required=False)
+@click.option(
+    "--where",
+    "where",
+    multiple=True,
+    metavar="EXPR",
+    help="Only versions where EXPR holds, e.g. 'metrics.auc > 0.9 and stage == production' (repeatable; "
+    "fields metrics.X params.X metadata.X labels.X version stage status created_by created_at; "
+    "ops > >= < <= == != ~).",
+)
+@click.option(
+    "--label", "label_pairs", multiple=True, metavar="K=V", help="Only versions with this label (repeatable)."
+)
 @registry_option
 @json_option
-def list_(model: str | None, registry: Registry, as_json: bool) -> None:
-    """List models, or the versions of MODEL (newest first).
+def list_(
+    model: str | None, where: tuple[str, ...], label_pairs: tuple[str, ...], registry: Registry, as_json: bool
+) -> None:
+    """List models, or the versions of MODEL (newest first), or search versions.
 
     For models: latest version, the version in each stage, number of
     versions. For a model: each version's stage, registration and key metrics.
+    With --where or --label: the matching versions (of MODEL, or of every model).
     """
-    from gitreg import render
+    from gitreg import api, inputs, render
 
+    if where or label_pairs:
+        found = api.list_versions(model, where=where, labels=inputs.labels(None, label_pairs), registry=registry)
+        click.echo(render.to_json(render.versions_json(found)) if as_json else render.versions_text(found))
+        return
     snap = registry.snapshot()
     if model is None:
         items = snap.summaries()

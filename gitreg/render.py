@@ -76,9 +76,13 @@ def versions_text(items: Sequence[VersionSummary]) -> str:
     for item in items:
         names += [m for m in item.metrics if m not in names]
     names = names[:MAX_METRIC_COLUMNS]
-    headers = ["VERSION", "STAGE", "REGISTERED", "BY", *names]
+    if not items:
+        return "No versions match."
+    several = len({v.model for v in items}) > 1
+    headers = [*(["MODEL"] if several else []), "VERSION", "STAGE", "REGISTERED", "BY", *names]
     rows = [
         [
+            *([v.model] if several else []),
             v.version,
             v.stage,
             v.created_at[:19].replace("T", " ") + " UTC",

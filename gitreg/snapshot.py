@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from gitreg import layout, manifest
+from gitreg import layout, manifest, query
 from gitreg.errors import InvalidDocumentError, NotFoundError, UsageError
 from gitreg.git import Repo
 from gitreg.manifest import Artifact, Model, ModelVersion, RegistryConfig, StagePointer
 from gitreg.names import Version, check_name
+from gitreg.query import Condition
 
 T = TypeVar("T")
 
@@ -201,7 +202,9 @@ class Snapshot:
             result.append(ModelSummary(model, str(latest) if latest else None, held.get(model, {}), len(stems)))
         return result
 
-    def version_summaries(self, model: str) -> list[VersionSummary]:
+    def version_summaries(self, model: str, conditions: Sequence[Condition] = ()) -> list[VersionSummary]:
+        """The model's versions, newest first; with ``conditions`` (see
+        ``gitreg.query``) only those that satisfy all of them."""
         check_name(model)
         docs = self.all_versions(model)
         if not docs and self.model(model) is None:
@@ -210,18 +213,18 @@ class Snapshot:
         for stage, pointer in self.pointers(model).items():
             holders.setdefault(pointer.version, []).append(stage)
         order = {s: i for i, s in enumerate(self.config.stages)}
-        return [
-            VersionSummary(
-                model,
-                d.version,
-                tuple(sorted(holders.get(d.version, []), key=lambda s: order.get(s, len(order)))),
-                d.status,
-                d.created_at,
-                d.created_by,
-                d.metrics,
-            )
-            for d in docs
-        ]
+        found = []
+        for d in docs:
+            stages = tuple(sorted(holders.get(d.version, []), key=lambda s: order.get(s, len(order))))
+            summary = VersionSummary(model, d.version, stages, d.status, d.created_at, d.created_by, d.metrics)
+            if conditions and not query.matches(conditions, manifest._plain(d.to_doc()) | {"stage": summary.stage}):
+                continue
+            found.append(summary)
+        return found
+
+    def search(self, conditions: Sequence[Condition]) -> list[VersionSummary]:
+        """Versions of every model that satisfy all ``conditions``."""
+        return [v for model in self.model_names() for v in self.version_summaries(model, conditions)]
 
     def registration_commit(self, model: str, version: str) -> str | None:
         """The commit that registered the version: its GTO tag's target, or
