@@ -30,7 +30,8 @@ def strip_credentials(url: str) -> str:
 class Captured:
     lineage: Mapping[str, Any]
     notes: tuple[str, ...]  # what could not be captured, in plain words
-    params: Mapping[str, Any] = field(default_factory=dict)  # the producing stage's params (from dvc.lock)
+    params: dict[str, Any] = field(default_factory=dict)  # the producing stage's params (from dvc.lock)
+    metrics_files: tuple[str, ...] = ()  # the metrics files dvc.yaml declares for that stage
 
 
 def _code(start: Path, require_clean: bool, notes: list[str]) -> dict[str, Any] | None:
@@ -76,22 +77,32 @@ def _dvc_project(start: Path) -> Path | None:
     return None
 
 
-def _data(artifact: Path, notes: list[str]) -> tuple[list[dict[str, Any]], str | None, dict[str, Any]]:
-    """From dvc.lock: the deps (with their DVC hashes), the name and the
-    params of the stage whose output is the artifact."""
+@dataclass(frozen=True)
+class _Stage:
+    """The dvc.lock stage whose output is the artifact."""
+
+    name: str
+    deps: list[dict[str, Any]]
+    params: dict[str, Any]
+    metrics_files: list[str]
+
+
+def _data(artifact: Path, notes: list[str]) -> _Stage | None:
+    """From dvc.lock (and dvc.yaml): the stage that produced the artifact,
+    its deps with their DVC hashes, its params and its metrics files."""
     project = _dvc_project(artifact.parent if artifact.is_file() else artifact)
     if project is None:
         notes.append("data: the artifact is not in a DVC project")
-        return [], None, {}
+        return None
     lock = project / "dvc.lock"
     if not lock.is_file():
         notes.append(f"data: {project} has no dvc.lock")
-        return [], None, {}
+        return None
     try:
         doc = yamlio.load(lock.read_bytes(), str(lock))
     except GitregError as exc:
         notes.append(f"data: {exc}")
-        return [], None, {}
+        return None
     relpath = artifact.absolute().relative_to(project.absolute()).as_posix()
     stages = doc.get("stages") if isinstance(doc, dict) else None
     for name, stage in (stages or {}).items():
@@ -105,9 +116,27 @@ def _data(artifact: Path, notes: list[str]) -> tuple[list[dict[str, Any]], str |
                         entry["md5"] = dep["md5"]
                     deps.append(entry)
             params = stage.get("params") if isinstance(stage.get("params"), dict) else {}
-            return deps, str(name), params
+            return _Stage(str(name), deps, dict(params), _declared_metrics(project, str(name), notes))
     notes.append(f"data: {relpath} is not an output of any stage in {lock}")
-    return [], None, {}
+    return None
+
+
+def _declared_metrics(project: Path, stage: str, notes: list[str]) -> list[str]:
+    """The metrics files dvc.yaml declares for ``stage`` (existing ones)."""
+    spec = project / "dvc.yaml"
+    try:
+        doc = yamlio.load(spec.read_bytes(), str(spec)) if spec.is_file() else {}
+    except GitregError as exc:
+        notes.append(f"metrics: {exc}")
+        return []
+    stages = doc.get("stages") if isinstance(doc, dict) else None
+    entries = (stages or {}).get(stage, {}).get("metrics", []) if isinstance(stages, dict) else []
+    files = []
+    for entry in entries if isinstance(entries, list) else []:
+        name = entry if isinstance(entry, str) else next(iter(entry), None) if isinstance(entry, dict) else None
+        if isinstance(name, str) and (project / name).is_file():
+            files.append(str(project / name))
+    return files
 
 
 def _ci_run(env: Mapping[str, str]) -> dict[str, str] | None:
@@ -139,11 +168,11 @@ def capture(
     code = _code(artifact.absolute(), require_clean, notes)
     if code:
         lineage["code"] = code
-    data, stage, params = _data(artifact, notes)
-    if data:
-        lineage["data"] = data
-    if stage:
-        lineage["stage"] = stage
+    stage = _data(artifact, notes)
+    if stage is not None:
+        lineage["stage"] = stage.name
+        if stage.deps:
+            lineage["data"] = stage.deps
     run = _ci_run(os.environ if env is None else env)
     if run_id or run_url:
         run = {"id": run_id} if run_id else {}
@@ -155,4 +184,6 @@ def capture(
         notes.append("run: no --run-id/--run-url and not running in GitHub Actions or GitLab CI")
     if parent:
         lineage["parent"] = parent
-    return Captured(lineage, tuple(notes), params)
+    if stage is None:
+        return Captured(lineage, tuple(notes))
+    return Captured(lineage, tuple(notes), stage.params, tuple(stage.metrics_files))

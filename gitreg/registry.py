@@ -456,6 +456,12 @@ class Registry:
         captured = lineage.capture(
             source.path, run_id=run_id, run_url=run_url, parent=wanted_parent, require_clean=require_clean
         )
+        if not metrics and captured.metrics_files:
+            from gitreg import inputs
+
+            metrics = {}
+            for file in captured.metrics_files:
+                metrics |= inputs.metrics(file)
         snap = self.snapshot()
         config = snap.config
         self.branch_ref()
