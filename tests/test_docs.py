@@ -36,3 +36,11 @@ def test_cli_reference_is_current(monkeypatch: pytest.MonkeyPatch) -> None:
     if os.environ.get("GITREG_UPDATE_DOCS"):
         DOC.write_text(expected)
     assert DOC.read_text() == expected, "docs/cli.md is stale: regenerate it (see this file's docstring)"
+
+
+def test_python_api_page_runs(tmp_path: Path) -> None:
+    import re
+
+    page = (DOC.parent / "python-api.md").read_text()
+    (code,) = re.findall(r"```python\n(.*?)```", page, re.S)
+    exec(compile(code, "docs/python-api.md", "exec"), {})  # noqa: S102 - the page's own example
