@@ -736,7 +736,7 @@ def lineage_command(ref: str, registry: Registry, as_json: bool) -> None:
     for depth, v in enumerate(chain):
         code = v.lineage.get("code", {})
         run = v.lineage.get("run", {})
-        where = f"{code.get('repo', '?')}@{str(code.get('commit', '?'))[:10]}" if code else "code unknown"
+        where = f"{code.get('repo', '(no git remote)')}@{str(code.get('commit', '?'))[:10]}" if code else "code unknown"
         dirty = " (dirty tree)" if code.get("dirty") else ""
         ran = f", run {run.get('id') or run.get('url')}" if run else ""
         click.echo(f"{'  ' * depth}{v.model} {v.version}  {v.created_at[:19]}  {where}{dirty}{ran}")
