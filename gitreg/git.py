@@ -200,18 +200,7 @@ class Repo:
     def tag_refs(self, patterns: Sequence[str]) -> dict[str, int]:
         """Tags matching the fnmatch ``patterns`` (under refs/tags/) with their
         tagger time (0 for lightweight tags)."""
-        out = self._text(
-            [
-                "for-each-ref",
-                "--format=%(refname:strip=2)%00%(taggerdate:unix)",
-                *(f"refs/tags/{p}" for p in patterns),
-            ]
-        )
-        tags: dict[str, int] = {}
-        for line in out.splitlines():
-            name, _, when = line.partition("\0")
-            tags[name] = int(when) if when else 0
-        return tags
+        return {name: when for name, _, when in self.tag_targets(patterns)}
 
     def log(self, rev: str, paths: Sequence[str], fields: Sequence[str], extra: Sequence[str] = ()) -> list[list[str]]:
         """One row per commit reachable from ``rev`` that touches ``paths``

@@ -175,20 +175,17 @@ class Snapshot:
         """One line per model, from one tree listing and the pointer files."""
         if not self.commit:
             return []
-        prefix = self.models_dir + "/"
         versions: dict[str, list[str]] = {}
         pointer_oids: dict[str, tuple[str, str]] = {}
         for entry in self.repo.ls_tree(self.commit, self.models_dir, recursive=True):
-            parts = entry.path[len(prefix) :].split("/")
-            if len(parts) != 3 or not parts[2].endswith(layout.YAML_SUFFIX):
-                versions.setdefault(parts[0], [])
+            where = layout.classify(self.models_dir, entry.path)
+            if where is None:
                 continue
-            model, folder, stem = parts[0], parts[1], parts[2][: -len(layout.YAML_SUFFIX)]
-            if folder == "versions":
-                versions.setdefault(model, []).append(stem)
-            elif folder == "stages":
-                versions.setdefault(model, [])
-                pointer_oids[entry.oid] = (model, stem)
+            versions.setdefault(where.model, [])
+            if where.kind == "version":
+                versions[where.model].append(where.name)
+            elif where.kind == "stage":
+                pointer_oids[entry.oid] = (where.model, where.name)
         blobs = self.repo.read_blobs(list(pointer_oids))
         held: dict[str, dict[str, str]] = {}
         for oid, (model, stage) in pointer_oids.items():
