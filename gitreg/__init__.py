@@ -2,8 +2,8 @@
 
 The public API is imported lazily so that ``gitreg --help`` stays fast.
 Every function of ``gitreg.api`` is here too, except ``check``, ``compare``,
-``history`` and ``lineage``, whose names are modules of this package: use
-``gitreg.api.check`` and so on.
+``deploy``, ``history`` and ``lineage``, whose names are modules of this
+package: use ``gitreg.api.check`` and so on.
 """
 
 from __future__ import annotations
@@ -17,10 +17,14 @@ _API = {
     "demote",
     "deprecate",
     "diagnose",
+    "evaluate",
     "init",
     "list_models",
     "list_versions",
     "load_artifact",
+    "metric_history",
+    "model_show",
+    "monitor",
     "promote",
     "pull",
     "register",
@@ -51,10 +55,14 @@ if TYPE_CHECKING:
         demote,
         deprecate,
         diagnose,
+        evaluate,
         init,
         list_models,
         list_versions,
         load_artifact,
+        metric_history,
+        model_show,
+        monitor,
         promote,
         pull,
         register,
@@ -98,10 +106,14 @@ __all__ = [
     "demote",
     "deprecate",
     "diagnose",
+    "evaluate",
     "init",
     "list_models",
     "list_versions",
     "load_artifact",
+    "metric_history",
+    "model_show",
+    "monitor",
     "promote",
     "pull",
     "register",

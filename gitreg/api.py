@@ -20,16 +20,19 @@ from typing import Any
 
 from gitreg import check as checking
 from gitreg import compare as comparing
-from gitreg import doctor, inputs, lifecycle, mirror, query
+from gitreg import deploy as deploying
+from gitreg import doctor, inputs, lifecycle, mirror, monitoring, query
 from gitreg import history as hist
 from gitreg.check import Report
 from gitreg.compare import Comparison
+from gitreg.deploy import Decision
 from gitreg.doctor import Finding, Synced
 from gitreg.errors import NotFoundError, UsageError
 from gitreg.history import Event
 from gitreg.lifecycle import Moved
 from gitreg.manifest import Model, ModelVersion
 from gitreg.mirror import SyncResult
+from gitreg.monitoring import Monitored, Trend
 from gitreg.names import check_name
 from gitreg.registry import Initialised, Registry
 from gitreg.snapshot import ModelSummary, Resolved, VersionSummary
@@ -115,9 +118,10 @@ def register(
     )
 
 
-def list_models(*, registry: RegistryArg = None) -> list[ModelSummary]:
-    """Every model: latest version, version per stage, number of versions."""
-    return _open(registry).snapshot().summaries()
+def list_models(*, at: str | None = None, registry: RegistryArg = None) -> list[ModelSummary]:
+    """Every model: latest version, version per stage, number of versions.
+    ``at`` (on every read) answers as of a revision or an ISO date/time."""
+    return _open(registry).snapshot_at(at).summaries()
 
 
 def list_versions(
@@ -125,6 +129,7 @@ def list_versions(
     *,
     where: Sequence[str] = (),
     labels: Mapping[str, str] | None = None,
+    at: str | None = None,
     registry: RegistryArg = None,
 ) -> list[VersionSummary]:
     """The versions of ``model`` (or of every model), newest first, with
@@ -132,13 +137,13 @@ def list_versions(
     (see ``gitreg.query``) and ``labels`` keep only the versions that match."""
     conditions = [c for text in where for c in query.parse(text)]
     conditions += [query.Condition(f"labels.{k}", "==", v) for k, v in inputs.labels(labels).items()]
-    snap = _open(registry).snapshot()
+    snap = _open(registry).snapshot_at(at)
     return snap.version_summaries(model, conditions) if model is not None else snap.search(conditions)
 
 
-def show(ref: str, *, registry: RegistryArg = None) -> ModelVersion:
+def show(ref: str, *, at: str | None = None, registry: RegistryArg = None) -> ModelVersion:
     """The full manifest of ``MODEL@VERSION``, ``MODEL@STAGE`` or ``MODEL@latest``."""
-    return _open(registry).snapshot().resolve(ref)
+    return _open(registry).snapshot_at(at).resolve(ref)
 
 
 def check(*, base: str | None = None, head: str = "HEAD", staged: bool = False, registry: RegistryArg = None) -> Report:
@@ -179,6 +184,7 @@ def pull(
     output: PathLike | None = None,
     force: bool = False,
     progress: bool = False,
+    at: str | None = None,
     registry: RegistryArg = None,
 ) -> Path:
     """Download the artifact of ``MODEL@VERSION`` / ``MODEL@STAGE`` /
@@ -188,7 +194,7 @@ def pull(
     from gitreg import artifacts
 
     reg = _open(registry)
-    snap = reg.snapshot()
+    snap = reg.snapshot_at(at)
     version = snap.resolve(ref)
     store = artifacts.Store(reg.dvc_root(snap), version.artifact.remote, progress=progress)
     target = Path(output) if output is not None else Path.cwd() / version.artifact.path
@@ -209,9 +215,9 @@ def load_artifact(ref: str, *, registry: RegistryArg = None) -> Path:
     return pull(ref, output=target, registry=reg)
 
 
-def lineage(ref: str, *, registry: RegistryArg = None) -> list[ModelVersion]:
+def lineage(ref: str, *, at: str | None = None, registry: RegistryArg = None) -> list[ModelVersion]:
     """``MODEL@VERSION`` and its chain of parents, newest first."""
-    snap = _open(registry).snapshot()
+    snap = _open(registry).snapshot_at(at)
     chain = [snap.resolve(ref)]
     while (parent := chain[-1].lineage.get("parent")) and all(v.version != parent for v in chain):
         found = snap.version(chain[-1].model, parent)
@@ -221,14 +227,16 @@ def lineage(ref: str, *, registry: RegistryArg = None) -> list[ModelVersion]:
     return chain
 
 
-def verify(target: str | None = None, *, remote: bool = False, registry: RegistryArg = None) -> list[Verified]:
+def verify(
+    target: str | None = None, *, remote: bool = False, at: str | None = None, registry: RegistryArg = None
+) -> list[Verified]:
     """Check that each version's artifact (all, one model's, or
     ``MODEL@VERSION``) is in its DVC remote; with ``remote`` every byte is
     downloaded and re-hashed. Returns one entry per version checked."""
     from gitreg import artifacts
 
     reg = _open(registry)
-    snap = reg.snapshot()
+    snap = reg.snapshot_at(at)
     if target is not None and "@" in target:
         versions = [snap.resolve(target)]
     elif target is not None:
@@ -338,26 +346,28 @@ def deprecate(model: str, version: str, *, registry: RegistryArg = None) -> Mode
     return lifecycle.set_status(_open(registry), model, version, "deprecated")[0]
 
 
-def history(model: str, *, stage: str | None = None, registry: RegistryArg = None) -> list[Event]:
+def history(
+    model: str, *, stage: str | None = None, at: str | None = None, registry: RegistryArg = None
+) -> list[Event]:
     """The model's audit trail from git, newest first (one stage's moves with ``stage``)."""
     reg = _open(registry)
-    snap = reg.snapshot()
+    snap = reg.snapshot_at(at)
     if stage is not None:
         snap.check_stage(stage)
     check_name(model)
     return hist.events(reg.repo, snap.commit, snap.models_dir, model, stage) if snap.commit else []
 
 
-def compare(model: str, versions: Sequence[str], *, registry: RegistryArg = None) -> Comparison:
+def compare(model: str, versions: Sequence[str], *, at: str | None = None, registry: RegistryArg = None) -> Comparison:
     """Metrics side by side with deltas against the first version, and the
     params and metadata that differ."""
-    return comparing.compare(_open(registry).snapshot(), model, versions)
+    return comparing.compare(_open(registry).snapshot_at(at), model, versions)
 
 
-def resolve(ref: str, *, registry: RegistryArg = None) -> Resolved:
+def resolve(ref: str, *, at: str | None = None, registry: RegistryArg = None) -> Resolved:
     """``MODEL@STAGE``, ``MODEL@VERSION`` or ``MODEL@latest``: the version, the
-    commits, and where its artifact is."""
-    return _open(registry).snapshot().locate(ref)
+    commits, and where its artifact is (``at``: as deployed then)."""
+    return _open(registry).snapshot_at(at).locate(ref)
 
 
 def set_model(
@@ -368,10 +378,12 @@ def set_model(
     labels: Mapping[str, str] | None = None,
     gates: Mapping[str, Mapping[str, float | bool]] | None = None,
     remove_gates: Sequence[tuple[str, str]] = (),
+    monitor_threshold: float | None = None,
     registry: RegistryArg = None,
 ) -> Model:
-    """Edit model.yaml: description, owners, labels (merged) and gates
-    (``{stage: {"min_auc": 0.9, "require_approved": True}}``)."""
+    """Edit model.yaml: description, owners, labels (merged), gates
+    (``{stage: {"min_auc": 0.9, "require_approved": True}}``) and the relative
+    drop at which ``monitor`` rolls back (``monitor_threshold``)."""
     return _open(registry).set_model(
         model,
         description=inputs.description(description) if description is not None else None,
@@ -379,4 +391,91 @@ def set_model(
         labels=inputs.labels(labels),
         gates=inputs.gate_edits(gates),
         remove_gates=remove_gates,
+        monitor_threshold=inputs.threshold(monitor_threshold),
     )[0]
+
+
+def model_show(model: str, *, at: str | None = None, registry: RegistryArg = None) -> Model:
+    """The model's model.yaml: description, owners, labels, gates."""
+    found = _open(registry).snapshot_at(at).model(check_name(model))
+    if found is None:
+        raise NotFoundError(f"model {model!r} is not registered")
+    return found
+
+
+# -- operating models in production ----------------------------------------------
+
+
+def evaluate(
+    model: str,
+    version: str,
+    *,
+    metrics: Mapping[str, float] | PathLike,
+    environment: str | None = None,
+    registry: RegistryArg = None,
+) -> ModelVersion:
+    """Append an evaluation (now, by you, ``environment``, ``metrics``) to the
+    version's performance history; its registered core is untouched."""
+    return monitoring.evaluate(_open(registry), model, version, inputs.metrics(metrics), environment)[0]
+
+
+def metric_history(
+    model: str, *, environment: str | None = None, at: str | None = None, registry: RegistryArg = None
+) -> list[Trend]:
+    """Per version and metric: registered value, best, latest evaluation and
+    the change since registration (only ``environment``'s evaluations, if given)."""
+    return monitoring.trend(_open(registry).snapshot_at(at), model, environment)
+
+
+def monitor(
+    model: str,
+    *,
+    metrics: Mapping[str, float] | PathLike,
+    stage: str = "production",
+    threshold: float | None = None,
+    environment: str | None = None,
+    version: str | None = None,
+    dry_run: bool = False,
+    registry: RegistryArg = None,
+) -> Monitored:
+    """Record a production measurement of the stage's holder; roll the stage
+    back to its previous holder in the same commit when a metric is worse
+    than registered by more than ``threshold`` (relative). See ``Monitored.outcome``."""
+    return monitoring.monitor(
+        _open(registry),
+        model,
+        inputs.metrics(metrics),
+        stage=stage,
+        threshold=threshold,
+        environment=environment,
+        version=version,
+        dry_run=dry_run,
+    )
+
+
+def deploy(
+    model: str,
+    *,
+    strategy: str = "best",
+    stage: str = "production",
+    metric: str | None = None,
+    min_improvement: float | None = None,
+    reason: str = "",
+    dry_run: bool = False,
+    branch: str | None = None,
+    registry: RegistryArg = None,
+) -> Decision:
+    """Pick the version ``strategy`` chooses (``best``, ``conservative``) and
+    promote it to ``stage`` through the gates; ``Decision.chosen`` is None
+    when the stage should stay as it is."""
+    return deploying.deploy(
+        _open(registry),
+        model,
+        strategy=strategy,
+        stage=stage,
+        metric=metric,
+        min_improvement=min_improvement,
+        reason=reason,
+        dry_run=dry_run,
+        branch=branch,
+    )

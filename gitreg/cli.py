@@ -55,6 +55,15 @@ def _show_progress(progress: bool | None, as_json: bool) -> bool:
     return sys.stderr.isatty() and not as_json and not os.environ.get("CI")
 
 
+def at_option(func: Any) -> Any:
+    return click.option(
+        "--at",
+        metavar="REV|DATE",
+        help="Answer as of a revision (commit, tag, HEAD~3) or an ISO date/time (a date alone: the end of that "
+        "day, UTC) [default: now].",
+    )(func)
+
+
 def json_option(func: Any) -> Any:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of text.")(func)
 
@@ -267,10 +276,16 @@ def register(
 @click.option(
     "--label", "label_pairs", multiple=True, metavar="K=V", help="Only versions with this label (repeatable)."
 )
+@at_option
 @registry_option
 @json_option
 def list_(
-    model: str | None, where: tuple[str, ...], label_pairs: tuple[str, ...], registry: Registry, as_json: bool
+    model: str | None,
+    where: tuple[str, ...],
+    label_pairs: tuple[str, ...],
+    at: str | None,
+    registry: Registry,
+    as_json: bool,
 ) -> None:
     """List models, or the versions of MODEL (newest first), or search versions.
 
@@ -281,10 +296,10 @@ def list_(
     from gitreg import api, inputs, render
 
     if where or label_pairs:
-        found = api.list_versions(model, where=where, labels=inputs.labels(None, label_pairs), registry=registry)
+        found = api.list_versions(model, where=where, labels=inputs.labels(None, label_pairs), at=at, registry=registry)
         click.echo(render.to_json(render.versions_json(found)) if as_json else render.versions_text(found))
         return
-    snap = registry.snapshot()
+    snap = registry.snapshot_at(at)
     if model is None:
         items = snap.summaries()
         click.echo(
@@ -299,9 +314,10 @@ def list_(
 
 @main.command()
 @click.argument("ref", metavar="MODEL[@VERSION|@STAGE|@latest]")
+@at_option
 @registry_option
 @json_option
-def show(ref: str, registry: Registry, as_json: bool) -> None:
+def show(ref: str, at: str | None, registry: Registry, as_json: bool) -> None:
     """Show a version's full manifest, or a model's versions.
 
     MODEL@VERSION, MODEL@STAGE and MODEL@latest print the manifest; a bare
@@ -309,7 +325,7 @@ def show(ref: str, registry: Registry, as_json: bool) -> None:
     """
     from gitreg import render
 
-    snap = registry.snapshot()
+    snap = registry.snapshot_at(at)
     if "@" not in ref:
         versions = snap.version_summaries(ref)
         click.echo(render.to_json(render.versions_json(versions)) if as_json else render.versions_text(versions))
@@ -393,15 +409,22 @@ def _show_move(call: Any, as_json: bool, pr_body: str | None = None) -> None:
     except GateFailed as exc:
         click.echo(render.to_json(render.plan_json(exc.plan)) if as_json else render.plan_text(exc.plan, commit=""))
         raise
+    doc = _report_move(moved, as_json, pr_body)
+    if doc is not None:
+        click.echo(render.to_json(doc))
+
+
+def _report_move(moved: Any, as_json: bool, pr_body: str | None) -> dict[str, Any] | None:
+    """Write the PR body if asked; print a move as text, or return its JSON document."""
+    from gitreg import render
+
     body = render.pr_body(moved.plan, moved.branch) if moved.branch else None
     if body is not None and pr_body:
         with open(pr_body, "w", encoding="utf-8") as out:
             out.write(body)
     if as_json:
         doc = render.plan_json(moved.plan, moved.commit, moved.tags)
-        doc |= {"branch": moved.branch, "pushed_to": moved.pushed_to, "pr_body": body}
-        click.echo(render.to_json(doc))
-        return
+        return doc | {"branch": moved.branch, "pushed_to": moved.pushed_to, "pr_body": body}
     click.echo(render.plan_text(moved.plan, moved.commit))
     if moved.commit is None:
         click.echo("Dry run: nothing written.")
@@ -415,6 +438,7 @@ def _show_move(call: Any, as_json: bool, pr_body: str | None = None) -> None:
     else:
         tags = f", tags {', '.join(moved.tags)}" if moved.tags else ""
         click.echo(f"Done: commit {moved.commit[:10]}{tags}")
+    return None
 
 
 @main.command()
@@ -570,39 +594,70 @@ _status_command("deprecate", "deprecated")
 @main.command()
 @click.argument("model")
 @click.option("--stage", help="Only the moves of this stage's pointer, with the version before and after.")
+@click.option(
+    "--metrics",
+    "metrics",
+    is_flag=True,
+    help="The performance trend instead: per version and metric, registered, best and latest value and the change.",
+)
+@click.option("--environment", metavar="ENV", help="With --metrics: only evaluations made in ENV.")
+@at_option
 @registry_option
 @json_option
-def history(model: str, stage: str | None, registry: Registry, as_json: bool) -> None:
-    """The audit trail of MODEL, read from git: when, who, what, reason, commit."""
-    from gitreg import api, render
+def history(
+    model: str,
+    stage: str | None,
+    metrics: bool,
+    environment: str | None,
+    at: str | None,
+    registry: Registry,
+    as_json: bool,
+) -> None:
+    """The audit trail of MODEL, read from git: when, who, what, reason, commit.
 
-    events = api.history(model, stage=stage, registry=registry)
+    With --metrics: how each version performed after registration (from the
+    evaluations that `gitreg evaluate` and `gitreg monitor` appended).
+    """
+    from gitreg import api, render
+    from gitreg.errors import UsageError
+
+    if metrics:
+        if stage is not None:
+            raise UsageError("--metrics and --stage cannot be combined")
+        rows = api.metric_history(model, environment=environment, at=at, registry=registry)
+        click.echo(render.to_json(render.trend_json(rows)) if as_json else render.trend_text(rows))
+        return
+    if environment is not None:
+        raise UsageError("--environment applies to --metrics only")
+    events = api.history(model, stage=stage, at=at, registry=registry)
     click.echo(render.to_json(render.events_json(events)) if as_json else render.events_text(events))
 
 
 @main.command()
 @click.argument("model")
 @click.argument("versions", nargs=-1, required=True)
+@at_option
 @registry_option
 @json_option
-def compare(model: str, versions: tuple[str, ...], registry: Registry, as_json: bool) -> None:
+def compare(model: str, versions: tuple[str, ...], at: str | None, registry: Registry, as_json: bool) -> None:
     """Compare VERSIONS of MODEL: metrics with deltas against the first, and
     the params and metadata that differ."""
     from gitreg import api, render
 
-    result = api.compare(model, versions, registry=registry)
+    result = api.compare(model, versions, at=at, registry=registry)
     click.echo(render.to_json(render.comparison_json(result)) if as_json else render.comparison_text(result))
 
 
 @main.command()
 @click.argument("ref", metavar="MODEL@STAGE|MODEL@VERSION|MODEL@latest")
+@at_option
 @registry_option
 @json_option
-def resolve(ref: str, registry: Registry, as_json: bool) -> None:
+def resolve(ref: str, at: str | None, registry: Registry, as_json: bool) -> None:
     """Resolve a reference for deploy scripts: version, commits, artifact hash and remote."""
     from gitreg import api, render
 
-    found = api.resolve(ref, registry=registry)
+    found = api.resolve(ref, at=at, registry=registry)
     click.echo(render.to_json(render.resolved_json(found)) if as_json else render.resolved_text(found))
 
 
@@ -656,9 +711,18 @@ def doctor(registry: Registry, as_json: bool) -> None:
 @click.option("--output", "-o", type=click.Path(), help="Where to write it [default: its own name, here].")
 @click.option("--force", is_flag=True, help="Replace what is at the output path.")
 @progress_option
+@at_option
 @registry_option
 @json_option
-def pull(ref: str, output: str | None, force: bool, progress: bool | None, registry: Registry, as_json: bool) -> None:
+def pull(
+    ref: str,
+    output: str | None,
+    force: bool,
+    progress: bool | None,
+    at: str | None,
+    registry: Registry,
+    as_json: bool,
+) -> None:
     """Download a version's artifact, verifying every byte against its manifest.
 
     It goes through the local DVC cache (a second pull needs no download) and
@@ -666,21 +730,24 @@ def pull(ref: str, output: str | None, force: bool, progress: bool | None, regis
     """
     from gitreg import api, render
 
-    path = api.pull(ref, output=output, force=force, progress=_show_progress(progress, as_json), registry=registry)
+    path = api.pull(
+        ref, output=output, force=force, progress=_show_progress(progress, as_json), at=at, registry=registry
+    )
     click.echo(render.to_json({"ref": ref, "path": str(path)}) if as_json else str(path))
 
 
 @main.command()
 @click.argument("target", required=False, metavar="[MODEL[@VERSION]]")
 @click.option("--remote", "deep", is_flag=True, help="Download and re-hash every byte, not just check presence.")
+@at_option
 @registry_option
 @json_option
-def verify(target: str | None, deep: bool, registry: Registry, as_json: bool) -> None:
+def verify(target: str | None, deep: bool, at: str | None, registry: Registry, as_json: bool) -> None:
     """Check that artifacts are in their DVC remote (all versions, a model's,
     or one); with --remote, that their bytes match the manifests. Exit 1 if not."""
     from gitreg import api, render
 
-    results = api.verify(target, remote=deep, registry=registry)
+    results = api.verify(target, remote=deep, at=at, registry=registry)
     if as_json:
         doc = [
             {
@@ -711,13 +778,14 @@ def verify(target: str | None, deep: bool, registry: Registry, as_json: bool) ->
 
 @main.command("lineage")
 @click.argument("ref", metavar="MODEL@VERSION|MODEL@STAGE|MODEL@latest")
+@at_option
 @registry_option
 @json_option
-def lineage_command(ref: str, registry: Registry, as_json: bool) -> None:
+def lineage_command(ref: str, at: str | None, registry: Registry, as_json: bool) -> None:
     """A version and its chain of parents, with the code and run behind each."""
     from gitreg import api, render
 
-    chain = api.lineage(ref, registry=registry)
+    chain = api.lineage(ref, at=at, registry=registry)
     if as_json:
         click.echo(
             render.to_json(
@@ -740,6 +808,181 @@ def lineage_command(ref: str, registry: Registry, as_json: bool) -> None:
         dirty = " (dirty tree)" if code.get("dirty") else ""
         ran = f", run {run.get('id') or run.get('url')}" if run else ""
         click.echo(f"{'  ' * depth}{v.model} {v.version}  {v.created_at[:19]}  {where}{dirty}{ran}")
+
+
+def measurement_options(func: Any) -> Any:
+    func = click.option(
+        "--metrics", "metrics_file", metavar="FILE", help="Metrics file (JSON or YAML mapping of numbers)."
+    )(func)
+    return click.option(
+        "--metric", "metric_pairs", multiple=True, metavar="K=V", help="A measured metric (repeatable)."
+    )(func)
+
+
+@main.command()
+@click.argument("model")
+@click.argument("version")
+@measurement_options
+@click.option("--environment", metavar="ENV", help="Where it was measured, e.g. production, shadow, offline-eval.")
+@registry_option
+@json_option
+def evaluate(
+    model: str,
+    version: str,
+    metric_pairs: tuple[str, ...],
+    metrics_file: str | None,
+    environment: str | None,
+    registry: Registry,
+    as_json: bool,
+) -> None:
+    """Append an evaluation of VERSION to its performance history.
+
+    Records when, who, where (--environment) and the metrics, in one commit;
+    the version's registered core (metrics included) is never changed. See
+    the trend with `gitreg history MODEL --metrics`.
+    """
+    from gitreg import api, inputs, render
+
+    updated = api.evaluate(
+        model,
+        version,
+        metrics=inputs.metrics(metrics_file, metric_pairs),
+        environment=environment,
+        registry=registry,
+    )
+    if as_json:
+        click.echo(render.to_json(render.version_json(updated)))
+        return
+    last = updated.evaluations[-1]
+    values = ", ".join(f"{k}={render.number(v)}" for k, v in last.metrics.items())
+    where = f" in {last.environment}" if last.environment else ""
+    click.echo(f"Recorded evaluation {len(updated.evaluations)} of {model} {updated.version}{where}: {values}")
+
+
+MONITOR_EXIT = {"healthy": 0, "rolled-back": 4, "degraded": 5}
+
+
+@main.command()
+@click.argument("model")
+@measurement_options
+@click.option("--stage", default="production", show_default=True, help="The stage whose holder was measured.")
+@click.option(
+    "--threshold",
+    type=float,
+    metavar="FRACTION",
+    help="Relative drop that triggers the rollback, e.g. 0.05 = 5% [default: model.yaml monitor.threshold, else 0.05].",
+)
+@click.option("--environment", metavar="ENV", help="Where it was measured [default: the stage's name].")
+@click.option("--version", "version", metavar="X.Y.Z", help="The version measured [default: the stage's holder].")
+@click.option("--dry-run", is_flag=True, help="Say what would happen and write nothing.")
+@registry_option
+@json_option
+def monitor(
+    model: str,
+    metric_pairs: tuple[str, ...],
+    metrics_file: str | None,
+    stage: str,
+    threshold: float | None,
+    environment: str | None,
+    version: str | None,
+    dry_run: bool,
+    registry: Registry,
+    as_json: bool,
+) -> None:
+    """Record a production measurement; roll back if it degraded.
+
+    The measurement is appended to the holder's evaluations. If any metric is
+    worse than the holder's registered value by more than the threshold
+    (relative; lower is better for metrics with a max_ gate), the stage goes
+    back to its previous holder in the same commit, the reason in the message.
+
+    Exit status for schedulers: 0 healthy; 4 rolled back (with --dry-run:
+    would roll back); 5 degraded but no earlier active holder to roll back
+    to; 1/2/3 errors as for every command.
+    """
+    from gitreg import api, inputs, render
+
+    done = api.monitor(
+        model,
+        metrics=inputs.metrics(metrics_file, metric_pairs),
+        stage=stage,
+        threshold=threshold,
+        environment=environment,
+        version=version,
+        dry_run=dry_run,
+        registry=registry,
+    )
+    click.echo(render.to_json(render.monitored_json(done)) if as_json else render.monitored_text(done))
+    click.get_current_context().exit(MONITOR_EXIT[done.outcome])
+
+
+@main.command()
+@click.argument("model")
+@click.option(
+    "--strategy",
+    type=click.Choice(["best", "conservative"]),
+    default="best",
+    show_default=True,
+    help="best: the best-scoring eligible version if it beats the holder; conservative: only if it beats it "
+    "by --min-improvement.",
+)
+@click.option(
+    "--metric", metavar="NAME", help="The metric to rank by [default: the stage's first metric gate in model.yaml]."
+)
+@click.option(
+    "--min-improvement",
+    type=float,
+    metavar="DELTA",
+    help="conservative: how much better than the holder, in the metric's units [default: 0, i.e. strictly better].",
+)
+@click.option("--to", "to", default="production", show_default=True, metavar="STAGE", help="The stage to deploy to.")
+@reason_option
+@dry_run_option
+@branch_options
+@registry_option
+@json_option
+def deploy(
+    model: str,
+    strategy: str,
+    metric: str | None,
+    min_improvement: float | None,
+    to: str,
+    reason: str,
+    dry_run: bool,
+    branch: str | None,
+    pr_body: str | None,
+    registry: Registry,
+    as_json: bool,
+) -> None:
+    """Choose the version a stage should run and promote it through its gates.
+
+    Eligible versions are active, have the metric, meet the stage-order
+    policy and pass the stage's gates. Prints the ranking and the decision;
+    when the holder should stay, nothing is written (exit 0).
+    """
+    from gitreg import api, render
+    from gitreg.lifecycle import GateFailed
+
+    try:
+        decision = api.deploy(
+            model,
+            strategy=strategy,
+            stage=to,
+            metric=metric,
+            min_improvement=min_improvement,
+            reason=reason,
+            dry_run=dry_run,
+            branch=branch,
+            registry=registry,
+        )
+    except GateFailed as exc:
+        click.echo(render.to_json(render.plan_json(exc.plan)) if as_json else render.plan_text(exc.plan, commit=""))
+        raise
+    if not as_json:
+        click.echo(render.decision_text(decision))
+    promotion = _report_move(decision.moved, as_json, pr_body) if decision.moved else None
+    if as_json:
+        click.echo(render.to_json(render.decision_json(decision) | {"promotion": promotion}))
 
 
 @main.group()
@@ -780,17 +1023,14 @@ def model() -> None:
 
 @model.command("show")
 @click.argument("name", metavar="MODEL")
+@at_option
 @registry_option
 @json_option
-def model_show(name: str, registry: Registry, as_json: bool) -> None:
+def model_show(name: str, at: str | None, registry: Registry, as_json: bool) -> None:
     """Print MODEL's model.yaml."""
-    from gitreg import render
-    from gitreg.errors import NotFoundError
-    from gitreg.names import check_name
+    from gitreg import api, render
 
-    found = registry.snapshot().model(check_name(name))
-    if found is None:
-        raise NotFoundError(f"model {name!r} is not registered")
+    found = api.model_show(name, at=at, registry=registry)
     click.echo(render.to_json(render.plain(found.to_doc())) if as_json else render.model_text(found))
 
 
@@ -813,6 +1053,12 @@ def model_show(name: str, registry: Registry, as_json: bool) -> None:
     metavar="STAGE:KEY",
     help="Remove a gate, e.g. production:min_auc (repeatable).",
 )
+@click.option(
+    "--monitor-threshold",
+    type=float,
+    metavar="FRACTION",
+    help="The relative drop at which `gitreg monitor` rolls back, e.g. 0.05 = 5%.",
+)
 @registry_option
 @json_option
 def model_set(
@@ -822,6 +1068,7 @@ def model_set(
     label_pairs: tuple[str, ...],
     gate_pairs: tuple[str, ...],
     remove_pairs: tuple[str, ...],
+    monitor_threshold: float | None,
     registry: Registry,
     as_json: bool,
 ) -> None:
@@ -835,6 +1082,7 @@ def model_set(
         labels=inputs.labels(None, label_pairs),
         gates=inputs.gate_edits(None, gate_pairs),
         remove_gates=inputs.gate_removals(remove_pairs),
+        monitor_threshold=inputs.threshold(monitor_threshold),
     )
     if as_json:
         click.echo(render.to_json(render.plain(updated.to_doc()) | {"commit": commit}))

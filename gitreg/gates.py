@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from gitreg.manifest import ModelVersion
+from gitreg.manifest import Model, ModelVersion
 
 Kind = Literal["min", "max", "min_improvement", "require"]
 _PREFIXES: tuple[tuple[str, Kind], ...] = (
@@ -97,3 +97,14 @@ def evaluate(
 ) -> list[GateResult]:
     """Every gate's result, in the order model.yaml lists them."""
     return [evaluate_one(key, threshold, candidate, holder) for key, threshold in gates.items()]
+
+
+def lower_is_better(model: Model | None, metric: str) -> bool:
+    """A metric is better when lower if the model caps it with a ``max_``
+    gate for some stage (loss, latency); otherwise higher is better."""
+    return model is not None and any(f"max_{metric}" in stage_gates for stage_gates in model.gates.values())
+
+
+def score(value: object) -> float | None:
+    """A metric value usable for ranking, or None (missing, NaN, infinite)."""
+    return _number(value)

@@ -136,6 +136,12 @@ class Repo:
         code, out, _ = self.run(["rev-parse", "-q", "--verify", "--end-of-options", f"{rev}^{{commit}}"], check=False)
         return out.decode().strip() if code == 0 else None
 
+    def last_before(self, rev: str, epoch: int) -> str | None:
+        """The newest commit on ``rev``'s first-parent line committed at or
+        before ``epoch`` (a merged pull request counts from its merge)."""
+        out = self.run(["rev-list", "-1", "--first-parent", f"--before={epoch}", rev, "--"])[1]
+        return out.decode().strip() or None
+
     def ls_tree(self, commit: str, path: str = "", recursive: bool = False) -> list[TreeEntry]:
         """Entries below ``path`` (a folder, no trailing slash) in ``commit``."""
         args = ["ls-tree", "-z"]

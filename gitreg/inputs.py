@@ -206,3 +206,10 @@ def gate_removals(pairs: Iterable[str]) -> list[tuple[str, str]]:
             raise UsageError(f"gate {shown(pair)} is not of the form STAGE:KEY (e.g. production:min_auc)")
         removals.append((stage, key))
     return removals
+
+
+def threshold(value: float | None) -> float | None:
+    """A relative threshold (0.05 = 5%): finite and not negative."""
+    if value is not None and (isinstance(value, bool) or not math.isfinite(value) or value < 0):
+        raise UsageError(f"invalid threshold {shown(value)}: give a relative change such as 0.05 (5%)")
+    return value

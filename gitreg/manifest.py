@@ -94,6 +94,7 @@ class Model:
     owners: tuple[str, ...] = ()
     labels: Mapping[str, str] = field(default_factory=lambda: _frozen(None))
     gates: Mapping[str, Mapping[str, float | bool]] = field(default_factory=lambda: _frozen(None))
+    monitor_threshold: float | None = None  # `gitreg monitor`'s relative drop that triggers a rollback
 
     KIND = "Model"
 
@@ -105,6 +106,7 @@ class Model:
             owners=tuple(doc.get("owners", ())),
             labels=_frozen(doc.get("labels")),
             gates=_frozen({k: _frozen(v) for k, v in doc.get("gates", {}).items()}),
+            monitor_threshold=doc.get("monitor", {}).get("threshold"),
         )
 
     def to_doc(self) -> dict[str, Any]:
@@ -113,6 +115,8 @@ class Model:
         doc["owners"] = list(self.owners)
         doc["labels"] = _plain(self.labels)
         doc["gates"] = _plain(self.gates)
+        if self.monitor_threshold is not None:
+            doc["monitor"] = {"threshold": self.monitor_threshold}
         return doc
 
 

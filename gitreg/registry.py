@@ -8,9 +8,11 @@ import dataclasses
 import json
 import os
 import random
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -148,6 +150,22 @@ class Registry:
             if commit is None:
                 raise NotFoundError(f"revision {rev!r} does not exist in {self.root}")
         return Snapshot(self.repo, commit)
+
+    def snapshot_at(self, at: str | None) -> Snapshot:
+        """The registry as it was at ``at``: a revision (commit, tag, branch,
+        ``HEAD~3``) or a date/time in ISO 8601 (a date alone means the end of
+        that day, UTC); None is now. A time picks the last commit on the
+        registry branch's first-parent line made at or before it."""
+        if at is None:
+            return self.snapshot()
+        when = parse_when(at)
+        if when is None:
+            return self.snapshot(at)
+        now = self.snapshot()
+        found = self.repo.last_before(now.commit, int(when.timestamp())) if now.commit else None
+        if found is None:
+            raise NotFoundError(f"the registry {self.name} has no commits on or before {at}")
+        return Snapshot(self.repo, found)
 
     # -- the commit machinery -------------------------------------------------
 
@@ -532,6 +550,7 @@ class Registry:
         labels: Mapping[str, str] | None = None,
         gates: Sequence[GateEdit] = (),
         remove_gates: Sequence[tuple[str, str]] = (),
+        monitor_threshold: float | None = None,
     ) -> tuple[Model, str | None]:
         """Edit ``model.yaml`` (created if the model has none yet) in one
         commit; the commit is None when nothing changed."""
@@ -544,6 +563,8 @@ class Registry:
             updated = edit_model(
                 current, description=description, owners=owners, labels=labels, gates=gates, remove_gates=remove_gates
             )
+            if monitor_threshold is not None:
+                updated = dataclasses.replace(updated, monitor_threshold=monitor_threshold)
             path = layout.model_path(snap.models_dir, model)
             files: dict[str, bytes | None] = (
                 {} if updated == snap.model(model) else {path: manifest.render(updated, path)}
@@ -557,6 +578,24 @@ class Registry:
             return change.result, None
         applied = self.apply(build)
         return applied.change.result, applied.commit
+
+
+_WHEN = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?")
+
+
+def parse_when(text: str) -> datetime | None:
+    """An ISO 8601 date or date-time as an aware datetime (UTC unless the text
+    has an offset; a bare date is the last second of that day), or None when
+    ``text`` is not shaped like one (then it is a revision)."""
+    if not _WHEN.fullmatch(text):
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"invalid date {text!r}: use YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM]") from None
+    if len(text) == len("YYYY-MM-DD"):
+        parsed = parsed.replace(hour=23, minute=59, second=59)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _flat_params(by_file: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,10 +9,12 @@ from typing import Any
 from gitreg import yamlio
 from gitreg.check import MoveCheck, Report
 from gitreg.compare import Comparison
+from gitreg.deploy import Decision
 from gitreg.gates import GateResult
 from gitreg.history import Event
 from gitreg.lifecycle import OrderCheck, Plan
 from gitreg.manifest import Model, ModelVersion
+from gitreg.monitoring import Monitored, Trend
 from gitreg.snapshot import ModelSummary, Resolved, VersionSummary
 
 MAX_METRIC_COLUMNS = 4
@@ -438,3 +440,128 @@ def pr_body(plan: Plan, branch: str) -> str:
     )
     parts.append(f"<details><summary>Pointer diff</summary>\n\n```diff\n{plan.diff.rstrip()}\n```\n\n</details>")
     return "\n\n".join(parts) + "\n"
+
+
+def trend_json(rows: Sequence[Trend]) -> list[dict[str, Any]]:
+    return [
+        {
+            "model": t.model,
+            "version": t.version,
+            "metric": t.metric,
+            "registered": t.registered,
+            "best": t.best,
+            "latest": t.latest,
+            "change": t.change,
+            "evaluations": t.evaluations,
+            "latest_at": t.latest_at,
+            "environment": t.environment,
+            "lower_is_better": t.lower_is_better,
+        }
+        for t in rows
+    ]
+
+
+def trend_text(rows: Sequence[Trend]) -> str:
+    if not rows:
+        return "No metrics recorded."
+    body = [
+        [
+            t.version,
+            t.metric + (" (lower is better)" if t.lower_is_better else ""),
+            number(t.registered),
+            number(t.best),
+            number(t.latest),
+            _delta(t.change),
+            str(t.evaluations),
+            (t.latest_at or "")[:19].replace("T", " ") + (f" {t.environment}" if t.environment else "") or "-",
+        ]
+        for t in rows
+    ]
+    return table(["VERSION", "METRIC", "REGISTERED", "BEST", "LATEST", "CHANGE", "EVALS", "LAST EVALUATED"], body)
+
+
+def monitored_json(m: Monitored) -> dict[str, Any]:
+    return {
+        "model": m.model,
+        "stage": m.stage,
+        "version": m.version,
+        "outcome": m.outcome,
+        "threshold": m.threshold,
+        "checks": [
+            {
+                "metric": c.metric,
+                "registered": c.registered,
+                "measured": c.measured,
+                "drop": c.drop,
+                "lower_is_better": c.lower_is_better,
+                "degraded": c.degraded(m.threshold),
+            }
+            for c in m.checks
+        ],
+        "rolled_back_to": m.rollback.version if m.rollback else None,
+        "note": m.note,
+        "commit": m.commit,
+        "tags": list(m.tags),
+        "dry_run": m.commit is None,
+    }
+
+
+def monitored_text(m: Monitored) -> str:
+    rows = [
+        [
+            c.metric,
+            number(c.registered),
+            number(c.measured),
+            f"{-c.drop:+.2%}",
+            "DEGRADED" if c.degraded(m.threshold) else "ok",
+        ]
+        for c in m.checks
+    ]
+    lines = [
+        f"{m.model} {m.version} in {m.stage} (threshold {m.threshold:.2%} relative)",
+        table(["METRIC", "REGISTERED", "MEASURED", "CHANGE", "STATUS"], rows),
+    ]
+    would = m.commit is None
+    if m.outcome == "healthy":
+        lines.append("Healthy: " + ("would record the measurement." if would else "measurement recorded."))
+    elif m.outcome == "degraded":
+        lines.append(f"Degraded, but no rollback is possible: {m.note}")
+    elif m.rollback is not None:
+        verb = "Would roll back" if would else "Rolled back"
+        lines.append(f"{verb} {m.stage} from {m.version} to {m.rollback.version}: {m.rollback.reason}")
+    if m.commit:
+        tags = f", tags {', '.join(m.tags)}" if m.tags else ""
+        lines.append(f"Done: commit {m.commit[:10]}{tags}")
+    else:
+        lines.append("Dry run: nothing written.")
+    return "\n".join(lines)
+
+
+def decision_json(d: Decision) -> dict[str, Any]:
+    return {
+        "model": d.model,
+        "stage": d.stage,
+        "strategy": d.strategy,
+        "metric": d.metric,
+        "lower_is_better": d.lower_is_better,
+        "min_improvement": d.min_improvement,
+        "holder": d.holder,
+        "holder_score": d.holder_score,
+        "candidates": [
+            {"version": c.version, "score": c.score, "eligible": c.eligible, "why": c.why} for c in d.candidates
+        ],
+        "chosen": d.chosen,
+        "why": d.why,
+    }
+
+
+def decision_text(d: Decision) -> str:
+    order = "lower is better" if d.lower_is_better else "higher is better"
+    holder = f"{d.holder} ({d.metric} {number(d.holder_score)})" if d.holder else "no holder"
+    rows = [[c.version, number(c.score), "yes" if c.eligible else "no", c.why or "-"] for c in d.candidates]
+    lines = [
+        f"Deploy {d.model} to {d.stage}: strategy {d.strategy}, ranked by {d.metric} ({order}); holder: {holder}",
+        table(["VERSION", d.metric.upper(), "ELIGIBLE", "WHY NOT"], rows) if rows else "No other versions.",
+        (f"Chosen: {d.chosen} ({d.why})" if d.chosen else f"No change: {d.why}"),
+    ]
+    return "\n".join(lines)
