@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gitreg import changes, doctor, inputs, lifecycle, mirror, monitoring, query
 from gitreg import check as checking
 from gitreg import compare as comparing
 from gitreg import deploy as deploying
-from gitreg import doctor, inputs, lifecycle, mirror, monitoring, query
 from gitreg import history as hist
+from gitreg.changes import RegistryDiff
 from gitreg.check import Report
 from gitreg.compare import Comparison
 from gitreg.deploy import Decision
@@ -479,3 +480,11 @@ def deploy(
         dry_run=dry_run,
         branch=branch,
     )
+
+
+def diff(old: str, new: str = "HEAD", *, registry: RegistryArg = None) -> RegistryDiff:
+    """What changed between two registry states (each a revision or an ISO
+    date/time): versions added and removed, pointers moved, annotations and
+    gates changed."""
+    reg = _open(registry)
+    return changes.diff(reg.snapshot_at(old), reg.snapshot_at(new))

@@ -662,6 +662,24 @@ def resolve(ref: str, at: str | None, registry: Registry, as_json: bool) -> None
 
 
 @main.command()
+@click.argument("old", metavar="REV1|DATE1")
+@click.argument("new", metavar="[REV2|DATE2]", default="HEAD")
+@registry_option
+@json_option
+def diff(old: str, new: str, registry: Registry, as_json: bool) -> None:
+    """What changed in the registry between two states (default REV2: HEAD).
+
+    Each state is a revision or an ISO date/time, as for --at. Lists models
+    and versions added or removed, pointers moved, annotations (description,
+    labels, status, evaluations) and gates changed.
+    """
+    from gitreg import api, render
+
+    found = api.diff(old, new, registry=registry)
+    click.echo(render.to_json(render.diff_json(found)) if as_json else render.diff_text(found))
+
+
+@main.command()
 @registry_option
 @json_option
 def sync(registry: Registry, as_json: bool) -> None:

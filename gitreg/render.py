@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gitreg import yamlio
+from gitreg.changes import Field, RegistryDiff
 from gitreg.check import MoveCheck, Report
 from gitreg.compare import Comparison
 from gitreg.deploy import Decision
@@ -564,4 +565,65 @@ def decision_text(d: Decision) -> str:
         table(["VERSION", d.metric.upper(), "ELIGIBLE", "WHY NOT"], rows) if rows else "No other versions.",
         (f"Chosen: {d.chosen} ({d.why})" if d.chosen else f"No change: {d.why}"),
     ]
+    return "\n".join(lines)
+
+
+def _fields_json(fields: Sequence[Field]) -> list[dict[str, Any]]:
+    return [{"model": f.model, "what": f.what, "field": f.field, "before": f.before, "after": f.after} for f in fields]
+
+
+def diff_json(d: RegistryDiff) -> dict[str, Any]:
+    return {
+        "old": d.old,
+        "new": d.new,
+        "models_added": list(d.models_added),
+        "models_removed": list(d.models_removed),
+        "versions_added": [{"model": m, "version": v} for m, v in d.versions_added],
+        "versions_removed": [{"model": m, "version": v} for m, v in d.versions_removed],
+        "pointers_moved": [
+            {"model": f.model, "stage": f.what.split(" ", 1)[1], "from": f.before, "to": f.after} for f in d.pointers
+        ],
+        "annotations_changed": _fields_json(d.annotations),
+        "gates_changed": [
+            {"model": f.model, "stage": f.field.split(".", 1)[0], "gate": f.field.split(".", 1)[1]}
+            | {"before": f.before, "after": f.after}
+            for f in d.gates
+        ],
+        "models_changed": _fields_json(d.models),
+        "config_changed": d.config_changed,
+        "unreadable": list(d.unreadable),
+    }
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, Mapping | list | tuple):
+        return json.dumps(plain(value), ensure_ascii=False)
+    return _value(value)
+
+
+def diff_text(d: RegistryDiff) -> str:
+    lines = [f"Registry changes {d.old[:10]}..{d.new[:10]}"]
+    if d.empty:
+        return lines[0] + ": none."
+
+    def section(title: str, items: Sequence[str]) -> None:
+        if items:
+            lines.append(f"{title}:")
+            lines.extend(f"  {item}" for item in items)
+
+    section("Models added", list(d.models_added))
+    section("Models removed", list(d.models_removed))
+    section("Versions added", [f"{m} {v}" for m, v in d.versions_added])
+    section("Versions removed", [f"{m} {v}" for m, v in d.versions_removed])
+    section("Pointers moved", [f"{f.what}: {f.before or '-'} -> {f.after or '-'}" for f in d.pointers])
+    section(
+        "Annotations changed", [f"{f.what} {f.field}: {_shown(f.before)} -> {_shown(f.after)}" for f in d.annotations]
+    )
+    section("Gates changed", [f"{f.what} {f.field}: {_shown(f.before)} -> {_shown(f.after)}" for f in d.gates])
+    section("Models changed", [f"{f.what} {f.field}: {_shown(f.before)} -> {_shown(f.after)}" for f in d.models])
+    if d.config_changed:
+        lines.append(".gitreg/config.yaml changed")
+    section("Unreadable (run gitreg check)", list(d.unreadable))
     return "\n".join(lines)
