@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitreg import changes, doctor, inputs, lifecycle, mirror, monitoring, query
+from gitreg import changes, doctor, inputs, lifecycle, mirror, monitoring, query, retention
 from gitreg import check as checking
 from gitreg import compare as comparing
 from gitreg import deploy as deploying
@@ -36,6 +36,7 @@ from gitreg.mirror import SyncResult
 from gitreg.monitoring import Monitored, Trend
 from gitreg.names import check_name
 from gitreg.registry import Initialised, Registry
+from gitreg.retention import Collected
 from gitreg.snapshot import ModelSummary, Resolved, VersionSummary
 
 PathLike = str | os.PathLike[str]
@@ -488,3 +489,19 @@ def diff(old: str, new: str = "HEAD", *, registry: RegistryArg = None) -> Regist
     gates changed."""
     reg = _open(registry)
     return changes.diff(reg.snapshot_at(old), reg.snapshot_at(new))
+
+
+def gc(
+    *,
+    dry_run: bool = False,
+    remove_artifacts: bool = False,
+    branch: str | None = None,
+    registry: RegistryArg = None,
+) -> Collected:
+    """Apply the retention policy (``retention`` in .gitreg/config.yaml):
+    remove the manifests of expired versions in one commit (``branch``: on a
+    new branch for review, "" for a default name). ``remove_artifacts`` then
+    deletes from the DVC remote the artifacts of removed versions that no
+    remaining version shares. Versions holding a stage or that a stage would
+    roll back to are never touched."""
+    return retention.gc(_open(registry), dry_run=dry_run, remove_artifacts=remove_artifacts, branch=branch)

@@ -333,6 +333,27 @@ class Store:
             shutil.rmtree(scratch, ignore_errors=True)
         return destination
 
+    def listing(self, oid: str) -> list[tuple[str, str]]:
+        """(relpath, md5) of a folder artifact, read from the remote; empty
+        when the remote no longer has the listing."""
+        remote = self._remote_odb()
+        location = remote.oid_to_path(oid)
+        with self._remote_errors(f"reading folder listing {oid}"):
+            if not remote.fs.exists(location):
+                return []
+            with remote.fs.open(location, "rb") as stream:
+                return _listing(stream.read(), oid)
+
+    def remove(self, oid: str) -> bool:
+        """Delete one object from the remote; False if it was not there."""
+        remote = self._remote_odb()
+        location = remote.oid_to_path(oid)
+        with self._remote_errors(f"removing object {oid}"):
+            if not remote.fs.exists(location):
+                return False
+            remote.fs.rm(location)
+        return True
+
     def verify(self, artifact: Artifact, deep: bool = False) -> list[Problem]:
         """Objects of the artifact that the remote lacks or (``deep``: every
         byte re-hashed) holds with other content."""

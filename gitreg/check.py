@@ -9,7 +9,7 @@ diff touches and what they reference, so its cost follows the change.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,7 @@ from gitreg.git import Repo
 from gitreg.lifecycle import OrderCheck
 from gitreg.manifest import Model, ModelVersion, RegistryConfig, StagePointer
 from gitreg.names import Version, is_name
+from gitreg.snapshot import Snapshot
 
 # Fields of a version that no later commit may change (DESIGN.md §1).
 CORE_FIELDS = (
@@ -148,8 +149,9 @@ def _read_config(repo: Repo, commit: str) -> tuple[RegistryConfig | None, list[V
         return None, [_from_error("schema", layout.CONFIG_PATH, exc)]
     unknown = config.unknown_stages()
     if unknown:
-        message = f"names stage {unknown[0]!r}, which is not in /stages"
-        return config, [Violation("stage", layout.CONFIG_PATH, "/promotion/requires", message)]
+        where, stage = unknown[0]
+        message = f"names stage {stage!r}, which is not in /stages"
+        return config, [Violation("stage", layout.CONFIG_PATH, where, message)]
     return config, []
 
 
@@ -283,6 +285,36 @@ def _move_violations(move: MoveCheck, base: str) -> list[Violation]:
     return found
 
 
+def _check_deletions(
+    repo: Repo, base: str, base_config: RegistryConfig, head: str, paths: Sequence[str]
+) -> list[Violation]:
+    """Version files may only be removed as the base's retention policy
+    allows (``gitreg gc``), judged on the base tip at the head's commit time."""
+    from gitreg import retention
+
+    if not paths:
+        return []
+    policy = base_config.retention
+    if policy is None or not policy.expires_anything:
+        return [
+            Violation("deleted", p, "", "version files are never deleted or renamed (no retention policy allows it)")
+            for p in paths
+        ]
+    snap = Snapshot(repo, base)
+    now = float(repo.log(head, [], ["%ct"], ["-1"])[0][0])
+    places = {p: w for p in paths if (w := layout.classify(base_config.models_dir, p))}
+    verdicts = {
+        (v.model, v.version): v for v in retention.review(snap, now, sorted({w.model for w in places.values()}))
+    }
+    found = []
+    for path, where in places.items():
+        verdict = verdicts.get((where.model, where.name))
+        if verdict is not None and not verdict.expired:
+            message = f"removed, but the retention policy keeps {where.model} {where.name}: {'; '.join(verdict.kept)}"
+            found.append(Violation("deleted", path, "", message))
+    return found
+
+
 def check_change(repo: Repo, base_rev: str, head: str) -> Report:
     """Rules 1-5 for what ``head`` changed since it left ``base_rev``."""
     base = repo.resolve(base_rev)
@@ -311,12 +343,13 @@ def check_change(repo: Repo, base_rev: str, head: str) -> Report:
     pointer_paths = [e.path for m in models for e in repo.ls_tree(head, layout.stages_dir(config.models_dir, m))]
     docs |= reader.documents(p for p in pointer_paths if p not in docs)
     moves: list[MoveCheck] = []
+    deleted: list[str] = []
     for status, path in changes:
         where = layout.classify(config.models_dir, path)
         if where is None:
             continue
         if where.kind == "version" and status == "D":
-            reader.violations.append(Violation("deleted", path, "", "version files are never deleted or renamed"))
+            deleted.append(path)
         elif (
             where.kind == "version"
             and isinstance(docs.get(path), ModelVersion)
@@ -347,6 +380,7 @@ def check_change(repo: Repo, base_rev: str, head: str) -> Report:
             )
             moves.append(move)
             reader.violations += _move_violations(move, base)
+    reader.violations += _check_deletions(repo, base, base_config, head, deleted)
     _check_pointers(reader, config, docs, models)
     all_violations = tuple(dict.fromkeys([*violations, *reader.violations]))
     return Report(head, base, files + reader.read, all_violations, tuple(moves))

@@ -352,8 +352,8 @@ def check(base: str | None, output: str, head: str, staged: bool, registry: Regi
 
     Without --base: every registry file parses, validates and agrees with its
     path, and every pointer names an existing active version in a configured
-    stage. With --base: what the change did — no version deleted or its core
-    edited, evaluations only appended, and every moved pointer passes the
+    stage. With --base: what the change did — no version deleted (unless the
+    base's retention policy lets it expire) or its core edited, evaluations only appended, and every moved pointer passes the
     gates and stage order read from the base (a move back to an earlier
     holder is a rollback). Every violation is reported, with file and field.
     """
@@ -1001,6 +1001,39 @@ def deploy(
     promotion = _report_move(decision.moved, as_json, pr_body) if decision.moved else None
     if as_json:
         click.echo(render.to_json(render.decision_json(decision) | {"promotion": promotion}))
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="List what would be removed and why the rest is kept; write nothing.")
+@click.option(
+    "--remove-artifacts",
+    is_flag=True,
+    help="Then delete from the DVC remote the artifacts of removed versions that no remaining version uses.",
+)
+@click.option(
+    "--branch",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[NAME]",
+    help="Commit to a new branch for review instead (pushed to origin if there is one) "
+    "[default name: gitreg/gc-<UTC time>].",
+)
+@registry_option
+@json_option
+def gc(dry_run: bool, remove_artifacts: bool, branch: str | None, registry: Registry, as_json: bool) -> None:
+    """Remove expired versions under the retention policy, in one commit.
+
+    The policy is `retention` in .gitreg/config.yaml (max_versions,
+    keep_days, keep_stages, keep_labels). Removed manifests stay in git's
+    history; GTO sees deregistration tags. A version that holds a stage, or
+    that a stage would roll back to, is never removed. `gitreg check`
+    accepts exactly the removals the base's policy allows.
+    """
+    from gitreg import api, render
+
+    done = api.gc(dry_run=dry_run, remove_artifacts=remove_artifacts, branch=branch, registry=registry)
+    click.echo(render.to_json(render.collected_json(done)) if as_json else render.collected_text(done, dry_run))
 
 
 @main.group()

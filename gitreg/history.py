@@ -79,7 +79,7 @@ def events(repo: Repo, head: str, models_dir: str, model: str, stage: str | None
     for commit, at, by, subject, trailer_text in rows:
         trailers = _trailers(trailer_text)
         action = trailers.get("Gitreg-Action", "manual")
-        if trailers.get("Gitreg-Model", model) != model:
+        if model not in trailers.get("Gitreg-Model", model).split(", "):  # gc names every model it touched
             action = "manual"
         version = trailers.get("Gitreg-Version")
         previous = trailers.get("Gitreg-From")

@@ -222,10 +222,7 @@ def _run(registry: Registry, planner: Planner, dry_run: bool, branch: str | None
         return Moved(applied.change.result, applied.commit, applied.tag_names)
     name = branch or branch_name(planner(registry.snapshot(), who)[0])
     applied = registry.apply(build, branch=name)
-    remote = "origin" if "origin" in registry.repo.remotes() else None
-    if remote is not None:
-        registry.repo.push(remote, [f"refs/heads/{name}:refs/heads/{name}"])
-    return Moved(applied.change.result, applied.commit, (), name, remote)
+    return Moved(applied.change.result, applied.commit, (), name, registry.push_branch(name))
 
 
 def promote(

@@ -41,12 +41,48 @@ def _default_requires(stages: tuple[str, ...]) -> Mapping[str, tuple[str, ...]]:
 
 
 @dataclass(frozen=True)
+class Retention:
+    """``retention`` in the config: what ``gitreg gc`` may remove."""
+
+    max_versions: int | None = None
+    keep_days: float | None = None
+    keep_stages: tuple[str, ...] = ()
+    keep_labels: Mapping[str, str] = field(default_factory=lambda: _frozen(None))
+
+    @property
+    def expires_anything(self) -> bool:
+        return self.max_versions is not None or self.keep_days is not None
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> Retention:
+        return cls(
+            doc.get("max_versions"),
+            doc.get("keep_days"),
+            tuple(doc.get("keep_stages", ())),
+            _frozen(doc.get("keep_labels")),
+        )
+
+    def to_doc(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {}
+        if self.max_versions is not None:
+            doc["max_versions"] = self.max_versions
+        if self.keep_days is not None:
+            doc["keep_days"] = self.keep_days
+        if self.keep_stages:
+            doc["keep_stages"] = list(self.keep_stages)
+        if self.keep_labels:
+            doc["keep_labels"] = dict(self.keep_labels)
+        return doc
+
+
+@dataclass(frozen=True)
 class RegistryConfig:
     models_dir: str = "models"
     stages: tuple[str, ...] = DEFAULT_STAGES
     default_bump: str = "patch"
     remote: str = "storage"
     requires: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: _default_requires(DEFAULT_STAGES))
+    retention: Retention | None = None
 
     KIND = "RegistryConfig"
 
@@ -65,10 +101,11 @@ class RegistryConfig:
             default_bump=doc["versioning"]["default_bump"],
             remote=doc["artifacts"]["remote"],
             requires=requires,
+            retention=Retention.from_doc(doc["retention"]) if "retention" in doc else None,
         )
 
     def to_doc(self) -> dict[str, Any]:
-        return {
+        doc = {
             "apiVersion": API_VERSION,
             "kind": self.KIND,
             "models_dir": self.models_dir,
@@ -77,11 +114,16 @@ class RegistryConfig:
             "artifacts": {"remote": self.remote},
             "promotion": {"requires": {k: list(v) for k, v in self.requires.items()}},
         }
+        if self.retention is not None:
+            doc["retention"] = self.retention.to_doc()
+        return doc
 
-    def unknown_stages(self) -> list[str]:
-        """Stages the promotion policy names that are not configured."""
-        named = [s for target, needed in self.requires.items() for s in (target, *needed)]
-        return [s for s in dict.fromkeys(named) if s not in self.stages]
+    def unknown_stages(self) -> list[tuple[str, str]]:
+        """(JSON pointer, stage) for stages the promotion policy or the
+        retention policy names that are not configured."""
+        named = [("/promotion/requires", s) for target, needed in self.requires.items() for s in (target, *needed)]
+        named += [("/retention/keep_stages", s) for s in (self.retention.keep_stages if self.retention else ())]
+        return [(where, s) for where, s in dict.fromkeys(named) if s not in self.stages]
 
     def rank(self, stage: str) -> int:
         return self.stages.index(stage)

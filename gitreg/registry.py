@@ -225,6 +225,14 @@ class Registry:
             f"the registry branch kept moving under concurrent writers; gave up after {COMMIT_ATTEMPTS} attempts"
         )
 
+    def push_branch(self, name: str) -> str | None:
+        """Push a pull-request branch to ``origin``, if the checkout has one;
+        returns the remote pushed to."""
+        if "origin" not in self.repo.remotes():
+            return None
+        self.repo.push("origin", [f"refs/heads/{name}:refs/heads/{name}"])
+        return "origin"
+
     def _journal_path(self) -> Path:
         return self.repo.git_dir / "gitreg-sync.json"
 

@@ -16,6 +16,7 @@ from gitreg.history import Event
 from gitreg.lifecycle import OrderCheck, Plan
 from gitreg.manifest import Model, ModelVersion
 from gitreg.monitoring import Monitored, Trend
+from gitreg.retention import Collected
 from gitreg.snapshot import ModelSummary, Resolved, VersionSummary
 
 MAX_METRIC_COLUMNS = 4
@@ -626,4 +627,41 @@ def diff_text(d: RegistryDiff) -> str:
     if d.config_changed:
         lines.append(".gitreg/config.yaml changed")
     section("Unreadable (run gitreg check)", list(d.unreadable))
+    return "\n".join(lines)
+
+
+def collected_json(c: Collected) -> dict[str, Any]:
+    return {
+        "removed": [{"model": m, "version": v} for m, v in c.removed],
+        "kept": [{"model": v.model, "version": v.version, "why": list(v.kept)} for v in c.verdicts if not v.expired],
+        "commit": c.commit,
+        "tags": list(c.tags),
+        "branch": c.branch,
+        "pushed_to": c.pushed_to,
+        "artifacts_removed": list(c.artifacts_removed),
+        "artifacts_shared": list(c.artifacts_shared),
+    }
+
+
+def collected_text(c: Collected, dry_run: bool) -> str:
+    lines = []
+    verb = "Would remove" if dry_run else "Removed"
+    created = {(v.model, v.version): v.created_at for v in c.verdicts}
+    lines += [f"{verb} {m} {v} (registered {created.get((m, v), '?')[:10]})" for m, v in c.removed]
+    kept = [v for v in c.verdicts if not v.expired]
+    if dry_run:
+        lines += [f"Keep {v.model} {v.version}: {'; '.join(v.kept)}" for v in kept]
+    else:
+        lines.append(f"Kept {len(kept)} version(s).")
+    if not c.removed:
+        lines.append("Nothing has expired.")
+    if c.commit:
+        where = f" on branch {c.branch}" + (f", pushed to {c.pushed_to}" if c.pushed_to else "") if c.branch else ""
+        tags = f", tags {', '.join(c.tags)}" if c.tags else ""
+        lines.append(f"Done: commit {c.commit[:10]}{where}{tags}")
+    if c.artifacts_removed or c.artifacts_shared:
+        lines.append(
+            f"Deleted {len(c.artifacts_removed)} object(s) from the DVC remote; "
+            f"kept {len(c.artifacts_shared)} that remaining versions share."
+        )
     return "\n".join(lines)

@@ -84,7 +84,7 @@ class Snapshot:
         unknown = config.unknown_stages()
         if unknown:
             raise InvalidDocumentError(
-                f"{layout.CONFIG_PATH}: /promotion/requires names stage {unknown[0]!r}, which is not in /stages"
+                f"{layout.CONFIG_PATH}: {unknown[0][0]} names stage {unknown[0][1]!r}, which is not in /stages"
             )
         return config
 
