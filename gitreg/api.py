@@ -12,13 +12,14 @@ here as the mappings ``metrics``/``metadata``/``labels``.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitreg import changes, doctor, inputs, lifecycle, mirror, monitoring, query, retention
+from gitreg import changes, doctor, exchange, inputs, lifecycle, mirror, monitoring, query, retention
 from gitreg import check as checking
 from gitreg import compare as comparing
 from gitreg import deploy as deploying
@@ -29,6 +30,7 @@ from gitreg.compare import Comparison
 from gitreg.deploy import Decision
 from gitreg.doctor import Finding, Synced
 from gitreg.errors import NotFoundError, UsageError
+from gitreg.exchange import Imported
 from gitreg.history import Event
 from gitreg.lifecycle import Moved
 from gitreg.manifest import Model, ModelVersion
@@ -505,3 +507,29 @@ def gc(
     remaining version shares. Versions holding a stage or that a stage would
     roll back to are never touched."""
     return retention.gc(_open(registry), dry_run=dry_run, remove_artifacts=remove_artifacts, branch=branch)
+
+
+def export_registry(
+    models: Sequence[str] = (), *, at: str | None = None, registry: RegistryArg = None
+) -> dict[str, Any]:
+    """The full state of ``models`` (default: all) as a ``RegistryExport``
+    document (validated against schemas/RegistryExport.schema.json): each
+    model's model.yaml, every version manifest and every stage pointer, and
+    the DVC remotes holding the artifacts (credentials removed)."""
+    reg = _open(registry)
+    return exchange.export(reg.snapshot_at(at), reg.name, models)
+
+
+def import_registry(
+    document: Mapping[str, Any] | PathLike, *, dry_run: bool = False, registry: RegistryArg = None
+) -> Imported:
+    """Land an export (a path, or the document itself) in this registry:
+    versions keep their numbers, timestamps and authors, stages their holders;
+    artifacts are copied into this registry's DVC remote when it is not the
+    one they are in. Refuses (writing nothing) anything that would overwrite
+    different content; importing the same export again writes nothing."""
+    if isinstance(document, Mapping):
+        data, source = json.dumps(document), "the export"
+    else:
+        data, source = inputs.read_text_file(document, "export"), str(document)
+    return exchange.import_state(_open(registry), data, source, dry_run=dry_run)

@@ -106,6 +106,17 @@ class Store:
         except ConfigError as exc:
             raise ArtifactError(f"{root / '.dvc'}: cannot read DVC configuration: {exc}") from exc
 
+    @classmethod
+    def detached(cls, name: str, options: dict[str, str], folder: Path) -> Store:
+        """A store for a remote known only by its options (e.g. from an
+        export), configured in ``folder`` (credentials come from the
+        environment, as DVC reads them)."""
+        from gitreg import dvcconfig
+
+        (folder / ".dvc").mkdir(parents=True, exist_ok=True)
+        (folder / ".dvc" / "config").write_text(dvcconfig.config_text({name: options}), encoding="utf-8")
+        return cls(folder, name)
+
     def _cache_odb(self) -> Any:
         from dvc_data.hashfile.db import get_odb
         from dvc_objects.fs.local import LocalFileSystem
@@ -217,18 +228,26 @@ class Store:
             yield bar.update
 
     def _upload_file(self, path: Path, remote: Any) -> tuple[str, int]:
-        """Copy ``path`` to the remote under a temporary name, hashing it on the
-        way, then move it to its content address: (md5, size)."""
-        with self._remote_errors(f"pushing artifact {path}"):
+        """Copy ``path`` to the remote, hashing it on the way: (md5, size)."""
+        with path.open("rb") as src:
+            return self._put(src, remote, f"push {path.name}", lambda: path.stat().st_size, f"pushing artifact {path}")
+
+    def _put(
+        self, src: Any, remote: Any, label: str, total: Callable[[], int], doing: str, expect: str | None = None
+    ) -> tuple[str, int]:
+        """Stream ``src`` to the remote under a temporary name, hashing it on
+        the way, then move it to its content address: (object id, size). With
+        ``expect``, bytes that do not hash to it are dropped (ArtifactError)."""
+        suffix = ".dir" if expect and expect.endswith(".dir") else ""
+        with self._remote_errors(doing):
             remote.fs.makedirs(remote.path, exist_ok=True)
             partial = remote.fs.join(remote.path, f".gitreg-upload-{os.getpid()}-{uuid.uuid4().hex}")
             try:
-                with (
-                    path.open("rb") as src,
-                    remote.fs.open(partial, "wb") as dst,
-                    self._bar(f"push {path.name}", lambda: path.stat().st_size) as advance,
-                ):
-                    oid, size = _copy_hashing(src, dst, advance)
+                with remote.fs.open(partial, "wb") as dst, self._bar(label, total) as advance:
+                    md5, size = _copy_hashing(src, dst, advance)
+                oid = md5 + suffix
+                if expect is not None and oid != expect:
+                    raise ArtifactError(f"hash mismatch while {doing}: expected md5 {expect}, got {oid}")
                 final = remote.oid_to_path(oid)
                 if not remote.fs.exists(final):  # content-addressed: stored once
                     remote.fs.makedirs(remote.fs.parent(final), exist_ok=True)
@@ -237,6 +256,32 @@ class Store:
                 if remote.fs.exists(partial):
                     remote.fs.rm(partial)
         return oid, size
+
+    def copy_to(self, target: Store, artifact: Artifact) -> list[str]:
+        """Copy the artifact's objects from this store's remote to
+        ``target``'s (members before the folder listing), each re-hashed on
+        the way; objects the target already has are skipped. Returns the
+        object ids copied."""
+        source, dest = self._remote_odb(), target._remote_odb()
+        oids = [md5 for _, md5 in self.listing(artifact.md5)] if artifact.is_dir else []
+        oids.append(artifact.md5)
+        copied = []
+        for oid in dict.fromkeys(oids):
+            with target._remote_errors(f"checking object {oid}"):
+                if dest.fs.exists(dest.oid_to_path(oid)):
+                    continue
+            location = source.oid_to_path(oid)
+            with self._remote_errors(f"reading object {oid}"), source.fs.open(location, "rb") as src:
+                target._put(
+                    src,
+                    dest,
+                    f"copy {artifact.path}",
+                    functools.partial(source.fs.size, location),
+                    f"copying object {oid} of {artifact.path}",
+                    expect=oid,
+                )
+            copied.append(oid)
+        return copied
 
     # -- reading back ------------------------------------------------------
 

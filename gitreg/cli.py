@@ -353,9 +353,10 @@ def check(base: str | None, output: str, head: str, staged: bool, registry: Regi
     Without --base: every registry file parses, validates and agrees with its
     path, and every pointer names an existing active version in a configured
     stage. With --base: what the change did — no version deleted (unless the
-    base's retention policy lets it expire) or its core edited, evaluations only appended, and every moved pointer passes the
-    gates and stage order read from the base (a move back to an earlier
-    holder is a rollback). Every violation is reported, with file and field.
+    base's retention policy lets it expire) or its core edited, evaluations
+    only appended, and every moved pointer passes the gates and stage order
+    read from the base (a move back to an earlier holder is a rollback).
+    Every violation is reported, with file and field.
     """
     from gitreg import api, render
 
@@ -1034,6 +1035,55 @@ def gc(dry_run: bool, remove_artifacts: bool, branch: str | None, registry: Regi
 
     done = api.gc(dry_run=dry_run, remove_artifacts=remove_artifacts, branch=branch, registry=registry)
     click.echo(render.to_json(render.collected_json(done)) if as_json else render.collected_text(done, dry_run))
+
+
+@main.command("export")
+@click.argument("models", nargs=-1, metavar="[MODEL]...")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to FILE instead of standard output.")
+@at_option
+@registry_option
+def export_command(models: tuple[str, ...], output: str | None, at: str | None, registry: Registry) -> None:
+    """Print the full state of the registry (or of MODELs) as JSON.
+
+    Every model.yaml, version manifest and stage pointer, and the DVC
+    remotes holding the artifacts (credentials removed), validated against
+    schemas/RegistryExport.schema.json. Load it elsewhere with `gitreg import`.
+    """
+    from gitreg import api, render
+
+    text = render.to_json(api.export_registry(models, at=at, registry=registry)) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    import os
+
+    partial = f"{output}.partial"
+    with open(partial, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.replace(partial, output)
+
+
+@main.command("import")
+@click.argument("file", metavar="FILE|-")
+@click.option("--dry-run", is_flag=True, help="Say what would be imported and write nothing.")
+@registry_option
+@json_option
+def import_command(file: str, dry_run: bool, registry: Registry, as_json: bool) -> None:
+    """Import a `gitreg export` (FILE, or - for standard input).
+
+    Versions keep their numbers, timestamps and authors, stages their
+    holders; artifacts are copied into this registry's DVC remote when they
+    live elsewhere (credentials from the environment, as DVC reads them).
+    Refuses anything that would overwrite different content; nothing is
+    written then. Importing the same export twice writes nothing the second time.
+    """
+    from gitreg import api, exchange, render
+
+    if file == "-":
+        done = exchange.import_state(registry, sys.stdin.read(), "standard input", dry_run=dry_run)
+    else:
+        done = api.import_registry(file, dry_run=dry_run, registry=registry)
+    click.echo(render.to_json(render.imported_json(done)) if as_json else render.imported_text(done, dry_run))
 
 
 @main.group()

@@ -16,6 +16,10 @@ DVCIGNORE = (
     "# https://dvc.org/doc/user-guide/dvcignore\n"
 )
 _URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_SECRET_RE = re.compile(
+    r"secret|password|passphrase|token|key_id|account_key|credential|sas|connection_string|key_?file", re.IGNORECASE
+)
+_USERINFO_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/@]*@")
 
 
 def _load(text: str, source: str) -> Any:
@@ -64,3 +68,26 @@ def normalise_url(url: str) -> str:
 
 def is_local(url: str) -> bool:
     return not _URL_RE.match(url)
+
+
+def remote_options(text: str, source: str) -> dict[str, dict[str, str]]:
+    """{remote name: its options} without credentials (secret options
+    dropped, ``user:password@`` removed from the URL), to hand to others."""
+    conf = _load(text, source)
+    found: dict[str, dict[str, str]] = {}
+    for section, body in conf.items():
+        m = re.fullmatch(r'\s*remote\s+"(.+)"\s*', section)
+        if m and isinstance(body, dict) and "url" in body:
+            options = {str(k): str(v) for k, v in body.items() if not _SECRET_RE.search(str(k))}
+            options["url"] = _USERINFO_RE.sub(r"\1", options["url"])
+            found[m.group(1)] = options
+    return found
+
+
+def config_text(remotes: dict[str, dict[str, str]]) -> str:
+    """A DVC config that defines these remotes (and nothing else)."""
+    conf = _load("", "generated")
+    for name, options in remotes.items():
+        conf[f'remote "{name}"'] = dict(options)
+    lines: list[str] = conf.write()
+    return "\n".join(lines) + "\n"

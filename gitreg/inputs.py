@@ -32,15 +32,27 @@ def check_key(key: object, what: str) -> str:
     return key
 
 
-def read_mapping_file(path: PathLike, what: str) -> dict[str, Any]:
-    """A JSON or YAML file whose top level is a mapping (safe-loaded)."""
+def read_bytes_file(path: PathLike, what: str) -> bytes:
     file = Path(path)
     try:
-        data = file.read_bytes()
+        return file.read_bytes()
     except FileNotFoundError:
         raise UsageError(f"{what} file {file} does not exist") from None
     except OSError as exc:
         raise UsageError(f"{what} file {file} cannot be read: {exc.strerror}") from exc
+
+
+def read_text_file(path: PathLike, what: str) -> str:
+    try:
+        return read_bytes_file(path, what).decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{what} file {path} is not UTF-8 text") from None
+
+
+def read_mapping_file(path: PathLike, what: str) -> dict[str, Any]:
+    """A JSON or YAML file whose top level is a mapping (safe-loaded)."""
+    file = Path(path)
+    data = read_bytes_file(file, what)
     try:
         doc = yamlio.load(data, str(file))
     except InvalidDocumentError as exc:

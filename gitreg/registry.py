@@ -60,6 +60,14 @@ class Change:
     trailers: Mapping[str, str]
     tags: Sequence[TagSpec] = ()
     result: Any = None
+    before: Sequence[Change] = ()  # commits to make first, in order (each with its own tags)
+
+    def all_files(self) -> dict[str, bytes | None]:
+        """The files as the whole series leaves them."""
+        files: dict[str, bytes | None] = {}
+        for part in (*self.before, self):
+            files |= part.files
+        return files
 
     def message(self) -> str:
         trailer_lines = "".join(f"{k}: {v}\n" for k, v in self.trailers.items())
@@ -194,22 +202,21 @@ class Registry:
             head = self.repo.resolve(ref)
             change = build(Snapshot(self.repo, head))
             if branch is None:
-                dirty = self.repo.dirty_paths(change.files)
+                dirty = self.repo.dirty_paths(change.all_files())
                 if dirty:
                     raise ConflictError(f"{dirty[0]} has uncommitted changes; commit or stash them first")
-            tree = self.repo.write_tree(head, change.files)
-            failpoints.reach("after-objects")
-            commit = self.repo.commit_tree(tree, [head] if head else [], change.message())
+            commit, specs = self._commit_series(head, change)
             if branch is not None:
                 try:
                     self.repo.update_refs([RefUpdate(target, commit, None)])
                 except RefUpdateRejected:
                     raise ConflictError(f"branch {branch!r} already exists; name another with --branch NAME") from None
                 return Applied(commit, change)
-            updates = [RefUpdate(ref, commit, head), *self._tag_updates(change.tags, commit)]
+            updates = [RefUpdate(ref, commit, head), *self._tag_updates(specs, commit)]
             failpoints.reach("after-commit")
-            present = [p for p, data in change.files.items() if data is not None]
-            removed = [p for p, data in change.files.items() if data is None]
+            files = change.all_files()
+            present = [p for p, data in files.items() if data is not None]
+            removed = [p for p, data in files.items() if data is None]
             self._journal(commit, present, removed)
             try:
                 self.repo.update_refs(updates)
@@ -282,10 +289,8 @@ class Registry:
                 ref = self.branch_ref()
                 head = self.repo.resolve(ref)
                 change = build(Snapshot(self.repo, head))
-                tree = self.repo.write_tree(head, change.files)
-                failpoints.reach("after-objects")
-                commit = self.repo.commit_tree(tree, [head] if head else [], change.message())
-                updates = [RefUpdate(ref, commit, head), *self._tag_updates(change.tags, commit)]
+                commit, specs = self._commit_series(head, change)
+                updates = [RefUpdate(ref, commit, head), *self._tag_updates(specs, commit)]
                 failpoints.reach("after-commit")
                 if self.repo.push_atomic("origin", [f"{u.new}:{u.ref}" for u in updates]):
                     failpoints.reach("after-push")
@@ -297,6 +302,20 @@ class Registry:
             f"the registry {self.name} kept moving under concurrent writers; gave up after {REMOTE_ATTEMPTS} "
             "attempts (nothing was written)"
         )
+
+    def _commit_series(self, head: str | None, change: Change) -> tuple[str, list[TagSpec]]:
+        """Commit ``change.before`` and then ``change`` on ``head`` (no ref
+        moves); the last commit, and every tag spec aimed at its own commit."""
+        parent = head
+        specs: list[TagSpec] = []
+        commit = ""
+        for part in (*change.before, change):
+            tree = self.repo.write_tree(parent, part.files)
+            failpoints.reach("after-objects")
+            commit = self.repo.commit_tree(tree, [parent] if parent else [], part.message())
+            specs += [s if s.target else dataclasses.replace(s, target=commit) for s in part.tags]
+            parent = commit
+        return commit, specs
 
     def _tag_updates(self, specs: Sequence[TagSpec], commit: str | None) -> list[RefUpdate]:
         """Annotated tag objects for ``specs`` (``commit`` for specs without a

@@ -11,6 +11,7 @@ from gitreg.changes import Field, RegistryDiff
 from gitreg.check import MoveCheck, Report
 from gitreg.compare import Comparison
 from gitreg.deploy import Decision
+from gitreg.exchange import Imported
 from gitreg.gates import GateResult
 from gitreg.history import Event
 from gitreg.lifecycle import OrderCheck, Plan
@@ -664,4 +665,33 @@ def collected_text(c: Collected, dry_run: bool) -> str:
             f"Deleted {len(c.artifacts_removed)} object(s) from the DVC remote; "
             f"kept {len(c.artifacts_shared)} that remaining versions share."
         )
+    return "\n".join(lines)
+
+
+def imported_json(i: Imported) -> dict[str, Any]:
+    return {
+        "models": list(i.models),
+        "versions": [{"model": m, "version": v} for m, v in i.versions],
+        "skipped": [{"model": m, "version": v} for m, v in i.skipped],
+        "stages": [{"model": m, "stage": s, "version": v} for m, s, v in i.stages],
+        "objects_copied": i.objects_copied,
+        "commit": i.commit,
+        "tags": list(i.tags),
+    }
+
+
+def imported_text(i: Imported, dry_run: bool) -> str:
+    verb = "Would import" if dry_run else "Imported"
+    lines = [
+        f"{verb} {len(i.versions)} version(s) of {len({m for m, _ in i.versions})} model(s), "
+        f"{len(i.stages)} stage pointer(s); {len(i.skipped)} version(s) already here."
+    ]
+    lines += [f"  {m} {v}" for m, v in i.versions]
+    lines += [f"  {m} {s} -> {v}" for m, s, v in i.stages]
+    if i.objects_copied:
+        lines.append(f"Copied {i.objects_copied} object(s) into this registry's DVC remote.")
+    if i.commit:
+        lines.append(f"Done: commit {i.commit[:10]}, {len(i.tags)} tag(s)")
+    elif not dry_run:
+        lines.append("Nothing to import.")
     return "\n".join(lines)

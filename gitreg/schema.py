@@ -11,7 +11,7 @@ from typing import Any
 
 from gitreg.errors import InvalidDocumentError
 
-KINDS = ("RegistryConfig", "Model", "ModelVersion", "StagePointer")
+KINDS = ("RegistryConfig", "Model", "ModelVersion", "StagePointer", "RegistryExport")
 
 
 def schema_text(kind: str) -> str:
@@ -21,8 +21,12 @@ def schema_text(kind: str) -> str:
 @functools.cache
 def _validator(kind: str) -> Any:
     from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
 
-    return Draft202012Validator(json.loads(schema_text(kind)))
+    # an export refers to the other kinds by their $id
+    others = [json.loads(schema_text(k)) for k in KINDS if k != kind] if kind == "RegistryExport" else []
+    known: Any = Registry().with_resources((doc["$id"], Resource.from_contents(doc)) for doc in others)
+    return Draft202012Validator(json.loads(schema_text(kind)), registry=known)
 
 
 def _pointer(path: Any) -> str:

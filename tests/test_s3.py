@@ -5,6 +5,7 @@ clone, verify; then an object corrupted and one deleted in the bucket."""
 from __future__ import annotations
 
 import hashlib
+import json
 import signal
 import subprocess
 import sys
@@ -134,3 +135,31 @@ def test_missing_credentials_are_named(
     assert "DVC remote 'storage' (s3://models/registry)" in result.stderr
     assert "credentials" in result.stderr.lower()
     assert git(registry, "tag") == ""
+
+
+def test_export_from_s3_import_into_a_local_store_and_back(s3: str, tmp_path: Path, cli: Cli) -> None:
+    registry = s3_registry(tmp_path, s3)
+    folder = tmp_path / "bert"
+    folder.mkdir()
+    (folder / "weights.bin").write_bytes(b"\x02" * 100_000)
+    (folder / "vocab.txt").write_text("a b\n")
+    api.register("bert", folder, registry=registry)
+    api.promote("bert", "1.0.0", to="staging", registry=registry)
+    exported = tmp_path / "bert.json"
+    exported.write_text(cli("export", "-R", registry).stdout)
+    assert json.loads(exported.read_text())["remotes"]["storage"] == {"url": "s3://models/registry", "endpointurl": s3}
+    local = tmp_path / "local"
+    api.init(local)
+    done = api.import_registry(exported, registry=local)
+    assert done.objects_copied == 3  # two files and the folder listing, read from the bucket
+    pulled = api.pull("bert@staging", output=tmp_path / "out", registry=local)
+    assert (pulled / "vocab.txt").read_text() == "a b\n"
+    # and back into a second S3 prefix
+    back = tmp_path / "back"
+    api.init(back, remote=f"s3://{BUCKET}/other")
+    config = back / ".dvc" / "config"
+    config.write_text(config.read_text() + f"    endpointurl = {s3}\n")
+    git(back, "commit", "-qam", "endpoint")
+    assert api.import_registry(api.export_registry(registry=local), registry=back).objects_copied == 3
+    keys = {o["Key"] for o in client(s3).list_objects_v2(Bucket=BUCKET, Prefix="other/")["Contents"]}
+    assert len(keys) == 3
