@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitreg import changes, doctor, exchange, inputs, lifecycle, mirror, monitoring, query, retention
+from gitreg import changes, doctor, events, exchange, inputs, lifecycle, mirror, monitoring, query, retention
 from gitreg import check as checking
 from gitreg import compare as comparing
 from gitreg import deploy as deploying
@@ -48,9 +48,12 @@ RegistryArg = str | os.PathLike[str] | Registry | None
 def _open(registry: RegistryArg) -> Registry:
     """A Registry as given, or opened from a path/URL (None: ``GITREG_REGISTRY``,
     then ``gitreg.toml``, then the current folder)."""
-    return registry if isinstance(registry, Registry) else Registry.open(registry)
+    opened = registry if isinstance(registry, Registry) else Registry.open(registry)
+    events.opened(opened)
+    return opened
 
 
+@events.emits("init")
 def init(
     path: PathLike = ".",
     *,
@@ -73,6 +76,7 @@ def init(
     )
 
 
+@events.emits("register")
 def register(
     model: str,
     artifact: PathLike,
@@ -182,6 +186,7 @@ def diagnose(*, registry: RegistryArg = None) -> list[Finding]:
     return doctor.diagnose(_open(registry))
 
 
+@events.emits("pull")
 def pull(
     ref: str,
     *,
@@ -270,6 +275,7 @@ class Verified:
         return not self.problems
 
 
+@events.emits("tags.sync")
 def tags_sync(*, dry_run: bool = False, registry: RegistryArg = None) -> SyncResult:
     """Create the GTO tags the files at HEAD imply and are missing (after a
     merged pull request, a revert or a hand edit). Never moves or deletes a
@@ -277,6 +283,7 @@ def tags_sync(*, dry_run: bool = False, registry: RegistryArg = None) -> SyncRes
     return mirror.sync(_open(registry), dry_run=dry_run)
 
 
+@events.emits("promote")
 def promote(
     model: str,
     version: str,
@@ -296,6 +303,7 @@ def promote(
     return lifecycle.promote(_open(registry), model, version, to, reason=reason, dry_run=dry_run, branch=branch)
 
 
+@events.emits("demote")
 def demote(
     model: str,
     version: str,
@@ -311,6 +319,7 @@ def demote(
     return lifecycle.demote(_open(registry), model, version, to, reason=reason, dry_run=dry_run, branch=branch)
 
 
+@events.emits("unassign")
 def unassign(
     model: str,
     *,
@@ -324,6 +333,7 @@ def unassign(
     return lifecycle.unassign(_open(registry), model, stage, reason=reason, dry_run=dry_run, branch=branch)
 
 
+@events.emits("rollback")
 def rollback(
     model: str,
     *,
@@ -340,11 +350,13 @@ def rollback(
     return lifecycle.rollback(_open(registry), model, stage, to=to, reason=reason, dry_run=dry_run, branch=branch)
 
 
+@events.emits("archive")
 def archive(model: str, version: str, *, registry: RegistryArg = None) -> ModelVersion:
     """Mark a version archived (refused while it holds a stage)."""
     return lifecycle.set_status(_open(registry), model, version, "archived")[0]
 
 
+@events.emits("deprecate")
 def deprecate(model: str, version: str, *, registry: RegistryArg = None) -> ModelVersion:
     """Mark a version deprecated (refused while it holds a stage)."""
     return lifecycle.set_status(_open(registry), model, version, "deprecated")[0]
@@ -368,12 +380,14 @@ def compare(model: str, versions: Sequence[str], *, at: str | None = None, regis
     return comparing.compare(_open(registry).snapshot_at(at), model, versions)
 
 
+@events.emits("resolve")
 def resolve(ref: str, *, at: str | None = None, registry: RegistryArg = None) -> Resolved:
     """``MODEL@STAGE``, ``MODEL@VERSION`` or ``MODEL@latest``: the version, the
     commits, and where its artifact is (``at``: as deployed then)."""
     return _open(registry).snapshot_at(at).locate(ref)
 
 
+@events.emits("model.set")
 def set_model(
     model: str,
     *,
@@ -410,6 +424,7 @@ def model_show(model: str, *, at: str | None = None, registry: RegistryArg = Non
 # -- operating models in production ----------------------------------------------
 
 
+@events.emits("evaluate")
 def evaluate(
     model: str,
     version: str,
@@ -431,6 +446,7 @@ def metric_history(
     return monitoring.trend(_open(registry).snapshot_at(at), model, environment)
 
 
+@events.emits("monitor")
 def monitor(
     model: str,
     *,
@@ -457,6 +473,7 @@ def monitor(
     )
 
 
+@events.emits("deploy")
 def deploy(
     model: str,
     *,
@@ -493,6 +510,7 @@ def diff(old: str, new: str = "HEAD", *, registry: RegistryArg = None) -> Regist
     return changes.diff(reg.snapshot_at(old), reg.snapshot_at(new))
 
 
+@events.emits("gc")
 def gc(
     *,
     dry_run: bool = False,
@@ -520,6 +538,7 @@ def export_registry(
     return exchange.export(reg.snapshot_at(at), reg.name, models)
 
 
+@events.emits("import")
 def import_registry(
     document: Mapping[str, Any] | PathLike, *, dry_run: bool = False, registry: RegistryArg = None
 ) -> Imported:

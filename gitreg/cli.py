@@ -31,9 +31,12 @@ def registry_option(func: Any) -> Any:
 
     @functools.wraps(func)
     def opened(*args: Any, registry: str | None, offline: bool, **kwargs: Any) -> Any:
+        from gitreg import events
         from gitreg.registry import Registry
 
-        return func(*args, registry=Registry.open(registry, offline=offline), **kwargs)
+        opened = Registry.open(registry, offline=offline)
+        events.opened(opened)
+        return func(*args, registry=opened, **kwargs)
 
     opened = click.option(
         "--offline", is_flag=True, help="For a registry given by URL: read the local clone as is, without fetching."
@@ -68,8 +71,23 @@ def json_option(func: Any) -> Any:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of text.")(func)
 
 
+class GitregCommand(click.Command):
+    """A command that emits one structured event (``gitreg.events``)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from gitreg import events
+
+        name = ".".join(ctx.command_path.split()[1:]) or "main"
+        with events.operation(name):
+            events.arguments(ctx.params)
+            return super().invoke(ctx)
+
+
 class GitregGroup(click.Group):
     """Maps the core's exceptions to one-line messages and exit codes."""
+
+    command_class = GitregCommand
+    group_class = type
 
     def invoke(self, ctx: click.Context) -> Any:
         from gitreg.errors import GitregError
@@ -101,13 +119,22 @@ class GitregGroup(click.Group):
 
 @click.group(cls=GitregGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.option(
+    "--log-json",
+    is_flag=True,
+    help="Write one JSON event per operation (gitreg.<command>.complete|error) to standard error; "
+    "GITREG_LOG=FILE appends them to FILE.",
+)
 @click.version_option(package_name="gitreg", message="gitreg %(version)s")
-def main(debug: bool) -> None:
+def main(debug: bool, log_json: bool) -> None:
     """gitreg: a model registry whose database is a git repository.
 
     Every change is a commit on the registry's branch, mirrored as GTO-style
     tags; artifacts are stored by hash in DVC remotes.
     """
+    from gitreg import events
+
+    events.log_to_stderr(log_json)
 
 
 @main.command()

@@ -76,6 +76,23 @@ class Retention:
 
 
 @dataclass(frozen=True)
+class Hook:
+    """An ``events`` subscription in the config: a webhook or a command."""
+
+    on: str
+    webhook: str | None = None
+    command: tuple[str, ...] = ()
+
+    def to_doc(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"on": self.on}
+        if self.webhook is not None:
+            doc["webhook"] = self.webhook
+        if self.command:
+            doc["command"] = list(self.command)
+        return doc
+
+
+@dataclass(frozen=True)
 class RegistryConfig:
     models_dir: str = "models"
     stages: tuple[str, ...] = DEFAULT_STAGES
@@ -83,6 +100,7 @@ class RegistryConfig:
     remote: str = "storage"
     requires: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: _default_requires(DEFAULT_STAGES))
     retention: Retention | None = None
+    hooks: tuple[Hook, ...] = ()
 
     KIND = "RegistryConfig"
 
@@ -102,10 +120,11 @@ class RegistryConfig:
             remote=doc["artifacts"]["remote"],
             requires=requires,
             retention=Retention.from_doc(doc["retention"]) if "retention" in doc else None,
+            hooks=tuple(Hook(h["on"], h.get("webhook"), tuple(h.get("command", ()))) for h in doc.get("events", ())),
         )
 
     def to_doc(self) -> dict[str, Any]:
-        doc = {
+        doc: dict[str, Any] = {
             "apiVersion": API_VERSION,
             "kind": self.KIND,
             "models_dir": self.models_dir,
@@ -116,6 +135,8 @@ class RegistryConfig:
         }
         if self.retention is not None:
             doc["retention"] = self.retention.to_doc()
+        if self.hooks:
+            doc["events"] = [h.to_doc() for h in self.hooks]
         return doc
 
     def unknown_stages(self) -> list[tuple[str, str]]:

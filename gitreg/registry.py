@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from gitreg import ci as ci_templates
-from gitreg import dvcconfig, failpoints, layout, lineage, manifest, tags, yamlio
+from gitreg import dvcconfig, events, failpoints, layout, lineage, manifest, tags, yamlio
 from gitreg import location as locations
 from gitreg.cache import Cache, redact
 from gitreg.errors import ConflictError, NotFoundError, UsageError
@@ -188,12 +188,15 @@ class Registry:
         (for a pull request): no tags (they cannot travel with a PR; `gitreg
         tags sync` adds them after the merge) and no change to the checkout.
         """
-        if self.cache is not None:
+        if self.cache is not None and branch is None:
+            applied = self._apply_remote(build, self.cache)
+        elif self.cache is not None:
             with self.cache.locked():
-                if branch is not None:
-                    return self._apply_local(build, branch)
-            return self._apply_remote(build, self.cache)
-        return self._apply_local(build, branch)
+                applied = self._apply_local(build, branch)
+        else:
+            applied = self._apply_local(build, branch)
+        events.committed(self, applied.commit, dict(applied.change.trailers), applied.tag_names)
+        return applied
 
     def _apply_local(self, build: Callable[[Snapshot], Change], branch: str | None) -> Applied:
         ref = self.branch_ref()
