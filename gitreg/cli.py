@@ -1229,8 +1229,10 @@ def model_set(
 def demo(directory: str | None) -> None:
     """Run the main job end to end on a local registry with a local DVC remote.
 
-    Creates a registry, trains a tiny model twice, registers both versions
-    with their metrics and params, lists them, and tells you where to look.
+    Creates a registry with gates, trains a tiny model three times and
+    registers each run, promotes through the gates (one is refused), records
+    production measurements with `monitor` (the degraded one rolls back),
+    lists the result and its history, and tells you where to look.
     """
     from gitreg import demo as demo_module
 

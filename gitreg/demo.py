@@ -159,16 +159,18 @@ def run(directory: str | None, echo: Echo) -> Path:
                 api.promote, MODEL, candidate, to=stage, reason="gates passed", registry=registry
             )
             _move(echo, f"gitreg promote {MODEL} {candidate} --to {stage}", promote)
-    _move(
-        echo,
-        f"gitreg rollback {MODEL} --reason 'alert: false positives up 40%'",
-        lambda: api.rollback(MODEL, reason="alert: false positives up 40%", registry=registry),
-    )
+    registered = api.show(f"{MODEL}@production", registry=registry).metrics["auc"]
+    for label, measured in (("healthy", registered * 0.99), ("degraded", registered * 0.8)):
+        echo(f"\n$ gitreg monitor {MODEL} --metric auc={measured:.4f}   # {label} in production")
+        watched = api.monitor(MODEL, metrics={"auc": round(measured, 4)}, registry=registry)
+        echo(render.monitored_text(watched))
     echo("\n$ gitreg list")
     stages = Registry.open(registry).snapshot().config.stages
     echo(render.summaries_text(api.list_models(registry=registry), stages))
     echo(f"\n$ gitreg list {MODEL}")
     echo(render.versions_text(api.list_versions(MODEL, registry=registry)))
+    echo(f"\n$ gitreg history {MODEL} --metrics")
+    echo(render.trend_text(api.metric_history(MODEL, registry=registry)))
     echo(f"\n$ gitreg history {MODEL} --stage production")
     echo(render.events_text(api.history(MODEL, stage="production", registry=registry)))
     echo(f"\nThe registry is a git repository: {registry}")

@@ -17,6 +17,8 @@ def test_demo_runs_end_to_end(tmp_path: Path, cli: Cli) -> None:
         ("1.0.1", "staging"),
         ("1.0.0", "production"),
     ]
+    assert "Healthy: measurement recorded." in out and "Rolled back production from 1.0.1 to 1.0.0: monitor:" in out
+    assert len(api.show("fraud-detector@1.0.1", registry=registry).evaluations) == 2
     assert api.show("fraud-detector@1.0.1", registry=registry).artifact.nfiles == 2
     production = api.history("fraud-detector", stage="production", registry=registry)
     assert [(e.action, e.previous, e.version) for e in production] == [
