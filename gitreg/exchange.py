@@ -33,20 +33,25 @@ def export(snap: Snapshot, source: str, models: Sequence[str] = ()) -> dict[str,
     """The state of ``models`` (default: every model) at the snapshot."""
     if snap.commit is None:
         raise NotFoundError(f"{source} has no commits to export")
-    names = [check_name(m) for m in models] or snap.model_names()
+    names = list(dict.fromkeys(check_name(m) for m in models)) or snap.model_names()
+    catalog = snap.catalog(names)
+    model_files = [layout.model_path(snap.models_dir, name) for name in names]
+    model_docs = snap.read_files(model_files)
     entries = []
     used: set[str] = set()
-    for name in dict.fromkeys(names):
-        versions = list(reversed(snap.all_versions(name)))
-        model = snap.model(name)
-        if model is None and not versions:
+    for name, path in zip(names, model_files, strict=True):
+        data = model_docs[path]
+        model = manifest.parse_at(data, Model, path, name=name) if data is not None else None
+        if model is None and name not in catalog:
             raise NotFoundError(f"model {name!r} is not registered")
+        entry = catalog.get(name)
+        versions = list(reversed(entry.versions)) if entry else []
         used.update(v.artifact.remote for v in versions)
         entries.append(
             {
                 "model": manifest._plain((model or Model(name=name)).to_doc()),
                 "versions": [manifest._plain(v.to_doc()) for v in versions],
-                "stages": {s: manifest._plain(p.to_doc()) for s, p in snap.pointers(name).items()},
+                "stages": {s: manifest._plain(p.to_doc()) for s, p in sorted(entry.pointers.items())} if entry else {},
             }
         )
     dvc_text = (snap.read_files([layout.DVC_CONFIG_PATH])[layout.DVC_CONFIG_PATH] or b"").decode("utf-8")
@@ -164,6 +169,7 @@ def _plan(snap: Snapshot, entries: Sequence[Entry], remote_names: Mapping[str, s
                     f"(its stages: {', '.join(snap.config.stages)})"
                 )
         current = snap.model(name)
+        registered = {v.version: v for v in snap.all_versions(name)}
         if current is None:
             plan.models.append(entry.model)
         elif current != entry.model:
@@ -171,7 +177,7 @@ def _plan(snap: Snapshot, entries: Sequence[Entry], remote_names: Mapping[str, s
             raise ConflictError(f"{path} already exists with other content; nothing was imported")
         for version in entry.versions:
             local = replace(version, artifact=replace(version.artifact, remote=remote_names[version.artifact.remote]))
-            existing = snap.version(name, version.version)
+            existing = registered.get(version.version)
             if existing is None:
                 plan.versions.append(local)
             elif _same_version(existing, version):

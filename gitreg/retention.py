@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from gitreg import history, layout, manifest, tags
 from gitreg.errors import InvalidDocumentError, NotFoundError, UsageError
-from gitreg.manifest import Artifact, ModelVersion, Retention
+from gitreg.manifest import Artifact, ModelVersion, Retention, StagePointer
 from gitreg.registry import Change, Registry, TagSpec
 from gitreg.snapshot import Snapshot
 
@@ -54,10 +54,16 @@ def _label_kept(version: ModelVersion, keep: Retention) -> str | None:
     return None
 
 
-def review_model(snap: Snapshot, policy: Retention, model: str, now: float) -> list[Verdict]:
-    """Every version of ``model`` with the reasons it is kept (none: expired)."""
-    versions = snap.all_versions(model)  # newest first
-    pointers = snap.pointers(model)
+def review_model(
+    snap: Snapshot,
+    policy: Retention,
+    model: str,
+    now: float,
+    versions: Sequence[ModelVersion],
+    pointers: Mapping[str, StagePointer],
+) -> list[Verdict]:
+    """Every version of ``model`` (``versions``: newest first, ``pointers``:
+    its stage pointers) with the reasons it is kept (none: expired)."""
     held = {p.version: stage for stage, p in pointers.items()}
     restore: dict[str, str] = {}
     for stage, pointer in pointers.items():
@@ -99,8 +105,11 @@ def review(snap: Snapshot, now: float, models: Iterable[str] | None = None) -> l
     """Verdicts for every version of ``models`` (default: all) under the
     snapshot's own policy."""
     policy = snap.config.retention or Retention()
+    catalog = snap.catalog(list(models) if models is not None else None)
     return [
-        v for m in (models if models is not None else snap.model_names()) for v in review_model(snap, policy, m, now)
+        verdict
+        for model, entry in sorted(catalog.items())
+        for verdict in review_model(snap, policy, model, now, entry.versions, entry.pointers)
     ]
 
 

@@ -65,6 +65,14 @@ class VersionSummary:
         return self.status if self.status != "active" else "development"
 
 
+@dataclass(frozen=True)
+class Catalogued:
+    """One model's documents: versions newest first, pointers by stage."""
+
+    versions: list[ModelVersion]
+    pointers: dict[str, StagePointer]
+
+
 class Snapshot:
     """The registry as it is at one commit; every read sees only that commit."""
 
@@ -198,6 +206,34 @@ class Snapshot:
             latest = max((self._version_of_file(model, s) for s in stems), default=None)
             result.append(ModelSummary(model, str(latest) if latest else None, held.get(model, {}), len(stems)))
         return result
+
+    def catalog(self, models: Sequence[str] | None = None) -> dict[str, Catalogued]:
+        """Every version document and pointer of ``models`` (default: all),
+        read with one tree listing and one batch read, whatever the count."""
+        if not self.commit:
+            return {}
+        wanted = set(models) if models is not None else None
+        places: dict[str, tuple[str, str, str]] = {}
+        for item in self.repo.ls_tree(self.commit, self.models_dir, recursive=True):
+            where = layout.classify(self.models_dir, item.path)
+            if where is None or (wanted is not None and where.model not in wanted):
+                continue
+            places[item.path] = (item.oid, where.kind, where.model)
+        blobs = self.repo.read_blobs([oid for oid, kind, _ in places.values() if kind in ("version", "stage")])
+        found: dict[str, Catalogued] = {}
+        for path, (oid, kind, model) in sorted(places.items()):
+            entry = found.setdefault(model, Catalogued([], {}))
+            where = layout.classify(self.models_dir, path)
+            if where is None or kind not in ("version", "stage"):
+                continue
+            if kind == "version":
+                self._version_of_file(model, where.name)
+                entry.versions.append(self._parse(path, blobs[oid], ModelVersion, model=model, version=where.name))
+            else:
+                entry.pointers[where.name] = self._parse(path, blobs[oid], StagePointer, model=model, stage=where.name)
+        for entry in found.values():
+            entry.versions.sort(key=lambda v: Version.parse(v.version), reverse=True)
+        return found
 
     def version_summaries(self, model: str, conditions: Sequence[Condition] = ()) -> list[VersionSummary]:
         """The model's versions, newest first; with ``conditions`` (see
