@@ -13,6 +13,7 @@ from gitreg import api, retention
 from gitreg.errors import NotFoundError
 from gitreg.registry import Registry
 from tests.conftest import Cli, git, state
+from tests.test_gto_interop import gto_view, our_view
 
 DAY = 86400
 
@@ -67,6 +68,7 @@ def test_gc_never_removes_a_staged_version_or_its_artifact(reg: Path, cli: Cli, 
     assert all(r.ok for r in api.verify("fraud", remote=True, registry=reg))
     api.pull("fraud@production", output=tmp_path / "prod.bin", registry=reg)
     assert (tmp_path / "prod.bin").read_bytes() == b"v2"
+    assert gto_view(reg) == our_view(reg, cli)  # GTO reads the deregistration tags the same way
     assert api.rollback("fraud", registry=reg).plan.version == "1.0.1"
     # the commit: one commit, deregistration tags, accepted by the checker, history keeps the files
     assert git(reg, "tag", "-l", "fraud@v1.0.0!") == "fraud@v1.0.0!"
