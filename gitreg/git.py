@@ -14,7 +14,7 @@ import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import git as gitpython
 
@@ -62,6 +62,9 @@ class Repo:
         if code != 0:
             raise NotFoundError(f"{start}: not a git repository")
         bare, git_dir = out.decode().splitlines()
+        self._loose: Any = None  # the in-process object writer, once known (False: use git)
+        self._trees: dict[str, dict[str, tuple[str, str, str]]] = {}  # tree id -> entries
+        self._commit_trees: dict[str, str] = {}  # commit id -> its tree id
         self.bare = bare == "true"
         self.git_dir = Path(git_dir)
         if self.bare:
@@ -344,22 +347,55 @@ class Repo:
 
     # -- writing objects -----------------------------------------------------
 
+    def _store(self, kind: str, data: bytes) -> str:
+        """Write one object (blob, tree, tag) into the object database: in
+        this process for SHA-1 repositories (thousands of objects in an
+        import cost no processes), through ``hash-object`` otherwise."""
+        if self._loose is None:
+            fmt = self._text(["rev-parse", "--show-object-format"]) or "sha1"
+            self._loose = False
+            if fmt == "sha1":
+                from gitdb import LooseObjectDB  # GitPython's object database
+
+                self._loose = LooseObjectDB(str(self.git_dir / "objects"))
+        if self._loose is False:
+            return self._text(["hash-object", "-t", kind, "-w", "--stdin"], input=data)
+        import io
+
+        from gitdb import IStream
+
+        stored = self._loose.store(IStream(kind.encode(), len(data), io.BytesIO(data)))
+        return cast(str, stored.hexsha.decode())
+
     def write_blob(self, data: bytes) -> str:
-        return self._text(["hash-object", "-w", "--stdin"], input=data)
+        return self._store("blob", data)
 
     def write_tree(self, base_commit: str | None, changes: Mapping[str, bytes | None]) -> str:
         """A tree equal to ``base_commit``'s with files added, replaced or
         (value None) removed. Only the folders on the changed paths are read
-        and rewritten, so the cost follows the change, not the repository."""
+        and rewritten, so the cost follows the change, not the repository;
+        trees this process wrote are remembered, so a series of commits
+        (an import) reads each folder once."""
         blobs = {path: (self.write_blob(data) if data is not None else None) for path, data in changes.items()}
-        return self._rewrite(base_commit, "", blobs) or self._empty_tree()
+        root = self._root_tree(base_commit) if base_commit else None
+        return self._rewrite(root, blobs) or self._empty_tree()
 
     def _empty_tree(self) -> str:
-        return self._text(["mktree", "-z"], input=b"")
+        return self._store("tree", b"")
 
-    def _rewrite(self, base: str | None, folder: str, blobs: Mapping[str, str | None]) -> str | None:
-        entries = {e.path.rsplit("/", 1)[-1]: e for e in self.ls_tree(base, folder)} if base else {}
-        lines = {name: (e.mode, e.type, e.oid) for name, e in entries.items()}
+    def _root_tree(self, commit: str) -> str:
+        if commit not in self._commit_trees:
+            self._commit_trees[commit] = self._text(["rev-parse", "--verify", f"{commit}^{{tree}}"])
+        return self._commit_trees[commit]
+
+    def _tree_entries(self, tree: str) -> dict[str, tuple[str, str, str]]:
+        """{name: (mode, type, oid)} of one tree object."""
+        if tree not in self._trees:
+            self._trees[tree] = {e.path: (e.mode, e.type, e.oid) for e in self.ls_tree(tree)}
+        return dict(self._trees[tree])
+
+    def _rewrite(self, tree: str | None, blobs: Mapping[str, str | None]) -> str | None:
+        lines = self._tree_entries(tree) if tree else {}
         children: dict[str, dict[str, str | None]] = {}
         for path, oid in blobs.items():
             head, sep, rest = path.partition("/")
@@ -370,17 +406,22 @@ class Repo:
             else:
                 lines[head] = (_BLOB_MODE, "blob", oid)
         for name, sub in children.items():
-            sub_folder = f"{folder}/{name}" if folder else name
-            existing = entries.get(name)
-            subtree = self._rewrite(base if existing and existing.type == "tree" else None, sub_folder, sub)
+            existing = lines.get(name)
+            subtree = self._rewrite(existing[2] if existing and existing[1] == "tree" else None, sub)
             if subtree is None:
                 lines.pop(name, None)
             else:
                 lines[name] = (_TREE_MODE, "tree", subtree)
         if not lines:
             return None
-        data = b"".join(f"{m} {t} {o}\t{n}".encode() + b"\0" for n, (m, t, o) in sorted(lines.items()))
-        return self._text(["mktree", "-z"], input=data)
+        # git's order: a folder sorts as if its name ended with "/"
+        ordered = sorted(lines.items(), key=lambda item: item[0] + "/" if item[1][1] == "tree" else item[0])
+        data = b"".join(
+            f"{mode.lstrip('0')} {name}".encode() + b"\0" + bytes.fromhex(oid) for name, (mode, _, oid) in ordered
+        )
+        oid = self._store("tree", data)
+        self._trees[oid] = lines
+        return oid
 
     def commit_tree(self, tree: str, parents: Sequence[str], message: str) -> str:
         args = ["commit-tree", tree]
@@ -392,12 +433,15 @@ class Repo:
             if "tell me who you are" in text or "empty ident" in text:
                 self.identity()  # raises the friendly error
             raise GitError(f"git commit-tree failed: {text.strip().splitlines()[-1]}")
-        return out.decode().strip()
+        commit = out.decode().strip()
+        self._commit_trees[commit] = tree
+        return commit
 
     def make_tag(self, name: str, target: str, message: str, tagger: str, when: int) -> str:
-        """An annotated tag object (not yet a ref) with an exact tagger time."""
+        """An annotated tag object (not yet a ref) with an exact tagger time,
+        in the format ``git mktag`` accepts."""
         body = f"object {target}\ntype commit\ntag {name}\ntagger {tagger} {when} +0000\n\n{message}\n"
-        return self._text(["mktag"], input=body.encode("utf-8"))
+        return self._store("tag", body.encode("utf-8"))
 
     def update_refs(self, updates: Sequence[RefUpdate]) -> None:
         """Apply all updates or none; RefUpdateRejected when any precondition fails."""
