@@ -23,11 +23,8 @@ import contextvars
 import fnmatch
 import json
 import os
-import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -246,6 +243,9 @@ def _deliver(registry: Registry, event: dict[str, Any], status: str) -> list[dic
 def _post(url: str, body: str) -> str | None:
     if not url.startswith(("http://", "https://")):
         return "only http and https webhooks are supported"
+    import urllib.error  # only when a webhook is configured: costs tens of ms to import
+    import urllib.request
+
     request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
         url, data=body.encode("utf-8"), headers={"Content-Type": "application/json"}, method="POST"
     )
@@ -261,6 +261,8 @@ def _post(url: str, body: str) -> str | None:
 
 
 def _run(command: tuple[str, ...], body: str, registry: Registry) -> str | None:
+    import subprocess
+
     cwd = registry.root if registry.cache is None else None
     try:
         # a program and its arguments from the registry's reviewed config; no shell
