@@ -23,7 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate import generate
 from report import emit
 
-GITREG = shutil.which("gitreg") or "gitreg"
+# the gitreg installed beside this Python (the project's venv), else the one on PATH
+_BESIDE = Path(sys.executable).parent / "gitreg"
+GITREG = str(_BESIDE) if _BESIDE.exists() else shutil.which("gitreg") or "gitreg"
 
 
 def version_for(i: int) -> str:
