@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-import git as gitpython
-
 from gitreg.errors import ConflictError, GitError, NotFoundError, UsageError
 
 ZERO_OID = "0" * 40
@@ -57,7 +55,7 @@ class Repo:
         start = Path(path).absolute()
         if not start.is_dir():
             raise NotFoundError(f"{start}: no such directory")
-        self._cmd = gitpython.Git(str(start))
+        self._cwd = str(start)
         code, out, _ = self.run(["rev-parse", "--is-bare-repository", "--absolute-git-dir"], check=False)
         if code != 0:
             raise NotFoundError(f"{start}: not a git repository")
@@ -72,28 +70,19 @@ class Repo:
         else:
             top = self.run(["rev-parse", "--show-toplevel"])[1].decode().strip()
             self.root = Path(top)
-            self._cmd = gitpython.Git(top)
+            self._cwd = top
 
     @staticmethod
     def init_bare(path: Path, branch: str = "main") -> Repo:
         path.mkdir(parents=True, exist_ok=True)
-        try:
-            gitpython.Git(str(path)).execute(
-                ["git", "init", "--quiet", "--bare", f"--initial-branch={branch}", str(path)]
-            )
-        except gitpython.GitCommandError as exc:
-            raise GitError(f"git init {path} failed: {_stderr(exc)}") from exc
+        _init(path, "--bare", f"--initial-branch={branch}")
         return Repo(path)
 
     @staticmethod
     def init(path: Path, branch: str = "main") -> Repo:
         path = path.absolute()
         path.mkdir(parents=True, exist_ok=True)
-        cmd = gitpython.Git(str(path))
-        try:
-            cmd.execute(["git", "init", "--quiet", f"--initial-branch={branch}", str(path)])
-        except gitpython.GitCommandError as exc:
-            raise GitError(f"git init {path} failed: {_stderr(exc)}") from exc
+        _init(path, f"--initial-branch={branch}")
         return Repo(path)
 
     # -- running -------------------------------------------------------------
@@ -107,18 +96,7 @@ class Repo:
         check: bool = True,
     ) -> tuple[int, bytes, bytes]:
         """Run ``git args``; return (exit code, stdout, stderr)."""
-        try:
-            proc = self._cmd.execute(
-                ["git", *args],
-                istream=subprocess.PIPE,
-                as_process=True,
-                env=dict(env) if env else None,
-            )
-        except gitpython.GitCommandNotFound as exc:
-            raise GitError("git is not installed or not on PATH") from exc
-        popen = cast("subprocess.Popen[bytes]", proc.proc)  # as_process always starts one
-        out, err = popen.communicate(input)
-        code = popen.returncode
+        code, out, err = _git(self._cwd, args, input, env)
         if check and code != 0:
             message = err.decode("utf-8", "replace").strip().splitlines()
             raise GitError(f"git {args[0]} failed: {message[-1] if message else f'exit {code}'}")
@@ -163,6 +141,19 @@ class Repo:
             mode, kind, oid = meta.decode().split(" ")
             entries.append(TreeEntry(mode, kind, oid, prefix + name.decode("utf-8", "surrogateescape")))
         return entries
+
+    def blobs_under(self, commit: str, folder: str) -> list[tuple[str, str]]:
+        """(path relative to ``folder``, blob id) of every file below it, for
+        listings of many thousands of files (no per-entry objects)."""
+        code, out, _ = self.run(["ls-tree", "-r", "-z", f"{commit}:{folder}"], check=False)
+        if code != 0:
+            return []
+        found = []
+        for record in out.split(b"\0"):
+            meta, _, name = record.partition(b"\t")
+            if meta[7:11] == b"blob":  # "100644 blob <oid>": regular and executable files, symlinks
+                found.append((name.decode("utf-8", "surrogateescape"), meta[12:].decode()))
+        return found
 
     def _cat(self, names: Sequence[str]) -> dict[str, bytes | None]:
         """Contents of many objects (ids or ``rev:path``) in one ``cat-file
@@ -272,13 +263,15 @@ class Repo:
         refused because it moved on (a compare-and-swap that lost)."""
         from gitreg import failpoints
 
-        proc = self._cmd.execute(
+        popen = subprocess.Popen(
             ["git", "push", "--atomic", "--porcelain", "--quiet", remote, *refspecs],
-            istream=subprocess.PIPE,
-            as_process=True,
+            cwd=self._cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=_english(),
         )
-        failpoints.reach("during-push")
-        popen = cast("subprocess.Popen[bytes]", proc.proc)
+        failpoints.reach("during-push")  # while the push is under way
         out, err = popen.communicate()
         if popen.returncode == 0:
             return True
@@ -471,6 +464,24 @@ class Repo:
                 (self.root / path).unlink(missing_ok=True)
 
 
-def _stderr(exc: gitpython.GitCommandError) -> str:
-    text = exc.stderr if isinstance(exc.stderr, str) else str(exc)
-    return text.strip().splitlines()[-1] if text.strip() else str(exc)
+def _git(
+    cwd: str, args: Sequence[str], input: bytes | None = None, env: Mapping[str, str] | None = None
+) -> tuple[int, bytes, bytes]:
+    """One git process in ``cwd``: (exit code, stdout, stderr). Messages are
+    asked for in English, as callers recognise some of them."""
+    try:
+        done = subprocess.run(["git", *args], cwd=cwd, input=input, capture_output=True, env=_english(env), check=False)
+    except FileNotFoundError as exc:
+        raise GitError("git is not installed or not on PATH") from exc
+    return done.returncode, done.stdout, done.stderr
+
+
+def _english(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    return {**os.environ, "LANGUAGE": "C", "LC_ALL": "C", **(env or {})}
+
+
+def _init(path: Path, *options: str) -> None:
+    code, _, err = _git(str(path), ["init", "--quiet", *options, str(path)])
+    if code != 0:
+        lines = err.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(f"git init {path} failed: {lines[-1] if lines else f'exit {code}'}")

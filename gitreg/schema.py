@@ -18,15 +18,46 @@ def schema_text(kind: str) -> str:
     return (resources.files("gitreg") / "schemas" / f"{kind}.schema.json").read_text("utf-8")
 
 
+def _referenced(kind: str) -> list[dict[str, Any]]:
+    """The schemas ``kind`` refers to by their $id (an export: the other kinds)."""
+    return [json.loads(schema_text(k)) for k in KINDS if k != kind] if kind == "RegistryExport" else []
+
+
 @functools.cache
 def _validator(kind: str) -> Any:
+    """The reference validator (python-jsonschema): the judge, and the source
+    of every error message."""
     from jsonschema import Draft202012Validator
     from referencing import Registry, Resource
 
-    # an export refers to the other kinds by their $id
-    others = [json.loads(schema_text(k)) for k in KINDS if k != kind] if kind == "RegistryExport" else []
-    known: Any = Registry().with_resources((doc["$id"], Resource.from_contents(doc)) for doc in others)
+    known: Any = Registry().with_resources((doc["$id"], Resource.from_contents(doc)) for doc in _referenced(kind))
     return Draft202012Validator(json.loads(schema_text(kind)), registry=known)
+
+
+@functools.cache
+def _fast(kind: str) -> Any:
+    """A compiled validator (jsonschema-rs, about 60x faster) that may only
+    say yes: a document it rejects goes to the reference validator, which
+    decides and explains. Formats are annotations in both, as 2020-12 says."""
+    import jsonschema_rs
+
+    known = jsonschema_rs.Registry([(doc["$id"], doc) for doc in _referenced(kind)])
+    return jsonschema_rs.Draft202012Validator(
+        json.loads(schema_text(kind)), registry=known, validate_formats=False, offline=True
+    )
+
+
+def fast_accepts(doc: Any, kind: str) -> bool:
+    """True when the compiled validator accepts ``doc``; False when it
+    rejects it or cannot read a value even as plain JSON."""
+    try:
+        return bool(_fast(kind).is_valid(doc))
+    except ValueError:  # a str subclass (a quoted version), say: read it as plain JSON
+        pass
+    try:
+        return bool(_fast(kind).is_valid(json.loads(json.dumps(doc))))
+    except (TypeError, ValueError):
+        return False
 
 
 def _pointer(path: Any) -> str:
@@ -62,7 +93,10 @@ def validate(doc: Any, kind: str, source: str) -> dict[str, Any]:
     found = doc.get("kind")
     if found != kind:
         raise InvalidDocumentError(f"{source}: /kind: expected {kind!r}, found {found!r}")
-    errors = sorted(_validator(kind).iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
+    if fast_accepts(doc, kind):
+        errors = []
+    else:
+        errors = sorted(_validator(kind).iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
         first = errors[0]
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
