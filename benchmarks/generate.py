@@ -2,11 +2,15 @@
 
     python benchmarks/generate.py DIR --models 50 --versions 20
 
-Manifests are rendered (and schema-validated) by gitreg itself; all files
-land in one commit and each version gets its GTO registration tag, as
-`gitreg register` would leave them. Artifact entries point at hashes that
-are not in the remote: this registry is for timing reads and writes of
-manifests, not artifact transfer.
+Every file is rendered (and schema-validated) by gitreg itself: model.yaml,
+each version's manifest, and per model a staging pointer (newest version)
+and a production pointer (the one before). One `git fast-import` stream
+writes them on top of `gitreg init`'s commit, one commit per round of
+versions (GTO allows one version of a model per commit), with the GTO tags
+`gitreg register` and `gitreg promote` would leave (a registration tag per
+version, an assignment tag per pointer); the checkout is then brought up
+to date. Artifact entries point at hashes that are not in the remote: this
+registry is for timing reads and writes of manifests, not transfers.
 """
 
 from __future__ import annotations
@@ -17,49 +21,74 @@ import subprocess
 import time
 from pathlib import Path
 
-from gitreg import api, layout, manifest
-from gitreg.manifest import Artifact, Model, ModelVersion
+from gitreg import api, layout, manifest, tags
+from gitreg.manifest import Artifact, Model, ModelVersion, StagePointer
 from gitreg.snapshot import timestamp
+
+AUTHOR = "Bench <bench@example.com>"
+
+
+def _blob(path: str, data: bytes) -> bytes:
+    return f"M 100644 inline {path}\ndata {len(data)}\n".encode() + data + b"\n"
+
+
+def _tag(event: tags.TagEvent, version: str, mark: int, when: int) -> bytes:
+    message = (event.message(version) + "\n").encode()
+    head = f"tag {event.name()}\nfrom :{mark}\ntagger {AUTHOR} {when} +0000\ndata {len(message)}\n"
+    return head.encode() + message
 
 
 def generate(root: Path, models: int, versions: int) -> Path:
     api.init(root)
     config = manifest.RegistryConfig()
-    now = int(time.time()) - models * versions
-    tag_lines = []
-    for m in range(models):
-        name = f"model-{m:04d}"
-        path = root / layout.model_path(config.models_dir, name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(manifest.render(Model(name, description=f"benchmark model {m}"), str(path)))
-        for v in range(versions):
-            version = f"1.{v // 10}.{v % 10}"
+    names = [f"model-{m:04d}" for m in range(models)]
+    numbers = [f"1.{v // 10}.{v % 10}" for v in range(versions)]
+    start = int(time.time()) - models * (versions + 2)
+    rounds: list[list[bytes]] = [[] for _ in numbers]  # round v: version v of every model
+    tag_stream: list[bytes] = []
+    for m, name in enumerate(names):
+        model_file = layout.model_path(config.models_dir, name)
+        rounds[0].append(
+            _blob(model_file, manifest.render(Model(name, description=f"benchmark model {m}"), model_file))
+        )
+        for v, version in enumerate(numbers):
+            when = start + v * models + m
             md5 = hashlib.md5(f"{name}/{version}".encode(), usedforsecurity=False).hexdigest()
             doc = ModelVersion(
                 model=name,
                 version=version,
-                created_at=timestamp(now),
-                created_by="Bench <bench@example.com>",
+                created_at=timestamp(when),
+                created_by=AUTHOR,
                 artifact=Artifact("model.pkl", md5, 1_000_000, config.remote),
                 metrics={"auc": 0.8 + v / 1000, "accuracy": 0.7 + v / 1000, "loss": 1.0 - v / 100},
                 params={"lr": 0.01, "epochs": 10 + v},
                 metadata={"framework": "bench"},
                 labels={"team": "bench"},
             )
-            file = root / layout.version_path(config.models_dir, name, version)
-            file.parent.mkdir(parents=True, exist_ok=True)
-            file.write_bytes(manifest.render(doc, str(file)))
-            tag_lines.append((f"{name}@v{version}", f"Registering artifact {name} version v{version}", now))
-            now += 1
-    run(root, "add", "-A")
-    run(root, "commit", "-q", "-m", f"Generate {models} models x {versions} versions")
-    commit = run(root, "rev-parse", "HEAD")
-    ident = run(root, "var", "GIT_COMMITTER_IDENT").rsplit(" ", 2)[0]
-    stream = []  # one fast-import process writes every annotated tag
-    for name, message, when in tag_lines:
-        data = message + "\n"
-        stream.append(f"tag {name}\nfrom {commit}\ntagger {ident} {when} +0000\ndata {len(data.encode())}\n{data}")
-    run(root, "fast-import", "--quiet", stdin="".join(stream))
+            path = layout.version_path(config.models_dir, name, version)
+            rounds[v].append(_blob(path, manifest.render(doc, path)))
+            tag_stream.append(_tag(tags.register(name, version), version, v + 1, when))
+    # the last round also sets staging to the newest version and production to the one before
+    when = start + versions * models
+    for name in names:
+        held = [("staging", versions - 1)] + ([("production", versions - 2)] if versions > 1 else [])
+        for counter, (stage, v) in enumerate(held, start=1):
+            path = layout.stage_path(config.models_dir, name, stage)
+            pointer = StagePointer(name, stage, numbers[v], timestamp(when), AUTHOR, "generated")
+            rounds[-1].append(_blob(path, manifest.render(pointer, path)))
+            event = tags.TagEvent("assign", name, stage=stage, counter=counter)
+            tag_stream.append(_tag(event, numbers[v], v + 1, when))
+            when += 1
+    branch = run(root, "symbolic-ref", "HEAD")
+    stream = []
+    for v, files in enumerate(rounds):
+        message = f"Generate version {numbers[v]} of {models} models\n".encode()
+        head = f"commit {branch}\nmark :{v + 1}\ncommitter {AUTHOR} {start + v * models} +0000\n"
+        stream += [f"{head}data {len(message)}\n".encode(), message]
+        stream += [f"from {branch}^0\n".encode()] if v == 0 else []
+        stream += [*files, b"\n"]
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=root, input=b"".join([*stream, *tag_stream]), check=True)
+    run(root, "reset", "-q", "--hard")
     run(root, "pack-refs", "--all")
     run(root, "gc", "-q")
     return root

@@ -17,29 +17,50 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gitreg import changes, doctor, events, exchange, inputs, lifecycle, mirror, monitoring, query, retention
-from gitreg import check as checking
-from gitreg import compare as comparing
-from gitreg import deploy as deploying
-from gitreg import history as hist
-from gitreg.changes import RegistryDiff
-from gitreg.check import Report
-from gitreg.compare import Comparison
-from gitreg.deploy import Decision
-from gitreg.doctor import Finding, Synced
+from gitreg import events, lazy
 from gitreg.errors import NotFoundError, UsageError
-from gitreg.exchange import Imported
-from gitreg.history import Event
-from gitreg.lifecycle import Moved
 from gitreg.manifest import Model, ModelVersion
-from gitreg.mirror import SyncResult
-from gitreg.monitoring import Monitored, Trend
 from gitreg.names import check_name
 from gitreg.registry import Initialised, Registry
-from gitreg.retention import Collected
 from gitreg.snapshot import ModelSummary, Resolved, VersionSummary
+
+if TYPE_CHECKING:
+    from gitreg import changes, doctor, exchange, inputs, lifecycle, mirror, monitoring, query, retention
+    from gitreg import check as checking
+    from gitreg import compare as comparing
+    from gitreg import deploy as deploying
+    from gitreg import history as hist
+    from gitreg.changes import RegistryDiff
+    from gitreg.check import Report
+    from gitreg.compare import Comparison
+    from gitreg.deploy import Decision
+    from gitreg.doctor import Finding, Synced
+    from gitreg.exchange import Imported
+    from gitreg.history import Event
+    from gitreg.lifecycle import Moved
+    from gitreg.mirror import SyncResult
+    from gitreg.monitoring import Monitored, Trend
+    from gitreg.retention import Collected
+else:  # each loads when a function here first uses it
+    changes, doctor, exchange, inputs, lifecycle, mirror, monitoring, query, retention = (
+        lazy.module(f"gitreg.{name}")
+        for name in (
+            "changes",
+            "doctor",
+            "exchange",
+            "inputs",
+            "lifecycle",
+            "mirror",
+            "monitoring",
+            "query",
+            "retention",
+        )
+    )
+    checking, comparing, deploying, hist = (
+        lazy.module(f"gitreg.{name}") for name in ("check", "compare", "deploy", "history")
+    )
 
 PathLike = str | os.PathLike[str]
 RegistryArg = str | os.PathLike[str] | Registry | None

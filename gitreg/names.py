@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -52,6 +53,12 @@ class Version:
 
     @classmethod
     def parse(cls, text: object) -> Version:
+        if isinstance(text, str) and type(text) is str:
+            return _parse_version(text)  # the same few strings recur across models: parsed once
+        return cls._parse(text)
+
+    @classmethod
+    def _parse(cls, text: object) -> Version:
         if not isinstance(text, str) or len(text) > VERSION_MAX_LENGTH or not (m := _VERSION_RE.match(text)):
             raise UsageError(
                 f"invalid version {shown(text)}: expected MAJOR.MINOR.PATCH or "
@@ -66,6 +73,10 @@ class Version:
         return core + ("-" + ".".join(str(p) for p in self.pre) if self.pre else "")
 
     def sort_key(self) -> tuple[int, int, int, int, tuple[tuple[int, int, str], ...]]:
+        return self._key
+
+    @functools.cached_property
+    def _key(self) -> tuple[int, int, int, int, tuple[tuple[int, int, str], ...]]:
         # A release sorts after its prereleases; numeric identifiers sort before
         # alphanumeric ones (semver §11).
         pre = tuple((0, p, "") if isinstance(p, int) else (1, 0, p) for p in self.pre)
@@ -97,6 +108,11 @@ class Version:
         if self.pre:
             return Version(self.major, self.minor, self.patch)
         return Version(self.major, self.minor, self.patch + 1)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_version(text: str) -> Version:
+    return Version._parse(text)  # a Version is immutable, so one object can serve every caller
 
 
 FIRST_VERSION = Version(1, 0, 0)

@@ -14,10 +14,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from gitreg import ci as ci_templates
-from gitreg import dvcconfig, events, failpoints, layout, lineage, manifest, tags, yamlio
+from gitreg import events, failpoints, layout, lazy, manifest, tags, yamlio
 from gitreg import location as locations
 from gitreg.cache import Cache, redact
 from gitreg.errors import ConflictError, NotFoundError, UsageError
@@ -25,6 +24,12 @@ from gitreg.git import RefUpdate, RefUpdateRejected, Repo
 from gitreg.manifest import Artifact, Model, ModelVersion, RegistryConfig
 from gitreg.names import BUMPS, Bump, Version, check_name, next_version
 from gitreg.snapshot import Snapshot, timestamp
+
+if TYPE_CHECKING:
+    from gitreg import ci as ci_templates
+    from gitreg import dvcconfig, lineage
+else:  # loaded by the writes that need them
+    ci_templates, dvcconfig, lineage = (lazy.module(f"gitreg.{name}") for name in ("ci", "dvcconfig", "lineage"))
 
 T = TypeVar("T")
 COMMIT_ATTEMPTS = 8

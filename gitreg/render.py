@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitreg import yamlio
-from gitreg.changes import Field, RegistryDiff
-from gitreg.check import MoveCheck, Report
-from gitreg.compare import Comparison
-from gitreg.deploy import Decision
-from gitreg.exchange import Imported
-from gitreg.gates import GateResult
-from gitreg.history import Event
-from gitreg.lifecycle import OrderCheck, Plan
-from gitreg.manifest import Model, ModelVersion
-from gitreg.monitoring import Monitored, Trend
-from gitreg.retention import Collected
-from gitreg.snapshot import ModelSummary, Resolved, VersionSummary
+
+if TYPE_CHECKING:  # names for annotations only: rendering imports no command's module
+    from gitreg.changes import Field, RegistryDiff
+    from gitreg.check import MoveCheck, Report
+    from gitreg.compare import Comparison
+    from gitreg.deploy import Decision
+    from gitreg.exchange import Imported
+    from gitreg.gates import GateResult
+    from gitreg.history import Event
+    from gitreg.lifecycle import OrderCheck, Plan
+    from gitreg.manifest import Model, ModelVersion
+    from gitreg.monitoring import Monitored, Trend
+    from gitreg.retention import Collected
+    from gitreg.snapshot import ModelSummary, Resolved, VersionSummary
 
 MAX_METRIC_COLUMNS = 4
 
