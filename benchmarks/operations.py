@@ -20,28 +20,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate import generate
 from report import emit
-from run import GITREG
+from run import GITREG, timed
 
 
 def gitreg(*args: str) -> str:
     return subprocess.run([GITREG, *args], check=True, capture_output=True, text=True).stdout
-
-
-def timed(make: Callable[[int], list[str]], repeat: int) -> list[float]:
-    samples = []
-    for i in range(repeat + 1):
-        argv = make(i)
-        start = time.perf_counter()
-        subprocess.run([GITREG, *argv], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        if i:
-            samples.append(time.perf_counter() - start)
-    return samples
 
 
 def main() -> None:
@@ -68,30 +56,36 @@ def main() -> None:
         def fresh_target(i: int) -> list[str]:
             target = Path(tmp) / f"target-{i}"
             gitreg("init", str(target), "--remote", store)
-            return ["import", str(export_file), "-R", str(target)]
+            return [GITREG, "import", str(export_file), "-R", str(target)]
 
         rows = [
             (
                 "gitreg evaluate MODEL VERSION --metric ...",
-                timed(lambda i: ["evaluate", model, "1.0.3", "--metric", f"auc=0.{80 + i}", *reg], args.repeat),
+                timed(lambda i: [GITREG, "evaluate", model, "1.0.3", "--metric", f"auc=0.{80 + i}", *reg], args.repeat),
             ),
             (
                 "gitreg monitor MODEL --metric ... (healthy)",
-                timed(lambda i: ["monitor", model, "--metric", "auc=0.801", *reg], args.repeat),
+                timed(lambda i: [GITREG, "monitor", model, "--metric", "auc=0.801", *reg], args.repeat),
             ),
-            ("gitreg history MODEL --metrics", timed(lambda i: ["history", model, "--metrics", *reg], args.repeat)),
+            (
+                "gitreg history MODEL --metrics",
+                timed(lambda i: [GITREG, "history", model, "--metrics", *reg], args.repeat),
+            ),
             (
                 "gitreg deploy MODEL --metric auc --dry-run",
-                timed(lambda i: ["deploy", model, "--metric", "auc", "--dry-run", *reg], args.repeat),
+                timed(lambda i: [GITREG, "deploy", model, "--metric", "auc", "--dry-run", *reg], args.repeat),
             ),
-            ("gitreg list --at DATE", timed(lambda i: ["list", "--at", midday, *reg], args.repeat)),
+            ("gitreg list --at DATE", timed(lambda i: [GITREG, "list", "--at", midday, *reg], args.repeat)),
             (
                 "gitreg resolve MODEL@production --at HEAD~5",
-                timed(lambda i: ["resolve", f"{model}@production", "--at", "HEAD~5", *reg], args.repeat),
+                timed(lambda i: [GITREG, "resolve", f"{model}@production", "--at", "HEAD~5", *reg], args.repeat),
             ),
-            ("gitreg diff HEAD~10 HEAD", timed(lambda i: ["diff", "HEAD~10", "HEAD", *reg], args.repeat)),
-            ("gitreg export (all models)", timed(lambda i: ["export", "-o", str(export_file), *reg], args.repeat)),
-            ("gitreg gc --dry-run", timed(lambda i: ["gc", "--dry-run", *reg], args.repeat)),
+            ("gitreg diff HEAD~10 HEAD", timed(lambda i: [GITREG, "diff", "HEAD~10", "HEAD", *reg], args.repeat)),
+            (
+                "gitreg export (all models)",
+                timed(lambda i: [GITREG, "export", "-o", str(export_file), *reg], args.repeat),
+            ),
+            ("gitreg gc --dry-run", timed(lambda i: [GITREG, "gc", "--dry-run", *reg], args.repeat)),
         ]
         versions = args.models * args.versions
         rows.append(

@@ -405,7 +405,8 @@ def compare(model: str, versions: Sequence[str], *, at: str | None = None, regis
 def resolve(ref: str, *, at: str | None = None, registry: RegistryArg = None) -> Resolved:
     """``MODEL@STAGE``, ``MODEL@VERSION`` or ``MODEL@latest``: the version, the
     commits, and where its artifact is (``at``: as deployed then)."""
-    return _open(registry).snapshot_at(at).locate(ref)
+    reg = _open(registry)
+    return reg.locate(ref) if at is None else reg.snapshot_at(at).locate(ref)
 
 
 @events.emits("model.set")

@@ -193,8 +193,10 @@ def _emit(current: _Operation, status: str, outcome: dict[str, Any]) -> None:
 
 
 def _log(event: dict[str, Any]) -> None:
-    line = json.dumps(event, ensure_ascii=False, default=str)
     target = os.environ.get("GITREG_LOG")
+    if not (target or _to_stderr.get()):
+        return
+    line = json.dumps(event, ensure_ascii=False, default=str)
     if _to_stderr.get() or target in ("-", "stderr"):
         print(line, file=sys.stderr, flush=True)
     if target and target not in ("-", "stderr"):

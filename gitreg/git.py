@@ -9,12 +9,15 @@ transaction that is a compare-and-swap on the branch.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
+import threading
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import IO, Any, cast
 
 from gitreg.errors import ConflictError, GitError, NotFoundError, UsageError
 
@@ -56,21 +59,25 @@ class Repo:
         if not start.is_dir():
             raise NotFoundError(f"{start}: no such directory")
         self._cwd = str(start)
-        code, out, _ = self.run(["rev-parse", "--is-bare-repository", "--absolute-git-dir"], check=False)
+        # one process for a work tree (the usual case); --show-toplevel fails in a bare repository
+        code, out, _ = self.run(["rev-parse", "--absolute-git-dir", "--show-toplevel"], check=False)
+        if code != 0:
+            code, out, _ = self.run(["rev-parse", "--absolute-git-dir"], check=False)
         if code != 0:
             raise NotFoundError(f"{start}: not a git repository")
-        bare, git_dir = out.decode().splitlines()
+        git_dir, *top = out.decode().splitlines()
         self._loose: Any = None  # the in-process object writer, once known (False: use git)
         self._trees: dict[str, dict[str, tuple[str, str, str]]] = {}  # tree id -> entries
         self._commit_trees: dict[str, str] = {}  # commit id -> its tree id
-        self.bare = bare == "true"
+        self.bare = not top
         self.git_dir = Path(git_dir)
-        if self.bare:
-            self.root = self.git_dir
-        else:
-            top = self.run(["rev-parse", "--show-toplevel"])[1].decode().strip()
-            self.root = Path(top)
-            self._cwd = top
+        self.root = Path(top[0]) if top else self.git_dir
+        self._cwd = str(self.root)
+        self._batch = _Batch(self._cwd)
+
+    def close(self) -> None:
+        """Stop the object reader (it also stops when the Repo is collected)."""
+        self._batch.close()
 
     @staticmethod
     def init_bare(path: Path, branch: str = "main") -> Repo:
@@ -109,13 +116,24 @@ class Repo:
 
     def head_ref(self) -> str | None:
         """The branch HEAD points to (``refs/heads/...``), or None when detached."""
-        code, out, _ = self.run(["symbolic-ref", "-q", "HEAD"], check=False)
+        try:  # git's own format: "ref: refs/heads/NAME" or a detached commit id
+            text = (self.git_dir / "HEAD").read_text("utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            text = ""
+        if text.startswith("ref: refs/"):
+            return text[5:]
+        if text:
+            return None
+        code, out, _ = self.run(["symbolic-ref", "-q", "HEAD"], check=False)  # an unusual HEAD: ask git
         return out.decode().strip() if code == 0 else None
 
     def resolve(self, rev: str) -> str | None:
         """The commit id ``rev`` names, or None if it names nothing."""
-        code, out, _ = self.run(["rev-parse", "-q", "--verify", "--end-of-options", f"{rev}^{{commit}}"], check=False)
-        return out.decode().strip() if code == 0 else None
+        return self.resolve_many([rev])[0]
+
+    def resolve_many(self, revs: Sequence[str]) -> list[str | None]:
+        """``resolve`` for each of ``revs``, in one round trip."""
+        return [found[0] if found else None for found in self._batch.read([f"{rev}^{{commit}}" for rev in revs])]
 
     def last_before(self, rev: str, epoch: int) -> str | None:
         """The newest commit on ``rev``'s first-parent line committed at or
@@ -125,14 +143,16 @@ class Repo:
 
     def ls_tree(self, commit: str, path: str = "", recursive: bool = False) -> list[TreeEntry]:
         """Entries below ``path`` (a folder, no trailing slash) in ``commit``."""
-        args = ["ls-tree", "-z"]
-        if recursive:
-            args.append("-r")
-        target = f"{commit}:{path}" if path else commit
-        code, out, _ = self.run([*args, target], check=False)
+        target = f"{commit}:{path}" if path else f"{commit}^{{tree}}"
+        prefix = f"{path}/" if path else ""
+        if not recursive:  # one tree object, read by the running object reader
+            found = self._batch.read([target])[0]
+            if found is None or found[1] != "tree":
+                return []
+            return [TreeEntry(m, k, o, prefix + n) for m, k, o, n in _tree_entries(found[2], len(found[0]) // 2)]
+        code, out, _ = self.run(["ls-tree", "-z", "-r", target], check=False)
         if code != 0:
             return []  # the folder does not exist at that commit
-        prefix = f"{path}/" if path else ""
         entries = []
         for record in out.split(b"\0"):
             if not record:
@@ -156,25 +176,11 @@ class Repo:
         return found
 
     def _cat(self, names: Sequence[str]) -> dict[str, bytes | None]:
-        """Contents of many objects (ids or ``rev:path``) in one ``cat-file
-        --batch`` process; None for names that do not exist."""
+        """Contents of many blobs (ids or ``rev:path``) from the running
+        ``cat-file --batch``; None for names that are not blobs."""
         unique = list(dict.fromkeys(names))
-        if not unique:
-            return {}
-        out = self.run(["cat-file", "--batch"], input=("\n".join(unique) + "\n").encode())[1]
-        found: dict[str, bytes | None] = {}
-        pos = 0
-        for name in unique:
-            end = out.index(b"\n", pos)
-            header = out[pos:end].decode("utf-8", "replace").split(" ")
-            if header[-1] in ("missing", "ambiguous"):
-                found[name] = None
-                pos = end + 1
-                continue
-            size = int(header[2])
-            found[name] = out[end + 1 : end + 1 + size] if header[1] == "blob" else None
-            pos = end + 1 + size + 1
-        return found
+        found = self._batch.read(unique)
+        return {name: item[2] if item and item[1] == "blob" else None for name, item in zip(unique, found, strict=True)}
 
     def read_blobs(self, oids: Sequence[str]) -> dict[str, bytes]:
         found = self._cat(oids)
@@ -462,6 +468,114 @@ class Repo:
             self.run(["rm", "--quiet", "--cached", "--ignore-unmatch", "--", *_literal(removed)])
             for path in removed:
                 (self.root / path).unlink(missing_ok=True)
+
+
+class _Batch:
+    """One ``git cat-file --batch`` process per repository, started on first
+    use and kept: a read costs a round trip, not a process. It reads refs and
+    objects as they are at each request, so it sees commits made since."""
+
+    def __init__(self, cwd: str) -> None:
+        self._cwd = cwd
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+        self._finalizer: weakref.finalize[[subprocess.Popen[bytes]], _Batch] | None = None
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            ["git", "cat-file", "--batch"],
+            cwd=self._cwd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=_english(),
+        )
+        self._finalizer = weakref.finalize(self, _stop, proc)
+        return proc
+
+    def close(self) -> None:
+        with self._lock:
+            if self._finalizer is not None:
+                self._finalizer()
+            self._proc = self._finalizer = None
+
+    def read(self, names: Sequence[str]) -> list[tuple[str, str, bytes] | None]:
+        """(object id, type, content) for each name, None where it names nothing."""
+        if not names:
+            return []
+        # one name per line: a line break inside a name would be read as two requests
+        asked = [name for name in names if name and "\n" not in name]
+        with self._lock:
+            if self._proc is None or self._proc.poll() is not None:
+                self._proc = self._start()
+            proc, stdin, stdout = self._proc, self._proc.stdin, self._proc.stdout
+            if stdin is None or stdout is None:
+                raise GitError("git cat-file has no pipes")
+            request = "".join(f"{name}\n" for name in asked).encode("utf-8", "surrogateescape")
+            try:
+                if len(request) < 32768:  # fits the pipe: write, then read
+                    _write_all(stdin, request)
+                    answers = self._answers(stdout, len(asked))
+                else:  # the answers could fill the pipe before the questions are written
+                    writer = threading.Thread(target=_write_all, args=(stdin, request))
+                    writer.start()
+                    answers = self._answers(stdout, len(asked))
+                    writer.join()
+            except BaseException:
+                self._proc = None  # in an unknown place in the stream: the next read starts afresh
+                _stop(proc)
+                raise
+        by_name = dict(zip(asked, answers, strict=True))
+        return [by_name.get(name) for name in names]
+
+    def _answers(self, out: IO[bytes], count: int) -> list[tuple[str, str, bytes] | None]:
+        answers: list[tuple[str, str, bytes] | None] = []
+        for _ in range(count):
+            header = out.readline()
+            if not header:
+                raise GitError("git cat-file stopped unexpectedly")
+            fields = header.decode("utf-8", "replace").split()
+            if len(fields) != 3 or not fields[2].isdigit():  # "<name> missing" / "<name> ambiguous"
+                answers.append(None)
+                continue
+            oid, kind, size = fields[0], fields[1], int(fields[2])
+            data = out.read(size + 1)[:size]
+            answers.append((oid, kind, data))
+        return answers
+
+
+def _write_all(pipe: IO[bytes], data: bytes) -> None:
+    with contextlib.suppress(OSError):  # git stopped: the reader reports it
+        pipe.write(data)
+        pipe.flush()
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.stdin is not None:
+        with contextlib.suppress(OSError):
+            proc.stdin.close()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
+def _tree_entries(data: bytes, oid_bytes: int) -> list[tuple[str, str, str, str]]:
+    """(mode, type, id, name) of a raw tree object: ``MODE NAME\\0ID`` records."""
+    entries = []
+    pos = 0
+    while pos < len(data):
+        space = data.index(b" ", pos)
+        nul = data.index(b"\0", space)
+        mode = data[pos:space].decode()
+        oid = data[nul + 1 : nul + 1 + oid_bytes].hex()
+        kind = "tree" if mode == "40000" else "commit" if mode == "160000" else "blob"
+        entries.append((mode.rjust(6, "0"), kind, oid, data[space + 1 : nul].decode("utf-8", "surrogateescape")))
+        pos = nul + 1 + oid_bytes
+    return entries
 
 
 def _git(

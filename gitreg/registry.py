@@ -23,7 +23,7 @@ from gitreg.errors import ConflictError, NotFoundError, UsageError
 from gitreg.git import RefUpdate, RefUpdateRejected, Repo
 from gitreg.manifest import Artifact, Model, ModelVersion, RegistryConfig
 from gitreg.names import BUMPS, Bump, Version, check_name, next_version
-from gitreg.snapshot import Snapshot, timestamp
+from gitreg.snapshot import Resolved, Snapshot, timestamp
 
 if TYPE_CHECKING:
     from gitreg import ci as ci_templates
@@ -112,6 +112,8 @@ class Registry:
     def __init__(self, repo: Repo, cache: Cache | None = None) -> None:
         self.repo = repo
         self.cache = cache
+        # ref -> (branch tip, registration tag name, its target, answer); see locate
+        self._located: dict[str, tuple[str | None, str, str | None, Resolved]] = {}
 
     @classmethod
     def open(cls, location: str | os.PathLike[str] | None = None, *, offline: bool = False) -> Registry:
@@ -179,6 +181,28 @@ class Registry:
         if found is None:
             raise NotFoundError(f"the registry {self.name} has no commits on or before {at}")
         return Snapshot(self.repo, found)
+
+    def locate(self, ref: str) -> Resolved:
+        """``Snapshot.locate`` at the branch tip, for services that resolve
+        the same references over and over: the answer is remembered with the
+        tip and the registration tag it was computed from, and reused while
+        one read of both finds them unchanged (a new commit or a moved tag
+        is noticed on the next call)."""
+        branch = self.repo.head_ref() or "HEAD"
+        known = self._located.get(ref)
+        if known is not None:
+            tip, tagged = self.repo.resolve_many([branch, known[1]])
+            if (tip, tagged) == (known[0], known[2]):
+                return known[3]
+        snap = Snapshot(self.repo, self.repo.resolve(branch))
+        answer = snap.locate(ref)
+        tag = f"refs/tags/{answer.model}@v{answer.version}"
+        if len(self._located) >= 4096:
+            self._located.clear()
+        tip, tagged = self.repo.resolve_many([branch, tag])
+        if tip == snap.commit:  # nothing moved while this was computed
+            self._located[ref] = (tip, tag, tagged, answer)
+        return answer
 
     # -- the commit machinery -------------------------------------------------
 

@@ -54,6 +54,9 @@ def _plain_scalar(text: str) -> Any:
     return text
 
 
+_NODE_EVENTS = frozenset({yaml.AliasEvent, yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent})
+
+
 class _Builder:
     def __init__(self, source: str) -> None:
         self.source = source
@@ -64,32 +67,37 @@ class _Builder:
         return InvalidDocumentError(f"{where}: {reason}")
 
     def check_node_event(self, event: Any, depth: int) -> None:
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+        if type(event) is yaml.AliasEvent or event.anchor is not None:
             raise self.fail(event, "anchors and aliases are not allowed")
-        if getattr(event, "tag", None) is not None:
+        if event.tag is not None:
             raise self.fail(event, f"YAML tags are not allowed (found {event.tag})")
         if depth > MAX_DEPTH:
             raise self.fail(event, f"nesting is deeper than {MAX_DEPTH} levels")
 
     def build(self, events: Any, event: Any, depth: int) -> Any:
+        # event classes compared exactly: this runs for every node of every file a listing reads
+        kind = type(event)
+        if kind not in _NODE_EVENTS:
+            raise self.fail(event, f"unexpected YAML event {kind.__name__}")
         self.check_node_event(event, depth)
-        if isinstance(event, yaml.ScalarEvent):
+        if kind is yaml.ScalarEvent:
             return _plain_scalar(event.value) if not event.style else event.value
-        if isinstance(event, yaml.SequenceStartEvent):
+        if kind is yaml.MappingStartEvent:
+            return self.build_mapping(events, depth)
+        if kind is yaml.SequenceStartEvent:
             items = []
-            while not isinstance(child := next(events), yaml.SequenceEndEvent):
+            while type(child := next(events)) is not yaml.SequenceEndEvent:
                 items.append(self.build(events, child, depth + 1))
             return items
-        if isinstance(event, yaml.MappingStartEvent):
-            return self.build_mapping(events, depth)
-        raise self.fail(event, f"unexpected YAML event {type(event).__name__}")
+        raise self.fail(event, f"unexpected YAML event {kind.__name__}")
 
     def build_mapping(self, events: Any, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
-        while not isinstance(key_event := next(events), yaml.MappingEndEvent):
-            self.check_node_event(key_event, depth + 1)
-            if not isinstance(key_event, yaml.ScalarEvent):
+        while type(key_event := next(events)) is not yaml.MappingEndEvent:
+            if type(key_event) is not yaml.ScalarEvent:
+                self.check_node_event(key_event, depth + 1)
                 raise self.fail(key_event, "mapping keys must be plain strings")
+            self.check_node_event(key_event, depth + 1)
             key = key_event.value
             if key == "<<" and not key_event.style:
                 raise self.fail(key_event, "merge keys (<<) are not allowed")
