@@ -35,7 +35,7 @@ HERE = Path(__file__).resolve().parent
 _BESIDE = Path(sys.executable).parent / "gitreg"
 GITREG = str(_BESIDE) if _BESIDE.exists() else shutil.which("gitreg") or "gitreg"
 PEERS = HERE / ".peers"
-PEER_PACKAGES = ["gto==1.10.1", "mlflow==3.18.0"]
+PEER_PACKAGES = ["gto==1.10.1", "mlflow==3.17.2"]
 
 # the targets in seconds: {(models, versions): {operation: bound}}
 TARGETS = {
@@ -286,7 +286,7 @@ def main() -> None:
         f"Registry: {args.models} models × {args.versions} versions ({args.models * args.versions:,} versions, "
         f"generated in {built:.0f} s); whole processes, {args.repeat} runs after a warm-up (`check`: "
         f"{max(1, args.repeat // 3)}); {os.cpu_count()} cores; Python {sys.version.split()[0]}"
-        + ("; gto 1.10.1 and MLflow 3.18.0 (SQLite) in benchmarks/.peers" if peers else "")
+        + ("; gto 1.10.1 and MLflow 3.17.2 (SQLite) in benchmarks/.peers" if peers else "")
         + ".",
         headers,
         rows,

@@ -106,6 +106,13 @@ class _Reader:
         self.read += sum(1 for data in blobs.values() if data is not None)
         return {path: self._parse(path, data) for path, data in blobs.items()}
 
+    def files(self, oids: Mapping[str, str]) -> dict[str, Any]:
+        """``documents`` for {path: blob id} from a listing: read by id, which
+        spares git a tree walk per file."""
+        blobs = self.repo.read_blobs(list(oids.values()))
+        self.read += len(oids)
+        return {path: self._parse(path, blobs[oid]) for path, oid in oids.items()}
+
     def _parse(self, path: str, data: bytes | None) -> Any:
         where = layout.classify(self.models_dir, path)
         if data is None or where is None:
@@ -189,8 +196,9 @@ def check_tree(repo: Repo, commit: str) -> Report:
         return Report(commit, None, 0, tuple(violations))
     reader = _Reader(repo, commit, config.models_dir)
     reader.violations += violations
-    paths = [e.path for e in repo.ls_tree(commit, config.models_dir, recursive=True)]
-    docs = reader.documents(paths)
+    listed = {f"{config.models_dir}/{path}": oid for path, oid in repo.blobs_under(commit, config.models_dir)}
+    paths = list(listed)
+    docs = reader.files(listed)
     places = [w for p in paths if (w := layout.classify(config.models_dir, p))]
     models = sorted({w.model for w in places})
     described = {w.model for w in places if w.kind == "model"}
