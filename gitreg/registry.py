@@ -427,9 +427,9 @@ class Registry:
             if target.exists() and not target.is_dir():
                 raise UsageError(f"{target} exists and is not a folder")
             try:
-                repo = Repo(target) if target.exists() else Repo.init(target)
+                repo = Repo(target) if target.exists() else _new_repo(target)
             except NotFoundError:
-                repo = Repo.init(target)
+                repo = _new_repo(target)
             registry = cls(repo)
         repo = registry.repo
         url = dvcconfig.normalise_url(remote) if remote else None
@@ -666,6 +666,16 @@ def _flat_params(by_file: Mapping[str, Any]) -> dict[str, Any]:
             for key, value in values.items():
                 merged.setdefault(str(key), value)
     return merged
+
+
+def _new_repo(target: Path) -> Repo:
+    """A new git repository for a registry. Its index will list every
+    manifest, so writes that touch one file keep it split (git rewrites only
+    the changed part) and cache the untracked-file scan."""
+    repo = Repo.init(target)
+    repo.run(["config", "core.splitIndex", "true"])
+    repo.run(["config", "core.untrackedCache", "true"])
+    return repo
 
 
 def _choose_remote(
