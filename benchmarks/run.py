@@ -63,10 +63,13 @@ TARGETS = {
 }
 
 
-def timed(make: Callable[[int], Sequence[str]], repeat: int, env: dict[str, str] | None = None) -> list[float]:
-    """Wall times of ``make(i)`` as a process, runs 1..repeat (run 0 warms caches)."""
+def timed(
+    make: Callable[[int], Sequence[str]], repeat: int, env: dict[str, str] | None = None, warm_up: bool = True
+) -> list[float]:
+    """Wall times of ``make(i)`` as a process, runs 1..repeat (run 0 warms
+    caches; without ``warm_up`` every run counts)."""
     samples = []
-    for i in range(repeat + 1):
+    for i in range(0 if warm_up else 1, repeat + 1):
         argv = list(make(i))
         start = time.perf_counter()
         done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, check=False)
@@ -162,10 +165,10 @@ def gto(root: Path, models: int, versions: int, repeat: int, tmp: Path, python: 
         return [exe, "assign", model, "--version", version, "--stage", "staging", "--repo", str(repo), "--force"]
 
     return {
-        "list": timed(lambda i: [exe, "show", "--repo", str(repo)], repeat),
-        "show": timed(lambda i: [exe, "show", model, "--repo", str(repo)], repeat),
-        "register": timed(new_commit, repeat),
-        "promote": timed(assign, repeat),
+        "list": timed(lambda i: [exe, "show", "--repo", str(repo)], repeat, warm_up=False),
+        "show": timed(lambda i: [exe, "show", model, "--repo", str(repo)], repeat, warm_up=False),
+        "register": timed(new_commit, repeat, warm_up=False),
+        "promote": timed(assign, repeat, warm_up=False),
     }
 
 
@@ -251,6 +254,7 @@ def main() -> None:
     parser.add_argument("--versions", type=int, default=25)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--peers", action="store_true", help="also time gto and MLflow (builds benchmarks/.peers)")
+    parser.add_argument("--gto-repeat", type=int, default=1, help="runs of each gto command (minutes each at 200 x 25)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # time commands as installed: bytecode cached
@@ -263,7 +267,7 @@ def main() -> None:
         peers: dict[str, dict[str, list[float]]] = {}
         if args.peers:  # before ours: they run on the registry as generated
             python = peer_python()
-            peers["gto"] = gto(root, args.models, args.versions, args.repeat, tmp, python)
+            peers["gto"] = gto(root, args.models, args.versions, args.gto_repeat, tmp, python)
             peers["mlflow"] = mlflow(args.models, args.versions, args.repeat, tmp, python)
         mine = ours(root, args.models, args.versions, args.repeat, tmp)
     targets = TARGETS.get((args.models, args.versions), {})
@@ -286,7 +290,12 @@ def main() -> None:
         f"Registry: {args.models} models × {args.versions} versions ({args.models * args.versions:,} versions, "
         f"generated in {built:.0f} s); whole processes, {args.repeat} runs after a warm-up (`check`: "
         f"{max(1, args.repeat // 3)}); {os.cpu_count()} cores; Python {sys.version.split()[0]}"
-        + ("; gto 1.10.1 and MLflow 3.17.2 (SQLite) in benchmarks/.peers" if peers else "")
+        + (
+            f"; gto 1.10.1 ({args.gto_repeat} run(s) of each command, no warm-up) and MLflow 3.17.2 "
+            f"(SQLite; {args.repeat} runs after a warm-up) in benchmarks/.peers"
+            if peers
+            else ""
+        )
         + ".",
         headers,
         rows,
