@@ -84,12 +84,10 @@ class _Builder:
             return _plain_scalar(event.value) if not event.style else event.value
         if kind is yaml.MappingStartEvent:
             return self.build_mapping(events, depth)
-        if kind is yaml.SequenceStartEvent:
-            items = []
-            while type(child := next(events)) is not yaml.SequenceEndEvent:
-                items.append(self.build(events, child, depth + 1))
-            return items
-        raise self.fail(event, f"unexpected YAML event {kind.__name__}")
+        items = []  # a sequence: aliases were refused above
+        while type(child := next(events)) is not yaml.SequenceEndEvent:
+            items.append(self.build(events, child, depth + 1))
+        return items
 
     def build_mapping(self, events: Any, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
