@@ -384,7 +384,10 @@ class Repo:
 
     def _root_tree(self, commit: str) -> str:
         if commit not in self._commit_trees:
-            self._commit_trees[commit] = self._text(["rev-parse", "--verify", f"{commit}^{{tree}}"])
+            found = self._batch.read([f"{commit}^{{tree}}"])[0]
+            if found is None:
+                raise GitError(f"commit {commit} is missing from the repository")
+            self._commit_trees[commit] = found[0]
         return self._commit_trees[commit]
 
     def _tree_entries(self, tree: str) -> dict[str, tuple[str, str, str]]:
@@ -482,6 +485,8 @@ class _Batch:
         self._finalizer: weakref.finalize[[subprocess.Popen[bytes]], _Batch] | None = None
 
     def _start(self) -> subprocess.Popen[bytes]:
+        if self._finalizer is not None:  # a reader that stopped: close its pipes first
+            self._finalizer()
         proc = subprocess.Popen(
             ["git", "cat-file", "--batch"],
             cwd=self._cwd,
@@ -508,7 +513,7 @@ class _Batch:
         with self._lock:
             if self._proc is None or self._proc.poll() is not None:
                 self._proc = self._start()
-            proc, stdin, stdout = self._proc, self._proc.stdin, self._proc.stdout
+            stdin, stdout = self._proc.stdin, self._proc.stdout
             if stdin is None or stdout is None:
                 raise GitError("git cat-file has no pipes")
             request = "".join(f"{name}\n" for name in asked).encode("utf-8", "surrogateescape")
@@ -523,7 +528,8 @@ class _Batch:
                     writer.join()
             except BaseException:
                 self._proc = None  # in an unknown place in the stream: the next read starts afresh
-                _stop(proc)
+                if self._finalizer is not None:
+                    self._finalizer()  # stops ``proc``, once
                 raise
         by_name = dict(zip(asked, answers, strict=True))
         return [by_name.get(name) for name in names]

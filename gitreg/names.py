@@ -53,7 +53,7 @@ class Version:
 
     @classmethod
     def parse(cls, text: object) -> Version:
-        if isinstance(text, str) and type(text) is str:
+        if type(text) is str:
             return _parse_version(text)  # the same few strings recur across models: parsed once
         return cls._parse(text)
 

@@ -190,11 +190,13 @@ class Registry:
         is noticed on the next call)."""
         branch = self.repo.head_ref() or "HEAD"
         known = self._located.get(ref)
-        if known is not None:
+        if known is None:
+            tip = self.repo.resolve(branch)
+        else:
             tip, tagged = self.repo.resolve_many([branch, known[1]])
             if (tip, tagged) == (known[0], known[2]):
                 return known[3]
-        snap = Snapshot(self.repo, self.repo.resolve(branch))
+        snap = Snapshot(self.repo, tip)
         answer = snap.locate(ref)
         tag = f"refs/tags/{answer.model}@v{answer.version}"
         if len(self._located) >= 4096:

@@ -185,18 +185,13 @@ class Snapshot:
             return []
         stems: dict[str, list[str]] = {}
         pointer_oids: dict[str, tuple[str, str]] = {}
-        suffix = len(layout.YAML_SUFFIX)
         for path, oid in self.repo.blobs_under(self.commit, self.models_dir):
-            # the layout of layout.classify, read at the speed a 100,000-file listing needs
-            model, _, rest = path.partition("/")
-            folder, _, file = rest.partition("/")
+            kind, model, name = layout.place(path)
             names = stems.setdefault(model, [])
-            if "/" in file or not file.endswith(layout.YAML_SUFFIX):
-                continue
-            if folder == "versions":
-                names.append(file[:-suffix])
-            elif folder == "stages":
-                pointer_oids[oid] = (model, file[:-suffix])
+            if kind == "version":
+                names.append(name)
+            elif kind == "stage":
+                pointer_oids[oid] = (model, name)
         blobs = self.repo.read_blobs(list(pointer_oids))
         held: dict[str, dict[str, str]] = {}
         for oid, (model, stage) in pointer_oids.items():
