@@ -308,7 +308,7 @@ def _check_deletions(
             Violation("deleted", p, "", "version files are never deleted or renamed (no retention policy allows it)")
             for p in paths
         ]
-    snap = Snapshot(repo, base)
+    snap = Snapshot(repo, base, remember=False)  # the gate parses every document itself
     now = float(repo.log(head, [], ["%ct"], ["-1"])[0][0])
     places = {p: w for p in paths if (w := layout.classify(base_config.models_dir, p))}
     verdicts = {

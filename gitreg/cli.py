@@ -10,8 +10,6 @@ from __future__ import annotations
 import functools
 import os
 import sys
-import tempfile
-import traceback
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -107,6 +105,9 @@ class GitregGroup(click.Group):
         except Exception as exc:
             if ctx.params.get("debug"):
                 raise
+            import tempfile
+            import traceback
+
             with tempfile.NamedTemporaryFile("w", prefix="gitreg-error-", suffix=".log", delete=False) as log:
                 traceback.print_exc(file=log)
             click.echo(

@@ -9,10 +9,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gitreg import schema, yamlio
+from gitreg import lazy
 from gitreg.errors import InvalidDocumentError
+from gitreg.names import Quoted
+
+if TYPE_CHECKING:
+    from gitreg import schema, yamlio
+    from gitreg.memo import Memo
+else:  # a read whose documents are all in the memo imports neither YAML nor JSON Schema code
+    schema, yamlio = lazy.module("gitreg.schema"), lazy.module("gitreg.yamlio")
 
 API_VERSION = "gitreg/v1"
 DEFAULT_STAGES = ("development", "staging", "production")
@@ -276,7 +283,7 @@ class ModelVersion:
             "apiVersion": API_VERSION,
             "kind": self.KIND,
             "model": self.model,
-            "version": yamlio.Quoted(self.version),
+            "version": Quoted(self.version),
             "created_at": self.created_at,
             "created_by": self.created_by,
             "description": self.description,
@@ -322,7 +329,7 @@ class StagePointer:
             "kind": self.KIND,
             "model": self.model,
             "stage": self.stage,
-            "version": yamlio.Quoted(self.version),
+            "version": Quoted(self.version),
             "promoted_at": self.promoted_at,
             "promoted_by": self.promoted_by,
             "reason": self.reason,
@@ -332,15 +339,21 @@ class StagePointer:
 Document = RegistryConfig | Model | ModelVersion | StagePointer
 
 
-def parse(data: bytes | str, kind: type[Any], source: str) -> Any:
-    """Load, validate and type one registry file of the given kind."""
-    doc = schema.validate(yamlio.load(data, source), kind.KIND, source)
+def parse(data: bytes | str, kind: type[Any], source: str, memo: Memo | None = None) -> Any:
+    """Load, validate and type one registry file of the given kind; with a
+    ``memo``, a document validated before is not parsed again."""
+    if memo is None or isinstance(data, str):
+        return kind.from_doc(schema.validate(yamlio.load(data, source), kind.KIND, source))
+    doc = memo.get(kind.KIND, data)
+    if doc is None:
+        doc = schema.validate(yamlio.load(data, source), kind.KIND, source)
+        memo.put(kind.KIND, data, doc)
     return kind.from_doc(doc)
 
 
-def parse_at(data: bytes | str, kind: type[Any], path: str, **expected: str) -> Any:
+def parse_at(data: bytes | str, kind: type[Any], path: str, memo: Memo | None = None, **expected: str) -> Any:
     """``parse``, then check the fields the file's path implies (model, version, stage)."""
-    document = parse(data, kind, path)
+    document = parse(data, kind, path, memo)
     for key, want in expected.items():
         found = getattr(document, key)
         if found != want:

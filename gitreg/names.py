@@ -42,6 +42,11 @@ def is_name(value: object) -> bool:
     return isinstance(value, str) and _NAME_RE.match(value) is not None
 
 
+class Quoted(str):
+    """A version as a document holds it: always written double-quoted, so
+    YAML never reads it back as a number."""
+
+
 @dataclass(frozen=True)
 class Version:
     """A semantic version without build metadata; orders by semver precedence."""

@@ -16,9 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from gitreg import events, failpoints, layout, lazy, manifest, tags, yamlio
+from gitreg import events, failpoints, layout, lazy, manifest, tags
 from gitreg import location as locations
-from gitreg.cache import Cache, redact
 from gitreg.errors import ConflictError, NotFoundError, UsageError
 from gitreg.git import RefUpdate, RefUpdateRejected, Repo
 from gitreg.manifest import Artifact, Model, ModelVersion, RegistryConfig
@@ -26,10 +25,14 @@ from gitreg.names import BUMPS, Bump, Version, check_name, next_version
 from gitreg.snapshot import Resolved, Snapshot, timestamp
 
 if TYPE_CHECKING:
+    from gitreg import cache as caches
     from gitreg import ci as ci_templates
-    from gitreg import dvcconfig, lineage
-else:  # loaded by the writes that need them
-    ci_templates, dvcconfig, lineage = (lazy.module(f"gitreg.{name}") for name in ("ci", "dvcconfig", "lineage"))
+    from gitreg import dvcconfig, lineage, yamlio
+    from gitreg.cache import Cache
+else:  # loaded by the commands that need them
+    caches, ci_templates, dvcconfig, lineage, yamlio = (
+        lazy.module(f"gitreg.{name}") for name in ("cache", "ci", "dvcconfig", "lineage", "yamlio")
+    )
 
 T = TypeVar("T")
 COMMIT_ATTEMPTS = 8
@@ -124,10 +127,10 @@ class Registry:
             registry = cls(Repo(where.value))
             registry.recover()
             return registry
-        cache = Cache(where.value)
+        cache = caches.Cache(where.value)
         with cache.locked():
             if offline and not cache.repo_dir.is_dir():
-                raise NotFoundError(f"no cached copy of {redact(where.value)}: run once without --offline")
+                raise NotFoundError(f"no cached copy of {caches.redact(where.value)}: run once without --offline")
             fresh = not cache.repo_dir.is_dir()
             repo = cache.repo()
             if not offline and not fresh:
@@ -141,7 +144,7 @@ class Registry:
     @property
     def name(self) -> str:
         """How messages name the registry: its URL, or its folder."""
-        return redact(self.cache.url) if self.cache else str(self.root)
+        return caches.redact(self.cache.url) if self.cache else str(self.root)
 
     def dvc_root(self, snap: Snapshot) -> Path:
         """The folder whose .dvc/ configures the artifact store."""

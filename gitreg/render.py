@@ -6,9 +6,10 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from gitreg import yamlio
+from gitreg import lazy
 
 if TYPE_CHECKING:  # names for annotations only: rendering imports no command's module
+    from gitreg import yamlio
     from gitreg.changes import Field, RegistryDiff
     from gitreg.check import MoveCheck, Report
     from gitreg.compare import Comparison
@@ -21,6 +22,8 @@ if TYPE_CHECKING:  # names for annotations only: rendering imports no command's 
     from gitreg.monitoring import Monitored, Trend
     from gitreg.retention import Collected
     from gitreg.snapshot import ModelSummary, Resolved, VersionSummary
+else:
+    yamlio = lazy.module("gitreg.yamlio")  # only the YAML views need it
 
 MAX_METRIC_COLUMNS = 4
 

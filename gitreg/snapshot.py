@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from gitreg import layout, manifest, query
+from gitreg import layout, manifest, memo, query
 from gitreg.errors import InvalidDocumentError, NotFoundError, UsageError
 from gitreg.git import Repo
 from gitreg.manifest import Artifact, Model, ModelVersion, RegistryConfig, StagePointer
@@ -76,9 +76,11 @@ class Catalogued:
 class Snapshot:
     """The registry as it is at one commit; every read sees only that commit."""
 
-    def __init__(self, repo: Repo, commit: str | None) -> None:
+    def __init__(self, repo: Repo, commit: str | None, remember: bool = True) -> None:
+        """``remember``: use the repository's memo of parsed documents (``gitreg.memo``)."""
         self.repo = repo
         self.commit = commit
+        self.memo = memo.of(repo) if remember else None
 
     @functools.cached_property
     def config(self) -> RegistryConfig:
@@ -88,7 +90,7 @@ class Snapshot:
                 f"{self.repo.root} is not a gitreg registry (no {layout.CONFIG_PATH} on the "
                 "current branch); run `gitreg init` there first"
             )
-        config: RegistryConfig = manifest.parse(data, RegistryConfig, layout.CONFIG_PATH)
+        config: RegistryConfig = manifest.parse(data, RegistryConfig, layout.CONFIG_PATH, self.memo)
         unknown = config.unknown_stages()
         if unknown:
             raise InvalidDocumentError(
@@ -143,7 +145,7 @@ class Snapshot:
     # -- documents -----------------------------------------------------------
 
     def _parse(self, path: str, data: bytes, kind: type[T], **expected: str) -> T:
-        document: T = manifest.parse_at(data, kind, path, **expected)
+        document: T = manifest.parse_at(data, kind, path, self.memo, **expected)
         return document
 
     def model(self, name: str) -> Model | None:

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from gitreg.errors import InvalidDocumentError
+from gitreg.names import Quoted
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 32
@@ -140,10 +141,6 @@ def load(data: bytes | str, source: str) -> Any:
 
 class _QuotedDumper(_Dumper):  # type: ignore[misc]
     pass
-
-
-class Quoted(str):
-    """A string always written double-quoted (versions: never read as numbers)."""
 
 
 def _represent_quoted(dumper: Any, value: Quoted) -> Any:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from gitreg import api, yamlio
+from gitreg.names import Quoted
 from tests.conftest import Cli, git
 
 Edit = Callable[[Path], None]
@@ -46,7 +47,7 @@ def edit_yaml(file: Path, **changes: object) -> None:
     doc = yamlio.load(file.read_text(), str(file))
     doc.update(changes)
     if "version" in doc:
-        doc["version"] = yamlio.Quoted(doc["version"])
+        doc["version"] = Quoted(doc["version"])
     file.write_text(yamlio.dump(doc))
 
 
@@ -60,7 +61,7 @@ def pointer(reg: Path, stage: str, version: str, model: str = "fraud", folder: s
                 "kind": "StagePointer",
                 "model": model,
                 "stage": stage,
-                "version": yamlio.Quoted(version),
+                "version": Quoted(version),
                 "promoted_at": "2026-01-01T00:00:00Z",
                 "promoted_by": "Eve <e@x.y>",
                 "reason": "by hand",

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from gitreg import api, ci, yamlio
+from gitreg.names import Quoted
 from tests.conftest import Cli, git
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,7 +132,7 @@ def test_the_check_workflow_blocks_and_passes_real_prs(ci_registry: Path, tmp_pa
                 "kind": "StagePointer",
                 "model": "fraud",
                 "stage": "staging",
-                "version": yamlio.Quoted("1.0.0"),
+                "version": Quoted("1.0.0"),
                 "promoted_at": "2026-01-01T00:00:00Z",
                 "promoted_by": "E <e@x.y>",
             }

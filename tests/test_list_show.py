@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from gitreg import api, yamlio
+from gitreg.names import Quoted
 from tests.conftest import Cli, git
 
 
@@ -46,7 +47,7 @@ def test_list_shows_stage_holders_from_pointer_files(populated: Path, cli: Cli) 
                 "kind": "StagePointer",
                 "model": "fraud",
                 "stage": "production",
-                "version": yamlio.Quoted("1.0.0"),
+                "version": Quoted("1.0.0"),
                 "promoted_at": "2026-01-01T00:00:00Z",
                 "promoted_by": "Ada <a@b.c>",
             }

@@ -7,6 +7,7 @@ import pytest
 
 from gitreg import yamlio
 from gitreg.errors import InvalidDocumentError
+from gitreg.names import Quoted
 
 
 def test_scalars_follow_the_yaml_1_2_core_schema() -> None:
@@ -76,7 +77,7 @@ def test_not_utf8() -> None:
 
 
 def test_dump_quotes_what_yaml_1_1_would_retype() -> None:
-    text = yamlio.dump({"version": yamlio.Quoted("1.0.0"), "flag": "no", "number": "1.10", "when": "2026-01-01"})
+    text = yamlio.dump({"version": Quoted("1.0.0"), "flag": "no", "number": "1.10", "when": "2026-01-01"})
     assert 'version: "1.0.0"' in text
     assert "flag: 'no'" in text and "number: '1.10'" in text and "when: '2026-01-01'" in text
     assert yamlio.load(text, "x") == {"version": "1.0.0", "flag": "no", "number": "1.10", "when": "2026-01-01"}
