@@ -1,8 +1,10 @@
 """Artifact bytes: checked, hashed the way DVC hashes them, stored in the DVC
 cache and pushed to a DVC remote through DVC's own data layer.
 
-``check_source`` is plain Python; everything else imports DVC, so callers
-import this module only when they touch artifacts.
+``check_source`` is plain Python, and so is pushing a file to a remote that
+is a plain local folder (``Folder``: DVC's layout, written without loading
+DVC); everything else imports DVC, so callers import this module only when
+they touch artifacts.
 """
 
 from __future__ import annotations
@@ -95,16 +97,40 @@ class Store:
     """The DVC cache and remote of a registry checkout (``.dvc/`` at ``root``)."""
 
     def __init__(self, root: Path, remote: str, *, progress: bool = False) -> None:
-        from dvc.config import Config, ConfigError
-
         self.root = root
         self.remote_name = remote
         self._fresh: set[str] = set()  # objects this process fetched and hashed
         self.progress = progress  # draw progress bars on stderr for large transfers
+
+    @functools.cached_property
+    def config(self) -> Any:
+        """DVC's merged configuration (repository, local, global, system)."""
+        from dvc.config import Config, ConfigError
+
         try:
-            self.config: Any = Config(dvc_dir=str(root / ".dvc"))
+            return Config(dvc_dir=str(self.root / ".dvc"))
         except ConfigError as exc:
-            raise ArtifactError(f"{root / '.dvc'}: cannot read DVC configuration: {exc}") from exc
+            raise ArtifactError(f"{self.root / '.dvc'}: cannot read DVC configuration: {exc}") from exc
+
+    @functools.cached_property
+    def _folder(self) -> Folder | None:
+        """The remote as a plain folder, when DVC's view of it can be no other:
+        defined in ``.dvc/config`` by an absolute local path and nothing else,
+        no ``config.local`` beside it (``gitreg init``'s default remote)."""
+        from gitreg import dvcconfig
+
+        dvc_dir = self.root / ".dvc"
+        if (dvc_dir / "config.local").exists():
+            return None
+        try:
+            text = (dvc_dir / "config").read_text("utf-8")
+            options = dvcconfig.remote_section(text, str(dvc_dir / "config"), self.remote_name)
+        except (OSError, UnicodeDecodeError, GitregError):
+            return None
+        if options is None or set(options) != {"url"}:
+            return None
+        url = options["url"]
+        return Folder(url) if dvcconfig.is_local(url) and os.path.isabs(url) else None
 
     @classmethod
     def detached(cls, name: str, options: dict[str, str], folder: Path) -> Store:
@@ -152,7 +178,10 @@ class Store:
         except GitregError:
             raise
         except Exception as exc:  # the remote clients raise open-ended exception types
-            url = redact(str(self.config.get("remote", {}).get(self.remote_name, {}).get("url", "?")))
+            url = (
+                self._folder.url if self._folder else self.config.get("remote", {}).get(self.remote_name, {}).get("url")
+            )
+            url = redact(str(url or "?"))
             detail = redact(str(exc)).splitlines()[0] if str(exc) else ""
             raise ArtifactError(
                 f"{doing} failed: DVC remote {self.remote_name!r} ({url}): {type(exc).__name__}: {detail}"
@@ -161,13 +190,13 @@ class Store:
     def prepare(self, source: Source) -> Prepared:
         """Check the remote is usable; hash a folder (nothing is written yet).
         A file is hashed while it is pushed, so it is read only once."""
+        if not source.is_dir:  # streamed to the remote: no DVC cache involved
+            return Prepared(None, source, (None, None, self._folder or self._remote_odb(), None))
         from dvc_data.hashfile.build import build
         from dvc_objects.fs.local import LocalFileSystem
 
         cache = self._cache_odb()
         remote = self._remote_odb()
-        if not source.is_dir:
-            return Prepared(None, source, (None, cache, remote, None))
         try:
             local: Any = LocalFileSystem()  # type: ignore[no-untyped-call]
             staging, meta, obj = build(cache, str(source.path), local, "md5")
@@ -193,12 +222,12 @@ class Store:
         """Store a prepared artifact in the remote; its manifest entry. A file
         streams straight from its source to the remote, hashed on the way: one
         read and one write. A folder goes through the DVC cache."""
-        from dvc_data.hashfile.transfer import transfer
-
         staging, cache, remote, hash_info = prepared.handles
         if prepared.artifact is None:
             md5, size = self._upload_file(prepared.source.path, remote)
             return Artifact(prepared.source.path.name, md5, size, self.remote_name)
+        from dvc_data.hashfile.transfer import transfer
+
         try:
             transfer(staging, cache, {hash_info}, shallow=False, hardlink=False)
         except OSError as exc:
@@ -442,6 +471,49 @@ class Prepared:
     artifact: Artifact | None
     source: Source
     handles: tuple[Any, Any, Any, Any]
+
+
+class Folder:
+    """A local DVC remote written the way DVC writes one (``<url>/files/md5/
+    ab/cdef…``, moved into place from a temporary name in the same folder),
+    without loading DVC. It offers the part of DVC's object database and
+    filesystem interface that ``Store._put`` uses."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.path = os.path.join(url, "files", "md5")
+        self.fs = self
+
+    def oid_to_path(self, oid: str) -> str:
+        return os.path.join(self.path, oid[:2], oid[2:])
+
+    @staticmethod
+    def join(*parts: str) -> str:
+        return os.path.join(*parts)
+
+    @staticmethod
+    def parent(path: str) -> str:
+        return os.path.dirname(path)
+
+    @staticmethod
+    def makedirs(path: str, exist_ok: bool = False) -> None:
+        os.makedirs(path, exist_ok=exist_ok)
+
+    @staticmethod
+    def open(path: str, mode: str) -> Any:
+        return open(path, mode)  # the caller's with-block closes it
+
+    @staticmethod
+    def exists(path: str) -> bool:
+        return os.path.lexists(path)
+
+    @staticmethod
+    def mv(source: str, target: str) -> None:
+        os.replace(source, target)
+
+    @staticmethod
+    def rm(path: str) -> None:
+        os.unlink(path)
 
 
 CHUNK = 4 * 1024 * 1024

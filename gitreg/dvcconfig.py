@@ -84,6 +84,15 @@ def remote_options(text: str, source: str) -> dict[str, dict[str, str]]:
     return found
 
 
+def remote_section(text: str, source: str, name: str) -> dict[str, str] | None:
+    """Every option of remote ``name`` as written (credentials too), or None."""
+    for section, body in _load(text, source).items():
+        m = re.fullmatch(r'\s*remote\s+"(.+)"\s*', section)
+        if m and m.group(1) == name and isinstance(body, dict):
+            return {str(k): str(v) for k, v in body.items()}
+    return None
+
+
 def config_text(remotes: dict[str, dict[str, str]]) -> str:
     """A DVC config that defines these remotes (and nothing else)."""
     conf = _load("", "generated")

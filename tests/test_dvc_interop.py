@@ -61,3 +61,60 @@ def test_relative_artifact_paths_with_dotdot(registry: Path, tmp_path: Path, mon
     dvc(clone, "pull")
     assert (clone / "model" / "sub" / "cfg").read_text() == "c\n"
     assert (clone / "model" / "weights").read_text() == "w\n"
+
+
+def _remote_files(root: Path) -> dict[str, tuple[bytes | None, int]]:
+    """Every path in the registry's default remote: (bytes, or None for a folder; mode)."""
+    storage = root / ".gitreg" / "storage"
+    return {
+        p.relative_to(storage).as_posix(): (None if p.is_dir() else p.read_bytes(), p.stat().st_mode)
+        for p in storage.rglob("*")
+    }
+
+
+def test_the_default_remote_is_written_without_dvc_exactly_as_dvc_writes_it(tmp_path: Path) -> None:
+    model = tmp_path / "model.pkl"
+    model.write_bytes(bytes(range(256)) * 12_289)  # over three MiB: more than one chunk
+    plain, through_dvc = tmp_path / "plain", tmp_path / "through-dvc"
+    for root in (plain, through_dvc):
+        api.init(root)
+    (through_dvc / ".dvc" / "config.local").write_text("")  # another config level: gitreg asks DVC
+    blocked = (
+        "import sys\n"
+        "for name in ('dvc', 'dvc_data', 'dvc_objects', 'fsspec'):\n"
+        "    sys.modules[name] = None\n"
+        "from gitreg.cli import main\n"
+        "main(sys.argv[1:], prog_name='gitreg')\n"
+    )
+    subprocess.run([sys.executable, "-c", blocked, "register", "fraud", "-a", str(model), "-R", str(plain)], check=True)
+    api.register("fraud", model, registry=through_dvc)
+    assert _remote_files(plain) == _remote_files(through_dvc)
+    assert len(_remote_files(plain)) == 4  # files/, files/md5/, files/md5/ab/, files/md5/ab/cdef...
+
+
+@pytest.mark.parametrize(
+    ("url", "options", "local_config", "plain"),
+    [
+        ("ABS", {}, False, True),
+        ("ABS", {}, True, False),  # config.local may change the remote: DVC merges the levels
+        ("ABS", {"shared": "group"}, False, False),  # DVC would set group permissions
+        ("../storage", {}, False, False),  # relative to .dvc/, as DVC resolves it
+        ("s3://bucket/models", {}, False, False),
+        ("file:///tmp/storage", {}, False, False),
+    ],
+)
+def test_only_a_plain_absolute_folder_remote_bypasses_dvc(
+    tmp_path: Path, url: str, options: dict[str, str], local_config: bool, plain: bool
+) -> None:
+    from gitreg import artifacts, dvcconfig
+
+    root = tmp_path / "checkout"
+    (root / ".dvc").mkdir(parents=True)
+    url = str(tmp_path / "storage") if url == "ABS" else url
+    text = dvcconfig.config_text({"storage": {"url": url, **options}})
+    (root / ".dvc" / "config").write_text(text)
+    if local_config:
+        (root / ".dvc" / "config.local").write_text("")
+    folder = artifacts.Store(root, "storage")._folder
+    assert (folder is not None) == plain
+    assert artifacts.Store(root, "elsewhere")._folder is None
