@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 import threading
 import weakref
@@ -161,6 +162,33 @@ class Repo:
             mode, kind, oid = meta.decode().split(" ")
             entries.append(TreeEntry(mode, kind, oid, prefix + name.decode("utf-8", "surrogateescape")))
         return entries
+
+    def read_trees(self, names: Sequence[str]) -> dict[str, list[tuple[str, str, str, str]] | None]:
+        """(mode, type, id, name) of the entries of many trees, named in any
+        form ``cat-file`` takes (``tree-id:path`` too), in one round trip to
+        the running object reader; None where a name is not a tree."""
+        unique = list(dict.fromkeys(names))
+        found = self._batch.read(unique)
+        return {
+            name: _tree_entries(item[2], len(item[0]) // 2) if item and item[1] == "tree" else None
+            for name, item in zip(unique, found, strict=True)
+        }
+
+    def file_names(self, trees: Sequence[str]) -> dict[str, list[str] | None]:
+        """The names of the files (not subfolders) in each of many trees, as
+        ``read_trees`` names them, without the rest of each entry."""
+        unique = list(dict.fromkeys(trees))
+        found = self._batch.read(unique)
+        return {
+            name: [
+                n.decode("utf-8", "surrogateescape")
+                for mode, n, _ in _TREE_RECORDS[len(item[0]) // 2].findall(item[2])
+                if mode not in _ENTRY_KINDS  # not a folder or a submodule
+            ]
+            if item and item[1] == "tree"
+            else None
+            for name, item in zip(unique, found, strict=True)
+        }
 
     def blobs_under(self, commit: str, folder: str) -> list[tuple[str, str]]:
         """(path relative to ``folder``, blob id) of every file below it, for
@@ -569,19 +597,25 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.stdout.close()
 
 
+_TREE_RECORDS = {
+    20: re.compile(rb"([0-7]+) ([^\0]*)\0(.{20})", re.S),
+    32: re.compile(rb"([0-7]+) ([^\0]*)\0(.{32})", re.S),
+}
+_ENTRY_KINDS = {b"40000": "tree", b"160000": "commit"}
+
+
 def _tree_entries(data: bytes, oid_bytes: int) -> list[tuple[str, str, str, str]]:
-    """(mode, type, id, name) of a raw tree object: ``MODE NAME\\0ID`` records."""
-    entries = []
-    pos = 0
-    while pos < len(data):
-        space = data.index(b" ", pos)
-        nul = data.index(b"\0", space)
-        mode = data[pos:space].decode()
-        oid = data[nul + 1 : nul + 1 + oid_bytes].hex()
-        kind = "tree" if mode == "40000" else "commit" if mode == "160000" else "blob"
-        entries.append((mode.rjust(6, "0"), kind, oid, data[space + 1 : nul].decode("utf-8", "surrogateescape")))
-        pos = nul + 1 + oid_bytes
-    return entries
+    """(mode, type, id, name) of a raw tree object: ``MODE NAME\\0ID`` records,
+    back to back (git writes them so), matched in one pass of the regex engine."""
+    return [
+        (
+            mode.decode().rjust(6, "0"),
+            _ENTRY_KINDS.get(mode, "blob"),
+            oid.hex(),
+            name.decode("utf-8", "surrogateescape"),
+        )
+        for mode, name, oid in _TREE_RECORDS[oid_bytes].findall(data)
+    ]
 
 
 def _git(

@@ -5,9 +5,12 @@ command spends about a third of its time importing those two libraries. What
 they produce depends only on the document's bytes, its kind and the code that
 judges it, so the answer is kept under (kind, digest of the bytes) in a SQLite
 file inside the repository's git folder, one file per *generation*: a digest
-of that code (``yamlio``, ``schema``, the schemas, the installed YAML and JSON
-Schema libraries). New code means a new file, never a stale answer. Only
-documents that passed are kept; a rejected one is judged again each time.
+of the code that decides what is kept (``yamlio``, ``schema``, ``layout``,
+``names``, ``snapshot``, the schemas, the installed YAML and JSON Schema
+libraries). New code means a new file, never a stale answer. Only documents
+that passed are kept; a rejected one is judged again each time. The same file
+keeps what is derived from a git object id (a listing's line for a model,
+from its folder's tree id): ids are digests of content too.
 
 It is a cache and nothing depends on it: a git folder that cannot be written,
 a locked or damaged file, or ``GITREG_PARSE_MEMO=0`` only mean documents are
@@ -32,7 +35,8 @@ if TYPE_CHECKING:
 
 ENV = "GITREG_PARSE_MEMO"
 FOLDER = "gitreg"  # inside the git folder
-_JUDGES = ("yamlio.py", "schema.py")  # gitreg's modules that decide what a document is
+# gitreg's modules whose code decides what is remembered: documents, and model lines of a listing
+_JUDGES = ("yamlio.py", "schema.py", "layout.py", "names.py", "snapshot.py")
 _LIBRARIES = ("yaml", "jsonschema", "jsonschema_rs")
 _FLUSH_AT = 2000  # answers kept in memory before they are written
 
@@ -68,7 +72,20 @@ class Memo:
 
     def get(self, kind: str, data: bytes) -> Any:
         """The validated document for ``data``, or None when not known."""
-        key = self.key(kind, data)
+        return self._get(self.key(kind, data))
+
+    def put(self, kind: str, data: bytes, doc: Any) -> None:
+        """Remember that ``data`` is the valid ``kind`` document ``doc``."""
+        self._put(self.key(kind, data), doc)
+
+    def get_derived(self, kind: str, oid: str) -> Any:
+        """What was derived from git object ``oid`` (a tree, say) as ``kind``."""
+        return self._get(kind.encode() + b"@" + bytes.fromhex(oid))
+
+    def put_derived(self, kind: str, oid: str, value: Any) -> None:
+        self._put(kind.encode() + b"@" + bytes.fromhex(oid), value)
+
+    def _get(self, key: bytes) -> Any:
         with self._lock:
             text = self._pending.get(key)
             if text is None:
@@ -85,13 +102,12 @@ class Memo:
                 text = row[0]
         return json.loads(text)
 
-    def put(self, kind: str, data: bytes, doc: Any) -> None:
-        """Remember that ``data`` is the valid ``kind`` document ``doc``."""
-        text = json.dumps(doc, allow_nan=False, separators=(",", ":"))  # ASCII: lone surrogates survive
+    def _put(self, key: bytes, value: Any) -> None:
+        text = json.dumps(value, allow_nan=False, separators=(",", ":"))  # ASCII: lone surrogates survive
         with self._lock:
             if self._off:
                 return
-            self._pending[self.key(kind, data)] = text
+            self._pending[key] = text
             if len(self._pending) >= _FLUSH_AT:
                 self._flush()
 

@@ -182,30 +182,61 @@ class Snapshot:
         }
 
     def summaries(self) -> list[ModelSummary]:
-        """One line per model, from one tree listing and the pointer files."""
+        """One line per model. A line depends only on the model's name and
+        its folder, so it is remembered under the folder's tree id: a listing
+        reads the models folder, then only the folders that changed since
+        (their versions and stages trees and pointer files), all through the
+        running object reader."""
         if not self.commit:
             return []
+        listing = self.repo.read_trees([f"{self.commit}:{self.models_dir}"])
+        folders = {name: oid for _, kind, oid, name in next(iter(listing.values())) or [] if kind == "tree"}
+        lines: dict[str, ModelSummary] = {}
+        for model, tree in folders.items():
+            known = self.memo.get_derived(f"ModelSummary {model}", tree) if self.memo else None
+            if known is not None:
+                lines[model] = ModelSummary(model, known[0], known[1], known[2])
+        missing = [model for model in folders if model not in lines]
+        for line in self._summarise({model: folders[model] for model in missing}):
+            lines[line.name] = line
+            if self.memo:
+                value = [line.latest, dict(line.stages), line.versions]
+                self.memo.put_derived(f"ModelSummary {line.name}", folders[line.name], value)
+        return [lines[model] for model in sorted(folders)]
+
+    def _summarise(self, folders: Mapping[str, str]) -> list[ModelSummary]:
+        """The lines of the models whose folders have these tree ids."""
+        files = self.repo.file_names([f"{tree}:versions" for tree in folders.values()])
+        stages = self.repo.read_trees([f"{tree}:stages" for tree in folders.values()])
+        pointers: list[tuple[str, str, str]] = []  # (model, stage, blob id)
         stems: dict[str, list[str]] = {}
-        pointer_oids: dict[str, tuple[str, str]] = {}
-        for path, oid in self.repo.blobs_under(self.commit, self.models_dir):
-            kind, model, name = layout.place(path)
-            names = stems.setdefault(model, [])
-            if kind == "version":
-                names.append(name)
-            elif kind == "stage":
-                pointer_oids[oid] = (model, name)
-        blobs = self.repo.read_blobs(list(pointer_oids))
+        cut = -len(layout.YAML_SUFFIX)
+        for model, tree in folders.items():
+            stems[model] = [name[:cut] for name in files[f"{tree}:versions"] or [] if name.endswith(layout.YAML_SUFFIX)]
+            for _, kind, oid, name in stages[f"{tree}:stages"] or []:
+                if kind == "blob" and name.endswith(layout.YAML_SUFFIX):
+                    pointers.append((model, name[: -len(layout.YAML_SUFFIX)], oid))
+        blobs = self.repo.read_blobs([oid for _, _, oid in pointers])
         held: dict[str, dict[str, str]] = {}
-        for oid, (model, stage) in pointer_oids.items():
+        for model, stage, oid in sorted(pointers):
             path = layout.stage_path(self.models_dir, model, stage)
             pointer = self._parse(path, blobs[oid], StagePointer, model=model, stage=stage)
             held.setdefault(model, {})[stage] = pointer.version
-        result = []
-        for model in sorted(stems):
-            names = stems[model]
-            latest = max((self._version_of_file(model, s) for s in names), default=None)
-            result.append(ModelSummary(model, str(latest) if latest else None, held.get(model, {}), len(names)))
-        return result
+        # each distinct file name parsed once (the same versions recur across models)
+        ranks: dict[str, tuple[object, ...]] = {}
+        for name in set().union(*stems.values()):
+            try:
+                ranks[name] = Version.parse(name).sort_key()
+            except UsageError:
+                model = min(m for m, names in stems.items() if name in names)
+                raise InvalidDocumentError(
+                    f"{layout.version_path(self.models_dir, model, name)}: the file name is not a valid version"
+                ) from None
+        lines = []
+        for model, names in stems.items():
+            latest = str(Version.parse(max(names, key=ranks.__getitem__))) if names else None
+            lines.append(ModelSummary(model, latest, held.get(model, {}), len(names)))
+        return lines
 
     def catalog(self, models: Sequence[str] | None = None) -> dict[str, Catalogued]:
         """Every version document and pointer of ``models`` (default: all),

@@ -4,6 +4,7 @@ documents, and never be needed."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import subprocess
@@ -179,3 +180,19 @@ def test_the_checker_does_not_trust_it(populated: Path, cli: Cli) -> None:
     poisoned.put("Model", bad, {"apiVersion": "gitreg/v1", "kind": "Model", "name": "fraud"})
     poisoned.close()
     assert "surprise" in cli("check", "-R", populated, code=1).output
+
+
+def test_listing_lines_follow_each_model_folder(populated: Path, artifact: Path, cli: Cli) -> None:
+    """Model lines are remembered by folder tree id and model name: a new
+    version changes one line, and a copied folder is judged under its own name."""
+    first = json.loads(cli("list", "--json", "-R", populated).stdout)
+    api.register("churn", artifact, registry=populated)
+    api.register("fraud", artifact, registry=populated, bump="minor")
+    second = {line["model"]: line for line in json.loads(cli("list", "--json", "-R", populated).stdout)}
+    assert second["fraud"]["latest"] == "1.1.0" and second["fraud"]["versions"] == first[0]["versions"] + 1
+    assert second["churn"] == {"model": "churn", "latest": "1.0.0", "stages": {}, "versions": 1}
+    shutil.copytree(populated / "models" / "fraud", populated / "models" / "fraud2")  # the same tree id
+    git(populated, "add", "-A")
+    git(populated, "commit", "-q", "-m", "a copied folder, by hand")
+    error = cli("list", "-R", populated, code=1).stderr
+    assert "models/fraud2/stages/staging.yaml" in error and "fraud2" in error
