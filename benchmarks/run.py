@@ -5,9 +5,12 @@ GTO and MLflow's model registry on registries of the same size.
 
 Each command runs once to warm up, then REPEAT times; the table gives the
 median, min and max wall time, and the issue's target for the two sizes it
-names. The warm-up leaves the documents read in gitreg's memo of parsed
-documents; the "no memo" rows time the same reads with GITREG_PARSE_MEMO=0,
-as on a clone read for the first time. `--peers` also builds (once, in benchmarks/.peers, not the project's
+names. The first rows are floors to read the others against (Python
+starting, Python importing click, git listing the models folder): a shared
+machine's speed can drift by half from hour to hour. The warm-up leaves the
+documents read in gitreg's memo of parsed documents; the "no memo" rows time
+the same reads with GITREG_PARSE_MEMO=0, as on a clone read for the first
+time. `--peers` also builds (once, in benchmarks/.peers, not the project's
 environment) a virtualenv with gto and mlflow, and times the comparable
 commands: gto on a copy of the same git repository (its tags are the ones
 gitreg writes), MLflow on a SQLite registry with the same models, versions
@@ -110,6 +113,10 @@ def ours(root: Path, models: int, versions: int, repeat: int, tmp: Path) -> dict
     )
     unremembered = dict(os.environ, GITREG_PARSE_MEMO="0")
     results = {
+        # floors, to read the rest against: this machine's speed varies from hour to hour
+        "python": timed(lambda i: [sys.executable, "-c", "pass"], repeat),
+        "click": timed(lambda i: [sys.executable, "-c", "import click"], repeat),
+        "ls-tree": timed(lambda i: ["git", "-C", str(root), "ls-tree", "-r", "-z", "HEAD:models"], repeat),
         "--help": timed(lambda i: [GITREG, "--help"], repeat),
         "list": timed(lambda i: [GITREG, "list", *reg], repeat),
         "show": timed(lambda i: [GITREG, "show", model, *reg], repeat),
@@ -247,6 +254,9 @@ def mlflow(models: int, versions: int, repeat: int, tmp: Path, python: Path) -> 
 # -- the table --------------------------------------------------------------------
 
 NAMES = {
+    "python": "floor: Python starts (`python -c pass`)",
+    "click": "floor: Python starts and imports click, the CLI framework",
+    "ls-tree": "floor: `git ls-tree -r` of the models folder (what a first listing must read)",
     "--help": "`gitreg --help`",
     "list": "`gitreg list` / `gto show` / `search_registered_models`",
     "show": "`gitreg show MODEL` / `gto show MODEL` / `get_registered_model` + versions",
