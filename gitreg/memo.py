@@ -6,11 +6,12 @@ they produce depends only on the document's bytes, its kind and the code that
 judges it, so the answer is kept under (kind, digest of the bytes) in a SQLite
 file inside the repository's git folder, one file per *generation*: a digest
 of the code that decides what is kept (``yamlio``, ``schema``, ``layout``,
-``names``, ``snapshot``, the schemas, the installed YAML and JSON Schema
-libraries). New code means a new file, never a stale answer. Only documents
+``names``, ``snapshot``, ``dvcconfig``, the schemas, the installed YAML and
+JSON Schema libraries). New code means a new file, never a stale answer. Only documents
 that passed are kept; a rejected one is judged again each time. The same file
-keeps what is derived from a git object id (a listing's line for a model,
-from its folder's tree id): ids are digests of content too.
+keeps the remotes read from a ``.dvc/config``, and what is derived from a git
+object id (a listing's line for a model, from its folder's tree id): ids are
+digests of content too.
 
 It is a cache and nothing depends on it: a git folder that cannot be written,
 a locked or damaged file, or ``GITREG_PARSE_MEMO=0`` only mean documents are
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 ENV = "GITREG_PARSE_MEMO"
 FOLDER = "gitreg"  # inside the git folder
 # gitreg's modules whose code decides what is remembered: documents, and model lines of a listing
-_JUDGES = ("yamlio.py", "schema.py", "layout.py", "names.py", "snapshot.py")
+_JUDGES = ("yamlio.py", "schema.py", "layout.py", "names.py", "snapshot.py", "dvcconfig.py")
 _LIBRARIES = ("yaml", "jsonschema", "jsonschema_rs")
 _FLUSH_AT = 2000  # answers kept in memory before they are written
 

@@ -7,14 +7,19 @@ import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from gitreg import layout, manifest, memo, query
+from gitreg import layout, lazy, manifest, memo
 from gitreg.errors import InvalidDocumentError, NotFoundError, UsageError
 from gitreg.git import Repo
 from gitreg.manifest import Artifact, Model, ModelVersion, RegistryConfig, StagePointer
 from gitreg.names import Version, check_name
-from gitreg.query import Condition
+
+if TYPE_CHECKING:
+    from gitreg import query
+    from gitreg.query import Condition
+else:
+    query = lazy.module("gitreg.query")  # filters only
 
 T = TypeVar("T")
 
@@ -306,8 +311,12 @@ class Snapshot:
         version = self.resolve(ref)
         what = ref.partition("@")[2]
         stage = what if what in self.config.stages else None
-        dvc_text = self.read_files([layout.DVC_CONFIG_PATH])[layout.DVC_CONFIG_PATH] or b""
-        urls = dvcconfig.remotes(dvc_text.decode("utf-8"), layout.DVC_CONFIG_PATH)[1]
+        dvc_config = self.read_files([layout.DVC_CONFIG_PATH])[layout.DVC_CONFIG_PATH] or b""
+        urls = self.memo.get("DvcRemotes", dvc_config) if self.memo else None
+        if urls is None:
+            urls = dvcconfig.remotes(dvc_config.decode("utf-8"), layout.DVC_CONFIG_PATH)[1]
+            if self.memo:
+                self.memo.put("DvcRemotes", dvc_config, urls)
         return Resolved(
             version.model,
             version.version,

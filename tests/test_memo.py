@@ -20,10 +20,10 @@ from gitreg.git import Repo
 from gitreg.manifest import Model, ModelVersion, RegistryConfig, StagePointer
 from tests.conftest import Cli, git
 
-# runs the CLI with the YAML and JSON Schema libraries made unimportable
+# runs the CLI with the YAML, JSON Schema and INI (.dvc/config) libraries made unimportable
 BLOCKED = (
     "import sys\n"
-    "for name in ('yaml', 'jsonschema', 'jsonschema_rs'):\n"
+    "for name in ('yaml', 'jsonschema', 'jsonschema_rs', 'configobj'):\n"
     "    sys.modules[name] = None\n"
     "from gitreg.cli import main\n"
     "main(sys.argv[1:], prog_name='gitreg')\n"
