@@ -147,10 +147,7 @@ class Repo:
         target = f"{commit}:{path}" if path else f"{commit}^{{tree}}"
         prefix = f"{path}/" if path else ""
         if not recursive:  # one tree object, read by the running object reader
-            found = self._batch.read([target])[0]
-            if found is None or found[1] != "tree":
-                return []
-            return [TreeEntry(m, k, o, prefix + n) for m, k, o, n in _tree_entries(found[2], len(found[0]) // 2)]
+            return [TreeEntry(m, k, o, prefix + n) for m, k, o, n in self.read_trees([target])[target] or []]
         code, out, _ = self.run(["ls-tree", "-z", "-r", target], check=False)
         if code != 0:
             return []  # the folder does not exist at that commit
@@ -167,28 +164,14 @@ class Repo:
         """(mode, type, id, name) of the entries of many trees, named in any
         form ``cat-file`` takes (``tree-id:path`` too), in one round trip to
         the running object reader; None where a name is not a tree."""
-        unique = list(dict.fromkeys(names))
-        found = self._batch.read(unique)
-        return {
-            name: _tree_entries(item[2], len(item[0]) // 2) if item and item[1] == "tree" else None
-            for name, item in zip(unique, found, strict=True)
-        }
+        trees = self._objects(names, "tree")
+        return {name: _tree_entries(tree[1], len(tree[0]) // 2) if tree else None for name, tree in trees.items()}
 
     def file_names(self, trees: Sequence[str]) -> dict[str, list[str] | None]:
         """The names of the files (not subfolders) in each of many trees, as
         ``read_trees`` names them, without the rest of each entry."""
-        unique = list(dict.fromkeys(trees))
-        found = self._batch.read(unique)
-        return {
-            name: [
-                n.decode("utf-8", "surrogateescape")
-                for mode, n, _ in _TREE_RECORDS[len(item[0]) // 2].findall(item[2])
-                if mode not in _ENTRY_KINDS  # not a folder or a submodule
-            ]
-            if item and item[1] == "tree"
-            else None
-            for name, item in zip(unique, found, strict=True)
-        }
+        found = self._objects(trees, "tree")
+        return {name: _file_names(tree[1], len(tree[0]) // 2) if tree else None for name, tree in found.items()}
 
     def blobs_under(self, commit: str, folder: str) -> list[tuple[str, str]]:
         """(path relative to ``folder``, blob id) of every file below it, for
@@ -206,9 +189,17 @@ class Repo:
     def _cat(self, names: Sequence[str]) -> dict[str, bytes | None]:
         """Contents of many blobs (ids or ``rev:path``) from the running
         ``cat-file --batch``; None for names that are not blobs."""
+        return {name: found[1] if found else None for name, found in self._objects(names, "blob").items()}
+
+    def _objects(self, names: Sequence[str], kind: str) -> dict[str, tuple[str, bytes] | None]:
+        """(object id, content) for each of ``names`` that is an object of
+        ``kind``, None for the others; each name asked once."""
         unique = list(dict.fromkeys(names))
         found = self._batch.read(unique)
-        return {name: item[2] if item and item[1] == "blob" else None for name, item in zip(unique, found, strict=True)}
+        return {
+            name: (item[0], item[2]) if item and item[1] == kind else None
+            for name, item in zip(unique, found, strict=True)
+        }
 
     def read_blobs(self, oids: Sequence[str]) -> dict[str, bytes]:
         found = self._cat(oids)
@@ -616,6 +607,12 @@ def _tree_entries(data: bytes, oid_bytes: int) -> list[tuple[str, str, str, str]
         )
         for mode, name, oid in _TREE_RECORDS[oid_bytes].findall(data)
     ]
+
+
+def _file_names(data: bytes, oid_bytes: int) -> list[str]:
+    """The names of a raw tree's files: not folders (40000), not submodules (160000)."""
+    records = _TREE_RECORDS[oid_bytes].findall(data)
+    return [name.decode("utf-8", "surrogateescape") for mode, name, _ in records if mode not in _ENTRY_KINDS]
 
 
 def _git(
