@@ -14,6 +14,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import shutil
 import stat
 import sys
@@ -48,10 +49,21 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
+# a URL, or percent-encoded dots, slashes or NUL that a decoder would turn into a path
+_URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://|%(?:2e|2f|5c|00)", re.IGNORECASE)
+_KERNEL_FOLDERS = (Path("/proc"), Path("/sys"), Path("/dev"))
+
+
 def check_source(path: str | os.PathLike[str]) -> Source:
-    """Refuse what cannot be stored faithfully and safely: missing paths,
-    symlinks as the artifact, symlinks leading out of an artifact folder,
-    dangling links, FIFOs, sockets and devices, empty folders."""
+    """Refuse what cannot be stored faithfully and safely: URLs and
+    encoded dots and slashes (an artifact is a local path, taken literally),
+    missing paths, symlinks as the artifact, symlinks leading out of an
+    artifact folder, dangling links, hard links (the same bytes under another
+    name, perhaps outside), FIFOs, sockets and devices, files of the kernel's
+    pseudo-filesystems, empty folders."""
+    text = os.fspath(path)
+    if _URL_RE.search(text):
+        raise UsageError(f"artifact {text!r} is a URL or percent-encoded: give a local file or folder path")
     given = Path(path)
     try:
         st = given.lstat()
@@ -64,7 +76,11 @@ def check_source(path: str | os.PathLike[str]) -> Source:
     # The real path, without '..' or symlinked parents: DVC derives each
     # file's relative path from it.
     root = given.resolve()
+    for kernel in _KERNEL_FOLDERS:
+        if root.is_relative_to(kernel):
+            raise UsageError(f"artifact {given} is in {kernel}, a kernel pseudo-filesystem")
     if stat.S_ISREG(st.st_mode):
+        _refuse_hard_link(given, given, st)
         return Source(root, False)
     if not stat.S_ISDIR(st.st_mode):
         raise UsageError(f"artifact {given} is {_kind(st.st_mode)}")
@@ -83,6 +99,7 @@ def check_source(path: str | os.PathLike[str]) -> Source:
                     raise UsageError(f"artifact {given}: {entry} is a symbolic link to a folder")
                 files.append(entry.relative_to(root).as_posix())
             elif stat.S_ISREG(mode):
+                _refuse_hard_link(given, entry, entry.lstat())
                 files.append(entry.relative_to(root).as_posix())
             elif not stat.S_ISDIR(mode):
                 raise UsageError(f"artifact {given}: {entry} is {_kind(mode)}")
@@ -91,6 +108,14 @@ def check_source(path: str | os.PathLike[str]) -> Source:
     if not files:
         raise UsageError(f"artifact {given} is an empty folder")
     return Source(root, True, tuple(sorted(files)))
+
+
+def _refuse_hard_link(given: Path, entry: Path, st: os.stat_result) -> None:
+    if st.st_nlink > 1:
+        where = "" if entry == given else f"{entry} "
+        raise UsageError(
+            f"artifact {given}: {where}is a hard link ({st.st_nlink} names for the same file); register a copy"
+        )
 
 
 class Store:

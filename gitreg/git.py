@@ -222,10 +222,11 @@ class Repo:
         """Blobs named in any form ``cat-file`` takes (``rev:path`` too)."""
         return self._cat(names)
 
-    def tag_refs(self, patterns: Sequence[str]) -> dict[str, int]:
+    def tag_refs(self, patterns: Sequence[str], ignore_case: bool = False) -> dict[str, int]:
         """Tags matching the fnmatch ``patterns`` (under refs/tags/) with their
-        tagger time (0 for lightweight tags)."""
-        return {name: when for name, _, when in self.tag_targets(patterns)}
+        tagger time (0 for lightweight tags); ``ignore_case``: matching
+        ``Fraud@v1.0.0`` for ``fraud@*`` too."""
+        return {name: when for name, _, when in self.tag_targets(patterns, ignore_case)}
 
     def log(self, rev: str, paths: Sequence[str], fields: Sequence[str], extra: Sequence[str] = ()) -> list[list[str]]:
         """One row per commit reachable from ``rev`` that touches ``paths``
@@ -326,12 +327,13 @@ class Repo:
                 return line[5:].split("\t")[0]
         return None
 
-    def tag_targets(self, patterns: Sequence[str]) -> list[tuple[str, str, int]]:
+    def tag_targets(self, patterns: Sequence[str], ignore_case: bool = False) -> list[tuple[str, str, int]]:
         """(name, commit it points at, tagger time or 0) for tags matching
         the fnmatch ``patterns`` under refs/tags/."""
         out = self._text(
             [
                 "for-each-ref",
+                *(["--ignore-case"] if ignore_case else []),
                 "--format=%(refname:strip=2)%00%(*objectname)%00%(objectname)%00%(taggerdate:unix)",
                 *(f"refs/tags/{p}" for p in patterns),
             ]

@@ -557,9 +557,10 @@ class Registry:
 
         def build(snap: Snapshot) -> Change:
             existing = snap.versions(model)
-            tagged = self.repo.tag_refs(tags.model_patterns(model))
+            # a tag differing only in case is the same file on case-insensitive file systems
+            tagged = self.repo.tag_refs(tags.model_patterns(model), ignore_case=True)
             for name in tagged:
-                event = tags.parse(name)
+                event = tags.parse(name) or tags.parse(name.lower())  # Fraud@v1.0.1 takes 1.0.1 too
                 if event and event.version and event.action == "register":
                     with contextlib.suppress(UsageError):  # GTO allows build metadata; we do not
                         existing.append(Version.parse(event.version))
