@@ -24,7 +24,7 @@ PathLike = str | os.PathLike[str]
 
 
 def check_key(key: object, what: str) -> str:
-    if not isinstance(key, str) or not _KEY_RE.match(key):
+    if not isinstance(key, str) or not _KEY_RE.fullmatch(key):
         raise UsageError(
             f"invalid {what} name {shown(key)}: use up to 128 ASCII letters, digits, "
             "'_', '.', ':', '/' or '-', starting with a letter, digit or '_'"

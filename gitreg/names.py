@@ -29,7 +29,7 @@ def shown(value: object) -> str:
 
 def check_name(value: object, what: str = "model name") -> str:
     """Return ``value`` if it is a valid model/stage name, else raise UsageError."""
-    if not isinstance(value, str) or not _NAME_RE.match(value):
+    if not isinstance(value, str) or not _NAME_RE.fullmatch(value):
         raise UsageError(
             f"invalid {what} {shown(value)}: use 1-64 lowercase ASCII letters, digits, "
             "'.', '_' or '-', starting and ending with a letter or digit, "
@@ -39,7 +39,7 @@ def check_name(value: object, what: str = "model name") -> str:
 
 
 def is_name(value: object) -> bool:
-    return isinstance(value, str) and _NAME_RE.match(value) is not None
+    return isinstance(value, str) and _NAME_RE.fullmatch(value) is not None
 
 
 class Quoted(str):
@@ -64,7 +64,7 @@ class Version:
 
     @classmethod
     def _parse(cls, text: object) -> Version:
-        if not isinstance(text, str) or len(text) > VERSION_MAX_LENGTH or not (m := _VERSION_RE.match(text)):
+        if not isinstance(text, str) or len(text) > VERSION_MAX_LENGTH or not (m := _VERSION_RE.fullmatch(text)):
             raise UsageError(
                 f"invalid version {shown(text)}: expected MAJOR.MINOR.PATCH or "
                 "MAJOR.MINOR.PATCH-prerelease (e.g. 1.2.0 or 2.0.0-rc.1), numbers "

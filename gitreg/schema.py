@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from collections.abc import Iterator
 from importlib import resources
 from typing import Any
@@ -24,14 +25,30 @@ def _referenced(kind: str) -> list[dict[str, Any]]:
 
 
 @functools.cache
+def _ecma(pattern: str) -> re.Pattern[str]:
+    """A JSON Schema (ECMA-262) pattern for Python's re: ``$`` is the end of
+    the text there, while Python's ``$`` also matches before a final newline
+    (so ``^[a-z]+$`` would accept "fraud\\n")."""
+    return re.compile(re.sub(r"(?<!\\)\$", r"\\Z", pattern))
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[Any]:
+    from jsonschema.exceptions import ValidationError
+
+    if validator.is_type(instance, "string") and not _ecma(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+@functools.cache
 def _validator(kind: str) -> Any:
-    """The reference validator (python-jsonschema): the judge, and the source
-    of every error message."""
-    from jsonschema import Draft202012Validator
+    """The reference validator (python-jsonschema, with ECMA-262 ``$`` in
+    patterns): the judge, and the source of every error message."""
+    from jsonschema import Draft202012Validator, validators
     from referencing import Registry, Resource
 
+    strict = validators.extend(Draft202012Validator, {"pattern": _pattern})
     known: Any = Registry().with_resources((doc["$id"], Resource.from_contents(doc)) for doc in _referenced(kind))
-    return Draft202012Validator(json.loads(schema_text(kind)), registry=known)
+    return strict(json.loads(schema_text(kind)), registry=known)
 
 
 @functools.cache

@@ -65,7 +65,7 @@ def register(model: str, version: str) -> TagEvent:
 
 def parse(name: str) -> TagEvent | None:
     """The event a tag name records, or None for tags outside the grammar."""
-    m = _TAG_RE.match(name)
+    m = _TAG_RE.fullmatch(name)
     if not m:
         return None
     counter = int(m["counter"]) if m["counter"] else None

@@ -147,7 +147,16 @@ def _represent_quoted(dumper: Any, value: Quoted) -> Any:
     return dumper.represent_scalar("tag:yaml.org,2002:str", str(value), style='"')
 
 
+def _represent_str(dumper: Any, value: str) -> Any:
+    # PyYAML writes plain what YAML 1.1 reads as a string, but `load` reads
+    # YAML 1.2: "1e5" or "0E0" would come back as numbers
+    if type(_plain_scalar(value)) is not str:  # such text is plain ASCII: single quotes, as PyYAML quotes "1.10"
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="'")
+    return dumper.represent_str(value)
+
+
 _QuotedDumper.add_representer(Quoted, _represent_quoted)
+_QuotedDumper.add_representer(str, _represent_str)
 
 
 def dump(data: Any) -> str:

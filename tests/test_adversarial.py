@@ -269,3 +269,26 @@ def test_a_tag_differing_only_in_case_blocks_the_version(registry: Path, artifac
         api.register("fraud", artifact, version="1.0.1", registry=registry)
     assert state(registry) == before
     assert api.register("fraud", artifact, registry=registry).version == "1.0.2"  # the next free one
+
+
+TRAILING_NEWLINES = {
+    "model name": ("fraud\n", "invalid model name"),
+    "version": ("1.0.0\n", "invalid version"),
+}
+
+
+@pytest.mark.parametrize(("value", "message"), TRAILING_NEWLINES.values(), ids=TRAILING_NEWLINES.keys())
+def test_a_trailing_newline_is_not_the_end_of_a_name(value: str, message: str, registry: Path, artifact: Path) -> None:
+    """Python's ``$`` matches before a final newline; names and versions are
+    matched whole, and the schemas' patterns with JSON Schema's own ``$``."""
+    before = state(registry)
+    with pytest.raises(UsageError, match=message):
+        if message == "invalid model name":
+            api.register(value, artifact, registry=registry)
+        else:
+            api.register("fraud", artifact, version=value, registry=registry)
+    assert state(registry) == before
+    model = {"apiVersion": "gitreg/v1", "kind": "Model", "name": "fraud"}
+    schema.validate(dict(model), "Model", "doc")
+    with pytest.raises(InvalidDocumentError, match="/name"):
+        schema.validate(model | {"name": "fraud\n"}, "Model", "doc")

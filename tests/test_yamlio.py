@@ -81,3 +81,11 @@ def test_dump_quotes_what_yaml_1_1_would_retype() -> None:
     assert 'version: "1.0.0"' in text
     assert "flag: 'no'" in text and "number: '1.10'" in text and "when: '2026-01-01'" in text
     assert yamlio.load(text, "x") == {"version": "1.0.0", "flag": "no", "number": "1.10", "when": "2026-01-01"}
+
+
+def test_dump_quotes_what_yaml_1_2_would_read_as_a_number() -> None:
+    """Found by tests/test_properties.py: PyYAML (YAML 1.1) wrote "0E0" plain,
+    and the loader (YAML 1.2) read it back as a float."""
+    texts = ["0E0", "1e5", "-2E+3", "+1", ".5", ".inf", ".nan", "~", "null", "plain", "1.10"]
+    data = {f"k{i}": text for i, text in enumerate(texts)}
+    assert yamlio.load(yamlio.dump(data), "doc") == data

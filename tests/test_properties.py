@@ -1,0 +1,158 @@
+"""Properties of what gitreg accepts, over random input (Hypothesis): an
+accepted name or version is ASCII, matches the documented grammar, is a
+valid git ref component and maps to a path inside models/; a manifest
+round-trips through write, read and validation unchanged; any sequence of
+operations leaves a registry the checker accepts and GTO reads alike."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import PurePosixPath
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gitreg import api, layout, manifest, tags, yamlio
+from gitreg.errors import GitregError
+from gitreg.manifest import Artifact, ModelVersion
+from gitreg.names import NAME_PATTERN, VERSION_PATTERN, Quoted, Version, is_name
+from tests.conftest import Cli, state
+from tests.test_gto_interop import gto_view, our_view
+
+# text near the grammar's edges: separators, dots, case, control and invisible characters, look-alikes
+PIECES = [*"az09._-/:\\@#~^ \n\t\x00\x7fAZé\u0430\u200b\u202e", ".lock", ".."]
+EDGY = st.lists(st.sampled_from(PIECES), max_size=12).map("".join)
+NAMES = st.one_of(EDGY, st.from_regex(r"[a-z0-9][a-z0-9._-]{0,62}[a-z0-9]", fullmatch=True), st.text(max_size=70))
+VERSIONS = st.one_of(
+    st.from_regex(r"(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})(-[0-9a-z.-]{1,12})?", fullmatch=True),
+    st.text(alphabet=st.sampled_from(list("0123456789.-+abzAZ \n")), max_size=20),
+)
+
+
+def _valid_ref(name: str) -> bool:
+    done = subprocess.run(["git", "check-ref-format", f"refs/tags/{name}"], capture_output=True, check=False)
+    return done.returncode == 0
+
+
+def _inside(folder: str, path: str) -> bool:
+    normal = os.path.normpath(path)
+    return normal.startswith(folder + "/") and ".." not in PurePosixPath(normal).parts
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(NAMES)
+def test_an_accepted_name_is_safe_everywhere_it_goes(name: str) -> None:
+    if not is_name(name):
+        return
+    assert name.isascii() and re.fullmatch(NAME_PATTERN, name)
+    assert "\n" not in name and len(name) <= 64
+    assert _valid_ref(f"{name}@v1.0.0") and _valid_ref(f"{name}#production#1")
+    for path in (
+        layout.model_path("models", name),
+        layout.version_path("models", name, "1.0.0"),
+        layout.stage_path("models", name, name),
+    ):
+        assert _inside("models", path) and PurePosixPath(path).parts[:2] == ("models", name)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(VERSIONS)
+def test_an_accepted_version_round_trips_and_stays_a_string(text: str) -> None:
+    try:
+        version = Version.parse(text)
+    except Exception:
+        return
+    assert str(version) == text and re.fullmatch(VERSION_PATTERN, text)
+    assert yamlio.load(yamlio.dump({"version": Quoted(text)}), "doc") == {"version": text}  # never a number
+    assert tags.parse(tags.register("fraud", text).name()) is not None
+    assert _valid_ref(tags.register("fraud", text).name())
+    assert _inside("models/fraud/versions", layout.version_path("models", "fraud", text))
+
+
+KEYS = st.from_regex(r"[a-z][a-z0-9_]{0,15}", fullmatch=True)
+FINITE = st.floats(allow_nan=False, allow_infinity=False)
+LEAVES = st.one_of(st.none(), st.booleans(), st.integers(-(2**53), 2**53), FINITE, st.text(max_size=20))
+PARAMS = st.deferred(lambda: LEAVES | st.lists(PARAMS, max_size=3) | st.dictionaries(KEYS, PARAMS, max_size=3))
+
+
+@st.composite
+def versions(draw: st.DrawFn) -> ModelVersion:
+    return ModelVersion(
+        model="fraud",
+        version=draw(VERSIONS.filter(_parses)),
+        created_at="2026-01-02T03:04:05Z",
+        created_by=draw(st.text(min_size=1, max_size=30).filter(lambda t: t.strip() == t and t.isprintable())),
+        artifact=Artifact("model.pkl", "0" * 32, draw(st.integers(0, 2**40)), "storage"),
+        metrics=draw(st.dictionaries(KEYS, FINITE, max_size=4)),
+        params=draw(st.dictionaries(KEYS, PARAMS, max_size=4)),
+        description=draw(st.text(max_size=40).filter(lambda t: all(c.isprintable() or c == "\n" for c in t))),
+        labels=draw(st.dictionaries(KEYS, st.text(alphabet="abc xyz-_.0", max_size=10), max_size=3)),
+    )
+
+
+def _parses(text: str) -> bool:
+    try:
+        Version.parse(text)
+    except Exception:
+        return False
+    return True
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(versions())
+def test_a_manifest_round_trips_unchanged(document: ModelVersion) -> None:
+    data = manifest.render(document, "doc")
+    assert manifest.parse(data, ModelVersion, "doc") == document
+    assert manifest.render(manifest.parse(data, ModelVersion, "doc"), "doc") == data
+
+
+OPERATIONS = st.lists(
+    st.one_of(
+        st.tuples(st.just("register"), st.sampled_from(["fraud", "churn"])),
+        st.tuples(
+            st.just("promote"),
+            st.sampled_from(["fraud", "churn"]),
+            st.integers(0, 3),
+            st.sampled_from(["development", "staging", "production"]),
+        ),
+        st.tuples(st.just("rollback"), st.sampled_from(["fraud", "churn"]), st.sampled_from(["staging", "production"])),
+        st.tuples(st.just("archive"), st.sampled_from(["fraud", "churn"]), st.integers(0, 3)),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(operations=OPERATIONS)
+def test_any_sequence_of_operations_keeps_the_registry_valid_and_gto_agreeing(
+    operations: list[tuple[Any, ...]], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Operations a rule refuses change nothing; after any sequence the
+    checker passes on the whole tree and GTO reads the same registry."""
+    root = tmp_path_factory.mktemp("sequence")
+    registry, artifact = root / "registry", root / "model.bin"
+    artifact.write_bytes(b"weights")
+    api.init(registry)
+    cli = Cli()
+    for operation in operations:
+        action, model, *rest = operation
+        version = f"1.0.{rest[0]}" if action in ("promote", "archive") else None
+        before = state(registry)
+        try:
+            if action == "register":
+                api.register(model, artifact, registry=registry, metrics={"auc": 0.9})
+            elif action == "promote":
+                api.promote(model, str(version), to=rest[1], registry=registry)
+            elif action == "rollback":
+                api.rollback(model, stage=rest[0], registry=registry)
+            else:
+                api.archive(model, str(version), registry=registry)
+        except GitregError:
+            assert state(registry) == before, operation
+    cli("check", "-R", registry)
+    assert gto_view(registry) == our_view(registry, cli)
