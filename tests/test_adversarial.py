@@ -20,6 +20,7 @@ import pytest
 from gitreg import api, schema, yamlio
 from gitreg.errors import GitregError, InvalidDocumentError, UsageError
 from tests.conftest import Cli, git, state
+from tests.test_check import BYPASSES, Edit, pr, reg  # noqa: F401  # reg: the fixture the cases start from
 
 NAMES = {
     "dot dot": "a..b",
@@ -292,3 +293,15 @@ def test_a_trailing_newline_is_not_the_end_of_a_name(value: str, message: str, r
     schema.validate(dict(model), "Model", "doc")
     with pytest.raises(InvalidDocumentError, match="/name"):
         schema.validate(model | {"name": "fraud\n"}, "Model", "doc")
+
+
+@pytest.mark.parametrize(("case", "edit", "message"), BYPASSES, ids=[b[0] for b in BYPASSES])
+def test_ci_bypasses_through_the_python_api(reg: Path, case: str, edit: Edit, message: str) -> None:  # noqa: F811
+    """The checker's bypass attempts (tests/test_check.py runs them through the
+    CLI) as a regression set through `gitreg.check`, which CI scripts call too."""
+    pr(reg, "attempt", edit)
+    before = state(reg)
+    report = api.check(base="origin/main", registry=reg)
+    assert not report.ok
+    assert any(message in f"{v.path} {v.field}: {v.message}" for v in report.violations), report.violations
+    assert state(reg) == before  # checking writes nothing
