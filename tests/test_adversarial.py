@@ -3,10 +3,11 @@ refused with one line naming what is wrong, exit 1 or 2, no traceback, and
 nothing written — through the CLI, through the Python API, and, for files
 committed by hand, by `gitreg check`.
 
-Related cases live beside the code they exercise and are not repeated here:
-the name grammar (test_names), YAML rules for input files (test_yamlio,
-test_bad_input), hash mismatches at pull and verify (test_pull_verify), and
-the checker's bypass attempts (test_check)."""
+Related cases also live beside the code they exercise — the name grammar
+(test_names), YAML rules for input files (test_yamlio, test_bad_input),
+hash mismatches at pull and verify (test_pull_verify), the checker's bypass
+attempts (test_check); where those go through one door only, this module
+adds the other (CLI or Python API)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from gitreg import api, schema, yamlio
-from gitreg.errors import GitregError, InvalidDocumentError, UsageError
+from gitreg.errors import ArtifactError, GitregError, InvalidDocumentError, UsageError
 from tests.conftest import Cli, git, state
 from tests.test_check import BYPASSES, Edit, pr, reg  # noqa: F401  # reg: the fixture the cases start from
 
@@ -305,3 +306,29 @@ def test_ci_bypasses_through_the_python_api(reg: Path, case: str, edit: Edit, me
     assert not report.ok
     assert any(message in f"{v.path} {v.field}: {v.message}" for v in report.violations), report.violations
     assert state(reg) == before  # checking writes nothing
+
+
+def test_bytes_that_do_not_match_the_manifest_hash_through_the_python_api(
+    registry: Path, artifact: Path, tmp_path: Path
+) -> None:
+    """(tests/test_pull_verify.py has the same through the CLI, and folders.)"""
+    md5 = api.register("fraud", artifact, registry=registry).artifact.md5
+    stored = registry / ".gitreg" / "storage" / "files" / "md5" / md5[:2] / md5[2:]
+    stored.chmod(0o644)
+    stored.write_bytes(b"not the registered weights")
+    [verified] = api.verify("fraud@1.0.0", remote=True, registry=registry)
+    assert [p.problem for p in verified.problems] == ["corrupted"]
+    with pytest.raises(ArtifactError, match="hash mismatch"):
+        api.pull("fraud@1.0.0", output=tmp_path / "out.bin", registry=registry)
+    assert not (tmp_path / "out.bin").exists()
+
+
+def test_an_existing_registration_tag_blocks_its_version(registry: Path, artifact: Path, cli: Cli) -> None:
+    """(tests/test_register.py has an annotated tag through the Python API.)"""
+    git(registry, "tag", "fraud@v1.0.0")
+    before = state(registry)
+    line = _one_line_error(
+        cli("register", "fraud", "-a", artifact, "--version", "1.0.0", "-R", registry, code=1).stderr
+    )
+    assert "1.0.0" in line
+    assert state(registry) == before
