@@ -2,9 +2,10 @@
 
 One bare clone per URL under ``GITREG_CACHE_DIR`` (default: the user's cache
 folder, ``$XDG_CACHE_HOME/gitreg``). Only gitreg touches it, and only while
-holding an exclusive ``flock`` on its lock file: the kernel releases that lock
-when a process dies, however it dies, so a git ``*.lock`` file found inside
-while we hold it was left by a killed gitreg process and is safe to remove.
+holding an exclusive ``flock`` on its lock file, which the git processes it
+starts meanwhile hold too (``git.sharing``): the kernel releases the lock when
+the last of them is gone, however they die, so a git ``*.lock`` file found
+inside while we hold it was left by a killed process and is safe to remove.
 Refs in the clone only ever move to what the remote has (fetch) or to what
 the remote accepted (after a successful push), so a crash at any instant
 leaves it consistent.
@@ -22,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from gitreg import git
 from gitreg.errors import GitError, UsageError
 from gitreg.git import Repo
 
@@ -59,7 +61,8 @@ class Cache:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 self._clean_after_crashes()
-                yield
+                with git.sharing(handle.fileno()):  # git children hold it too, even if we are killed
+                    yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 

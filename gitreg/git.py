@@ -15,7 +15,7 @@ import re
 import subprocess
 import threading
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
@@ -617,13 +617,37 @@ def _file_names(data: bytes, oid_bytes: int) -> list[str]:
     return [name.decode("utf-8", "surrogateescape") for mode, name, _ in records if mode not in _ENTRY_KINDS]
 
 
+_inherited: list[int] = []  # file descriptors every git process gets (see ``sharing``)
+
+
+@contextlib.contextmanager
+def sharing(fd: int) -> Iterator[None]:
+    """Give ``fd`` to every git process started meanwhile (the object reader
+    excepted). With an ``flock``ed file this makes the lock outlive a killed
+    parent for as long as its git children still run, so whoever takes the
+    lock next never races an orphaned ``git fetch`` or ``git push``."""
+    _inherited.append(fd)
+    try:
+        yield
+    finally:
+        _inherited.remove(fd)
+
+
 def _git(
     cwd: str, args: Sequence[str], input: bytes | None = None, env: Mapping[str, str] | None = None
 ) -> tuple[int, bytes, bytes]:
     """One git process in ``cwd``: (exit code, stdout, stderr). Messages are
     asked for in English, as callers recognise some of them."""
     try:
-        done = subprocess.run(["git", *args], cwd=cwd, input=input, capture_output=True, env=_english(env), check=False)
+        done = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            input=input,
+            capture_output=True,
+            env=_english(env),
+            check=False,
+            pass_fds=tuple(_inherited),
+        )
     except FileNotFoundError as exc:
         raise GitError("git is not installed or not on PATH") from exc
     return done.returncode, done.stdout, done.stderr

@@ -4,6 +4,7 @@ and processes killed at any instant. Everything stays on this machine."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import random
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from gitreg import api, check
+from gitreg.cache import Cache
 from gitreg.git import Repo
 from tests.conftest import Cli, free_port, git, wait_for_port
 
@@ -298,3 +300,38 @@ def test_sync_fast_forwards_a_checkout_and_fetches_a_url(remote: str, artifact: 
     assert [v.version for v in api.list_versions("fraud", registry=checkout)] == ["1.0.0"]
     assert (checkout / "models" / "fraud" / "versions" / "1.0.0.yaml").is_file()
     assert json.loads(cli("sync", "--json", "-R", remote).stdout)["remote"] == remote
+
+
+def test_a_killed_gitreg_holds_the_cache_lock_until_its_git_children_end(tmp_path: Path) -> None:
+    """A git process outlives a gitreg killed while waiting for it (an orphaned
+    fetch or push): the cache's lock stays held until that git is gone, so the
+    next gitreg neither races it nor removes its *.lock files."""
+    started, lock_file = (
+        tmp_path / "started",
+        Cache("file:///nowhere/registry.git", root=tmp_path / "caches").slot / "lock",
+    )
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from gitreg.cache import Cache\n"
+        "from gitreg.git import Repo\n"
+        "cache = Cache('file:///nowhere/registry.git', root=Path(sys.argv[1]))\n"
+        "with cache.locked():\n"
+        "    repo = Repo.init_bare(Path(sys.argv[2]))\n"
+        "    repo.run(['-c', 'alias.hold=!f() { touch \"$1\"; sleep 4; }; f', 'hold', sys.argv[3]])\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", code, str(tmp_path / "caches"), str(tmp_path / "r.git"), str(started)]
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not started.exists():
+            assert parent.poll() is None and time.monotonic() < deadline, "git never started"
+            time.sleep(0.02)
+    finally:
+        parent.kill()
+        parent.wait()
+    with open(lock_file, "a+") as handle:
+        with pytest.raises(BlockingIOError):  # the orphaned git (its sleep) still holds it
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(handle, fcntl.LOCK_EX)  # and lets go when it ends
