@@ -27,20 +27,13 @@ def classify(models_dir: str, path: str) -> RegistryPath | None:
     prefix = models_dir + "/"
     if not path.startswith(prefix):
         return None
-    kind, model, name = place(path[len(prefix) :])
-    return RegistryPath(kind, model, name)
-
-
-def place(relative: str) -> tuple[Literal["model", "version", "stage", "unexpected"], str, str]:
-    """(kind, model, name) of a path relative to ``models_dir``: what
-    ``classify`` says, as a plain tuple for listings of 100,000 files."""
-    model, _, rest = relative.partition("/")
+    model, _, rest = path[len(prefix) :].partition("/")
     if rest == "model.yaml":
-        return "model", model, ""
+        return RegistryPath("model", model)
     folder, _, file = rest.partition("/")
     if folder in ("versions", "stages") and "/" not in file and file.endswith(YAML_SUFFIX):
-        return ("version" if folder == "versions" else "stage"), model, file[: -len(YAML_SUFFIX)]
-    return "unexpected", model, ""
+        return RegistryPath("version" if folder == "versions" else "stage", model, file[: -len(YAML_SUFFIX)])
+    return RegistryPath("unexpected", model)
 
 
 def model_dir(models_dir: str, model: str) -> str:
