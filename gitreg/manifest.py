@@ -342,13 +342,13 @@ Document = RegistryConfig | Model | ModelVersion | StagePointer
 def parse(data: bytes | str, kind: type[Any], source: str, memo: Memo | None = None) -> Any:
     """Load, validate and type one registry file of the given kind; with a
     ``memo``, a document validated before is not parsed again."""
+
+    def judged() -> dict[str, Any]:
+        return schema.validate(yamlio.load(data, source), kind.KIND, source)
+
     if memo is None or isinstance(data, str):
-        return kind.from_doc(schema.validate(yamlio.load(data, source), kind.KIND, source))
-    doc = memo.get(kind.KIND, data)
-    if doc is None:
-        doc = schema.validate(yamlio.load(data, source), kind.KIND, source)
-        memo.put(kind.KIND, data, doc)
-    return kind.from_doc(doc)
+        return kind.from_doc(judged())
+    return kind.from_doc(memo.recall(kind.KIND, data, judged))
 
 
 def parse_at(data: bytes | str, kind: type[Any], path: str, memo: Memo | None = None, **expected: str) -> Any:

@@ -27,6 +27,7 @@ import os
 import sqlite3
 import threading
 import weakref
+from collections.abc import Callable
 from importlib.machinery import PathFinder
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -78,6 +79,15 @@ class Memo:
     def put(self, kind: str, data: bytes, doc: Any) -> None:
         """Remember that ``data`` is the valid ``kind`` document ``doc``."""
         self._put(self.key(kind, data), doc)
+
+    def recall(self, kind: str, data: bytes, compute: Callable[[], Any]) -> Any:
+        """The value kept for ``data``, else ``compute()``, then kept (what
+        raises is not)."""
+        found = self.get(kind, data)
+        if found is None:
+            found = compute()
+            self.put(kind, data, found)
+        return found
 
     def get_derived(self, kind: str, oid: str) -> Any:
         """What was derived from git object ``oid`` (a tree, say) as ``kind``."""

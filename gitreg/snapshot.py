@@ -220,7 +220,7 @@ class Snapshot:
             stems[model] = [name[:cut] for name in files[f"{tree}:versions"] or [] if name.endswith(layout.YAML_SUFFIX)]
             for _, kind, oid, name in stages[f"{tree}:stages"] or []:
                 if kind == "blob" and name.endswith(layout.YAML_SUFFIX):
-                    pointers.append((model, name[: -len(layout.YAML_SUFFIX)], oid))
+                    pointers.append((model, name[:cut], oid))
         blobs = self.repo.read_blobs([oid for _, _, oid in pointers])
         held: dict[str, dict[str, str]] = {}
         for model, stage, oid in sorted(pointers):
@@ -312,11 +312,11 @@ class Snapshot:
         what = ref.partition("@")[2]
         stage = what if what in self.config.stages else None
         dvc_config = self.read_files([layout.DVC_CONFIG_PATH])[layout.DVC_CONFIG_PATH] or b""
-        urls = self.memo.get("DvcRemotes", dvc_config) if self.memo else None
-        if urls is None:
-            urls = dvcconfig.remotes(dvc_config.decode("utf-8"), layout.DVC_CONFIG_PATH)[1]
-            if self.memo:
-                self.memo.put("DvcRemotes", dvc_config, urls)
+
+        def read() -> dict[str, str]:
+            return dvcconfig.remotes(dvc_config.decode("utf-8"), layout.DVC_CONFIG_PATH)[1]
+
+        urls = self.memo.recall("DvcRemotes", dvc_config, read) if self.memo else read()
         return Resolved(
             version.model,
             version.version,
