@@ -258,11 +258,18 @@ def lineage(ref: str, *, at: str | None = None, registry: RegistryArg = None) ->
 
 
 def verify(
-    target: str | None = None, *, remote: bool = False, at: str | None = None, registry: RegistryArg = None
+    target: str | None = None,
+    *,
+    remote: bool = False,
+    repair: bool = False,
+    at: str | None = None,
+    registry: RegistryArg = None,
 ) -> list[Verified]:
     """Check that each version's artifact (all, one model's, or
     ``MODEL@VERSION``) is in its DVC remote; with ``remote`` every byte is
-    downloaded and re-hashed. Returns one entry per version checked."""
+    downloaded and re-hashed; with ``repair`` each missing or damaged object
+    is put back from this clone's DVC cache where it holds the good bytes.
+    Returns one entry per version checked."""
     from gitreg import artifacts
 
     reg = _open(registry)
@@ -281,7 +288,8 @@ def verify(
         name = version.artifact.remote
         if name not in stores:
             stores[name] = artifacts.Store(reg.dvc_root(snap), name)
-        results.append(Verified(version.model, version.version, tuple(stores[name].verify(version.artifact, remote))))
+        problems = stores[name].verify(version.artifact, remote, repair)
+        results.append(Verified(version.model, version.version, tuple(problems)))
     return results
 
 
@@ -293,7 +301,7 @@ class Verified:
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return all(p.repaired for p in self.problems)
 
 
 @events.emits("tags.sync")

@@ -10,10 +10,12 @@ they touch artifacts.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import json
 import os
+import posixpath
 import re
 import shutil
 import stat
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gitreg import failpoints
 from gitreg.cache import redact
 from gitreg.errors import ArtifactError, GitregError, UsageError
 from gitreg.manifest import Artifact
@@ -79,6 +82,11 @@ def check_source(path: str | os.PathLike[str]) -> Source:
     for kernel in _KERNEL_FOLDERS:
         if root.is_relative_to(kernel):
             raise UsageError(f"artifact {given} is in {kernel}, a kernel pseudo-filesystem")
+    if not root.name or root.name.startswith("."):
+        raise UsageError(
+            f"artifact {given}: its name {root.name!r} starts with '.' (a pull would write a hidden file or "
+            "folder such as .git); rename it"
+        )
     if stat.S_ISREG(st.st_mode):
         _refuse_hard_link(given, given, st)
         return Source(root, False)
@@ -88,6 +96,8 @@ def check_source(path: str | os.PathLike[str]) -> Source:
     for folder, dirnames, filenames in os.walk(root, followlinks=False):
         for name in dirnames + filenames:
             entry = Path(folder) / name
+            if is_git_name(name):
+                raise UsageError(f"artifact {given}: {entry} is named like a .git folder, which a pull must not write")
             mode = entry.lstat().st_mode
             if stat.S_ISLNK(mode):
                 target = entry.resolve()
@@ -108,6 +118,46 @@ def check_source(path: str | os.PathLike[str]) -> Source:
     if not files:
         raise UsageError(f"artifact {given} is an empty folder")
     return Source(root, True, tuple(sorted(files)))
+
+
+def check_destination(destination: Path, is_dir: bool) -> None:
+    """Refuse a pull that would write inside a ``.git`` folder, write a
+    ``.git`` (a folder, or a file pointing git elsewhere), or create or
+    replace any hidden folder (``.gitreg``, ``.dvc``, ...)."""
+    parts = destination.absolute().parts
+    if any(is_git_name(p) for p in parts):
+        raise UsageError(f"pull destination {destination} is, or is inside, a .git folder")
+    if is_dir and destination.name.startswith("."):
+        raise UsageError(f"pull destination {destination} would create or replace a hidden folder; choose another -o")
+
+
+def sweep(folder: Path, prefix: str) -> None:
+    """Remove what killed runs left in ``folder``: entries named ``PREFIX<pid>-…``
+    whose process no longer exists (a live one is another run at work)."""
+    try:
+        names = [n for n in os.listdir(folder) if n.startswith(prefix)]
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(prefix) :].split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        path = folder / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _refuse_hard_link(given: Path, entry: Path, st: os.stat_result) -> None:
@@ -257,6 +307,7 @@ class Store:
             transfer(staging, cache, {hash_info}, shallow=False, hardlink=False)
         except OSError as exc:
             raise ArtifactError(f"storing artifact {prepared.source.path} in the DVC cache failed: {exc}") from exc
+        self._drop_damaged(cache, remote, str(hash_info.value))
         with self._remote_errors(f"pushing artifact {prepared.source.path}"):
             result = transfer(cache, remote, {hash_info}, shallow=False)
         if result.failed:
@@ -302,14 +353,46 @@ class Store:
                 oid = md5 + suffix
                 if expect is not None and oid != expect:
                     raise ArtifactError(f"hash mismatch while {doing}: expected md5 {expect}, got {oid}")
-                final = remote.oid_to_path(oid)
-                if not remote.fs.exists(final):  # content-addressed: stored once
+                final = object_path(remote, oid)
+                if not self._intact(remote, oid, size):  # content-addressed: stored once, unless damaged
                     remote.fs.makedirs(remote.fs.parent(final), exist_ok=True)
+                    if remote.fs.exists(final):
+                        remote.fs.rm(final)
                     remote.fs.mv(partial, final)
             finally:
                 if remote.fs.exists(partial):
                     remote.fs.rm(partial)
         return oid, size
+
+    def _drop_damaged(self, cache: Any, remote: Any, listing_oid: str) -> None:
+        """Before DVC copies a folder's objects (it skips those the remote
+        has), remove from the remote any of them that is there but damaged,
+        so the good copy from the cache replaces it."""
+        raw = Path(object_path(cache, listing_oid)).read_bytes()
+        objects = [listing_oid, *dict.fromkeys(md5 for _, md5 in _listing(raw, listing_oid))]
+        for oid in objects:
+            size = Path(object_path(cache, oid)).stat().st_size
+            location = object_path(remote, oid)
+            with self._remote_errors(f"checking object {oid}"):
+                if remote.fs.exists(location) and not self._intact(remote, oid, size):
+                    remote.fs.rm(location)
+
+    def _intact(self, remote: Any, oid: str, size: int | None) -> bool:
+        """Whether the remote holds object ``oid`` whole: present, of the
+        expected size, and (where reading it back is cheap: a local folder,
+        or at most CHEAP_CHECK_BYTES) hashing to its name. An object is never
+        trusted by its name alone: a damaged one is replaced, not reused."""
+        location = object_path(remote, oid)
+        with self._remote_errors(f"checking object {oid}"):
+            if not remote.fs.exists(location):
+                return False
+            stored = int(remote.fs.size(location))
+            if size is not None and stored != size:
+                return False
+            if not (isinstance(remote, Folder) or _is_local(remote) or stored <= CHEAP_CHECK_BYTES):
+                return True
+            with remote.fs.open(location, "rb") as stream:
+                return _md5_of(stream) + (".dir" if oid.endswith(".dir") else "") == oid
 
     def copy_to(self, target: Store, artifact: Artifact) -> list[str]:
         """Copy the artifact's objects from this store's remote to
@@ -321,10 +404,11 @@ class Store:
         oids.append(artifact.md5)
         copied = []
         for oid in dict.fromkeys(oids):
-            with target._remote_errors(f"checking object {oid}"):
-                if dest.fs.exists(dest.oid_to_path(oid)):
-                    continue
-            location = source.oid_to_path(oid)
+            location = object_path(source, oid)
+            with self._remote_errors(f"reading object {oid}"):
+                size = int(source.fs.size(location))
+            if target._intact(dest, oid, size):
+                continue
             with self._remote_errors(f"reading object {oid}"), source.fs.open(location, "rb") as src:
                 target._put(
                     src,
@@ -344,12 +428,13 @@ class Store:
         moved into place only if it matches (objects already cached are
         skipped). The remote is only ever read."""
         for oid in oids:
-            target = Path(cache.oid_to_path(oid))
+            target = Path(object_path(cache, oid))
             if target.exists():
                 continue
-            source = remote.oid_to_path(oid)
+            source = object_path(remote, oid)
             target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+            sweep(target.parent, _PARTIAL)
+            partial = target.with_name(f"{_PARTIAL}{os.getpid()}-{target.name}")
             try:
                 with (
                     self._remote_errors(f"reading {where}"),
@@ -380,10 +465,10 @@ class Store:
         (unless this process just fetched and checked it); a corrupted cache
         copy is dropped and fetched again once."""
         if oid in self._fresh:
-            shutil.copyfile(cache.oid_to_path(oid), target)
+            shutil.copyfile(object_path(cache, oid), target)
             return
         for attempt in (1, 2):
-            source = Path(cache.oid_to_path(oid))
+            source = Path(object_path(cache, oid))
             with source.open("rb") as src, target.open("wb") as dst:
                 actual, _ = _copy_hashing(src, dst)
             if actual == oid:
@@ -399,21 +484,24 @@ class Store:
     def pull(self, artifact: Artifact, destination: Path, force: bool = False) -> Path:
         """Fetch the artifact into the local cache and write it to
         ``destination``, verifying every byte; it appears whole or not at all."""
+        check_destination(destination, artifact.is_dir)
         if (destination.exists() or destination.is_symlink()) and not force:
             raise UsageError(f"{destination} already exists (use --force to replace it)")
         cache, remote = self._cache_odb(), self._remote_odb()
         destination.parent.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(prefix=f".{destination.name}.gitreg-", dir=destination.parent))
+        prefix = f".{destination.name}.gitreg-"
+        sweep(destination.parent, prefix)
+        scratch = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=destination.parent))
         try:
             built = scratch / destination.name
             if artifact.is_dir:
                 listing_oid = artifact.md5
                 self._fetch([listing_oid], remote, cache, f"{artifact.path} (folder listing)")
-                raw = Path(cache.oid_to_path(listing_oid)).read_bytes()
+                raw = Path(object_path(cache, listing_oid)).read_bytes()
                 if hashlib.md5(raw, usedforsecurity=False).hexdigest() + ".dir" != listing_oid:
-                    Path(cache.oid_to_path(listing_oid)).unlink()  # a damaged cache copy: fetch it again
+                    Path(object_path(cache, listing_oid)).unlink()  # a damaged cache copy: fetch it again
                     self._fetch([listing_oid], remote, cache, f"{artifact.path} (folder listing)")
-                    raw = Path(cache.oid_to_path(listing_oid)).read_bytes()
+                    raw = Path(object_path(cache, listing_oid)).read_bytes()
                 entries = _listing(raw, listing_oid)
                 built.mkdir()
                 for relpath, md5 in entries:
@@ -424,6 +512,7 @@ class Store:
             else:
                 self._fetch([artifact.md5], remote, cache, artifact.path)
                 self._copy_checked(cache, artifact.md5, built, artifact.path)
+            failpoints.reach("during-pull")
             if destination.exists() or destination.is_symlink():
                 old = scratch / ".replaced"
                 os.replace(destination, old)
@@ -436,7 +525,7 @@ class Store:
         """(relpath, md5) of a folder artifact, read from the remote; empty
         when the remote no longer has the listing."""
         remote = self._remote_odb()
-        location = remote.oid_to_path(oid)
+        location = object_path(remote, oid)
         with self._remote_errors(f"reading folder listing {oid}"):
             if not remote.fs.exists(location):
                 return []
@@ -446,22 +535,52 @@ class Store:
     def remove(self, oid: str) -> bool:
         """Delete one object from the remote; False if it was not there."""
         remote = self._remote_odb()
-        location = remote.oid_to_path(oid)
+        location = object_path(remote, oid)
         with self._remote_errors(f"removing object {oid}"):
             if not remote.fs.exists(location):
                 return False
             remote.fs.rm(location)
         return True
 
-    def verify(self, artifact: Artifact, deep: bool = False) -> list[Problem]:
+    def verify(self, artifact: Artifact, deep: bool = False, repair: bool = False) -> list[Problem]:
         """Objects of the artifact that the remote lacks or (``deep``: every
-        byte re-hashed) holds with other content."""
+        byte re-hashed) holds with other content. With ``repair``, each such
+        object is put back from this clone's DVC cache where it holds the
+        good bytes (checked by hash first); those come back ``repaired``."""
+        problems = self._problems(artifact, deep)
+        if not repair or not problems:
+            return problems
+        healed = [p for p in problems if self._heal(p.oid)]
+        if not healed:
+            return problems
+        remaining = self._problems(artifact, deep)
+        left = {p.oid for p in remaining}
+        return [dataclasses.replace(p, repaired=True) for p in healed if p.oid not in left] + remaining
+
+    def _heal(self, oid: str) -> bool:
+        """Upload the cache's copy of ``oid`` over the remote's, if the
+        cache's copy is good; False when this clone has no good copy."""
+        source = Path(object_path(self._cache_odb(), oid))
+        try:
+            with source.open("rb") as stream:
+                good = _md5_of(stream) + (".dir" if oid.endswith(".dir") else "") == oid
+        except OSError:
+            return False
+        if not good:
+            return False
+        with source.open("rb") as src:
+            self._put(
+                src, self._remote_odb(), f"repair {oid}", lambda: source.stat().st_size, f"repairing {oid}", expect=oid
+            )
+        return True
+
+    def _problems(self, artifact: Artifact, deep: bool) -> list[Problem]:
         remote = self._remote_odb()
         objects: list[tuple[str, str]] = [(artifact.path, artifact.md5)]
         problems: list[Problem] = []
 
         def check(path: str, oid: str) -> bytes | None:
-            location = remote.oid_to_path(oid)
+            location = object_path(remote, oid)
             with self._remote_errors(f"checking {path}"):
                 if not remote.fs.exists(location):
                     problems.append(Problem(path, oid, "missing"))
@@ -540,8 +659,34 @@ class Folder:
     def rm(path: str) -> None:
         os.unlink(path)
 
+    @staticmethod
+    def size(path: str) -> int:
+        return os.stat(path).st_size
+
 
 CHUNK = 4 * 1024 * 1024
+CHEAP_CHECK_BYTES = 16 * 1024 * 1024  # an existing remote object this small is re-hashed before it is reused
+_PARTIAL = ".gitreg-partial-"  # an object being fetched into the cache: _PARTIAL<pid>-<name>
+_OBJECT_ID = re.compile(r"[0-9a-f]{32}(?:\.dir)?")
+_MEMBER_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def object_path(odb: Any, oid: str) -> str:
+    """Where ``odb`` (a DVC object database, or ``Folder``) keeps object
+    ``oid``: only for a well-formed id (32 hex digits, ``.dir`` for a folder
+    listing), and only when the path is proven to lie inside the database's
+    folder. Every id read from a manifest or a listing goes through here
+    before it names a file to read, write, chmod or delete."""
+    if not isinstance(oid, str) or not _OBJECT_ID.fullmatch(oid):
+        raise ArtifactError(f"{str(oid)[:80]!r} is not a DVC md5 object id")
+    where = str(odb.oid_to_path(oid))
+    root = str(odb.path).rstrip("/")
+    normal = posixpath.normpath(where.replace(os.sep, "/"))
+    if normal != where.replace(os.sep, "/") or not normal.startswith(root.replace(os.sep, "/") + "/"):
+        raise ArtifactError(f"object {oid} would be stored outside {root}")
+    return where
+
+
 PROGRESS_MIN_BYTES = 8 * 1024 * 1024
 
 
@@ -553,6 +698,7 @@ class Problem:
     oid: str
     problem: str  # missing | corrupted
     actual: str | None = None
+    repaired: bool = False  # put back from a good local copy (``verify --repair``)
 
 
 def _copy_hashing(src: Any, dst: Any, advance: Callable[[int], object] = lambda n: None) -> tuple[str, int]:
@@ -577,6 +723,10 @@ def _copy_hashing(src: Any, dst: Any, advance: Callable[[int], object] = lambda 
     return digest.hexdigest(), size
 
 
+def _is_local(odb: Any) -> bool:
+    return getattr(getattr(odb, "fs", None), "protocol", None) in ("local", ("file", "local"))
+
+
 def _md5_of(stream: Any) -> str:
     digest = hashlib.md5(usedforsecurity=False)
     while chunk := stream.read(CHUNK):
@@ -585,11 +735,14 @@ def _md5_of(stream: Any) -> str:
 
 
 def _listing(raw: bytes, oid: str) -> list[tuple[str, str]]:
-    """(relpath, md5) of a DVC folder listing (a .dir object); refuses any
-    entry whose path could land outside the folder."""
+    """(relpath, md5) of a DVC folder listing (a .dir object), trusted in
+    nothing: every md5 must be 32 hex digits (it names a file in the cache
+    and the remote), every path a relative one that stays inside the folder,
+    with no ``.git`` component (a pulled folder must not plant a repository's
+    hooks or config), and no path given twice or both as file and folder."""
     try:
         entries = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ArtifactError(f"folder listing {oid} is not valid JSON") from exc
     if not isinstance(entries, list):
         raise ArtifactError(f"folder listing {oid} is not a list")
@@ -598,8 +751,23 @@ def _listing(raw: bytes, oid: str) -> list[tuple[str, str]]:
         relpath, md5 = (entry.get("relpath"), entry.get("md5")) if isinstance(entry, dict) else (None, None)
         if not isinstance(relpath, str) or not isinstance(md5, str):
             raise ArtifactError(f"folder listing {oid} has a malformed entry")
+        if not _MEMBER_ID.fullmatch(md5):
+            raise ArtifactError(f"folder listing {oid} has an entry whose md5 {md5[:80]!r} is not 32 hex digits")
         parts = relpath.split("/")
-        if relpath.startswith("/") or any(p in ("", ".", "..") or "\x00" in p for p in parts):
-            raise ArtifactError(f"folder listing {oid} has an unsafe path {relpath!r}; nothing written")
+        if relpath.startswith("/") or any(p in ("", ".", "..") or "\x00" in p or "\\" in p for p in parts):
+            raise ArtifactError(f"folder listing {oid} has an unsafe path {relpath[:200]!r}; nothing written")
+        if any(is_git_name(p) for p in parts):
+            raise ArtifactError(f"folder listing {oid} has a path inside a .git folder {relpath[:200]!r}")
         found.append((relpath, md5))
+    paths = {relpath for relpath, _ in found}
+    folders = {"/".join(r.split("/")[:i]) for r in paths for i in range(1, r.count("/") + 1)}
+    if len(paths) != len(found) or paths & folders:
+        raise ArtifactError(f"folder listing {oid} names a path twice, or as both a file and a folder")
     return found
+
+
+def is_git_name(name: str) -> bool:
+    """A file name git (or a case-insensitive or 8.3 file system) would take
+    for the ``.git`` folder: ``.git``, ``.GIT``, ``git~1``, ``.git.``."""
+    folded = name.lower().rstrip(". ")
+    return folded in (".git", "git~1")

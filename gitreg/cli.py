@@ -786,15 +786,21 @@ def pull(
 @main.command()
 @click.argument("target", required=False, metavar="[MODEL[@VERSION]]")
 @click.option("--remote", "deep", is_flag=True, help="Download and re-hash every byte, not just check presence.")
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="Put each missing or damaged object back from this clone's DVC cache, where it holds the good bytes.",
+)
 @at_option
 @registry_option
 @json_option
-def verify(target: str | None, deep: bool, at: str | None, registry: Registry, as_json: bool) -> None:
+def verify(target: str | None, deep: bool, repair: bool, at: str | None, registry: Registry, as_json: bool) -> None:
     """Check that artifacts are in their DVC remote (all versions, a model's,
-    or one); with --remote, that their bytes match the manifests. Exit 1 if not."""
+    or one); with --remote, that their bytes match the manifests. Exit 1 if a
+    problem remains (with --repair: one that could not be put right)."""
     from gitreg import api, render
 
-    results = api.verify(target, remote=deep, at=at, registry=registry)
+    results = api.verify(target, remote=deep, repair=repair, at=at, registry=registry)
     if as_json:
         doc = [
             {
@@ -802,7 +808,8 @@ def verify(target: str | None, deep: bool, at: str | None, registry: Registry, a
                 "version": r.version,
                 "ok": r.ok,
                 "problems": [
-                    {"path": p.path, "md5": p.oid, "problem": p.problem, "actual": p.actual} for p in r.problems
+                    {"path": p.path, "md5": p.oid, "problem": p.problem, "actual": p.actual, "repaired": p.repaired}
+                    for p in r.problems
                 ],
             }
             for r in results
@@ -814,7 +821,8 @@ def verify(target: str | None, deep: bool, at: str | None, registry: Registry, a
                 click.echo(f"ok      {r.model} {r.version}")
             for p in r.problems:
                 extra = f" (expected md5 {p.oid}, got {p.actual})" if p.actual else f" (md5 {p.oid})"
-                click.echo(f"{p.problem.upper():9} {r.model} {r.version}: {p.path}{extra}")
+                state = " -> repaired" if p.repaired else ""
+                click.echo(f"{p.problem.upper():9} {r.model} {r.version}: {p.path}{extra}{state}")
         bad = sum(not r.ok for r in results)
         click.echo(
             f"{len(results)} version(s) checked, {bad} with problems" + (" (every byte re-hashed)" if deep else "")

@@ -17,6 +17,7 @@ POINTS = (
     "during-push",  # the push to the remote has started
     "after-push",  # the remote accepted; the local clone's refs not yet moved
     "after-ref",  # a checkout's branch moved; its index and working tree not yet
+    "during-pull",  # a pull's bytes are in its scratch folder, not yet at the destination
 )
 
 

@@ -99,7 +99,9 @@ def test_a_corrupted_object_is_caught_by_verify_and_pull(
             "model": "fraud",
             "version": "1.0.0",
             "ok": False,
-            "problems": [{"path": "model.bin", "md5": md5, "problem": "corrupted", "actual": actual}],
+            "problems": [
+                {"path": "model.bin", "md5": md5, "problem": "corrupted", "actual": actual, "repaired": False}
+            ],
         }
     ]
     forget_cache(registry)
