@@ -179,8 +179,12 @@ def check(*, base: str | None = None, head: str = "HEAD", staged: bool = False, 
     """The checker: the whole registry at ``head``, or with ``base`` what the
     change from ``base`` to ``head`` did (moved pointers through the base's
     gates). ``staged`` checks what the index would commit, against HEAD (a
-    pre-commit hook)."""
-    reg = _open(registry)
+    pre-commit hook).
+
+    The registry judged is ``registry``, else the current folder: never one
+    named by ``GITREG_REGISTRY`` or a ``gitreg.toml``, which a pull request
+    could add to make the required check judge a repository of its choosing."""
+    reg = _open(registry if registry is not None else ".")
     commit = reg.repo.resolve(head)
     if commit is None and head != "HEAD":
         raise NotFoundError(f"revision {head!r} does not exist")

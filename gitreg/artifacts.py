@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from gitreg import failpoints
-from gitreg.cache import redact
+from gitreg.credentials import redact
 from gitreg.errors import ArtifactError, GitregError, UsageError
 from gitreg.manifest import Artifact
 
@@ -82,6 +82,8 @@ def check_source(path: str | os.PathLike[str]) -> Source:
     for kernel in _KERNEL_FOLDERS:
         if root.is_relative_to(kernel):
             raise UsageError(f"artifact {given} is in {kernel}, a kernel pseudo-filesystem")
+    if any(is_git_name(part) for part in root.parts):
+        raise UsageError(f"artifact {given} is, or is inside, a .git folder: give a file or folder of your own")
     if not root.name or root.name.startswith("."):
         raise UsageError(
             f"artifact {given}: its name {root.name!r} starts with '.' (a pull would write a hidden file or "

@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from gitreg import git
+from gitreg.credentials import redact
 from gitreg.errors import GitError, UsageError
 from gitreg.git import Repo
 
@@ -36,11 +37,6 @@ def cache_root() -> Path:
         return Path(os.environ[ENV]).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "gitreg"
-
-
-def redact(url: str) -> str:
-    """The URL without any password or token in it, for messages."""
-    return re.sub(r"(://)[^/@]*@", r"\1***@", url)
 
 
 class Cache:

@@ -8,12 +8,14 @@ diff touches and what they reference, so its cost follows the change.
 
 from __future__ import annotations
 
+import dataclasses
+import posixpath
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitreg import gates, history, layout, manifest
+from gitreg import gates, history, layout, location, manifest
 from gitreg.errors import InvalidDocumentError, NotFoundError, UsageError
 from gitreg.gates import GateResult
 from gitreg.git import Repo
@@ -21,20 +23,6 @@ from gitreg.lifecycle import OrderCheck
 from gitreg.manifest import Model, ModelVersion, RegistryConfig, StagePointer
 from gitreg.names import Version, is_name
 from gitreg.snapshot import Snapshot
-
-# Fields of a version that no later commit may change (DESIGN.md §1).
-CORE_FIELDS = (
-    "model",
-    "version",
-    "created_at",
-    "created_by",
-    "artifact",
-    "metrics",
-    "params",
-    "metadata",
-    "lineage",
-    "signature",
-)
 
 
 @dataclass(frozen=True)
@@ -57,10 +45,22 @@ class MoveCheck:
     rollback: bool
     gates: tuple[GateResult, ...] = ()
     order: OrderCheck | None = None
+    problems: tuple[str, ...] = ()  # the report's other violations on this pointer file
 
     @property
     def passed(self) -> bool:
-        return all(g.passed for g in self.gates) and (self.order is None or self.order.passed)
+        gates_pass = all(g.passed for g in self.gates) and (self.order is None or self.order.passed)
+        return gates_pass and not self.problems
+
+
+@dataclass(frozen=True)
+class Review:
+    """A changed file that steers the registry (its rules, where artifacts
+    go, what CI runs or a writer executes): it breaks no rule by itself, but
+    the owners must review it (CODEOWNERS covers it)."""
+
+    path: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,7 @@ class Report:
     files: int  # registry files read at the head
     violations: tuple[Violation, ...]
     moves: tuple[MoveCheck, ...] = field(default=())
+    reviews: tuple[Review, ...] = field(default=())
 
     @property
     def ok(self) -> bool:
@@ -188,15 +189,52 @@ def _check_pointers(reader: _Reader, config: RegistryConfig, docs: Mapping[str, 
             reader.violations.append(Violation("reference", path, "/version", message))
 
 
+REGULAR = "100644"
+_ODD_MODES = {
+    "100755": "has the executable bit set: registry files are plain data (mode 100644)",
+    "120000": "is a symbolic link, not a registry file",
+    "160000": "is a submodule (gitlink), not a registry file",
+}
+
+
+def _printable(path: str) -> str:
+    """A path as a report may print it: control characters, DEL, C1 codes
+    and bytes that are not UTF-8 escaped."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode() for c in path)
+
+
+def _odd_name(path: str) -> bool:
+    return any(ord(c) < 32 or 127 <= ord(c) < 160 or 0xD800 <= ord(c) <= 0xDFFF for c in path)
+
+
+def _entry_violations(path: str, mode: str) -> list[Violation]:
+    """A registry folder holds regular files with printable names, nothing else."""
+    found = []
+    if _odd_name(path):
+        found.append(Violation("entry", _printable(path), "", "the name has a control character or is not UTF-8"))
+    if mode != REGULAR:
+        message = _ODD_MODES.get(mode, f"has mode {mode}, not a regular file (100644)")
+        found.append(Violation("entry", _printable(path), "", message))
+    return found
+
+
 def check_tree(repo: Repo, commit: str) -> Report:
     """Every registry file at ``commit`` parses, validates and agrees with its
-    path; every pointer names an existing active version in a configured stage."""
+    path; every pointer names an existing active version in a configured
+    stage; the registry's folders hold regular files with printable names."""
     config, violations = _read_config(repo, commit)
     if config is None:
         return Report(commit, None, 0, tuple(violations))
     reader = _Reader(repo, commit, config.models_dir)
     reader.violations += violations
-    listed = {f"{config.models_dir}/{path}": oid for path, oid in repo.blobs_under(commit, config.models_dir)}
+    listed: dict[str, str] = {}
+    for folder in (config.models_dir, layout.CONFIG_DIR):
+        for mode, relative, oid in repo.entries_under(commit, folder):
+            path = f"{folder}/{relative}"
+            odd = _entry_violations(path, mode)
+            reader.violations += odd
+            if folder == config.models_dir and not odd:
+                listed[path] = oid
     paths = list(listed)
     docs = reader.files(listed)
     places = [w for p in paths if (w := layout.classify(config.models_dir, p))]
@@ -213,15 +251,10 @@ def check_tree(repo: Repo, commit: str) -> Report:
     return Report(commit, None, reader.read + 1, tuple(reader.violations))
 
 
-def _core_changes(old: ModelVersion, new: ModelVersion) -> list[str]:
-    old_doc, new_doc = manifest._plain(old.to_doc()), manifest._plain(new.to_doc())
-    return [name for name in CORE_FIELDS if old_doc.get(name) != new_doc.get(name)]
-
-
 def _check_version_edit(path: str, old: ModelVersion, new: ModelVersion) -> list[Violation]:
     found = [
         Violation("immutable", path, f"/{name}", f"{name} is part of the registered core and cannot change")
-        for name in _core_changes(old, new)
+        for name in manifest.core_changes(old, new)
     ]
     if new.evaluations[: len(old.evaluations)] != old.evaluations:
         found.append(Violation("immutable", path, "/evaluations", "evaluations can only be appended"))
@@ -243,8 +276,7 @@ def _check_move(
     previous = before.version if before else None
     if after is None:
         return MoveCheck(path, model, stage, previous, None, rollback=False)
-    past = {v for _, v in history.holders(repo, base, base_config.models_dir, model, stage)}
-    if after.version in past:
+    if candidate is not None and _held_as_is(repo, base, base_config.models_dir, stage, candidate):
         return MoveCheck(path, model, stage, previous, after.version, rollback=True)
     base_reader = _Reader(repo, base, base_config.models_dir)
     model_path = layout.model_path(base_config.models_dir, model)
@@ -260,13 +292,78 @@ def _check_move(
     requires = base_config.requires.get(stage, ())
     order = None
     if requires:
-        held = tuple(
-            s
-            for s in requires
-            if any(v == after.version for _, v in history.holders(repo, base, base_config.models_dir, model, s))
-        )
+        held = tuple(s for s in requires if after.version in held_rightly(repo, base, base_config.models_dir, model, s))
         order = OrderCheck(stage, requires, held)
     return MoveCheck(path, model, stage, previous, after.version, False, results, order)
+
+
+def _parse_or_none(data: bytes | None, kind: type[Any], path: str) -> Any:
+    if data is None:
+        return None
+    try:
+        return manifest.parse(data, kind, path)
+    except InvalidDocumentError:
+        return None
+
+
+def held_rightly(repo: Repo, base: str, models_dir: str, model: str, stage: str) -> dict[str, list[ModelVersion]]:
+    """{version: the manifests it held ``stage`` with} for the versions that
+    held it on ``base``'s first-parent line by a move that was itself
+    legitimate: it passed the stage's gates as they were just before (model
+    and holder read at the commit's first parent), or it returned a version
+    that had held the stage so with the same registered core.
+
+    A merged pull request counts from its merge; a commit that a fast-forward
+    or rebase merge put on the line counts only if its own move passed, so a
+    version set there and set back within one pull request never held it."""
+    moves = [(c, v) for c, v in reversed(history.holders(repo, base, models_dir, model, stage)) if v]
+    if not moves:
+        return {}
+    model_path = layout.model_path(models_dir, model)
+    pointer_path = layout.stage_path(models_dir, model, stage)
+    names = []
+    for commit, version in moves:
+        names += [f"{commit}:{layout.version_path(models_dir, model, version)}", f"{commit}^:{model_path}"]
+        names.append(f"{commit}^:{pointer_path}")
+    blobs = repo.read_objects(names)
+    holders_then = {
+        commit: pointer.version
+        for commit, _ in moves
+        if isinstance(
+            pointer := _parse_or_none(blobs[f"{commit}^:{pointer_path}"], StagePointer, pointer_path), StagePointer
+        )
+    }
+    holder_blobs = repo.read_objects(
+        [f"{c}^:{layout.version_path(models_dir, model, v)}" for c, v in holders_then.items()]
+    )
+    rightly: dict[str, list[ModelVersion]] = {}
+    for commit, version in moves:
+        path = layout.version_path(models_dir, model, version)
+        held = _parse_or_none(blobs[f"{commit}:{path}"], ModelVersion, path)
+        if not isinstance(held, ModelVersion) or (held.model, held.version) != (model, version):
+            continue
+        if any(not _check_version_edit(path, then, held) for then in rightly.get(version, [])):
+            rightly[version].append(held)  # a return to a rightful holder
+            continue
+        described = _parse_or_none(blobs[f"{commit}^:{model_path}"], Model, model_path)
+        holder = None
+        if commit in holders_then:
+            holder_path = layout.version_path(models_dir, model, holders_then[commit])
+            holder = _parse_or_none(holder_blobs[f"{commit}^:{holder_path}"], ModelVersion, holder_path)
+        stage_gates = described.gates.get(stage, {}) if isinstance(described, Model) else {}
+        if isinstance(described, Model) and all(g.passed for g in gates.evaluate(stage_gates, held, holder)):
+            rightly.setdefault(version, []).append(held)
+    return rightly
+
+
+def _held_as_is(repo: Repo, base: str, models_dir: str, stage: str, candidate: ModelVersion) -> bool:
+    """Whether ``candidate`` returns to a rightful past holder of ``stage``
+    (``held_rightly``) with the registered core it held it with (evaluations
+    since only appended). A version file removed and written again with
+    other bytes is a new version, whatever its number."""
+    past = held_rightly(repo, base, models_dir, candidate.model, stage).get(candidate.version, [])
+    path = layout.version_path(models_dir, candidate.model, candidate.version)
+    return any(not _check_version_edit(path, then, candidate) for then in past)
 
 
 def _move_violations(move: MoveCheck, base: str) -> list[Violation]:
@@ -323,8 +420,57 @@ def _check_deletions(
     return found
 
 
+_STEERING = {
+    layout.CONFIG_DIR: "the registry's configuration: stages, stage order, retention, event subscriptions",
+    ".dvc": "DVC's configuration: where artifacts are stored and read from",
+    ".github": "CI: what runs the required check and publishes tags, and who owns what",
+    ".gitlab": "CI: what runs the required check and publishes tags",
+}
+_STEERING_FILES = {
+    ".dvcignore": "what DVC stores of an artifact folder",
+    ".gitlab-ci.yml": "CI: what runs the required check and publishes tags",
+    ".pre-commit-config.yaml": "the hooks that run the check before a commit",
+    ".pre-commit-hooks.yaml": "the hooks that run the check before a commit",
+    ".gitmodules": "submodules: code fetched from elsewhere",
+    ".gitattributes": "how git filters and compares files",
+    "CODEOWNERS": "who must review what",
+}
+
+
+def _scripts(*configs: RegistryConfig | None) -> set[str]:
+    """Files that ``events:`` command subscriptions name (the program and
+    any argument that looks like a path in the repository)."""
+    found = set()
+    for config in configs:
+        for hook in config.hooks if config else ():
+            for word in hook.command:
+                if "/" in word or "." in word.lstrip("."):
+                    found.add(posixpath.normpath(word).lstrip("/"))
+    return found
+
+
+def _steering(path: str, models_dir: str, scripts: set[str]) -> str | None:
+    """Why a changed file needs the owners' review, or None."""
+    top = path.partition("/")[0]
+    if top in _STEERING and path != layout.DVC_GITIGNORE_PATH:
+        return _STEERING[top]
+    base = path.rsplit("/", 1)[-1]
+    if base == location.CONFIG_FILE:
+        return "names the registry that gitreg commands read and write"
+    if path in _STEERING_FILES or (base == ".gitattributes"):
+        return _STEERING_FILES.get(path, _STEERING_FILES[".gitattributes"])
+    if path in scripts:
+        return "a program that an event subscription runs"
+    where = layout.classify(models_dir, path)
+    if where is not None and where.kind == "model":
+        return "the model's gates and settings"
+    return None
+
+
 def check_change(repo: Repo, base_rev: str, head: str) -> Report:
-    """Rules 1-5 for what ``head`` changed since it left ``base_rev``."""
+    """Rules 1-5 for what ``head`` changed since it left ``base_rev``, every
+    whole-tree rule for the models it touched, and the steering files it
+    changed (reported as needing the owners' review)."""
     base = repo.resolve(base_rev)
     if base is None:
         raise NotFoundError(f"base revision {base_rev!r} does not exist")
@@ -334,20 +480,47 @@ def check_change(repo: Repo, base_rev: str, head: str) -> Report:
         whole = check_tree(repo, head)
         return Report(head, base, whole.files, whole.violations)
     fork = repo.merge_base(base, head) or base
-    changes = repo.changed(fork, head, [config.models_dir, layout.CONFIG_PATH])
-    if any(path == layout.CONFIG_PATH for _, path in changes) or config.models_dir != base_config.models_dir:
+    diffed = repo.diff(fork, head)
+    scripts = _scripts(config, base_config)
+    reviews = tuple(
+        Review(_printable(d.path), why) for d in diffed if (why := _steering(d.path, config.models_dir, scripts))
+    )
+    if config.models_dir != base_config.models_dir:
+        message = (
+            f"models_dir moved from {base_config.models_dir!r} to {config.models_dir!r}: a change of layout "
+            "would make every version file look new, so the checker refuses it"
+        )
+        violations.append(Violation("layout", layout.CONFIG_PATH, "/models_dir", message))
+    registry_dirs = (f"{config.models_dir}/", f"{layout.CONFIG_DIR}/")
+    ours = [d for d in diffed if d.path.startswith(registry_dirs)]
+    for d in ours:
+        if d.status != "D":
+            violations += _entry_violations(d.path, d.new_mode)
+        if d.status == "T":
+            message = f"changed from mode {d.old_mode} to {d.new_mode}: a registry file is never replaced by another"
+            violations.append(Violation("entry", _printable(d.path), "", message))
+    if any(d.path == layout.CONFIG_PATH for d in ours) or config.models_dir != base_config.models_dir:
         whole = check_tree(repo, head)  # new stages or layout: every file is affected
-        violations = list(whole.violations)
+        violations += whole.violations
         files = whole.files
     else:
         files = 1
+    # a type change removes the file that was there (and adds what is not a file)
+    changes = [("D" if d.status == "T" else d.status, d.path) for d in ours if d.path.startswith(registry_dirs[0])]
+    changes = [(s, p) for s, p in changes if not _odd_name(p)]
     reader = _Reader(repo, head, config.models_dir)
     old_reader = _Reader(repo, fork, config.models_dir)
-    touched = [p for _, p in changes if p != layout.CONFIG_PATH]
-    docs = reader.documents(p for s, p in changes if s != "D" and p != layout.CONFIG_PATH)
-    old_docs = old_reader.documents(p for s, p in changes if s != "A" and p != layout.CONFIG_PATH)
-    models = sorted({w.model for p in touched if (w := layout.classify(config.models_dir, p))})
-    # the pointers of every touched model, and the versions they name
+    touched = [p for _, p in changes]
+    docs = reader.documents(p for s, p in changes if s != "D")
+    old_docs = old_reader.documents(p for s, p in changes if s != "A")
+    models = sorted({w.model for p in touched if (w := layout.classify(config.models_dir, p)) and is_name(w.model)})
+    # the pointers of every touched model, and the versions they name; its model.yaml
+    model_trees = repo.read_trees([f"{head}:{layout.model_dir(config.models_dir, m)}" for m in models])
+    for model in models:
+        entries = model_trees[f"{head}:{layout.model_dir(config.models_dir, model)}"] or []
+        if entries and not any(name == "model.yaml" for _, _, _, name in entries):
+            path = layout.model_path(config.models_dir, model)
+            reader.violations.append(Violation("schema", path, "", "missing: every model needs a model.yaml"))
     pointer_paths = [e.path for m in models for e in repo.ls_tree(head, layout.stages_dir(config.models_dir, m))]
     docs |= reader.documents(p for p in pointer_paths if p not in docs)
     moves: list[MoveCheck] = []
@@ -391,4 +564,8 @@ def check_change(repo: Repo, base_rev: str, head: str) -> Report:
     reader.violations += _check_deletions(repo, base, base_config, head, deleted)
     _check_pointers(reader, config, docs, models)
     all_violations = tuple(dict.fromkeys([*violations, *reader.violations]))
-    return Report(head, base, files + reader.read, all_violations, tuple(moves))
+    # a move's verdict is read from the same violations the report lists
+    judged = tuple(
+        dataclasses.replace(m, problems=tuple(v.message for v in all_violations if v.path == m.path)) for m in moves
+    )
+    return Report(head, base, files + reader.read, all_violations, judged, reviews)

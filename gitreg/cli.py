@@ -23,7 +23,23 @@ REGISTRY_HELP = (
 )
 
 
-def registry_option(func: Any) -> Any:
+def echo(message: str = "", *, err: bool = False, nl: bool = True) -> None:
+    """``click.echo`` with control characters shown escaped: text read from a
+    registry (reasons, descriptions, commit subjects of hand-made commits)
+    can never drive the terminal (ESC and OSC sequences, C1 codes, bidi)."""
+    from gitreg.render import terminal_safe
+
+    click.echo(terminal_safe(message), err=err, nl=nl)
+
+
+def registry_here(func: Any) -> Any:
+    """``registry_option`` whose default is the current folder, never
+    ``GITREG_REGISTRY`` or a ``gitreg.toml`` (for ``check``: a pull request
+    could add either to make the required check judge another repository)."""
+    return registry_option(func, here=True)
+
+
+def registry_option(func: Any, *, here: bool = False) -> Any:
     """``--registry`` and ``--offline``; the command receives the opened
     Registry as ``registry``."""
 
@@ -32,14 +48,17 @@ def registry_option(func: Any) -> Any:
         from gitreg import events
         from gitreg.registry import Registry
 
-        opened = Registry.open(registry, offline=offline)
+        opened = Registry.open("." if here and registry is None else registry, offline=offline)
         events.opened(opened)
         return func(*args, registry=opened, **kwargs)
 
     opened = click.option(
         "--offline", is_flag=True, help="For a registry given by URL: read the local clone as is, without fetching."
     )(opened)
-    return click.option("--registry", "-R", default=None, metavar="PATH|URL", help=REGISTRY_HELP)(opened)
+    text = "The registry: a path in its git repository, or a git URL [default: ., not $GITREG_REGISTRY or gitreg.toml]."
+    return click.option("--registry", "-R", default=None, metavar="PATH|URL", help=text if here else REGISTRY_HELP)(
+        opened
+    )
 
 
 def progress_option(func: Any) -> Any:
@@ -95,11 +114,15 @@ class GitregGroup(click.Group):
         except GitregError as exc:
             if ctx.params.get("debug"):
                 raise
-            click.echo(f"gitreg: error: {exc}", err=True)
+            echo(f"gitreg: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
-            click.echo("gitreg: interrupted", err=True)
+            echo("gitreg: interrupted", err=True)
             ctx.exit(130)
+        except BrokenPipeError:  # the reader went away (``gitreg list | head``): end quietly, as git does
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(141)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:
@@ -110,7 +133,7 @@ class GitregGroup(click.Group):
 
             with tempfile.NamedTemporaryFile("w", prefix="gitreg-error-", suffix=".log", delete=False) as log:
                 traceback.print_exc(file=log)
-            click.echo(
+            echo(
                 f"gitreg: unexpected error: {type(exc).__name__}: {exc} "
                 f"(traceback in {log.name}; run with --debug to see it here)",
                 err=True,
@@ -185,16 +208,16 @@ def init(
             "remote_url": result.remote_url,
             "files": list(result.files),
         }
-        click.echo(render.to_json(doc))
+        echo(render.to_json(doc))
     elif result.commit is None:
         where = f"DVC remote {result.remote!r} at {result.remote_url}"
-        click.echo(f"{result.root} is already a gitreg registry (artifacts: {where})")
+        echo(f"{result.root} is already a gitreg registry (artifacts: {where})")
     else:
-        click.echo(f"Initialized gitreg registry in {result.root} (commit {result.commit[:10]})")
-        click.echo(f"Artifacts go to DVC remote {result.remote!r} at {result.remote_url}")
+        echo(f"Initialized gitreg registry in {result.root} (commit {result.commit[:10]})")
+        echo(f"Artifacts go to DVC remote {result.remote!r} at {result.remote_url}")
         for written in result.files:
             if written.startswith(".github/"):
-                click.echo(f"Wrote {written}")
+                echo(f"Wrote {written}")
 
 
 @main.command()
@@ -279,12 +302,12 @@ def register(
             "tag": registered.tag,
             "attempts": registered.attempts,
         }
-        click.echo(render.to_json(doc))
+        echo(render.to_json(doc))
         return
     if registered.lineage_notes:
-        click.echo(f"note: lineage not captured: {'; '.join(registered.lineage_notes)}", err=True)
+        echo(f"note: lineage not captured: {'; '.join(registered.lineage_notes)}", err=True)
     a = registered.version.artifact
-    click.echo(
+    echo(
         f"Registered {model} {registered.version.version} "
         f"(commit {registered.commit[:10]}, tag {registered.tag}, artifact md5 {a.md5}, {a.size} bytes)"
     )
@@ -325,19 +348,19 @@ def list_(
 
     if where or label_pairs:
         found = api.list_versions(model, where=where, labels=inputs.labels(None, label_pairs), at=at, registry=registry)
-        click.echo(render.to_json(render.versions_json(found)) if as_json else render.versions_text(found))
+        echo(render.to_json(render.versions_json(found)) if as_json else render.versions_text(found))
         return
     snap = registry.snapshot_at(at)
     if model is None:
         items = snap.summaries()
-        click.echo(
+        echo(
             render.to_json(render.summaries_json(items))
             if as_json
             else render.summaries_text(items, snap.config.stages)
         )
     else:
         versions = snap.version_summaries(model)
-        click.echo(render.to_json(render.versions_json(versions)) if as_json else render.versions_text(versions))
+        echo(render.to_json(render.versions_json(versions)) if as_json else render.versions_text(versions))
 
 
 @main.command()
@@ -356,10 +379,10 @@ def show(ref: str, at: str | None, registry: Registry, as_json: bool) -> None:
     snap = registry.snapshot_at(at)
     if "@" not in ref:
         versions = snap.version_summaries(ref)
-        click.echo(render.to_json(render.versions_json(versions)) if as_json else render.versions_text(versions))
+        echo(render.to_json(render.versions_json(versions)) if as_json else render.versions_text(versions))
         return
     version = snap.resolve(ref)
-    click.echo(render.to_json(render.version_json(version)) if as_json else render.version_text(version))
+    echo(render.to_json(render.version_json(version)) if as_json else render.version_text(version))
 
 
 @main.command()
@@ -374,7 +397,7 @@ def show(ref: str, at: str | None, registry: Registry, as_json: bool) -> None:
 )
 @click.option("--head", default="HEAD", show_default=True, metavar="REV", help="The revision to check.")
 @click.option("--staged", is_flag=True, help="Check what the index would commit, against HEAD (for pre-commit).")
-@registry_option
+@registry_here
 def check(base: str | None, output: str, head: str, staged: bool, registry: Registry) -> None:
     """Check the registry's rules; exit 1 if any fails.
 
@@ -390,10 +413,10 @@ def check(base: str | None, output: str, head: str, staged: bool, registry: Regi
 
     report = api.check(base=base, head=head, staged=staged, registry=registry)
     if output == "json":
-        click.echo(render.to_json(render.report_json(report)))
+        echo(render.to_json(render.report_json(report)))
     else:
         formats = {"text": render.report_text, "markdown": render.report_markdown, "github": render.report_github}
-        click.echo(formats[output](report))
+        echo(formats[output](report))
     if not report.ok:
         click.get_current_context().exit(1)
 
@@ -436,11 +459,11 @@ def _show_move(call: Any, as_json: bool, pr_body: str | None = None) -> None:
     try:
         moved = call()
     except GateFailed as exc:
-        click.echo(render.to_json(render.plan_json(exc.plan)) if as_json else render.plan_text(exc.plan, commit=""))
+        echo(render.to_json(render.plan_json(exc.plan)) if as_json else render.plan_text(exc.plan, commit=""))
         raise
     doc = _report_move(moved, as_json, pr_body)
     if doc is not None:
-        click.echo(render.to_json(doc))
+        echo(render.to_json(doc))
 
 
 def _report_move(moved: Any, as_json: bool, pr_body: str | None) -> dict[str, Any] | None:
@@ -454,19 +477,19 @@ def _report_move(moved: Any, as_json: bool, pr_body: str | None) -> dict[str, An
     if as_json:
         doc = render.plan_json(moved.plan, moved.commit, moved.tags)
         return doc | {"branch": moved.branch, "pushed_to": moved.pushed_to, "pr_body": body}
-    click.echo(render.plan_text(moved.plan, moved.commit))
+    echo(render.plan_text(moved.plan, moved.commit))
     if moved.commit is None:
-        click.echo("Dry run: nothing written.")
+        echo("Dry run: nothing written.")
     elif moved.branch:
         pushed = f", pushed to {moved.pushed_to}" if moved.pushed_to else " (no remote: not pushed)"
-        click.echo(f"Done: commit {moved.commit[:10]} on branch {moved.branch}{pushed}")
+        echo(f"Done: commit {moved.commit[:10]} on branch {moved.branch}{pushed}")
         if pr_body:
-            click.echo(f"Pull-request body written to {pr_body}")
+            echo(f"Pull-request body written to {pr_body}")
         else:
-            click.echo("\n" + (body or ""))
+            echo("\n" + (body or ""))
     else:
         tags = f", tags {', '.join(moved.tags)}" if moved.tags else ""
-        click.echo(f"Done: commit {moved.commit[:10]}{tags}")
+        echo(f"Done: commit {moved.commit[:10]}{tags}")
     return None
 
 
@@ -613,7 +636,7 @@ def _status_command(name: str, status: str) -> None:
         from gitreg import api, render
 
         done = (api.archive if status == "archived" else api.deprecate)(model, version, registry=registry)
-        click.echo(render.to_json(render.version_json(done)) if as_json else f"{model} {done.version} is now {status}")
+        echo(render.to_json(render.version_json(done)) if as_json else f"{model} {done.version} is now {status}")
 
 
 _status_command("archive", "archived")
@@ -654,12 +677,12 @@ def history(
         if stage is not None:
             raise UsageError("--metrics and --stage cannot be combined")
         rows = api.metric_history(model, environment=environment, at=at, registry=registry)
-        click.echo(render.to_json(render.trend_json(rows)) if as_json else render.trend_text(rows))
+        echo(render.to_json(render.trend_json(rows)) if as_json else render.trend_text(rows))
         return
     if environment is not None:
         raise UsageError("--environment applies to --metrics only")
     events = api.history(model, stage=stage, at=at, registry=registry)
-    click.echo(render.to_json(render.events_json(events)) if as_json else render.events_text(events))
+    echo(render.to_json(render.events_json(events)) if as_json else render.events_text(events))
 
 
 @main.command()
@@ -674,7 +697,7 @@ def compare(model: str, versions: tuple[str, ...], at: str | None, registry: Reg
     from gitreg import api, render
 
     result = api.compare(model, versions, at=at, registry=registry)
-    click.echo(render.to_json(render.comparison_json(result)) if as_json else render.comparison_text(result))
+    echo(render.to_json(render.comparison_json(result)) if as_json else render.comparison_text(result))
 
 
 @main.command()
@@ -687,7 +710,7 @@ def resolve(ref: str, at: str | None, registry: Registry, as_json: bool) -> None
     from gitreg import api, render
 
     found = api.resolve(ref, at=at, registry=registry)
-    click.echo(render.to_json(render.resolved_json(found)) if as_json else render.resolved_text(found))
+    echo(render.to_json(render.resolved_json(found)) if as_json else render.resolved_text(found))
 
 
 @main.command()
@@ -705,7 +728,7 @@ def diff(old: str, new: str, registry: Registry, as_json: bool) -> None:
     from gitreg import api, render
 
     found = api.diff(old, new, registry=registry)
-    click.echo(render.to_json(render.diff_json(found)) if as_json else render.diff_text(found))
+    echo(render.to_json(render.diff_json(found)) if as_json else render.diff_text(found))
 
 
 @main.command()
@@ -721,14 +744,14 @@ def sync(registry: Registry, as_json: bool) -> None:
 
     done = api.sync(registry=registry)
     if as_json:
-        click.echo(
+        echo(
             render.to_json({"commit": done.commit, "ahead": done.ahead, "behind": done.behind, "remote": done.remote})
         )
         return
     where = f" from {done.remote}" if done.remote else " (no remote)"
     state = f"; {done.ahead} commit(s) not pushed" if done.ahead else ""
     state += f"; {done.behind} commit(s) behind: merge or rebase by hand" if done.behind else ""
-    click.echo(f"Registry at {done.commit[:10] if done.commit else 'no commits'}{where}{state}")
+    echo(f"Registry at {done.commit[:10] if done.commit else 'no commits'}{where}{state}")
 
 
 @main.command()
@@ -745,10 +768,10 @@ def doctor(registry: Registry, as_json: bool) -> None:
 
     findings = api.diagnose(registry=registry)
     if as_json:
-        click.echo(render.to_json([{"check": f.name, "ok": f.ok, "detail": f.detail, "fix": f.fix} for f in findings]))
+        echo(render.to_json([{"check": f.name, "ok": f.ok, "detail": f.detail, "fix": f.fix} for f in findings]))
     else:
         for f in findings:
-            click.echo(f"{'ok ' if f.ok else 'FAIL'} {f.name}: {f.detail}" + (f"\n     fix: {f.fix}" if f.fix else ""))
+            echo(f"{'ok ' if f.ok else 'FAIL'} {f.name}: {f.detail}" + (f"\n     fix: {f.fix}" if f.fix else ""))
     if not all(f.ok for f in findings):
         click.get_current_context().exit(1)
 
@@ -780,7 +803,7 @@ def pull(
     path = api.pull(
         ref, output=output, force=force, progress=_show_progress(progress, as_json), at=at, registry=registry
     )
-    click.echo(render.to_json({"ref": ref, "path": str(path)}) if as_json else str(path))
+    echo(render.to_json({"ref": ref, "path": str(path)}) if as_json else str(path))
 
 
 @main.command()
@@ -814,17 +837,17 @@ def verify(target: str | None, deep: bool, repair: bool, at: str | None, registr
             }
             for r in results
         ]
-        click.echo(render.to_json(doc))
+        echo(render.to_json(doc))
     else:
         for r in results:
             if r.ok:
-                click.echo(f"ok      {r.model} {r.version}")
+                echo(f"ok      {r.model} {r.version}")
             for p in r.problems:
                 extra = f" (expected md5 {p.oid}, got {p.actual})" if p.actual else f" (md5 {p.oid})"
                 state = " -> repaired" if p.repaired else ""
-                click.echo(f"{p.problem.upper():9} {r.model} {r.version}: {p.path}{extra}{state}")
+                echo(f"{p.problem.upper():9} {r.model} {r.version}: {p.path}{extra}{state}")
         bad = sum(not r.ok for r in results)
-        click.echo(
+        echo(
             f"{len(results)} version(s) checked, {bad} with problems" + (" (every byte re-hashed)" if deep else "")
         )
     if not all(r.ok for r in results):
@@ -842,7 +865,7 @@ def lineage_command(ref: str, at: str | None, registry: Registry, as_json: bool)
 
     chain = api.lineage(ref, at=at, registry=registry)
     if as_json:
-        click.echo(
+        echo(
             render.to_json(
                 [
                     {
@@ -862,7 +885,7 @@ def lineage_command(ref: str, at: str | None, registry: Registry, as_json: bool)
         where = f"{code.get('repo', '(no git remote)')}@{str(code.get('commit', '?'))[:10]}" if code else "code unknown"
         dirty = " (dirty tree)" if code.get("dirty") else ""
         ran = f", run {run.get('id') or run.get('url')}" if run else ""
-        click.echo(f"{'  ' * depth}{v.model} {v.version}  {v.created_at[:19]}  {where}{dirty}{ran}")
+        echo(f"{'  ' * depth}{v.model} {v.version}  {v.created_at[:19]}  {where}{dirty}{ran}")
 
 
 def measurement_options(func: Any) -> Any:
@@ -906,12 +929,12 @@ def evaluate(
         registry=registry,
     )
     if as_json:
-        click.echo(render.to_json(render.version_json(updated)))
+        echo(render.to_json(render.version_json(updated)))
         return
     last = updated.evaluations[-1]
     values = ", ".join(f"{k}={render.number(v)}" for k, v in last.metrics.items())
     where = f" in {last.environment}" if last.environment else ""
-    click.echo(f"Recorded evaluation {len(updated.evaluations)} of {model} {updated.version}{where}: {values}")
+    echo(f"Recorded evaluation {len(updated.evaluations)} of {model} {updated.version}{where}: {values}")
 
 
 MONITOR_EXIT = {"healthy": 0, "rolled-back": 4, "degraded": 5}
@@ -967,7 +990,7 @@ def monitor(
         dry_run=dry_run,
         registry=registry,
     )
-    click.echo(render.to_json(render.monitored_json(done)) if as_json else render.monitored_text(done))
+    echo(render.to_json(render.monitored_json(done)) if as_json else render.monitored_text(done))
     click.get_current_context().exit(MONITOR_EXIT[done.outcome])
 
 
@@ -1031,13 +1054,13 @@ def deploy(
             registry=registry,
         )
     except GateFailed as exc:
-        click.echo(render.to_json(render.plan_json(exc.plan)) if as_json else render.plan_text(exc.plan, commit=""))
+        echo(render.to_json(render.plan_json(exc.plan)) if as_json else render.plan_text(exc.plan, commit=""))
         raise
     if not as_json:
-        click.echo(render.decision_text(decision))
+        echo(render.decision_text(decision))
     promotion = _report_move(decision.moved, as_json, pr_body) if decision.moved else None
     if as_json:
-        click.echo(render.to_json(render.decision_json(decision) | {"promotion": promotion}))
+        echo(render.to_json(render.decision_json(decision) | {"promotion": promotion}))
 
 
 @main.command()
@@ -1070,7 +1093,7 @@ def gc(dry_run: bool, remove_artifacts: bool, branch: str | None, registry: Regi
     from gitreg import api, render
 
     done = api.gc(dry_run=dry_run, remove_artifacts=remove_artifacts, branch=branch, registry=registry)
-    click.echo(render.to_json(render.collected_json(done)) if as_json else render.collected_text(done, dry_run))
+    echo(render.to_json(render.collected_json(done)) if as_json else render.collected_text(done, dry_run))
 
 
 @main.command("export")
@@ -1089,7 +1112,7 @@ def export_command(models: tuple[str, ...], output: str | None, at: str | None, 
 
     text = render.to_json(api.export_registry(models, at=at, registry=registry)) + "\n"
     if output is None:
-        click.echo(text, nl=False)
+        echo(text, nl=False)
         return
     import os
 
@@ -1119,7 +1142,7 @@ def import_command(file: str, dry_run: bool, registry: Registry, as_json: bool) 
         done = exchange.import_state(registry, sys.stdin.read(), "standard input", dry_run=dry_run)
     else:
         done = api.import_registry(file, dry_run=dry_run, registry=registry)
-    click.echo(render.to_json(render.imported_json(done)) if as_json else render.imported_text(done, dry_run))
+    echo(render.to_json(render.imported_json(done)) if as_json else render.imported_text(done, dry_run))
 
 
 @main.group()
@@ -1142,15 +1165,15 @@ def tags_sync(dry_run: bool, registry: Registry, as_json: bool) -> None:
     result = api.tags_sync(dry_run=dry_run, registry=registry)
     if as_json:
         doc = {"created": list(result.created), "skipped": list(result.skipped), "dry_run": result.dry_run}
-        click.echo(render.to_json(doc))
+        echo(render.to_json(doc))
         return
     verb = "Would create" if result.dry_run else "Created"
     for name in result.created:
-        click.echo(f"{verb} {name}")
+        echo(f"{verb} {name}")
     for reason in result.skipped:
-        click.echo(f"Skipped {reason}")
+        echo(f"Skipped {reason}")
     if not result.created:
-        click.echo("Tags are in sync with the files.")
+        echo("Tags are in sync with the files.")
 
 
 @main.group()
@@ -1168,7 +1191,7 @@ def model_show(name: str, at: str | None, registry: Registry, as_json: bool) -> 
     from gitreg import api, render
 
     found = api.model_show(name, at=at, registry=registry)
-    click.echo(render.to_json(render.plain(found.to_doc())) if as_json else render.model_text(found))
+    echo(render.to_json(render.plain(found.to_doc())) if as_json else render.model_text(found))
 
 
 @model.command("set")
@@ -1222,10 +1245,10 @@ def model_set(
         monitor_threshold=inputs.threshold(monitor_threshold),
     )
     if as_json:
-        click.echo(render.to_json(render.plain(updated.to_doc()) | {"commit": commit}))
+        echo(render.to_json(render.plain(updated.to_doc()) | {"commit": commit}))
         return
-    click.echo(render.model_text(updated))
-    click.echo(f"Done: commit {commit[:10]}" if commit else "Nothing changed.")
+    echo(render.model_text(updated))
+    echo(f"Done: commit {commit[:10]}" if commit else "Nothing changed.")
 
 
 @main.command()

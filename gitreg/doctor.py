@@ -108,6 +108,9 @@ def _artifacts(registry: Registry) -> Finding:
 
 def _tags(registry: Registry) -> Finding:
     missing = mirror.sync(registry, dry_run=True)
+    untrue = [s for s in missing.skipped if "does not hold the registered manifest" in s]
+    if untrue:
+        return Finding("tags", False, f"{len(untrue)} tag(s) contradict the files: {untrue[0]}", "git tag -d TAG")
     if not missing.created:
         return Finding("tags", True, "GTO tags match the files")
     fix = "gitreg tags sync" + (" (then: git push origin --tags)" if registry.cache is None else "")

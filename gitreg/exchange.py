@@ -92,6 +92,8 @@ def load(data: str | bytes, source: str) -> tuple[dict[str, Any], list[Entry]]:
         doc = json.loads(data, parse_constant=_reject_constant)
     except ValueError as exc:
         raise UsageError(f"{source}: not valid JSON: {exc}") from None
+    except RecursionError:
+        raise UsageError(f"{source}: not valid JSON: nested too deeply") from None
     try:
         schema.validate(doc, KIND, source)
     except InvalidDocumentError as exc:

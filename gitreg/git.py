@@ -1,7 +1,8 @@
 """The only module that runs git.
 
-Commands go through GitPython's command wrapper with machine-readable output
-(``-z``, ``--format``). Writes never touch the user's index or working tree:
+Every git process starts in one launcher (``_spawn``: English messages, the
+descriptors a held lock must pass on), with machine-readable output (``-z``,
+``--format``); GitPython's object database writes loose objects in process. Writes never touch the user's index or working tree:
 blobs and trees are built in the object database, a commit is made with
 ``commit-tree``, and branch and tags move together in one ``update-ref``
 transaction that is a compare-and-swap on the branch.
@@ -33,6 +34,16 @@ class TreeEntry:
     type: str
     oid: str
     path: str
+
+
+@dataclass(frozen=True)
+class Diffed:
+    """One entry that differs between two commits."""
+
+    status: str  # A added, M modified, D deleted, T type changed (file, symlink, submodule)
+    path: str
+    old_mode: str  # "000000" when added
+    new_mode: str  # "000000" when deleted
 
 
 @dataclass(frozen=True)
@@ -173,6 +184,20 @@ class Repo:
         found = self._objects(trees, "tree")
         return {name: _file_names(tree[1], len(tree[0]) // 2) if tree else None for name, tree in found.items()}
 
+    def entries_under(self, commit: str, folder: str) -> list[tuple[str, str, str]]:
+        """(mode, path relative to ``folder``, object id) of every entry below
+        it that is not a folder: files, symbolic links and submodules."""
+        code, out, _ = self.run(["ls-tree", "-r", "-z", f"{commit}:{folder}"], check=False)
+        if code != 0:
+            return []
+        found = []
+        for record in out.split(b"\0"):
+            if record:
+                meta, _, name = record.partition(b"\t")
+                mode, _, oid = meta.decode().split(" ")
+                found.append((mode, name.decode("utf-8", "surrogateescape"), oid))
+        return found
+
     def blobs_under(self, commit: str, folder: str) -> list[tuple[str, str]]:
         """(path relative to ``folder``, blob id) of every file below it, for
         listings of many thousands of files (no per-entry objects)."""
@@ -262,9 +287,20 @@ class Repo:
     def changed(self, old: str, new: str, paths: Sequence[str]) -> list[tuple[str, str]]:
         """(status A/M/D/T, path) for files that differ between two commits
         below ``paths``; a rename is a deletion plus an addition."""
-        out = self.run(["diff", "--name-status", "-z", "--no-renames", old, new, "--", *_literal(paths)])[1]
-        fields = [f.decode("utf-8", "surrogateescape") for f in out.split(b"\0") if f]
-        return [(fields[i][0], fields[i + 1]) for i in range(0, len(fields), 2)]
+        return [(d.status, d.path) for d in self.diff(old, new, paths)]
+
+    def diff(self, old: str, new: str, paths: Sequence[str] = ()) -> list[Diffed]:
+        """Every entry (files, symlinks, submodules) that differs between two
+        commits, below ``paths`` (none: everywhere), with its modes before
+        and after; a rename is a deletion plus an addition."""
+        args = ["diff", "--raw", "-z", "--no-renames", "--no-abbrev", old, new, "--"]
+        out = self.run([*args, *_literal(paths)])[1]
+        fields = out.split(b"\0")
+        found = []
+        for i in range(0, len(fields) - 1, 2):
+            meta = fields[i].decode().lstrip(":").split(" ")
+            found.append(Diffed(meta[4][0], fields[i + 1].decode("utf-8", "surrogateescape"), meta[0], meta[1]))
+        return found
 
     def added_in(self, rev: str, path: str) -> str | None:
         """The commit (reachable from ``rev``) that last added ``path``."""
@@ -289,13 +325,12 @@ class Repo:
         refused because it moved on (a compare-and-swap that lost)."""
         from gitreg import failpoints
 
-        popen = subprocess.Popen(
-            ["git", "push", "--atomic", "--porcelain", "--quiet", remote, *refspecs],
-            cwd=self._cwd,
+        popen = _spawn(
+            self._cwd,
+            ["push", "--atomic", "--porcelain", "--quiet", remote, *refspecs],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=_english(),
         )
         failpoints.reach("during-push")  # while the push is under way
         out, err = popen.communicate()
@@ -508,13 +543,13 @@ class _Batch:
     def _start(self) -> subprocess.Popen[bytes]:
         if self._finalizer is not None:  # a reader that stopped: close its pipes first
             self._finalizer()
-        proc = subprocess.Popen(
-            ["git", "cat-file", "--batch"],
-            cwd=self._cwd,
+        proc = _spawn(
+            self._cwd,
+            ["cat-file", "--batch"],
+            share=False,  # it outlives any lock held while it started: it must not keep one
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            env=_english(),
         )
         self._finalizer = weakref.finalize(self, _stop, proc)
         return proc
@@ -622,8 +657,8 @@ _inherited: list[int] = []  # file descriptors every git process gets (see ``sha
 
 @contextlib.contextmanager
 def sharing(fd: int) -> Iterator[None]:
-    """Give ``fd`` to every git process started meanwhile (the object reader
-    excepted). With an ``flock``ed file this makes the lock outlive a killed
+    """Give ``fd`` to every git process started meanwhile (``_spawn``; the
+    object reader excepted). With an ``flock``ed file this makes the lock outlive a killed
     parent for as long as its git children still run, so whoever takes the
     lock next never races an orphaned ``git fetch`` or ``git push``."""
     _inherited.append(fd)
@@ -638,19 +673,24 @@ def _git(
 ) -> tuple[int, bytes, bytes]:
     """One git process in ``cwd``: (exit code, stdout, stderr). Messages are
     asked for in English, as callers recognise some of them."""
+    proc = _spawn(cwd, args, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    with proc:
+        out, err = proc.communicate(input)
+    return proc.returncode, out, err
+
+
+def _spawn(
+    cwd: str, args: Sequence[str], *, env: Mapping[str, str] | None = None, share: bool = True, **pipes: Any
+) -> subprocess.Popen[bytes]:
+    """The one place a git process starts: in ``cwd``, messages in English,
+    and (``share``) holding the descriptors ``sharing`` passes on, so a lock
+    held meanwhile outlives a killed gitreg for as long as its git runs."""
     try:
-        done = subprocess.run(
-            ["git", *args],
-            cwd=cwd,
-            input=input,
-            capture_output=True,
-            env=_english(env),
-            check=False,
-            pass_fds=tuple(_inherited),
+        return subprocess.Popen(
+            ["git", *args], cwd=cwd, env=_english(env), pass_fds=tuple(_inherited) if share else (), **pipes
         )
     except FileNotFoundError as exc:
         raise GitError("git is not installed or not on PATH") from exc
-    return done.returncode, done.stdout, done.stderr
 
 
 def _english(env: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -47,10 +47,14 @@ def _pointer_version(data: bytes | None, path: str) -> str | None:
 
 
 def holders(repo: Repo, head: str, models_dir: str, model: str, stage: str) -> list[tuple[str, str | None]]:
-    """(commit, version holding ``stage`` after it) for each commit that
-    changed the stage's pointer file, newest first (None: no holder)."""
+    """(commit, version holding ``stage`` after it) for each commit on
+    ``head``'s first-parent line that changed the stage's pointer file,
+    newest first (None: no holder). Only the branch's own line counts: a
+    merged pull request counts from its merge, never from the commits on its
+    branch, which no check judged one by one (a version set there and set
+    back within the same pull request never held the stage)."""
     path = layout.stage_path(models_dir, model, stage)
-    commits = [row[0] for row in repo.log(head, [path], ["%H"])]
+    commits = [row[0] for row in repo.log(head, [path], ["%H"], ["--first-parent"])]
     contents = repo.read_commits_path(commits, path)
     return [(c, _pointer_version(contents[c], path)) for c in commits]
 

@@ -14,6 +14,7 @@ from typing import Any
 from gitreg import yamlio
 from gitreg.errors import InvalidDocumentError, UsageError
 from gitreg.names import shown
+from gitreg.schema import MAX_INT
 
 KEY_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,127}$"
 _KEY_RE = re.compile(KEY_PATTERN)
@@ -76,6 +77,8 @@ def metric_value(name: str, given: object) -> float:
             value = float(given)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise UsageError(f"metric {name!r} must be a number, got {shown(given)}")
+    if isinstance(value, int) and abs(value) > MAX_INT:
+        raise UsageError(f"metric {name!r} is out of range (at most 1e300 in magnitude)")
     if not math.isfinite(value):
         raise UsageError(f"metric {name!r} is {shown(given)}: NaN and infinity are not allowed")
     return value
@@ -106,6 +109,8 @@ def metrics(value: Mapping[str, Any] | PathLike | None, pairs: Iterable[str] = (
 def _check_param(value: Any, where: str) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         raise UsageError(f"param {where} is {value}: NaN and infinity are not allowed")
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+        raise UsageError(f"param {where} is out of range (at most 1e300 in magnitude)")
     if isinstance(value, Mapping):
         return {str(k): _check_param(v, f"{where}.{k}") for k, v in value.items()}
     if isinstance(value, list | tuple):

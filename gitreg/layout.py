@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+CONFIG_DIR = ".gitreg"
 CONFIG_PATH = ".gitreg/config.yaml"
 DVC_CONFIG_PATH = ".dvc/config"
 DVC_GITIGNORE_PATH = ".dvc/.gitignore"

@@ -121,7 +121,7 @@ def _pointer_bytes(snap: Snapshot, model: str, stage: str, version: str, reason:
 
 
 def _registration_commit(snap: Snapshot, model: str, version: str) -> str:
-    found = snap.registration_commit(model, version)
+    found = snap.registration_commit(model, version, strict=True)
     if found is None:
         raise NotFoundError(f"cannot find the commit that registered {model} {version}")
     return found

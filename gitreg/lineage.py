@@ -8,22 +8,14 @@ and only named CI variables are read."""
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitreg import yamlio
+from gitreg import credentials, yamlio
 from gitreg.errors import ConflictError, GitregError, NotFoundError
 from gitreg.git import Repo
-
-_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/@]*@")
-
-
-def strip_credentials(url: str) -> str:
-    """``https://user:token@host/x`` -> ``https://host/x`` (scp-like ``git@host:x`` is kept)."""
-    return _USERINFO.sub(r"\1", url)
 
 
 @dataclass(frozen=True)
@@ -50,7 +42,7 @@ def _code(start: Path, require_clean: bool, notes: list[str]) -> dict[str, Any] 
         name = "origin" if "origin" in remotes else remotes[0]
         url = repo.run(["remote", "get-url", name], check=False)[1].decode().strip()
         if url:
-            code["repo"] = strip_credentials(url)
+            code["repo"] = credentials.strip(url)
     else:
         notes.append(f"code: {repo.root} has no git remote, so no repository URL")
     code["commit"] = commit
@@ -144,11 +136,11 @@ def _ci_run(env: Mapping[str, str]) -> dict[str, str] | None:
         run_id = env["GITHUB_RUN_ID"] + (f"-{env['GITHUB_RUN_ATTEMPT']}" if env.get("GITHUB_RUN_ATTEMPT") else "")
         server = env.get("GITHUB_SERVER_URL", "https://github.com")
         url = f"{server}/{env.get('GITHUB_REPOSITORY', '')}/actions/runs/{env['GITHUB_RUN_ID']}"
-        return {"system": "github-actions", "id": run_id, "url": strip_credentials(url)}
+        return {"system": "github-actions", "id": run_id, "url": credentials.strip(url)}
     if env.get("GITLAB_CI") == "true" and (env.get("CI_JOB_ID") or env.get("CI_PIPELINE_ID")):
         run = {"system": "gitlab-ci", "id": env.get("CI_JOB_ID") or env["CI_PIPELINE_ID"]}
         if env.get("CI_JOB_URL"):
-            run["url"] = strip_credentials(env["CI_JOB_URL"])
+            run["url"] = credentials.strip(env["CI_JOB_URL"])
         return run
     return None
 
@@ -177,7 +169,7 @@ def capture(
     if run_id or run_url:
         run = {"id": run_id} if run_id else {}
         if run_url:
-            run["url"] = strip_credentials(run_url)
+            run["url"] = credentials.strip(run_url)
     if run:
         lineage["run"] = run
     else:

@@ -42,6 +42,8 @@ def _from_file(start: Path) -> tuple[str, Path] | None:
                 data = tomllib.loads(candidate.read_text("utf-8"))
             except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
                 raise UsageError(f"{candidate}: not valid TOML ({exc})") from exc
+            except RecursionError:
+                raise UsageError(f"{candidate}: not valid TOML (nested too deeply)") from None
             value = data.get("registry")
             if not isinstance(value, str) or not value:
                 raise UsageError(f'{candidate}: expected registry = "PATH or URL"')

@@ -32,6 +32,28 @@ def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping or {}))
 
 
+# Fields of a version that no later commit may change (DESIGN.md §1).
+CORE_FIELDS = (
+    "model",
+    "version",
+    "created_at",
+    "created_by",
+    "artifact",
+    "metrics",
+    "params",
+    "metadata",
+    "lineage",
+    "signature",
+)
+
+
+def core_changes(old: ModelVersion, new: ModelVersion) -> list[str]:
+    """The registered-core fields in which two manifests of a version differ
+    (none: the same registration, whatever was annotated since)."""
+    old_doc, new_doc = _plain(old.to_doc()), _plain(new.to_doc())
+    return [name for name in CORE_FIELDS if old_doc.get(name) != new_doc.get(name)]
+
+
 def _plain(value: Any) -> Any:
     """Deep copy into plain dicts/lists for serialisation."""
     if isinstance(value, Mapping):

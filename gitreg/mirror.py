@@ -50,10 +50,18 @@ def _plan_model(
 ) -> list[TagSpec]:
     existing = _model_tags(registry, model)
     registered = {t.event.version: t.target for t in existing if t.event.action == "register" and t.event.version}
+    versions = list(versions)
+    untrue = {v for v in versions if v in registered and not snap.true_tag(registered[v], model, v)}
+    for version in sorted(untrue):
+        skipped.append(
+            f"{model} {version}: tag {model}@v{version} points at commit {registered[version][:10]}, which does "
+            f"not hold the registered manifest; delete that tag (here and on the remote) and run gitreg tags sync"
+        )
+        del registered[version]
     specs: list[TagSpec] = []
     commit_version = {target: version for version, target in registered.items()}
     for version in versions:
-        if version in registered:
+        if version in registered or version in untrue:
             continue
         commit = registry.repo.added_in(snap.commit or "HEAD", layout.version_path(snap.models_dir, model, version))
         if commit is None:
@@ -82,7 +90,7 @@ def _plan_model(
         if holder is not None and not believed.get(stage, {}).get(holder):
             if holder in registered:
                 specs.append(TagSpec(tags.TagEvent("assign", model, stage=stage), holder, registered[holder]))
-            else:
+            elif holder not in untrue:
                 skipped.append(f"{model} {holder} holds {stage} but has no registration tag to assign it to")
     return specs
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from gitreg import events, failpoints, layout, lazy, manifest, tags
+from gitreg import credentials, events, failpoints, layout, lazy, manifest, tags
 from gitreg import location as locations
 from gitreg.errors import ConflictError, NotFoundError, UsageError
 from gitreg.git import RefUpdate, RefUpdateRejected, Repo
@@ -46,6 +46,12 @@ def _backoff(attempt: int) -> None:
 
 
 DEFAULT_STORAGE = ".gitreg/storage"
+
+
+def one_line(text: str) -> str:
+    """``text`` as one line of printable characters (runs of whitespace and
+    control characters become one space)."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
 
 
 @dataclass(frozen=True)
@@ -78,8 +84,14 @@ class Change:
         return files
 
     def message(self) -> str:
-        trailer_lines = "".join(f"{k}: {v}\n" for k, v in self.trailers.items())
-        return f"{self.summary}\n\n{trailer_lines}"
+        """The commit message: the summary, a blank line, the trailers. Free
+        text (reasons, sources, descriptions) arrives here from users and
+        files: each trailer value is made one printable line and the summary
+        keeps no control characters, so no text can add a trailer line of
+        its own or reach a terminal that shows the log."""
+        trailer_lines = "".join(f"{k}: {one_line(v)}\n" for k, v in self.trailers.items())
+        summary = "\n".join(one_line(line) for line in self.summary.splitlines())
+        return f"{summary}\n\n{trailer_lines}"
 
 
 @dataclass(frozen=True)
@@ -130,7 +142,7 @@ class Registry:
         cache = caches.Cache(where.value)
         with cache.locked():
             if offline and not cache.repo_dir.is_dir():
-                raise NotFoundError(f"no cached copy of {caches.redact(where.value)}: run once without --offline")
+                raise NotFoundError(f"no cached copy of {credentials.redact(where.value)}: run once without --offline")
             fresh = not cache.repo_dir.is_dir()
             repo = cache.repo()
             if not offline and not fresh:
@@ -144,7 +156,7 @@ class Registry:
     @property
     def name(self) -> str:
         """How messages name the registry: its URL, or its folder."""
-        return caches.redact(self.cache.url) if self.cache else str(self.root)
+        return credentials.redact(self.cache.url) if self.cache else str(self.root)
 
     def dvc_root(self, snap: Snapshot) -> Path:
         """The folder whose .dvc/ configures the artifact store."""
@@ -422,6 +434,12 @@ class Registry:
         already exist are kept as they are)."""
         if ci not in (None, "github"):
             raise UsageError(f"unknown CI {ci!r}: gitreg writes files for github")
+        if remote and credentials.has_credentials(remote):
+            raise UsageError(
+                f"--remote {credentials.redact(remote)} carries credentials, which would be committed in "
+                ".dvc/config: give the URL without them and keep them out of git (dvc remote modify --local "
+                "NAME user/password ..., or the environment)"
+            )
         where = locations.resolve(path)
         if where.remote:
             if remote is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +12,7 @@ from gitreg import lazy
 if TYPE_CHECKING:  # names for annotations only: rendering imports no command's module
     from gitreg import yamlio
     from gitreg.changes import Field, RegistryDiff
-    from gitreg.check import MoveCheck, Report
+    from gitreg.check import MoveCheck, Report, Review
     from gitreg.compare import Comparison
     from gitreg.deploy import Decision
     from gitreg.exchange import Imported
@@ -37,7 +38,7 @@ def plain(value: Any) -> Any:
 
 
 def to_json(value: Any) -> str:
-    return json.dumps(plain(value), indent=2, ensure_ascii=False)
+    return json_safe(json.dumps(plain(value), indent=2, ensure_ascii=False))
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -319,6 +320,10 @@ def _move_title(m: MoveCheck) -> str:
 _MOVE_HEADERS = ["GATE", "THRESHOLD", "ACTUAL", "HOLDER", "DELTA", "RESULT"]
 
 
+def _review_line(r: Review) -> str:
+    return f"needs owners' review: {r.path} ({r.reason})"
+
+
 def report_text(report: Report) -> str:
     lines = []
     for m in report.moves:
@@ -327,8 +332,11 @@ def report_text(report: Report) -> str:
             lines.append(table(_MOVE_HEADERS, gate_rows(m.gates, m.order)))
     for v in report.violations:
         lines.append(f"{v.path}{' ' + v.field if v.field else ''}: {v.message}")
+    lines += [_review_line(r) for r in report.reviews]
     where = f"change since {report.base[:10]}" if report.base else "whole registry"
     verdict = "all rules hold" if report.ok else f"{len(report.violations)} violation(s)"
+    if report.reviews:
+        verdict += f"; {len(report.reviews)} file(s) need the owners' review"
     lines.append(f"gitreg check ({where} at {report.head[:10]}, {report.files} files read): {verdict}")
     return "\n".join(lines)
 
@@ -356,16 +364,42 @@ def report_json(report: Report) -> dict[str, Any]:
             }
             for m in report.moves
         ],
+        "review": [{"path": r.path, "reason": r.reason} for r in report.reviews],
     }
 
 
+# what a terminal or a markdown renderer would act on rather than show
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>|#~!])")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return match[0].encode("unicode_escape").decode()
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every control character (ESC and OSC sequences, C1
+    codes, bidirectional overrides) shown escaped; line breaks and tabs stay."""
+    return _CONTROLS.sub(_escaped, text)
+
+
+def json_safe(text: str) -> str:
+    """JSON text with C1 codes and bidirectional overrides escaped too
+    (``json.dumps`` escapes only C0 when non-ASCII text is kept)."""
+    return _CONTROLS.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
+
+
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Free text as one markdown table cell: nothing in it can open a code
+    span, a link, an image or HTML, or end the cell or the row."""
+    return _MARKDOWN.sub(r"\\\1", terminal_safe(" ".join(text.split())))
 
 
-def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]], escape: bool = True) -> str:
+    """``escape``: cells are plain text (pipes and line breaks escaped);
+    False: cells are markdown already made safe (``code``, ``_cell``)."""
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(_cell(c) if escape else c for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
 
@@ -385,22 +419,56 @@ def move_markdown(m: MoveCheck) -> str:
         parts.append(gates_markdown(m.gates, m.order, m.previous))
     else:
         parts.append(f"No gates for {m.stage}.")
+    parts += [f"- ❌ {_cell(problem)}" for problem in m.problems]
     return "\n\n".join(parts)
+
+
+def code(text: str) -> str:
+    """``text`` as a markdown code span that nothing in it can close: a
+    fence longer than any run of backticks inside, control characters shown
+    escaped, pipes escaped for tables."""
+    shown = terminal_safe(text).replace("\n", "\\n").replace("\t", " ")
+    longest = max((len(run) for run in re.findall(r"`+", shown)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if shown.startswith("`") or shown.endswith("`") else ""
+    return f"{fence}{pad}{shown}{pad}{fence}".replace("|", "\\|")
+
+
+def fenced(text: str, language: str = "") -> str:
+    """A markdown code block that nothing in ``text`` can close."""
+    longest = max((len(run) for run in re.findall(r"`{3,}", text)), default=2)
+    fence = "`" * (longest + 1)
+    return f"{fence}{language}\n{terminal_safe(text)}\n{fence}"
 
 
 def report_markdown(report: Report) -> str:
     heading = "✅ all rules hold" if report.ok else f"❌ {len(report.violations)} violation(s)"
-    where = f"change from `{report.base[:10]}` to `{report.head[:10]}`" if report.base else f"`{report.head[:10]}`"
+    if report.reviews:
+        heading += " · 👀 needs owners' review"
+    where = (
+        f"change from {code(report.base[:10])} to {code(report.head[:10])}"
+        if report.base
+        else f"whole registry at {code(report.head[:10])}"
+    )
     parts = [f"## gitreg check: {heading}", f"Checked the {where}; {report.files} registry files read."]
     parts += [move_markdown(m) for m in report.moves]
     if report.violations:
-        rows = [[f"`{v.path}`", f"`{v.field}`" if v.field else "", v.message] for v in report.violations]
-        parts.append("### Violations\n\n" + markdown_table(["file", "field", "reason"], rows))
+        rows = [[code(v.path), code(v.field) if v.field else "", _cell(v.message)] for v in report.violations]
+        parts.append("### Violations\n\n" + markdown_table(["file", "field", "reason"], rows, escape=False))
+    if report.reviews:
+        rows = [[code(r.path), r.reason] for r in report.reviews]
+        parts.append(
+            "### 👀 Needs owners' review\n\nThese files steer the registry; they break no rule by themselves, "
+            "but a code owner must approve them.\n\n" + markdown_table(["file", "why"], rows, escape=False)
+        )
     return "\n\n".join(parts) + "\n"
 
 
 def _escape_data(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+_REVIEW_TITLE = "gitreg check: needs owners' review"
 
 
 def _escape_property(text: str) -> str:
@@ -419,8 +487,13 @@ def report_github(report: Report) -> str:
         for m in report.moves
         if m.passed
     ]
+    lines += [
+        f"::warning file={_escape_property(r.path)},title={_escape_property(_REVIEW_TITLE)}::" + _escape_data(r.reason)
+        for r in report.reviews
+    ]
     if report.ok:
-        lines.append("gitreg check: all rules hold")
+        extra = "; some files need the owners' review" if report.reviews else ""
+        lines.append("gitreg check: all rules hold" + extra)
     return "\n".join(lines)
 
 
@@ -434,7 +507,7 @@ def pr_body(plan: Plan, branch: str) -> str:
     if plan.removed:
         facts.append(f"Leaves: {', '.join(plan.removed)}.")
     if plan.reason:
-        facts.append(f"Reason: {plan.reason}")
+        facts.append(f"Reason: {_cell(plan.reason)}")
     parts.append(" ".join(facts))
     if plan.gates or plan.order:
         parts.append(gates_markdown(plan.gates, plan.order, plan.previous))
@@ -446,7 +519,7 @@ def pr_body(plan: Plan, branch: str) -> str:
         "The required `gitreg check --base` status re-checks the gates against the target branch; "
         "after the merge, `gitreg tags sync` adds the GTO tags."
     )
-    parts.append(f"<details><summary>Pointer diff</summary>\n\n```diff\n{plan.diff.rstrip()}\n```\n\n</details>")
+    parts.append(f"<details><summary>Pointer diff</summary>\n\n{fenced(plan.diff.rstrip(), 'diff')}\n\n</details>")
     return "\n\n".join(parts) + "\n"
 
 

@@ -132,7 +132,7 @@ def _change(snap: Snapshot, expired: Sequence[Verdict]) -> Change:
     files: dict[str, bytes | None] = {layout.version_path(snap.models_dir, v.model, v.version): None for v in expired}
     specs = []
     for v in expired:
-        target = snap.registration_commit(v.model, v.version)
+        target = snap.registration_commit(v.model, v.version, strict=True)
         if target is not None:
             specs.append(TagSpec(tags.TagEvent("deregister", v.model, version=v.version), v.version, target))
     body = "\n".join(f"- {v.model} {v.version} (registered {v.created_at[:10]})" for v in expired)

@@ -88,22 +88,29 @@ def _describe(error: Any) -> str:
     return str(error.message)
 
 
-def _non_finite(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+MAX_INT = 10**300  # integers beyond this no reader can turn into a float (and compare, subtract, print)
+
+
+def _unreadable(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], str]]:
+    """Numbers no reader may meet: NaN, infinity, integers beyond 64 bits."""
     if isinstance(value, float) and not math.isfinite(value):
-        yield path
+        yield path, "NaN and infinity are not allowed"
+    elif isinstance(value, int) and not isinstance(value, bool) and not -MAX_INT <= value <= MAX_INT:
+        yield path, f"an integer of {len(str(abs(value)))} digits is out of range (at most 1e300 in magnitude)"
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from _non_finite(item, (*path, key))
+            yield from _unreadable(item, (*path, key))
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from _non_finite(item, (*path, index))
+            yield from _unreadable(item, (*path, index))
 
 
 def validate(doc: Any, kind: str, source: str) -> dict[str, Any]:
     """Check ``doc`` is a ``kind`` document; return it, or raise naming the first fault.
 
     Beyond the schema: numbers must be finite anywhere in the document (JSON
-    Schema cannot say so, and a NaN must never pass a gate).
+    Schema cannot say so, and a NaN must never pass a gate), and integers are at
+    most 1e300 in magnitude (a 400-digit integer breaks every reader that turns it into a float).
     """
     if not isinstance(doc, dict):
         raise InvalidDocumentError(f"{source}: expected a mapping at the top level")
@@ -118,6 +125,6 @@ def validate(doc: Any, kind: str, source: str) -> dict[str, Any]:
         first = errors[0]
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise InvalidDocumentError(f"{source}: {_pointer(first.absolute_path)}: {_describe(first)}{more}")
-    for path in _non_finite(doc):
-        raise InvalidDocumentError(f"{source}: {_pointer(path)}: NaN and infinity are not allowed")
+    for path, reason in _unreadable(doc):
+        raise InvalidDocumentError(f"{source}: {_pointer(path)}: {reason}")
     return doc

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from gitreg import layout, lazy, manifest, memo
-from gitreg.errors import InvalidDocumentError, NotFoundError, UsageError
+from gitreg.errors import ConflictError, InvalidDocumentError, NotFoundError, UsageError
 from gitreg.git import Repo
 from gitreg.manifest import Artifact, Model, ModelVersion, RegistryConfig, StagePointer
 from gitreg.names import Version, check_name
@@ -295,14 +295,44 @@ class Snapshot:
         """Versions of every model that satisfy all ``conditions``."""
         return [v for model in self.model_names() for v in self.version_summaries(model, conditions)]
 
-    def registration_commit(self, model: str, version: str) -> str | None:
-        """The commit that registered the version: its GTO tag's target, or
-        (when tags did not travel, e.g. after a pull request) the commit that
-        added its file."""
-        tagged = self.repo.resolve(f"refs/tags/{model}@v{version}")
+    def registration_commit(self, model: str, version: str, strict: bool = False) -> str | None:
+        """The commit that registered the version: its GTO tag's target when
+        the tag is true to the files, or (when tags did not travel, e.g. after
+        a pull request) the commit that added its file.
+
+        A tag is true when the commit it points at holds the version's
+        manifest as registered: the same blob as now, or the same registered
+        core (annotations may have been added since). A tag that is not true
+        (pushed by hand onto another commit) is ignored by reads; ``strict``
+        (writes that would hang a stage tag on it) refuses it."""
+        name = f"{model}@v{version}"
+        tagged = self.repo.resolve(f"refs/tags/{name}")
+        if tagged is not None and self.commit is not None and not self.true_tag(tagged, model, version):
+            if strict:
+                raise ConflictError(
+                    f"tag {name} points at commit {tagged[:10]}, which does not hold {model} {version} as "
+                    f"registered: delete it (git tag -d {name}, and on the remote) and run gitreg tags sync"
+                )
+            tagged = None
         if tagged is not None or self.commit is None:
             return tagged
         return self.repo.added_in(self.commit, layout.version_path(self.models_dir, model, version))
+
+    def true_tag(self, tagged: str, model: str, version: str) -> bool:
+        """Whether the registration tag's commit ``tagged`` holds the version as registered."""
+        path = layout.version_path(self.models_dir, model, version)
+        found = self.repo.read_objects([f"{tagged}:{path}", f"{self.commit}:{path}"])
+        there, here = found[f"{tagged}:{path}"], found[f"{self.commit}:{path}"]
+        if there is None or here is None:
+            return there is not None and here is None  # a version removed since: the tag is its record
+        if there == here:
+            return True
+        try:
+            then = manifest.parse_at(there, ModelVersion, path, model=model, version=version)
+            now = manifest.parse_at(here, ModelVersion, path, model=model, version=version)
+        except InvalidDocumentError:
+            return False
+        return not manifest.core_changes(then, now)
 
     def locate(self, ref: str) -> Resolved:
         """``resolve`` plus the commits and the remote's URL, for deploy scripts."""

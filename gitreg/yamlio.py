@@ -32,6 +32,7 @@ _NULL = {"", "~", "null", "Null", "NULL"}
 _TRUE = {"true", "True", "TRUE"}
 _FALSE = {"false", "False", "FALSE"}
 _INT_RE = re.compile(r"[-+]?[0-9]+")
+_MAX_INT_DIGITS = 302  # a sign and 301 digits: longer is refused here, shorter by schema.validate (MAX_INT)
 _FLOAT_RE = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
 _INF_RE = re.compile(r"[-+]?\.(?:inf|Inf|INF)")
 _NAN_RE = re.compile(r"\.(?:nan|NaN|NAN)")
@@ -82,7 +83,11 @@ class _Builder:
             raise self.fail(event, f"unexpected YAML event {kind.__name__}")
         self.check_node_event(event, depth)
         if kind is yaml.ScalarEvent:
-            return _plain_scalar(event.value) if not event.style else event.value
+            if event.style:
+                return event.value
+            if len(event.value) > _MAX_INT_DIGITS and _INT_RE.fullmatch(event.value):
+                raise self.fail(event, f"an integer of {len(event.value)} digits is out of range")
+            return _plain_scalar(event.value)
         if kind is yaml.MappingStartEvent:
             return self.build_mapping(events, depth)
         items = []  # a sequence: aliases were refused above

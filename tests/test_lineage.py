@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from gitreg import api
+from gitreg.credentials import strip as strip_credentials
 from gitreg.errors import ConflictError, NotFoundError
-from gitreg.lineage import capture, strip_credentials
+from gitreg.lineage import capture
 from tests.conftest import Cli, git
 
 
@@ -176,3 +177,20 @@ def test_data_lineage_from_dvc_lock(registry: Path, training: Path, cli: Cli) ->
     other.write_bytes(b"x")
     notes = json.loads(cli("register", "fraud", "-a", other, "--json", "-R", registry).stdout)["lineage_notes"]
     assert any("other.pkl is not an output of any stage" in n for n in notes)
+
+
+@pytest.mark.parametrize(
+    ("url", "clean"),
+    [
+        ("https://ci.example.com/run/5?access_token=s3cr3t", "https://ci.example.com/run/5"),
+        ("https://h/x?a=1&private_token=s3cr3t&b=2", "https://h/x?a=1&b=2"),
+        ("https://acct.blob.core.windows.net/c/m?sv=2020&sig=s3cr3t", "https://acct.blob.core.windows.net/c/m?sv=2020"),
+        (
+            "https://b.s3.amazonaws.com/k?X-Amz-Signature=s3cr3t&X-Amz-Date=1",
+            "https://b.s3.amazonaws.com/k?X-Amz-Date=1",
+        ),
+    ],
+)
+def test_query_secrets_are_stripped(url: str, clean: str) -> None:
+    """(SECURITY.md class 9)"""
+    assert strip_credentials(url) == clean

@@ -163,3 +163,25 @@ def test_export_from_s3_import_into_a_local_store_and_back(s3: str, tmp_path: Pa
     assert api.import_registry(api.export_registry(registry=local), registry=back).objects_copied == 3
     keys = {o["Key"] for o in client(s3).list_objects_v2(Bucket=BUCKET, Prefix="other/")["Contents"]}
     assert len(keys) == 3
+
+
+def test_a_damaged_object_in_the_bucket_is_replaced_not_reused(s3: str, tmp_path: Path, cli: Cli) -> None:
+    """(SECURITY.md class 15) A registration that finds its object already in
+    the bucket checks it; a folder's members too."""
+    registry = s3_registry(tmp_path, s3)
+    s3c = client(s3)
+    model = tmp_path / "model.bin"
+    model.write_bytes(bytes(range(256)) * 4_000)
+    md5 = hashlib.md5(model.read_bytes(), usedforsecurity=False).hexdigest()
+    for damaged in (b"truncated", bytes(len(model.read_bytes()))):  # the wrong size; the right size, wrong bytes
+        s3c.put_object(Bucket=BUCKET, Key=object_key(md5), Body=damaged)
+        cli("register", "fraud", "-a", model, "-R", registry)
+        assert s3c.get_object(Bucket=BUCKET, Key=object_key(md5))["Body"].read() == model.read_bytes()
+    folder = tmp_path / "bert"
+    folder.mkdir()
+    (folder / "w.bin").write_bytes(bytes(range(256)) * 100)
+    member = hashlib.md5((folder / "w.bin").read_bytes(), usedforsecurity=False).hexdigest()
+    s3c.put_object(Bucket=BUCKET, Key=object_key(member), Body=b"x" * 25_600)
+    cli("register", "bert", "-a", folder, "-R", registry)
+    assert s3c.get_object(Bucket=BUCKET, Key=object_key(member))["Body"].read() == (folder / "w.bin").read_bytes()
+    assert "0 with problems" in cli("verify", "--remote", "-R", registry).stdout

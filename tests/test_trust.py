@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ import pytest
 from gitreg import api, manifest
 from gitreg.manifest import Artifact, ModelVersion
 from tests.conftest import Cli, git, state
+from tests.test_check import check, edit_yaml, messages, path, pointer, pr, reg  # noqa: F401  # reg: a fixture
 
 
 def _one_line_error(output: str) -> str:
@@ -121,7 +123,7 @@ def test_a_hidden_artifact_name_is_refused_at_registration(registry: Path, tmp_p
         (source / "config").write_text("[core]\n\tfsmonitor = touch /tmp/pwned\n")
         before = state(registry)
         line = _one_line_error(cli("register", "fraud", "-a", source, "-R", registry, code=2).stderr)
-        assert "starts with '.'" in line
+        assert "starts with '.'" in line or "a .git folder" in line
         assert state(registry) == before
 
 
@@ -238,3 +240,442 @@ def test_verify_repair_heals_the_remote_from_a_clone_with_good_bytes(
     (registry / ".dvc" / "cache").rename(tmp_path / "cache-away")  # nothing good left here
     out = cli("verify", "--remote", "--repair", "-R", registry, code=1).stdout
     assert "MISSING" in out and "repaired" not in out
+
+
+# -- checker classes: pull-request branches against a bare origin ----------------
+
+
+def _merge(reg: Path, branch: str, *options: str) -> None:
+    git(reg, "checkout", "-q", "main")
+    git(reg, "merge", "-q", *options, branch, "-m", f"Merge {branch}")
+    git(reg, "push", "-q", "origin", "main")
+
+
+# -- 3. the check judges the repository it runs in -------------------------------
+
+
+def test_a_pull_request_cannot_point_the_check_at_another_repository(
+    reg: Path, tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clean = tmp_path / "decoy"
+    api.init(clean)
+
+    def attack(r: Path) -> None:
+        pointer(r, "staging", "1.0.0")  # auc 0.80 fails min_auc 0.85
+        git(r, "clone", "-q", "--bare", str(clean), str(r / "decoy.git"))
+        (r / "gitreg.toml").write_text('registry = "decoy.git"\n')
+
+    pr(reg, "attack", attack)
+    monkeypatch.chdir(reg)
+    for env in ({}, {"GITREG_REGISTRY": str(reg / "decoy.git")}):
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        result = cli("check", "--base", "origin/main", "--format", "json", code=1)
+        report = json.loads(result.stdout)
+        assert any("fails gate min_auc" in m for m in messages(report)), report
+        assert {"path": "gitreg.toml", "reason": "names the registry that gitreg commands read and write"} in report[
+            "review"
+        ]
+    assert not api.check(base="origin/main").ok  # the Python API too
+
+
+# -- 4. a rollback is a return to a rightful holder -------------------------------
+
+
+@pytest.mark.parametrize("merge", [("--no-ff",), ("--ff-only",)], ids=["merge commit", "fast-forward"])
+def test_a_version_set_and_set_back_inside_a_merged_pull_request_never_held_the_stage(
+    reg: Path, cli: Cli, merge: tuple[str, ...]
+) -> None:
+    git(reg, "checkout", "-q", "-b", "first")
+    pointer(reg, "staging", "1.0.0")  # fails min_auc: never checked on its own
+    git(reg, "commit", "-qam", "set")
+    pointer(reg, "staging", "1.0.1")
+    git(reg, "commit", "-qam", "set back")
+    _merge(reg, "first", *merge)
+    pr(reg, "second", lambda r: pointer(r, "staging", "1.0.0"))
+    report = check(reg, cli, 1)
+    assert [m["rollback"] for m in report["moves"]] == [False]  # type: ignore[index]
+    assert any("fails gate min_auc for staging" in m for m in messages(report))
+
+
+def test_a_version_removed_and_written_again_is_no_rollback(reg: Path, cli: Cli, artifact: Path) -> None:
+    api.promote("fraud", "1.0.2", to="staging", registry=reg)  # 1.0.1 held staging rightly before
+    git(reg, "push", "-q", "origin", "main")
+
+    def rewrite(r: Path) -> None:
+        edit_yaml(path(r, "fraud", "versions", "1.0.1.yaml"), metrics={"auc": 0.5})
+        pointer(r, "staging", "1.0.1")
+
+    pr(reg, "rewrite", rewrite)
+    report = check(reg, cli, 1)
+    assert [m["rollback"] for m in report["moves"]] == [False]  # type: ignore[index]
+    assert any("fails gate min_auc" in m for m in messages(report))
+
+
+def test_a_true_rollback_still_skips_the_gates(reg: Path, cli: Cli) -> None:
+    api.promote("fraud", "1.0.2", to="staging", registry=reg)
+    api.evaluate("fraud", "1.0.1", metrics={"auc": 0.5}, registry=reg)  # appended since: still the same version
+    git(reg, "push", "-q", "origin", "main")
+    pr(reg, "back", lambda r: pointer(r, "staging", "1.0.1"))
+    edit_yaml(path(reg, "fraud", "model.yaml"), gates={"staging": {"min_auc": 0.99}})
+    git(reg, "commit", "-qam", "tighten (not read: gates come from the base)")
+    report = check(reg, cli, 0)
+    assert [m["rollback"] for m in report["moves"]] == [True]  # type: ignore[index]
+
+
+# -- 5. type changes and entries that are not regular files ----------------------
+
+
+def _gitlink(reg: Path, file: Path) -> None:
+    relative = file.relative_to(reg).as_posix()
+    file.unlink()
+    git(reg, "rm", "-q", "--cached", relative)
+    commit = git(reg, "rev-parse", "HEAD")
+    git(reg, "update-index", "--add", "--cacheinfo", f"160000,{commit},{relative}")
+
+
+ENTRIES = {
+    "version file turned into a gitlink": (
+        lambda r: _gitlink(r, path(r, "fraud", "versions", "1.0.2.yaml")),
+        ["submodule (gitlink)", "never replaced", "never deleted"],
+    ),
+    "version file turned into a symlink": (
+        lambda r: (
+            path(r, "fraud", "versions", "1.0.0.yaml").unlink(),
+            path(r, "fraud", "versions", "1.0.0.yaml").symlink_to("1.0.1.yaml"),
+        ),
+        ["symbolic link", "never replaced"],
+    ),
+    "executable pointer": (
+        lambda r: path(r, "fraud", "stages", "staging.yaml").chmod(0o755),
+        ["executable bit"],
+    ),
+    "a new symlink to a version": (
+        lambda r: path(r, "fraud", "versions", "1.0.9.yaml").symlink_to("1.0.3.yaml"),
+        ["symbolic link"],
+    ),
+    "a newline in a file name": (
+        lambda r: path(r, "fraud", "versions", "1.0.9\n.yaml").write_text("x"),
+        ["control character"],
+    ),
+    "an escape in a config file name": (
+        lambda r: (r / ".gitreg" / "a\x1b[2Jb").write_text("x"),
+        ["control character"],
+    ),
+}
+
+
+@pytest.mark.parametrize(("edit", "expected"), ENTRIES.values(), ids=ENTRIES.keys())
+def test_entries_that_are_not_regular_files_are_violations(
+    reg: Path, cli: Cli, edit: object, expected: list[str]
+) -> None:
+    git(reg, "checkout", "-q", "-b", "attempt")
+    edit(reg)  # type: ignore[operator]
+    git(reg, "add", "-A", "--", ".", ":(exclude)models/fraud/versions/1.0.2.yaml")  # keeps a gitlink staged
+    git(reg, "commit", "-qm", "attempt")
+    found = messages(check(reg, cli, 1))
+    for text in expected:
+        assert any(text in m for m in found), found
+    whole = json.loads(cli("check", "--format", "json", "-R", reg, code=1).stdout)
+    assert any(expected[0] in v["message"] for v in whole["violations"]), whole
+    assert "\x1b" not in cli("check", "-R", reg, code=1).stdout
+
+
+# -- 6. moving models_dir --------------------------------------------------------
+
+
+def test_moving_models_dir_is_refused(reg: Path, cli: Cli) -> None:
+    def move(r: Path) -> None:
+        git(r, "mv", "models", "registry-models")
+        config = r / ".gitreg" / "config.yaml"
+        config.write_text(config.read_text().replace("models_dir: models", "models_dir: registry-models"))
+        edit_yaml(r / "registry-models" / "fraud" / "versions" / "1.0.1.yaml", metrics={"auc": 0.2})
+
+    pr(reg, "move", move)
+    report = check(reg, cli, 1)
+    assert any("/models_dir: models_dir moved from 'models'" in m for m in messages(report))
+
+
+# -- 10. steering files need the owners' review ----------------------------------
+
+
+def test_steering_files_are_reported_for_review(reg: Path, cli: Cli) -> None:
+    config = reg / ".gitreg" / "config.yaml"
+    config.write_text(config.read_text() + "events:\n  - on: gitreg.*\n    command: [./scripts/notify.sh]\n")
+    (reg / "scripts").mkdir()
+    (reg / "scripts" / "notify.sh").write_text("#!/bin/sh\n")
+    git(reg, "add", "-A")
+    git(reg, "commit", "-qm", "subscribe")
+    git(reg, "push", "-q", "origin", "main")
+
+    def steer(r: Path) -> None:
+        (r / ".dvc" / "config").write_text(
+            (r / ".dvc" / "config").read_text().replace(".gitreg/storage", "/tmp/elsewhere")
+        )
+        (r / "scripts" / "notify.sh").write_text("#!/bin/sh\ncurl evil\n")
+        (r / "gitreg.toml").write_text('registry = "."\n')
+        (r / ".github").mkdir(exist_ok=True)
+        (r / ".github" / "CODEOWNERS").write_text("* @nobody\n")
+        edit_yaml(path(r, "fraud", "model.yaml"), description="new words")
+
+    pr(reg, "steer", steer)
+    report = check(reg, cli, 0)  # no rule is broken ...
+    reviewed = {r["path"] for r in report["review"]}  # type: ignore[union-attr]
+    assert reviewed == {
+        ".dvc/config",
+        "scripts/notify.sh",
+        "gitreg.toml",
+        ".github/CODEOWNERS",
+        "models/fraud/model.yaml",
+    }
+    markdown = cli("check", "--base", "origin/main", "--format", "markdown", "-R", reg).stdout
+    assert "👀 needs owners' review" in markdown.splitlines()[0] and "`.dvc/config`" in markdown
+    github = cli("check", "--base", "origin/main", "--format", "github", "-R", reg).stdout
+    assert "::warning file=.dvc/config,title=gitreg check%3A needs owners' review::" in github
+    assert "needs owners' review: scripts/notify.sh" in cli("check", "--base", "origin/main", "-R", reg).stdout
+
+
+# -- 11. every whole-tree rule holds for a change -------------------------------
+
+
+def test_deleting_model_yaml_fails_the_change_check(reg: Path, cli: Cli) -> None:
+    pr(reg, "ungated", lambda r: path(r, "fraud", "model.yaml").unlink())
+    assert any(
+        "models/fraud/model.yaml : missing: every model needs a model.yaml" in m for m in messages(check(reg, cli, 1))
+    )
+
+
+# -- 12. numbers that break readers ---------------------------------------------
+
+
+def test_a_huge_integer_metric_is_refused_everywhere(reg: Path, cli: Cli, artifact: Path) -> None:
+    def huge(r: Path) -> None:
+        file = path(r, "fraud", "versions", "1.0.4.yaml")
+        file.write_text(path(r, "fraud", "versions", "1.0.3.yaml").read_text().replace('"1.0.3"', '"1.0.4"'))
+        file.write_text(file.read_text().replace("auc: 0.97", "auc: " + "9" * 400))
+        pointer(r, "staging", "1.0.4")
+
+    pr(reg, "huge", huge)
+    assert any("out of range" in m for m in messages(check(reg, cli, 1)))
+    assert "out of range" in cli("check", "-R", reg, code=1).stdout
+    for args in (
+        ["compare", "fraud", "1.0.3", "1.0.4"],
+        ["list", "--where", "metrics.auc > 1"],
+        ["history", "fraud", "--metrics"],
+        ["deploy", "fraud", "--strategy", "best", "--dry-run", "--metric", "auc"],
+    ):
+        result = cli(*args, "-R", reg, code=1)
+        assert "Traceback" not in result.output and "out of range" in result.stderr, (args, result.output)
+    for metrics in ({"auc": 10**400}, {"auc": -(10**301)}):
+        with pytest.raises(Exception, match="out of range"):
+            api.register("fraud", artifact, metrics=metrics, registry=reg)
+    result = cli("register", "fraud", "-a", artifact, "--metric", "auc=" + "9" * 5000, "-R", reg, code=2)
+    assert "Traceback" not in result.output
+
+
+# -- 16. a report's verdict comes from the violations it prints -----------------
+
+
+@pytest.mark.parametrize("output", ["markdown", "github", "text", "json"])
+def test_a_report_never_says_rules_hold_beside_a_violation(reg: Path, cli: Cli, output: str) -> None:
+    pr(reg, "ghost", lambda r: pointer(r, "staging", "9.9.9"))
+    text = cli("check", "--base", "origin/main", "--format", output, "-R", reg, code=1).stdout
+    assert "fraud 9.9.9 is not registered" in text
+    assert "✅" not in text and "rules hold" not in text
+    if output == "json":
+        assert json.loads(text)["moves"][0]["passed"] is False
+    whole = cli("check", "--format", "markdown", "-R", reg, code=1).stdout
+    assert "Checked the whole registry at `" in whole
+
+
+def test_hostile_inputs_exit_2_with_one_line(
+    registry: Path, tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = state(registry)
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (tmp_path / "big.json").write_text('{"auc": ' + "9" * 5000 + "}")
+    cases = [
+        (["register", "fraud", "-a", registry / ".git"], "is, or is inside, a .git folder"),
+        (["register", "fraud", "-a", registry / ".git" / "objects"], "is, or is inside, a .git folder"),
+        (["import", tmp_path / "deep.json"], "nested too deeply"),
+        (["register", "fraud", "-a", tmp_path / "big.json", "--metrics", tmp_path / "big.json"], "out of range"),
+    ]
+    for args, message in cases:
+        assert message in _one_line_error(cli(*args, "-R", registry, code=2).stderr)
+    (tmp_path / "gitreg.toml").write_text("registry = " + "[" * 5000 + "]" * 5000 + "\n")
+    monkeypatch.chdir(tmp_path)
+    assert "nested too deeply" in _one_line_error(cli("list", code=2).stderr)
+    assert state(registry) == before
+
+
+# -- 7. registration tags are verified against the files -------------------------
+
+
+def test_a_hand_pushed_registration_tag_on_another_commit_is_not_trusted(
+    registry: Path, artifact: Path, tmp_path: Path, cli: Cli
+) -> None:
+    api.register("fraud", artifact, registry=registry, metrics={"auc": 0.9})
+    other = tmp_path / "other.pkl"
+    other.write_bytes(b"other weights")
+    api.register("fraud", other, registry=registry, metrics={"auc": 0.1})  # 1.0.1
+    registered_at = git(registry, "rev-list", "-n1", "fraud@v1.0.0")
+    git(registry, "checkout", "-q", "-b", "forgery")  # a commit off the branch, with another 1.0.0
+    file = registry / "models" / "fraud" / "versions" / "1.0.0.yaml"
+    file.write_text(file.read_text().replace("auc: 0.9", "auc: 0.99"))
+    git(registry, "commit", "-qam", "forged manifest")
+    forged = git(registry, "rev-parse", "HEAD")
+    git(registry, "checkout", "-q", "main")
+    git(registry, "tag", "-f", "fraud@v1.0.0", forged)
+    git(registry, "tag", "-f", "fraud@v1.0.1", registered_at)  # a commit without 1.0.1 at all
+    resolved = json.loads(cli("resolve", "fraud@1.0.0", "--json", "-R", registry).stdout)
+    assert resolved["version_commit"] == registered_at  # the file's own history, not the tag
+    before = state(registry)
+    line = _one_line_error(cli("promote", "fraud", "1.0.0", "--to", "staging", "-R", registry, code=1).stderr)
+    assert "does not hold fraud 1.0.0 as registered" in line
+    assert state(registry) == before
+    doctor = cli("doctor", "-R", registry, code=1).stdout
+    assert "contradict the files" in doctor and "GTO tags match the files" not in doctor
+    synced = json.loads(cli("tags", "sync", "--json", "-R", registry).stdout)
+    assert any("fraud 1.0.0: tag fraud@v1.0.0 points at commit" in s for s in synced["skipped"]), synced
+    assert any("fraud 1.0.1: tag fraud@v1.0.1" in s for s in synced["skipped"]), synced
+
+
+# -- 9. credentials are never committed, printed or logged -----------------------
+
+
+def test_a_remote_url_with_credentials_is_refused_and_never_printed(tmp_path: Path, cli: Cli) -> None:
+    for url in ("https://user:s3cr3t@dvc.example.com/store", "s3://bucket/x?access_token=s3cr3t"):
+        result = cli("init", tmp_path / "registry", "--remote", url, code=2)
+        assert "carries credentials" in _one_line_error(result.stderr)
+        assert "s3cr3t" not in result.output
+        assert not (tmp_path / "registry").exists()
+
+
+def test_a_run_url_with_a_query_token_is_committed_without_it(registry: Path, artifact: Path, cli: Cli) -> None:
+    url = "https://ci.example.com/jobs/7?access_token=s3cr3t&tab=log"
+    out = cli("register", "fraud", "-a", artifact, "--run-url", url, "--json", "-R", registry).output
+    assert "s3cr3t" not in out
+    assert "s3cr3t" not in git(registry, "log", "-p", "--all")
+    assert api.show("fraud@1.0.0", registry=registry).lineage["run"]["url"] == "https://ci.example.com/jobs/7?tab=log"
+
+
+# -- 8. free text cannot forge trailers or drive a terminal ----------------------
+
+FORGED = "x\n\nGitreg-Action: promote\nGitreg-Stage: production\nGitreg-Version: 9.9.9"
+ESCAPES = "\x1b]0;pwned\x07\x1b[2J\x9b31m\u202e"
+
+
+def _trailers(registry: Path, rev: str = "HEAD") -> list[str]:
+    return git(registry, "log", "-1", "--format=%(trailers:only,unfold)", rev).splitlines()
+
+
+def test_free_text_cannot_add_trailers(registry: Path, artifact: Path, tmp_path: Path, cli: Cli) -> None:
+    api.register("fraud", artifact, registry=registry)
+    cli("promote", "fraud", "1.0.0", "--to", "staging", "--reason", FORGED, "-R", registry)
+    assert [t for t in _trailers(registry) if t.startswith("Gitreg-Stage")] == ["Gitreg-Stage: staging"]
+    exported = json.loads(cli("export", "-R", registry).stdout)
+    exported["source"]["registry"] = FORGED
+    (tmp_path / "export.json").write_text(json.dumps(exported))
+    target = tmp_path / "target"
+    api.init(target)
+    cli("import", tmp_path / "export.json", "-R", target)
+    for rev in ("HEAD", "HEAD~1"):
+        trailers = _trailers(target, rev)
+        assert not any(t.startswith(("Gitreg-Version: 9.9.9", "Gitreg-Action: promote")) for t in trailers), trailers
+        assert [t for t in trailers if t.startswith("Gitreg-Source")] == [f"Gitreg-Source: {' '.join(FORGED.split())}"]
+
+
+def test_escape_codes_in_text_are_shown_not_run(registry: Path, artifact: Path, cli: Cli) -> None:
+    api.register("fraud", artifact, registry=registry, description="weights " + ESCAPES)
+    cli("promote", "fraud", "1.0.0", "--to", "staging", "--reason", "because " + ESCAPES, "-R", registry)
+    pointer = registry / "models" / "fraud" / "stages" / "staging.yaml"
+    model_yaml = registry / "models" / "fraud" / "model.yaml"
+    model_yaml.write_text(model_yaml.read_text() + "description: by hand\n")
+    git(registry, "commit", "-qam", "by hand " + ESCAPES)
+    for args in (
+        ["show", "fraud@1.0.0"],
+        ["history", "fraud"],
+        ["history", "fraud", "--stage", "staging"],
+        ["show", "fraud@staging", "--json"],
+        ["list", "fraud"],
+    ):
+        out = cli(*args, "-R", registry).output
+        assert not any(c in out for c in "\x1b\x07\x9b\u202e"), (args, out)
+    assert "by hand \\x1b]0;pwned" in cli("history", "fraud", "-R", registry).output
+    assert pointer.exists()
+
+
+def test_markdown_names_cannot_break_out_of_code_spans(reg: Path, cli: Cli) -> None:
+    def hostile(r: Path) -> None:
+        folder = r / "models" / "a`b<img src=x>|c"
+        folder.mkdir()
+        (folder / "model.yaml").write_text("apiVersion: gitreg/v1\nkind: Model\nname: x\n")
+
+    pr(reg, "hostile", hostile)
+    markdown = cli("check", "--base", "origin/main", "--format", "markdown", "-R", reg, code=1).stdout
+    row = next(line for line in markdown.splitlines() if "img" in line)
+    assert "``models/a`b<img src=x>\\|c/model.yaml``" in row
+    assert row.count(" | ") == 2  # three cells: file, field, reason
+
+
+# -- 17. a closed standard output ends quietly -----------------------------------
+
+
+def test_a_closed_stdout_ends_quietly(registry: Path, artifact: Path, tmp_path: Path) -> None:
+    for i in range(30):
+        api.register(f"model-{i}", artifact, registry=registry)
+    code = "from gitreg.cli import main; main(prog_name='gitreg')"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "list", "-R", str(registry)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before anything is written, as with `| head -0`
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait() == 141, err
+    assert err == ""
+    assert not list(tmp_path.glob("gitreg-error-*.log"))
+
+
+# -- 14. the cache lock covers git push too --------------------------------------
+
+
+def test_a_killed_gitreg_holds_the_cache_lock_while_its_orphaned_push_runs(tmp_path: Path) -> None:
+    import fcntl
+
+    from gitreg.cache import Cache
+
+    started = tmp_path / "started"
+    lock_file = Cache("file:///nowhere/registry.git", root=tmp_path / "caches").slot / "lock"
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from gitreg.cache import Cache\n"
+        "from gitreg.git import Repo\n"
+        "cache = Cache('file:///nowhere/registry.git', root=Path(sys.argv[1]))\n"
+        "Repo.init_bare(Path(sys.argv[2]))\n"
+        "repo = Repo.init(Path(sys.argv[3]))\n"
+        "hook = Path(sys.argv[3]) / '.git' / 'hooks' / 'pre-push'\n"
+        "hook.write_text(f'#!/bin/sh\\ntouch {sys.argv[4]}\\nsleep 4\\n')\n"
+        "hook.chmod(0o755)\n"
+        "repo.run(['commit', '--allow-empty', '-qm', 'x'])\n"
+        "with cache.locked():\n"
+        "    repo.push_atomic(sys.argv[2], ['HEAD:refs/heads/main'])\n"
+    )
+    args = [str(tmp_path / "caches"), str(tmp_path / "r.git"), str(tmp_path / "work"), str(started)]
+    parent = subprocess.Popen([sys.executable, "-c", code, *args])
+    try:
+        deadline = time.monotonic() + 30
+        while not started.exists():
+            assert parent.poll() is None and time.monotonic() < deadline, "the push never started"
+            time.sleep(0.02)
+    finally:
+        parent.kill()
+        parent.wait()
+    with open(lock_file, "a+") as handle:
+        with pytest.raises(BlockingIOError):  # the orphaned push (its hook) still holds it
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(handle, fcntl.LOCK_EX)  # and lets go when it ends
