@@ -2,10 +2,11 @@
 
 Every git process starts in one launcher (``_spawn``: English messages, the
 descriptors a held lock must pass on), with machine-readable output (``-z``,
-``--format``); GitPython's object database writes loose objects in process. Writes never touch the user's index or working tree:
-blobs and trees are built in the object database, a commit is made with
-``commit-tree``, and branch and tags move together in one ``update-ref``
-transaction that is a compare-and-swap on the branch.
+``--format``); GitPython's object database writes loose objects in process.
+Writes never touch the user's index or working tree: blobs and trees are
+built in the object database, a commit is made with ``commit-tree``, and
+branch and tags move together in one ``update-ref`` transaction that is a
+compare-and-swap on the branch.
 """
 
 from __future__ import annotations
