@@ -178,8 +178,9 @@ def show(ref: str, *, at: str | None = None, registry: RegistryArg = None) -> Mo
 def check(*, base: str | None = None, head: str = "HEAD", staged: bool = False, registry: RegistryArg = None) -> Report:
     """The checker: the whole registry at ``head``, or with ``base`` what the
     change from ``base`` to ``head`` did (moved pointers through the base's
-    gates). ``staged`` checks what the index would commit, against HEAD (a
-    pre-commit hook).
+    gates). ``staged`` checks what the index would commit: the change against
+    HEAD and every whole-tree rule on the staged tree (a pre-commit hook,
+    which must fail on a broken tree even when nothing is staged).
 
     The registry judged is ``registry``, else the current folder: never one
     named by ``GITREG_REGISTRY`` or a ``gitreg.toml``, which a pull request
@@ -192,9 +193,10 @@ def check(*, base: str | None = None, head: str = "HEAD", staged: bool = False, 
         if reg.repo.bare:
             raise UsageError("--staged needs a working tree")
         staged_commit = reg.repo.index_commit(commit)
+        whole = checking.check_tree(reg.repo, staged_commit)
         if commit is None:
-            return checking.check_tree(reg.repo, staged_commit)
-        return checking.check_change(reg.repo, base or commit, staged_commit)
+            return whole
+        return checking.check_change(reg.repo, base or commit, staged_commit).with_tree(whole)
     if commit is None:
         raise NotFoundError(f"{reg.root} has no commits to check")
     return checking.check_change(reg.repo, base, commit) if base else checking.check_tree(reg.repo, commit)

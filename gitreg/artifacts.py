@@ -129,7 +129,7 @@ def check_destination(destination: Path, is_dir: bool) -> None:
     parts = destination.absolute().parts
     if any(is_git_name(p) for p in parts):
         raise UsageError(f"pull destination {destination} is, or is inside, a .git folder")
-    if is_dir and destination.name.startswith("."):
+    if destination.name.startswith(".") and (is_dir or destination.is_dir()):
         raise UsageError(f"pull destination {destination} would create or replace a hidden folder; choose another -o")
 
 

@@ -76,6 +76,12 @@ class Report:
     def ok(self) -> bool:
         return not self.violations
 
+    def with_tree(self, whole: Report) -> Report:
+        """This change's report with the whole-tree rules' violations of the
+        same head added (``check --staged``: the whole change, every rule)."""
+        violations = tuple(dict.fromkeys([*self.violations, *whole.violations]))
+        return dataclasses.replace(self, files=max(self.files, whole.files), violations=violations)
+
 
 _WHERE = re.compile(r"^(?P<path>[^:]+):(?:(?P<line>\d+):)? (?:(?P<pointer>/\S*): )?(?P<message>.*)$", re.S)
 
@@ -292,78 +298,22 @@ def _check_move(
     requires = base_config.requires.get(stage, ())
     order = None
     if requires:
-        held = tuple(s for s in requires if after.version in held_rightly(repo, base, base_config.models_dir, model, s))
+        held = tuple(
+            s
+            for s in requires
+            if any(h.version == after.version for h in history.rightful(repo, base, base_config.models_dir, model, s))
+        )
         order = OrderCheck(stage, requires, held)
     return MoveCheck(path, model, stage, previous, after.version, False, results, order)
 
 
-def _parse_or_none(data: bytes | None, kind: type[Any], path: str) -> Any:
-    if data is None:
-        return None
-    try:
-        return manifest.parse(data, kind, path)
-    except InvalidDocumentError:
-        return None
-
-
-def held_rightly(repo: Repo, base: str, models_dir: str, model: str, stage: str) -> dict[str, list[ModelVersion]]:
-    """{version: the manifests it held ``stage`` with} for the versions that
-    held it on ``base``'s first-parent line by a move that was itself
-    legitimate: it passed the stage's gates as they were just before (model
-    and holder read at the commit's first parent), or it returned a version
-    that had held the stage so with the same registered core.
-
-    A merged pull request counts from its merge; a commit that a fast-forward
-    or rebase merge put on the line counts only if its own move passed, so a
-    version set there and set back within one pull request never held it."""
-    moves = [(c, v) for c, v in reversed(history.holders(repo, base, models_dir, model, stage)) if v]
-    if not moves:
-        return {}
-    model_path = layout.model_path(models_dir, model)
-    pointer_path = layout.stage_path(models_dir, model, stage)
-    names = []
-    for commit, version in moves:
-        names += [f"{commit}:{layout.version_path(models_dir, model, version)}", f"{commit}^:{model_path}"]
-        names.append(f"{commit}^:{pointer_path}")
-    blobs = repo.read_objects(names)
-    holders_then = {
-        commit: pointer.version
-        for commit, _ in moves
-        if isinstance(
-            pointer := _parse_or_none(blobs[f"{commit}^:{pointer_path}"], StagePointer, pointer_path), StagePointer
-        )
-    }
-    holder_blobs = repo.read_objects(
-        [f"{c}^:{layout.version_path(models_dir, model, v)}" for c, v in holders_then.items()]
-    )
-    rightly: dict[str, list[ModelVersion]] = {}
-    for commit, version in moves:
-        path = layout.version_path(models_dir, model, version)
-        held = _parse_or_none(blobs[f"{commit}:{path}"], ModelVersion, path)
-        if not isinstance(held, ModelVersion) or (held.model, held.version) != (model, version):
-            continue
-        if any(not _check_version_edit(path, then, held) for then in rightly.get(version, [])):
-            rightly[version].append(held)  # a return to a rightful holder
-            continue
-        described = _parse_or_none(blobs[f"{commit}^:{model_path}"], Model, model_path)
-        holder = None
-        if commit in holders_then:
-            holder_path = layout.version_path(models_dir, model, holders_then[commit])
-            holder = _parse_or_none(holder_blobs[f"{commit}^:{holder_path}"], ModelVersion, holder_path)
-        stage_gates = described.gates.get(stage, {}) if isinstance(described, Model) else {}
-        if isinstance(described, Model) and all(g.passed for g in gates.evaluate(stage_gates, held, holder)):
-            rightly.setdefault(version, []).append(held)
-    return rightly
-
-
 def _held_as_is(repo: Repo, base: str, models_dir: str, stage: str, candidate: ModelVersion) -> bool:
     """Whether ``candidate`` returns to a rightful past holder of ``stage``
-    (``held_rightly``) with the registered core it held it with (evaluations
+    (``history.rightful``) with the registered core it held it with (evaluations
     since only appended). A version file removed and written again with
     other bytes is a new version, whatever its number."""
-    past = held_rightly(repo, base, models_dir, candidate.model, stage).get(candidate.version, [])
-    path = layout.version_path(models_dir, candidate.model, candidate.version)
-    return any(not _check_version_edit(path, then, candidate) for then in past)
+    past = history.rightful(repo, base, models_dir, candidate.model, stage)
+    return any(h.version == candidate.version and manifest.same_registration(h.document, candidate) for h in past)
 
 
 def _move_violations(move: MoveCheck, base: str) -> list[Violation]:

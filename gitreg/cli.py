@@ -176,7 +176,10 @@ def main(debug: bool, log_json: bool) -> None:
     "--ci-owners", metavar="OWNERS", help="With --ci: approvers for CODEOWNERS [default: @your-org/ml-approvers]."
 )
 @click.option(
-    "--ci-install", metavar="SPEC", help="With --ci: what the workflows pip install [default: gitreg==VERSION]."
+    "--ci-install",
+    metavar="SPEC",
+    help="With --ci: a pinned source the workflows pip install (git+https://…@COMMIT, a .whl URL with "
+    "#sha256=…, or ./path.whl in the repo) [default: a wheel of this gitreg, committed in .github/gitreg/].",
 )
 @json_option
 def init(
@@ -396,7 +399,12 @@ def show(ref: str, at: str | None, registry: Registry, as_json: bool) -> None:
     help="markdown: a PR comment / job summary; github: workflow annotations.",
 )
 @click.option("--head", default="HEAD", show_default=True, metavar="REV", help="The revision to check.")
-@click.option("--staged", is_flag=True, help="Check what the index would commit, against HEAD (for pre-commit).")
+@click.option(
+    "--staged",
+    is_flag=True,
+    help="Check what the index would commit: every rule on the staged tree, and the change against HEAD "
+    "(for pre-commit).",
+)
 @registry_here
 def check(base: str | None, output: str, head: str, staged: bool, registry: Registry) -> None:
     """Check the registry's rules; exit 1 if any fails.
@@ -744,9 +752,7 @@ def sync(registry: Registry, as_json: bool) -> None:
 
     done = api.sync(registry=registry)
     if as_json:
-        echo(
-            render.to_json({"commit": done.commit, "ahead": done.ahead, "behind": done.behind, "remote": done.remote})
-        )
+        echo(render.to_json({"commit": done.commit, "ahead": done.ahead, "behind": done.behind, "remote": done.remote}))
         return
     where = f" from {done.remote}" if done.remote else " (no remote)"
     state = f"; {done.ahead} commit(s) not pushed" if done.ahead else ""
@@ -847,9 +853,7 @@ def verify(target: str | None, deep: bool, repair: bool, at: str | None, registr
                 state = " -> repaired" if p.repaired else ""
                 echo(f"{p.problem.upper():9} {r.model} {r.version}: {p.path}{extra}{state}")
         bad = sum(not r.ok for r in results)
-        echo(
-            f"{len(results)} version(s) checked, {bad} with problems" + (" (every byte re-hashed)" if deep else "")
-        )
+        echo(f"{len(results)} version(s) checked, {bad} with problems" + (" (every byte re-hashed)" if deep else ""))
     if not all(r.ok for r in results):
         click.get_current_context().exit(1)
 

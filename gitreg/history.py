@@ -8,11 +8,12 @@ model's files: the trail (``events``) and the holders a stage has had
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from gitreg import layout, manifest
+from gitreg import gates, layout, manifest
 from gitreg.errors import InvalidDocumentError
 from gitreg.git import Repo
-from gitreg.manifest import StagePointer
+from gitreg.manifest import Model, ModelVersion, StagePointer
 
 _FIELDS = ["%H", "%aI", "%an <%ae>", "%s", "%(trailers:only,unfold)"]
 
@@ -57,6 +58,74 @@ def holders(repo: Repo, head: str, models_dir: str, model: str, stage: str) -> l
     commits = [row[0] for row in repo.log(head, [path], ["%H"], ["--first-parent"])]
     contents = repo.read_commits_path(commits, path)
     return [(c, _pointer_version(contents[c], path)) for c in commits]
+
+
+@dataclass(frozen=True)
+class Holding:
+    """A version that rightfully came to hold a stage, and when."""
+
+    commit: str
+    version: str
+    document: ModelVersion  # its manifest at that commit
+
+
+def _parse_or_none(data: bytes | None, kind: type[Any], path: str) -> Any:
+    if data is None:
+        return None
+    try:
+        return manifest.parse(data, kind, path)
+    except InvalidDocumentError:
+        return None
+
+
+def rightful(repo: Repo, head: str, models_dir: str, model: str, stage: str) -> list[Holding]:
+    """The moves of ``stage`` on ``head``'s first-parent line that were
+    legitimate, oldest first: the move passed the stage's gates as they were
+    just before (model.yaml and the holder read at the commit's first
+    parent), or it returned a version that had rightfully held the stage,
+    with the same registered core (``manifest.same_registration``).
+
+    A merged pull request counts from its merge; a commit that a fast-forward
+    or rebase merge put on the line counts only if its own move passed, so a
+    version set there and set back within one pull request never held the
+    stage, and a version file removed and written again is a new version.
+    What rollback may restore, and what "must have held" means, both read
+    this."""
+    moves = [(c, v) for c, v in reversed(holders(repo, head, models_dir, model, stage)) if v]
+    if not moves:
+        return []
+    model_path = layout.model_path(models_dir, model)
+    pointer_path = layout.stage_path(models_dir, model, stage)
+    names = []
+    for commit, version in moves:
+        names += [f"{commit}:{layout.version_path(models_dir, model, version)}", f"{commit}^:{model_path}"]
+        names.append(f"{commit}^:{pointer_path}")
+    blobs = repo.read_objects(names)
+    before: dict[str, str] = {}  # commit -> the version holding the stage at its first parent
+    for commit, _ in moves:
+        pointer = _parse_or_none(blobs[f"{commit}^:{pointer_path}"], StagePointer, pointer_path)
+        if isinstance(pointer, StagePointer):
+            before[commit] = pointer.version
+    holder_blobs = repo.read_objects([f"{c}^:{layout.version_path(models_dir, model, v)}" for c, v in before.items()])
+    found: list[Holding] = []
+    for commit, version in moves:
+        path = layout.version_path(models_dir, model, version)
+        held = _parse_or_none(blobs[f"{commit}:{path}"], ModelVersion, path)
+        if not isinstance(held, ModelVersion) or (held.model, held.version) != (model, version):
+            continue
+        if any(h.version == version and manifest.same_registration(h.document, held) for h in found):
+            found.append(Holding(commit, version, held))  # a return to a rightful holder
+            continue
+        described = _parse_or_none(blobs[f"{commit}^:{model_path}"], Model, model_path)
+        if not isinstance(described, Model):
+            continue
+        holder = None
+        if commit in before:
+            holder_path = layout.version_path(models_dir, model, before[commit])
+            holder = _parse_or_none(holder_blobs[f"{commit}^:{holder_path}"], ModelVersion, holder_path)
+        if all(g.passed for g in gates.evaluate(described.gates.get(stage, {}), held, holder)):
+            found.append(Holding(commit, version, held))
+    return found
 
 
 def _trailers(text: str) -> dict[str, str]:

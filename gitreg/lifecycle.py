@@ -302,23 +302,31 @@ def plan_rollback(snap: Snapshot, model: str, stage: str, to: str | None, reason
     snap.check_stage(stage)
     pointer = snap.pointers(model).get(stage)
     current = pointer.version if pointer else None
-    past = [v for _, v in history.holders(snap.repo, snap.commit, snap.models_dir, model, stage)] if snap.commit else []
+    # rightful past holders, newest first: what `gitreg check` accepts as a rollback
+    rightful = history.rightful(snap.repo, snap.commit, snap.models_dir, model, stage) if snap.commit else []
+    past = list(reversed(rightful))
     if to is not None:
         target = str(Version.parse(to))
         if target == current:
             raise ConflictError(f"{model} {target} already holds {stage}")
-        if target not in past:
+        if not any(h.version == target for h in past):
             raise ConflictError(
-                f"{model} {target} has never held {stage}, so this is no rollback; use `gitreg promote`"
+                f"{model} {target} has never held {stage} (by a move that passed its gates then), so this is "
+                "no rollback; use `gitreg promote`"
             )
     else:
-        earlier = [v for v in past if v is not None and v != current]
+        earlier = [h.version for h in past if h.version != current]
         if not earlier:
             raise NotFoundError(f"nothing to roll back to: {model} has no earlier holder of {stage}")
         target = earlier[0]
     document = snap.version(model, target)
     if document is None:
         raise NotFoundError(f"{model} {target} held {stage} before but is no longer registered")
+    if not any(h.version == target and manifest.same_registration(h.document, document) for h in past):
+        raise ConflictError(
+            f"{model} {target} is no longer the version that held {stage} (its registered core changed); "
+            "use `gitreg promote`"
+        )
     _require_active(document, "hold a stage")
     why = reason or (f"rollback from {current}" if current else "rollback")
     plan = Plan("rollback", model, stage, target, current, why)

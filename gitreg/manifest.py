@@ -54,6 +54,12 @@ def core_changes(old: ModelVersion, new: ModelVersion) -> list[str]:
     return [name for name in CORE_FIELDS if old_doc.get(name) != new_doc.get(name)]
 
 
+def same_registration(then: ModelVersion, now: ModelVersion) -> bool:
+    """Whether ``now`` is the version registered as ``then``: the same core,
+    and its evaluations only appended to."""
+    return not core_changes(then, now) and now.evaluations[: len(then.evaluations)] == then.evaluations
+
+
 def _plain(value: Any) -> Any:
     """Deep copy into plain dicts/lists for serialisation."""
     if isinstance(value, Mapping):

@@ -434,6 +434,8 @@ class Registry:
         already exist are kept as they are)."""
         if ci not in (None, "github"):
             raise UsageError(f"unknown CI {ci!r}: gitreg writes files for github")
+        if ci and ci_install:
+            ci_templates.check_install(ci_install)
         if remote and credentials.has_credentials(remote):
             raise UsageError(
                 f"--remote {credentials.redact(remote)} carries credentials, which would be committed in "
@@ -506,7 +508,7 @@ class Registry:
                 ci_files = ci_templates.files(
                     config.models_dir, branch, ci_owners or ci_templates.DEFAULT_OWNERS, ci_install
                 )
-                files |= {path: text.encode() for path, text in ci_files.items() if current[path] is None}
+                files |= {path: data for path, data in ci_files.items() if current[path] is None}
             outcome["remote"] = name
             outcome["url"] = dvcconfig.remotes(dvc_text, layout.DVC_CONFIG_PATH)[1][name]
             outcome["written"] = "\n".join(files)

@@ -370,7 +370,7 @@ def report_json(report: Report) -> dict[str, Any]:
 
 # what a terminal or a markdown renderer would act on rather than show
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_MARKDOWN = re.compile(r"([\\`*_\[\]<>|#~!])")
+_MARKDOWN = re.compile(r"([\\`\[\]<>|])")  # what opens code, links, images or HTML, or ends a cell
 
 
 def _escaped(match: re.Match[str]) -> str:

@@ -165,6 +165,12 @@ def test_a_pull_never_writes_a_dot_git_destination(registry: Path, artifact: Pat
         line = _one_line_error(cli("pull", "fraud@1.0.0", "-o", destination, "-R", registry, code=2).stderr)
         assert ".git folder" in line
         assert not destination.exists()
+    (tmp_path / ".dvc").mkdir()
+    (tmp_path / ".dvc" / "config").write_text("keep")
+    line = _one_line_error(
+        cli("pull", "fraud@1.0.0", "-o", tmp_path / ".dvc", "--force", "-R", registry, code=2).stderr
+    )
+    assert "hidden folder" in line and (tmp_path / ".dvc" / "config").read_text() == "keep"
 
 
 # -- 13. leftovers after a kill ---------------------------------------------------
@@ -296,6 +302,19 @@ def test_a_version_set_and_set_back_inside_a_merged_pull_request_never_held_the_
     report = check(reg, cli, 1)
     assert [m["rollback"] for m in report["moves"]] == [False]  # type: ignore[index]
     assert any("fails gate min_auc for staging" in m for m in messages(report))
+
+
+def test_gitreg_rollback_never_restores_a_version_that_never_rightfully_held_the_stage(reg: Path, cli: Cli) -> None:
+    git(reg, "checkout", "-q", "-b", "first")
+    pointer(reg, "staging", "1.0.0")  # fails min_auc: set, then set back, in one pull request
+    git(reg, "commit", "-qam", "set")
+    pointer(reg, "staging", "1.0.1")
+    git(reg, "commit", "-qam", "set back")
+    _merge(reg, "first", "--ff-only")
+    line = _one_line_error(cli("rollback", "fraud", "--stage", "staging", "-R", reg, code=1).stderr)
+    assert "nothing to roll back to" in line
+    line = _one_line_error(cli("rollback", "fraud", "--stage", "staging", "--to", "1.0.0", "-R", reg, code=1).stderr)
+    assert "has never held staging" in line
 
 
 def test_a_version_removed_and_written_again_is_no_rollback(reg: Path, cli: Cli, artifact: Path) -> None:
