@@ -306,23 +306,30 @@ def test_a_killed_gitreg_holds_the_cache_lock_until_its_git_children_end(tmp_pat
     """A git process outlives a gitreg killed while waiting for it (an orphaned
     fetch or push): the cache's lock stays held until that git is gone, so the
     next gitreg neither races it nor removes its *.lock files."""
-    started, lock_file = (
-        tmp_path / "started",
-        Cache("file:///nowhere/registry.git", root=tmp_path / "caches").slot / "lock",
-    )
     code = (
+        "with cache.locked():\n"
+        "    repo = Repo.init_bare(Path(sys.argv[2]))\n"
+        "    repo.run(['-c', 'alias.hold=!f() { touch \"$1\"; sleep 4; }; f', 'hold', sys.argv[3]])\n"
+    )
+    kill_while_locked(tmp_path, code, [str(tmp_path / "r.git")])
+
+
+def kill_while_locked(tmp_path: Path, code: str, args: list[str]) -> None:
+    """Run ``code`` in a Python process that has ``cache`` (a Cache under
+    ``tmp_path/caches``), ``Repo`` and ``Path``, with ``args`` after the
+    caches' folder and before the file its git child makes once started;
+    SIGKILL it then, and prove the lock outlives it: taken while the
+    orphaned git runs, free once it ends."""
+    started = tmp_path / "started"
+    lock_file = Cache("file:///nowhere/registry.git", root=tmp_path / "caches").slot / "lock"
+    prelude = (
         "import sys\n"
         "from pathlib import Path\n"
         "from gitreg.cache import Cache\n"
         "from gitreg.git import Repo\n"
         "cache = Cache('file:///nowhere/registry.git', root=Path(sys.argv[1]))\n"
-        "with cache.locked():\n"
-        "    repo = Repo.init_bare(Path(sys.argv[2]))\n"
-        "    repo.run(['-c', 'alias.hold=!f() { touch \"$1\"; sleep 4; }; f', 'hold', sys.argv[3]])\n"
     )
-    parent = subprocess.Popen(
-        [sys.executable, "-c", code, str(tmp_path / "caches"), str(tmp_path / "r.git"), str(started)]
-    )
+    parent = subprocess.Popen([sys.executable, "-c", prelude + code, str(tmp_path / "caches"), *args, str(started)])
     try:
         deadline = time.monotonic() + 30
         while not started.exists():
@@ -332,6 +339,6 @@ def test_a_killed_gitreg_holds_the_cache_lock_until_its_git_children_end(tmp_pat
         parent.kill()
         parent.wait()
     with open(lock_file, "a+") as handle:
-        with pytest.raises(BlockingIOError):  # the orphaned git (its sleep) still holds it
+        with pytest.raises(BlockingIOError):  # the orphaned git still holds it
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         fcntl.flock(handle, fcntl.LOCK_EX)  # and lets go when it ends

@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -663,18 +662,9 @@ def test_a_closed_stdout_ends_quietly(registry: Path, artifact: Path, tmp_path: 
 
 
 def test_a_killed_gitreg_holds_the_cache_lock_while_its_orphaned_push_runs(tmp_path: Path) -> None:
-    import fcntl
+    from tests.test_shared import kill_while_locked
 
-    from gitreg.cache import Cache
-
-    started = tmp_path / "started"
-    lock_file = Cache("file:///nowhere/registry.git", root=tmp_path / "caches").slot / "lock"
     code = (
-        "import sys\n"
-        "from pathlib import Path\n"
-        "from gitreg.cache import Cache\n"
-        "from gitreg.git import Repo\n"
-        "cache = Cache('file:///nowhere/registry.git', root=Path(sys.argv[1]))\n"
         "Repo.init_bare(Path(sys.argv[2]))\n"
         "repo = Repo.init(Path(sys.argv[3]))\n"
         "hook = Path(sys.argv[3]) / '.git' / 'hooks' / 'pre-push'\n"
@@ -684,17 +674,4 @@ def test_a_killed_gitreg_holds_the_cache_lock_while_its_orphaned_push_runs(tmp_p
         "with cache.locked():\n"
         "    repo.push_atomic(sys.argv[2], ['HEAD:refs/heads/main'])\n"
     )
-    args = [str(tmp_path / "caches"), str(tmp_path / "r.git"), str(tmp_path / "work"), str(started)]
-    parent = subprocess.Popen([sys.executable, "-c", code, *args])
-    try:
-        deadline = time.monotonic() + 30
-        while not started.exists():
-            assert parent.poll() is None and time.monotonic() < deadline, "the push never started"
-            time.sleep(0.02)
-    finally:
-        parent.kill()
-        parent.wait()
-    with open(lock_file, "a+") as handle:
-        with pytest.raises(BlockingIOError):  # the orphaned push (its hook) still holds it
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        fcntl.flock(handle, fcntl.LOCK_EX)  # and lets go when it ends
+    kill_while_locked(tmp_path, code, [str(tmp_path / "r.git"), str(tmp_path / "work")])
