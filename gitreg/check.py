@@ -209,8 +209,11 @@ def _printable(path: str) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode() for c in path)
 
 
+_ODD_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")  # controls; bytes that were not UTF-8
+
+
 def _odd_name(path: str) -> bool:
-    return any(ord(c) < 32 or 127 <= ord(c) < 160 or 0xD800 <= ord(c) <= 0xDFFF for c in path)
+    return _ODD_CHARACTER.search(path) is not None
 
 
 def _entry_violations(path: str, mode: str) -> list[Violation]:

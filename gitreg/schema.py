@@ -92,15 +92,17 @@ MAX_INT = 10**300  # integers beyond this no reader can turn into a float (and c
 
 
 def _unreadable(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], str]]:
-    """Numbers no reader may meet: NaN, infinity, integers beyond 64 bits."""
-    if isinstance(value, float) and not math.isfinite(value):
+    """Numbers no reader may meet: NaN, infinity, integers beyond 1e300.
+    (Exact type tests: this runs for every node of every document checked.)"""
+    kind = type(value)
+    if kind is float and not math.isfinite(value):
         yield path, "NaN and infinity are not allowed"
-    elif isinstance(value, int) and not isinstance(value, bool) and not -MAX_INT <= value <= MAX_INT:
+    elif kind is int and not -MAX_INT <= value <= MAX_INT:
         yield path, f"an integer of {len(str(abs(value)))} digits is out of range (at most 1e300 in magnitude)"
-    elif isinstance(value, dict):
+    elif kind is dict:
         for key, item in value.items():
             yield from _unreadable(item, (*path, key))
-    elif isinstance(value, list):
+    elif kind is list:
         for index, item in enumerate(value):
             yield from _unreadable(item, (*path, index))
 
