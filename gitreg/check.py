@@ -45,7 +45,7 @@ class MoveCheck:
     rollback: bool
     gates: tuple[GateResult, ...] = ()
     order: OrderCheck | None = None
-    problems: tuple[str, ...] = ()  # the report's other violations on this pointer file
+    problems: tuple[str, ...] = ()  # the report's violations on this pointer file other than its gates and order
 
     @property
     def passed(self) -> bool:
@@ -517,8 +517,11 @@ def check_change(repo: Repo, base_rev: str, head: str) -> Report:
     reader.violations += _check_deletions(repo, base, base_config, head, deleted)
     _check_pointers(reader, config, docs, models)
     all_violations = tuple(dict.fromkeys([*violations, *reader.violations]))
-    # a move's verdict is read from the same violations the report lists
+    # a move's verdict is read from the same violations the report lists (its gates and order are its own)
     judged = tuple(
-        dataclasses.replace(m, problems=tuple(v.message for v in all_violations if v.path == m.path)) for m in moves
+        dataclasses.replace(
+            m, problems=tuple(v.message for v in all_violations if v.path == m.path and v.rule not in ("gate", "order"))
+        )
+        for m in moves
     )
     return Report(head, base, files + reader.read, all_violations, judged, reviews)
