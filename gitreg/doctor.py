@@ -106,6 +106,18 @@ def _artifacts(registry: Registry) -> Finding:
     return Finding("artifacts", True, f"artifacts go to DVC remote {config.remote!r} ({url})")
 
 
+def _index(registry: Registry) -> Finding:
+    code, out, _ = registry.repo.run(["config", "--bool", "core.splitIndex"], check=False)
+    if registry.repo.bare or code != 0 or out.decode().strip() != "true":
+        return Finding("index", True, "the index is readable by every git library")
+    return Finding(
+        "index",
+        False,
+        "core.splitIndex is on: libgit2-based tools (pygit2, so DVC) refuse its 'link' extension and hang",
+        "git config core.splitIndex false && git update-index --no-split-index",
+    )
+
+
 def _tags(registry: Registry) -> Finding:
     missing = mirror.sync(registry, dry_run=True)
     untrue = [s for s in missing.skipped if "does not hold the registered manifest" in s]
@@ -118,7 +130,7 @@ def _tags(registry: Registry) -> Finding:
 
 
 def diagnose(registry: Registry) -> list[Finding]:
-    findings = [_remote(registry), _consistency(registry), _identity(registry)]
+    findings = [_remote(registry), _consistency(registry), _identity(registry), _index(registry)]
     try:
         findings += [_artifacts(registry), _tags(registry)]
     except GitregError as exc:  # e.g. not a registry, or an unreadable config

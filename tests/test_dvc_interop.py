@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from gitreg import api
-from tests.conftest import git
+from tests.conftest import Cli, git
 
 
 def dvc(cwd: Path, *args: str) -> None:
@@ -118,3 +118,25 @@ def test_only_a_plain_absolute_folder_remote_bypasses_dvc(
     folder = artifacts.Store(root, "storage")._folder
     assert (folder is not None) == plain
     assert artifacts.Store(root, "elsewhere")._folder is None
+
+
+def test_libgit2_tools_work_in_a_registry_made_by_init(registry: Path, artifact: Path, cli: Cli) -> None:
+    """DVC reads the repository through pygit2 (libgit2): a split index (its
+    mandatory `link` extension) made `dvc diff` hang. None is made now, and
+    doctor names one a registry still has, with the fix."""
+    api.register("fraud", artifact, registry=registry)
+    api.register("fraud", artifact, registry=registry)
+    done = subprocess.run(
+        [sys.executable, "-m", "dvc", "diff", "HEAD~1"],
+        cwd=registry,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "index" in cli("doctor", "-R", registry).stdout
+    git(registry, "config", "core.splitIndex", "true")
+    git(registry, "update-index", "--split-index")
+    out = cli("doctor", "-R", registry, code=1).stdout
+    assert "core.splitIndex is on" in out and "git update-index --no-split-index" in out
