@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gitreg import events, lazy
+from gitreg import events, lazy, reference
 from gitreg.errors import NotFoundError, UsageError
 from gitreg.manifest import Model, ModelVersion
 from gitreg.names import check_name
@@ -280,7 +280,7 @@ def verify(
 
     reg = _open(registry)
     snap = reg.snapshot_at(at)
-    if target is not None and "@" in target:
+    if target is not None and reference.names_version(target):
         versions = [snap.resolve(target)]
     elif target is not None:
         versions = snap.all_versions(check_name(target))

@@ -374,14 +374,16 @@ def list_(
 def show(ref: str, at: str | None, registry: Registry, as_json: bool) -> None:
     """Show a version's full manifest, or a model's versions.
 
-    MODEL@VERSION, MODEL@STAGE and MODEL@latest print the manifest; a bare
-    MODEL prints its versions as `gitreg list MODEL` does.
+    MODEL@VERSION, MODEL@STAGE and MODEL@latest (the newest active version)
+    print the manifest, as do GTO's MODEL@vX.Y.Z and MODEL#STAGE and MLflow's
+    models:/MODEL@STAGE and models:/MODEL/VERSION; a bare MODEL prints its
+    versions as `gitreg list MODEL` does.
     """
-    from gitreg import render
+    from gitreg import reference, render
 
     snap = registry.snapshot_at(at)
-    if "@" not in ref:
-        versions = snap.version_summaries(ref)
+    if not reference.names_version(ref):
+        versions = snap.version_summaries(reference.split(ref)[0])
         echo(render.to_json(render.versions_json(versions)) if as_json else render.versions_text(versions))
         return
     version = snap.resolve(ref)
@@ -714,7 +716,13 @@ def compare(model: str, versions: tuple[str, ...], at: str | None, registry: Reg
 @registry_option
 @json_option
 def resolve(ref: str, at: str | None, registry: Registry, as_json: bool) -> None:
-    """Resolve a reference for deploy scripts: version, commits, artifact hash and remote."""
+    """Resolve a reference for deploy scripts: version, commits, artifact hash and remote.
+
+    MODEL@latest is the newest active version (deprecated and archived ones
+    are skipped). GTO's MODEL@vX.Y.Z and MODEL#STAGE and MLflow's
+    models:/MODEL@STAGE, models:/MODEL/VERSION are read too, here and
+    wherever a reference is taken.
+    """
     from gitreg import api, render
 
     found = api.resolve(ref, at=at, registry=registry)

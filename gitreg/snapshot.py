@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
-from gitreg import layout, lazy, manifest, memo
+from gitreg import layout, lazy, manifest, memo, reference
 from gitreg.errors import ConflictError, InvalidDocumentError, NotFoundError, UsageError
 from gitreg.git import Repo
 from gitreg.manifest import Artifact, Model, ModelVersion, RegistryConfig, StagePointer
@@ -295,6 +295,16 @@ class Snapshot:
         """Versions of every model that satisfy all ``conditions``."""
         return [v for model in self.model_names() for v in self.version_summaries(model, conditions)]
 
+    def _latest_active(self, model: str) -> ModelVersion:
+        found = self.versions(model)
+        if not found:
+            raise NotFoundError(f"model {model!r} has no versions")
+        for version in reversed(found):
+            document = self.version(model, str(version))
+            if document is not None and document.status == "active":
+                return document
+        raise NotFoundError(f"model {model!r} has no active version (all are deprecated or archived)")
+
     def registration_commit(self, model: str, version: str, strict: bool = False) -> str | None:
         """The commit that registered the version: its GTO tag's target when
         the tag is true to the files, or (when tags did not travel, e.g. after
@@ -339,7 +349,7 @@ class Snapshot:
         from gitreg import dvcconfig
 
         version = self.resolve(ref)
-        what = ref.partition("@")[2]
+        what = reference.split(ref)[1]
         stage = what if what in self.config.stages else None
         dvc_config = self.read_files([layout.DVC_CONFIG_PATH])[layout.DVC_CONFIG_PATH] or b""
 
@@ -359,17 +369,17 @@ class Snapshot:
         )
 
     def resolve(self, ref: str) -> ModelVersion:
-        """``MODEL@VERSION``, ``MODEL@STAGE`` or ``MODEL@latest`` to a version."""
-        model, sep, what = ref.partition("@")
+        """``MODEL@VERSION``, ``MODEL@STAGE`` or ``MODEL@latest`` to a version
+        (GTO's and MLflow's spellings too: ``gitreg.reference``). ``latest``
+        is the newest active version: deprecated and archived ones are
+        skipped, as GTO skips them."""
+        model, what = reference.split(ref)
         check_name(model)
-        if not sep or not what:
+        if not what:
             raise UsageError(f"{ref!r} names no version: use MODEL@VERSION, MODEL@STAGE or MODEL@latest")
         if what == "latest":
-            found = self.versions(model)
-            if not found:
-                raise NotFoundError(f"model {model!r} has no versions")
-            version = str(found[-1])
-        elif what[0].isdigit():
+            return self._latest_active(model)
+        if what[0].isdigit():
             version = str(Version.parse(what))
         else:
             stage = self.check_stage(what)

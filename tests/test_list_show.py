@@ -124,3 +124,36 @@ def test_help_does_not_import_git_or_yaml() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+REFERENCES = {
+    "gitreg version": ("fraud@1.0.1", "1.0.1"),
+    "GTO tag spelling": ("fraud@v1.0.1", "1.0.1"),
+    "gitreg stage": ("fraud@staging", "1.0.0"),
+    "GTO stage": ("fraud#staging", "1.0.0"),
+    "MLflow alias URI": ("models:/fraud@staging", "1.0.0"),
+    "MLflow version URI": ("models:/fraud/1.0.1", "1.0.1"),
+    "MLflow stage URI": ("models:/fraud/staging", "1.0.0"),
+    "MLflow latest URI": ("models:/fraud/latest", "1.0.1"),
+    "latest skips deprecated and archived": ("fraud@latest", "1.0.1"),
+}
+
+
+@pytest.mark.parametrize(("ref", "version"), REFERENCES.values(), ids=REFERENCES.keys())
+def test_references_in_every_spelling(registry: Path, artifact: Path, cli: Cli, ref: str, version: str) -> None:
+    for _ in range(4):
+        api.register("fraud", artifact, registry=registry)
+    api.promote("fraud", "1.0.0", to="staging", registry=registry)
+    api.deprecate("fraud", "1.0.3", registry=registry)
+    api.archive("fraud", "1.0.2", registry=registry)
+    assert json.loads(cli("resolve", ref, "--json", "-R", registry).stdout)["version"] == version
+    assert json.loads(cli("show", ref, "--json", "-R", registry).stdout)["version"] == version
+    assert api.resolve(ref, registry=registry).version == version
+    assert api.load_artifact(ref, registry=registry).read_bytes() == artifact.read_bytes()
+
+
+@pytest.mark.parametrize("ref", ["models:/fraud", "models:/fraud/", "fraud#", "fraud@", "models:/fraud/a/b"])
+def test_malformed_references_are_one_line_errors(registry: Path, artifact: Path, cli: Cli, ref: str) -> None:
+    api.register("fraud", artifact, registry=registry)
+    result = cli("resolve", ref, "-R", registry, code=2)
+    assert result.stderr.startswith("gitreg: error: ") and len(result.stderr.splitlines()) == 1
