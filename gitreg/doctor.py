@@ -123,6 +123,14 @@ def _tags(registry: Registry) -> Finding:
     untrue = [s for s in missing.skipped if "does not hold the registered manifest" in s]
     if untrue:
         return Finding("tags", False, f"{len(untrue)} tag(s) contradict the files: {untrue[0]}", "git tag -d TAG")
+    orphans = [s for s in missing.skipped if "names a version with no manifest" in s]
+    if orphans:
+        return Finding(
+            "tags",
+            False,
+            f"{len(orphans)} version(s) have GTO tags but no manifest: {orphans[0]}",
+            "register them with gitreg, or delete the tags if they are stale",
+        )
     if not missing.created:
         return Finding("tags", True, "GTO tags match the files")
     fix = "gitreg tags sync" + (" (then: git push origin --tags)" if registry.cache is None else "")

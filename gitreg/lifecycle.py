@@ -367,10 +367,19 @@ def set_status(registry: Registry, model: str, version: str, status: str) -> tup
         updated = dataclasses.replace(document, status=status)
         path = layout.version_path(snap.models_dir, model, document.version)
         action = "archive" if status == "archived" else "deprecate"
+        # GTO's spelling of a version taken out of use: its deregistration tag (once)
+        deregister = tags.TagEvent("deregister", model, version=document.version)
+        mirrored = snap.repo.tag_refs([deregister.name()])
+        specs = (
+            []
+            if mirrored
+            else [TagSpec(deregister, document.version, _registration_commit(snap, model, document.version))]
+        )
         return Change(
             {path: manifest.render(updated, path)},
             f"{action.capitalize()} {model} {document.version}",
             {"Gitreg-Action": action, "Gitreg-Model": model, "Gitreg-Version": document.version},
+            tags=specs,
             result=updated,
         )
 

@@ -51,6 +51,10 @@ def _plan_model(
     existing = _model_tags(registry, model)
     registered = {t.event.version: t.target for t in existing if t.event.action == "register" and t.event.version}
     versions = list(versions)
+    gone = {t.event.version for t in existing if t.event.action == "deregister"}
+    for version in sorted(set(registered) - set(versions) - gone, key=Version.parse):
+        skipped.append(orphan(model, version))
+    registered = {v: c for v, c in registered.items() if v in versions or v in gone}
     untrue = {v for v in versions if v in registered and not snap.true_tag(registered[v], model, v)}
     for version in sorted(untrue):
         skipped.append(
@@ -76,6 +80,12 @@ def _plan_model(
         registered[version] = commit
         commit_version[commit] = version
         specs.append(TagSpec(tags.register(model, version), version, commit))
+    # versions taken out of use: GTO sees them through their deregistration tags
+    deregistered = {t.event.version for t in existing if t.event.action == "deregister"}
+    for document in snap.all_versions(model) if set(registered) - deregistered else []:
+        v = document.version
+        if document.status != "active" and v not in deregistered and v in registered:
+            specs.append(TagSpec(tags.TagEvent("deregister", model, version=v), v, registered[v]))
     # what GTO believes each stage holds: the latest event per (stage, version)
     believed: dict[str, dict[str, bool]] = {}
     for t in existing:
@@ -95,6 +105,25 @@ def _plan_model(
     return specs
 
 
+def orphan(model: str, version: str) -> str:
+    return (
+        f"{model} {version}: GTO tag {model}@v{version} names a version with no manifest here; its tags are "
+        "left as they are (gitreg never unassigns what it does not know)"
+    )
+
+
+def _foreign(registry: Registry, models: set[str]) -> list[str]:
+    """GTO registrations of models that have no folder here (a repository GTO
+    manages, say): reported, never touched."""
+    events = [tags.parse(name) for name, _, _ in registry.repo.tag_targets(["*@v*"])]
+    gone = {(e.model, e.version) for e in events if e is not None and e.action == "deregister"}
+    return [
+        orphan(e.model, str(e.version))
+        for e in events
+        if e is not None and e.action == "register" and e.model not in models and (e.model, e.version) not in gone
+    ]
+
+
 def sync(registry: Registry, *, dry_run: bool = False) -> SyncResult:
     snap = registry.snapshot()
     if snap.commit is None:
@@ -111,6 +140,7 @@ def sync(registry: Registry, *, dry_run: bool = False) -> SyncResult:
     for model in sorted(versions):
         ordered = [str(v) for v in sorted(Version.parse(name) for name in versions[model])]
         specs += _plan_model(registry, snap, model, ordered, skipped)
+    skipped += _foreign(registry, set(versions))
     if dry_run:
         return SyncResult(tuple(registry.tag_names(specs)), tuple(skipped), True)
     return SyncResult(tuple(registry.create_tags(specs)), tuple(skipped))

@@ -371,7 +371,11 @@ class Registry:
         target), as ref creations for one transaction."""
         updates = []
         tagger = self.repo.identity() if specs else ""
-        for spec, event, when in self._plan_tags(specs):
+        planned = self._plan_tags(specs)
+        latest = max((when for _, _, when in planned), default=0)
+        while time.time() < latest:  # tag times are real: wait for the second a tag must carry
+            time.sleep(min(1.0, latest - time.time()) + 0.001)
+        for spec, event, when in planned:
             name = event.name()
             target = spec.target or commit
             if target is None:
@@ -393,24 +397,28 @@ class Registry:
 
     def _plan_tags(self, specs: Sequence[TagSpec]) -> list[tuple[TagSpec, tags.TagEvent, int]]:
         """Name and time each tag as GTO expects: stage events numbered 1 + the
-        highest counter among the model's tags, and tagger times strictly
-        after every earlier tag of the model (GTO orders a model's events by
-        tagger time at one-second resolution)."""
+        highest counter among the model's tags; tagger times the real time,
+        and strictly after every earlier tag on the same commit (the same
+        version: GTO orders a version's events by tagger time at one-second
+        resolution). A time later than now is waited for by the caller,
+        never written ahead of the clock."""
         planned = []
         names: dict[str, list[str]] = {}
-        last: dict[str, int] = {}
+        last: dict[tuple[str, str], int] = {}  # (model, target commit) -> the latest tagger time there
         for spec in specs:
             model = spec.event.model
             if model not in names:
-                existing = self.repo.tag_refs(tags.model_patterns(model))
-                names[model] = list(existing)
-                last[model] = max(existing.values(), default=0)
+                rows = self.repo.tag_targets(tags.model_patterns(model))
+                names[model] = [name for name, _, _ in rows]
+                for _, target, stamp in rows:
+                    last[model, target] = max(last.get((model, target), 0), stamp)
             event = spec.event
             if event.action in ("assign", "unassign"):
                 event = dataclasses.replace(event, counter=tags.next_counter(names[model], model))
-            when = max(int(time.time()), last[model] + 1)
+            key = (model, spec.target or "")
+            when = max(int(time.time()), last.get(key, 0) + 1)
             names[model].append(event.name())
-            last[model] = when
+            last[key] = when
             planned.append((spec, event, when))
         return planned
 
@@ -488,6 +496,7 @@ class Registry:
                         f"({known.get(name, 'not configured')}); change it with `dvc remote modify {name} url ...`"
                     )
             else:
+                _refuse_gto_managed(repo, snap)
                 name, wanted = _choose_remote(default, known, url, repo.root)
                 config = RegistryConfig(models_dir=models_dir, remote=name)
                 files[layout.CONFIG_PATH] = manifest.render(config, layout.CONFIG_PATH)
@@ -703,6 +712,21 @@ def _new_repo(target: Path) -> Repo:
     repo = Repo.init(target)
     repo.run(["config", "core.untrackedCache", "true"])
     return repo
+
+
+def _refuse_gto_managed(repo: Repo, snap: Snapshot) -> None:
+    """A repository GTO manages (its artifacts.yaml, or tags in its grammar)
+    is not made a registry in place: gitreg would not know GTO's versions,
+    and mirroring its own files would contradict GTO's assignments."""
+    found = [name for name, _, _ in repo.tag_targets(["*@v*", "*#*"]) if tags.parse(name) is not None]
+    has_index = snap.commit is not None and snap.read_files(["artifacts.yaml"])["artifacts.yaml"] is not None
+    if found or has_index:
+        what = f"{len(found)} GTO tag(s), e.g. {found[0]}" if found else "artifacts.yaml"
+        raise ConflictError(
+            f"{repo.root} is managed by GTO ({what}): gitreg will not take it over in place, which would leave "
+            "GTO's versions without manifests; keep it as it is, or build a registry elsewhere and bring the "
+            "versions over"
+        )
 
 
 def _choose_remote(

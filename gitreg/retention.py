@@ -132,9 +132,12 @@ def _change(snap: Snapshot, expired: Sequence[Verdict]) -> Change:
     files: dict[str, bytes | None] = {layout.version_path(snap.models_dir, v.model, v.version): None for v in expired}
     specs = []
     for v in expired:
+        event = tags.TagEvent("deregister", v.model, version=v.version)
+        if snap.repo.tag_refs([event.name()]):
+            continue  # deprecated or archived before: GTO already sees it deregistered
         target = snap.registration_commit(v.model, v.version, strict=True)
         if target is not None:
-            specs.append(TagSpec(tags.TagEvent("deregister", v.model, version=v.version), v.version, target))
+            specs.append(TagSpec(event, v.version, target))
     body = "\n".join(f"- {v.model} {v.version} (registered {v.created_at[:10]})" for v in expired)
     summary = f"Remove {len(expired)} expired version(s) under the retention policy\n\n{body}"
     models = sorted({v.model for v in expired})

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -140,3 +142,17 @@ class Cli:
 @pytest.fixture
 def cli() -> Cli:
     return Cli()
+
+
+def run_guide(page: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run a guide's ``sh`` blocks, in order, as one bash script in ``cwd``
+    (stopping at the first failure, which fails the test), with this
+    environment's scripts first on PATH."""
+    blocks = re.findall(r"```sh\n(.*?)```", page.read_text(), re.S)
+    commands = [line for block in blocks for line in block.splitlines() if line.strip()]
+    assert commands, f"{page} shows no commands"
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    script = "set -e\n" + "\n".join(commands)
+    done = subprocess.run(["bash", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done

@@ -5,7 +5,6 @@ when their commands run against a real repo with a PR-like branch."""
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 
 from gitreg import api, ci, yamlio
 from gitreg.names import Quoted
-from tests.conftest import Cli, git
+from tests.conftest import Cli, git, run_guide
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -259,21 +258,10 @@ def test_an_unpinned_install_spec_is_refused(tmp_path: Path, cli: Cli) -> None:
     assert not (tmp_path / "r" / ".github" / "gitreg").exists()
 
 
-def guide_commands(page: Path) -> list[str]:
-    """The commands of a guide's ``sh`` blocks, in order."""
-    blocks = re.findall(r"```sh\n(.*?)```", page.read_text(), re.S)
-    return [line for block in blocks for line in block.splitlines() if line.strip()]
-
-
 def test_the_ci_guide_runs_as_written(tmp_path: Path, artifact: Path) -> None:
     """docs/ci.md: its commands, in order, in a folder with a bare origin."""
     git(tmp_path, "init", "-q", "--bare", "-b", "main", "origin.git")
     (tmp_path / "model.pkl").write_bytes(artifact.read_bytes())
-    commands = guide_commands(ROOT / "docs" / "ci.md")
-    assert commands[0].startswith("gitreg init") and len(commands) >= 8
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    script = "set -e\n" + "\n".join(commands)
-    done = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = run_guide(ROOT / "docs" / "ci.md", tmp_path)
     assert "## gitreg check: ✅ all rules hold" in done.stdout
     assert "Merging this pull request" in (tmp_path / "pr.md").read_text()

@@ -26,9 +26,15 @@ def gto_view(registry: Path) -> dict[str, Any]:
 
 
 def our_view(registry: Path, cli: Cli) -> dict[str, Any]:
+    """Holders from `gitreg list`; the latest as GTO counts it, the newest
+    version not deprecated or archived: `MODEL@latest`."""
     models = json.loads(cli("list", "--json", "-R", registry).stdout)
     return {
-        m["model"]: {"latest": f"v{m['latest']}", "stages": {s: f"v{v}" for s, v in m["stages"].items()}}
+        m["model"]: {
+            "latest": "v"
+            + json.loads(cli("resolve", f"{m['model']}@latest", "--json", "-R", registry).stdout)["version"],
+            "stages": {s: f"v{v}" for s, v in m["stages"].items()},
+        }
         for m in models
     }
 
@@ -62,3 +68,90 @@ def test_gto_agrees_through_a_whole_lifecycle(registry: Path, artifact: Path, cl
         step()
         agree()
     assert our_view(registry, cli)["fraud"] == {"latest": "v1.1.0", "stages": {"development": "v1.0.2"}}
+
+
+def test_tag_times_are_real_and_ordered_per_version(registry: Path, artifact: Path) -> None:
+    """GTO orders a version's events by tagger time at one-second resolution:
+    each tag is strictly later than the version's earlier tags, and never
+    dated after the moment it was written (a quick series waits instead)."""
+    from tests.conftest import git
+
+    api.register("fraud", artifact, registry=registry)
+    api.register("fraud", artifact, registry=registry)
+    for i in range(8):
+        api.promote("fraud", f"1.0.{i % 2}", to="staging", registry=registry)
+    written = int(__import__("time").time())
+    rows = git(registry, "for-each-ref", "--format=%(refname:strip=2) %(*objectname) %(taggerdate:unix)", "refs/tags")
+    by_commit: dict[str, list[int]] = {}
+    for line in rows.splitlines():
+        name, target, when = line.split()
+        assert int(when) <= written, f"{name} is dated in the future"
+        by_commit.setdefault(target, []).append(int(when))
+    for times in by_commit.values():
+        assert len(set(times)) == len(times), times  # distinct seconds per version
+
+
+def test_deprecation_is_mirrored_as_gtos_deregistration(registry: Path, artifact: Path, cli: Cli) -> None:
+    from tests.conftest import git
+
+    for _ in range(3):
+        api.register("fraud", artifact, registry=registry)
+    api.deprecate("fraud", "1.0.2", registry=registry)
+    assert git(registry, "tag", "-l", "fraud@v1.0.2!") == "fraud@v1.0.2!"
+    assert gto_view(registry)["fraud"]["latest"] == "v1.0.1"
+    # a deprecation that arrives by hand (a merged pull request) gets its tag from tags sync
+    manifest = registry / "models" / "fraud" / "versions" / "1.0.1.yaml"
+    manifest.write_text(manifest.read_text().replace("status: active", "status: archived"))
+    git(registry, "commit", "-qam", "archive by hand")
+    assert json.loads(cli("tags", "sync", "--json", "-R", registry).stdout)["created"] == ["fraud@v1.0.1!"]
+    assert gto_view(registry)["fraud"]["latest"] == "v1.0.0"
+    assert our_view(registry, cli)["fraud"]["latest"] == "v1.0.0"
+
+
+def gto(cwd: Path, *args: str) -> str:
+    return subprocess.run([str(GTO), *args], cwd=cwd, capture_output=True, text=True, check=True).stdout
+
+
+def test_init_refuses_a_repository_gto_manages(tmp_path: Path, cli: Cli) -> None:
+    from tests.conftest import git, state
+
+    repo = tmp_path / "gto-repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "model.pkl").write_bytes(b"weights")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "a model")
+    gto(repo, "register", "fraud", "--version", "v5.0.0")
+    gto(repo, "assign", "fraud", "--version", "v5.0.0", "--stage", "prod")
+    before = state(repo)
+    line = cli("init", repo, code=1).stderr
+    assert "is managed by GTO (2 GTO tag(s), e.g. fraud" in line and len(line.splitlines()) == 1
+    assert state(repo) == before
+
+
+def test_gto_versions_without_manifests_are_never_unassigned(registry: Path, artifact: Path, cli: Cli) -> None:
+    from tests.conftest import git
+
+    api.register("fraud", artifact, registry=registry)
+    git(registry, "commit", "-q", "--allow-empty", "-m", "GTO registers on a commit of its own")
+    gto(registry, "register", "fraud", "HEAD", "--version", "v5.0.0")  # GTO's own, no manifest
+    gto(registry, "assign", "fraud", "--version", "v5.0.0", "--stage", "prod")
+    gto(registry, "register", "churn", "HEAD", "--version", "v1.0.0")  # a model gitreg has no folder for
+    before = git(registry, "tag", "-l")
+    synced = json.loads(cli("tags", "sync", "--json", "-R", registry).stdout)
+    assert synced["created"] == []
+    assert any(s.startswith("fraud 5.0.0: GTO tag fraud@v5.0.0 names a version") for s in synced["skipped"])
+    assert any(s.startswith("churn 1.0.0: GTO tag churn@v1.0.0") for s in synced["skipped"])
+    assert git(registry, "tag", "-l") == before
+    assert json.loads(gto(registry, "show", "fraud", "--json"))[0]["stages"][0]["stage"] == "prod"
+    doctor = cli("doctor", "-R", registry, code=1).stdout
+    assert "have GTO tags but no manifest" in doctor and "GTO tags match the files" not in doctor
+
+
+def test_the_dvc_and_gto_guide_runs_as_written(tmp_path: Path, artifact: Path) -> None:
+    """docs/dvc-gto.md: its commands, in order, with the real gto and dvc."""
+    from tests.conftest import run_guide
+
+    (tmp_path / "model.pkl").write_bytes(artifact.read_bytes())
+    out = run_guide(Path(__file__).resolve().parent.parent / "docs" / "dvc-gto.md", tmp_path).stdout
+    assert "fraud@v1.0.0!" in out and "ok  index:" in out and "ok  tags: GTO tags match the files" in out

@@ -168,3 +168,18 @@ def test_folder_artifacts_keep_shared_members(registry: Path, tmp_path: Path) ->
     out = tmp_path / "pulled"
     api.pull("tok@latest", output=out, registry=registry)
     assert (out / "shared.bin").read_bytes() == b"same in both"
+
+
+def test_gc_of_a_deprecated_version_keeps_its_deregistration_tag(registry: Path, artifact: Path) -> None:
+    """Deprecation already wrote `fraud@v1.0.0!`; gc removes the file and writes no second tag."""
+    from tests.conftest import git
+
+    for _ in range(3):
+        api.register("fraud", artifact, registry=registry)
+    api.deprecate("fraud", "1.0.0", registry=registry)
+    config = registry / ".gitreg" / "config.yaml"
+    config.write_text(config.read_text() + "retention:\n  max_versions: 1\n")
+    git(registry, "commit", "-qam", "keep one")
+    collected = api.gc(registry=registry)
+    assert {v for _, v in collected.removed} == {"1.0.0", "1.0.1"}
+    assert git(registry, "tag", "-l", "fraud@v*!").splitlines() == ["fraud@v1.0.0!", "fraud@v1.0.1!"]
