@@ -398,24 +398,28 @@ class Registry:
     def _plan_tags(self, specs: Sequence[TagSpec]) -> list[tuple[TagSpec, tags.TagEvent, int]]:
         """Name and time each tag as GTO expects: stage events numbered 1 + the
         highest counter among the model's tags; tagger times the real time,
-        and strictly after every earlier tag on the same commit (the same
-        version: GTO orders a version's events by tagger time at one-second
-        resolution). A time later than now is waited for by the caller,
-        never written ahead of the clock."""
+        and strictly after every earlier tag GTO orders it against: a
+        version's assignments and unassignments of one stage, or its
+        registrations and deregistrations (GTO sorts each of those by tagger
+        time at one-second resolution; a version's tags all point at its
+        registration commit). A time later than now is waited for by the
+        caller, never written ahead of the clock."""
         planned = []
         names: dict[str, list[str]] = {}
-        last: dict[tuple[str, str], int] = {}  # (model, target commit) -> the latest tagger time there
+        last: dict[tuple[str, str, str], int] = {}  # (model, target commit, stage or "") -> latest tagger time
         for spec in specs:
             model = spec.event.model
             if model not in names:
                 rows = self.repo.tag_targets(tags.model_patterns(model))
                 names[model] = [name for name, _, _ in rows]
-                for _, target, stamp in rows:
-                    last[model, target] = max(last.get((model, target), 0), stamp)
+                for name, target, stamp in rows:
+                    parsed = tags.parse(name)
+                    key = (model, target, (parsed.stage or "") if parsed else "")
+                    last[key] = max(last.get(key, 0), stamp)
             event = spec.event
             if event.action in ("assign", "unassign"):
                 event = dataclasses.replace(event, counter=tags.next_counter(names[model], model))
-            key = (model, spec.target or "")
+            key = (model, spec.target or "", event.stage or "")
             when = max(int(time.time()), last.get(key, 0) + 1)
             names[model].append(event.name())
             last[key] = when

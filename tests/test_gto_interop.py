@@ -71,9 +71,11 @@ def test_gto_agrees_through_a_whole_lifecycle(registry: Path, artifact: Path, cl
 
 
 def test_tag_times_are_real_and_ordered_per_version(registry: Path, artifact: Path) -> None:
-    """GTO orders a version's events by tagger time at one-second resolution:
-    each tag is strictly later than the version's earlier tags, and never
-    dated after the moment it was written (a quick series waits instead)."""
+    """GTO orders a version's events of one stage (and its registrations) by
+    tagger time at one-second resolution: each such tag is strictly later
+    than the earlier ones, and never dated after the moment it was written
+    (a quick series waits instead)."""
+    from gitreg import tags
     from tests.conftest import git
 
     api.register("fraud", artifact, registry=registry)
@@ -82,13 +84,16 @@ def test_tag_times_are_real_and_ordered_per_version(registry: Path, artifact: Pa
         api.promote("fraud", f"1.0.{i % 2}", to="staging", registry=registry)
     written = int(__import__("time").time())
     rows = git(registry, "for-each-ref", "--format=%(refname:strip=2) %(*objectname) %(taggerdate:unix)", "refs/tags")
-    by_commit: dict[str, list[int]] = {}
+    ordered: dict[tuple[str, str], list[int]] = {}
     for line in rows.splitlines():
         name, target, when = line.split()
         assert int(when) <= written, f"{name} is dated in the future"
-        by_commit.setdefault(target, []).append(int(when))
-    for times in by_commit.values():
-        assert len(set(times)) == len(times), times  # distinct seconds per version
+        event = tags.parse(name)
+        assert event is not None
+        ordered.setdefault((target, event.stage or ""), []).append(int(when))
+    assert max(len(times) for times in ordered.values()) >= 4  # versions moved in and out of staging, again and again
+    for times in ordered.values():
+        assert len(set(times)) == len(times), times  # distinct seconds where GTO orders
 
 
 def test_deprecation_is_mirrored_as_gtos_deregistration(registry: Path, artifact: Path, cli: Cli) -> None:
