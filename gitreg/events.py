@@ -234,12 +234,22 @@ def _deliver(registry: Registry, event: dict[str, Any], status: str) -> list[dic
     for hook in hooks:
         if not _matches(hook, event, status):
             continue
-        target = hook.webhook or " ".join(hook.command)
+        target = _shown_webhook(hook.webhook) if hook.webhook else " ".join(hook.command)
         problem = _post(hook.webhook, body) if hook.webhook else _run(hook.command, body, registry)
         reports.append({"to": target, "ok": problem is None} | ({"error": problem} if problem else {}))
         if problem:
             _warn(f"event {event['event']} not delivered to {target}: {problem}")
     return reports
+
+
+def _shown_webhook(url: str) -> str:
+    """A webhook as reports and warnings name it: scheme and host only (its
+    path and query often are the credential: Slack, Teams, tokens)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    return f"{parts.scheme}://{host}{':' + str(parts.port) if parts.port else ''}/…" if parts.scheme else "…"
 
 
 def _post(url: str, body: str) -> str | None:
