@@ -21,13 +21,13 @@ from gitreg.gates import GateResult
 from gitreg.git import Repo
 from gitreg.lifecycle import OrderCheck
 from gitreg.manifest import Model, ModelVersion, RegistryConfig, StagePointer
-from gitreg.names import Version, is_name
+from gitreg.names import Version, escaped, is_name
 from gitreg.snapshot import Snapshot
 
 
 @dataclass(frozen=True)
 class Violation:
-    rule: str  # schema | path | reference | stage | unexpected | deleted | immutable | gate | order
+    rule: str  # schema | path | reference | stage | unexpected | entry | layout | deleted | immutable | gate | order
     path: str
     field: str  # a JSON pointer (or "line N") where one applies, else ""
     message: str
@@ -204,9 +204,8 @@ _ODD_MODES = {
 
 
 def _printable(path: str) -> str:
-    """A path as a report may print it: control characters, DEL, C1 codes
-    and bytes that are not UTF-8 escaped."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode() for c in path)
+    """A path as a one-line report may print it (``names.escaped``)."""
+    return escaped(path, lines=False)
 
 
 _ODD_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")  # controls; bytes that were not UTF-8

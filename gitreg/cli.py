@@ -27,9 +27,9 @@ def echo(message: str = "", *, err: bool = False, nl: bool = True) -> None:
     """``click.echo`` with control characters shown escaped: text read from a
     registry (reasons, descriptions, commit subjects of hand-made commits)
     can never drive the terminal (ESC and OSC sequences, C1 codes, bidi)."""
-    from gitreg.render import terminal_safe
+    from gitreg.names import escaped
 
-    click.echo(terminal_safe(message), err=err, nl=nl)
+    click.echo(escaped(message), err=err, nl=nl)
 
 
 def registry_here(func: Any) -> Any:

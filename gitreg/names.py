@@ -22,6 +22,23 @@ Bump = Literal["patch", "minor", "major"]
 BUMPS: tuple[Bump, ...] = ("patch", "minor", "major")
 
 
+# what a terminal or a renderer would act on rather than show; bytes that were not UTF-8 (surrogate escapes)
+CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_BREAKS = re.compile("[\n\t]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return match[0].encode("unicode_escape", "backslashreplace").decode()
+
+
+def escaped(text: str, lines: bool = True) -> str:
+    """``text`` with every control character (ESC and OSC sequences, C1
+    codes, bidirectional overrides, bytes that were not UTF-8) shown
+    escaped; line breaks and tabs stay unless ``lines`` is False."""
+    text = CONTROLS.sub(_escape, text)
+    return text if lines else _BREAKS.sub(_escape, text)
+
+
 def shown(value: object) -> str:
     """Quote a user value for an error message, escaping anything invisible."""
     return ascii(value) if isinstance(value, str) else repr(value)

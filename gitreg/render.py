@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from gitreg import lazy
+from gitreg import lazy, names
 
 if TYPE_CHECKING:  # names for annotations only: rendering imports no command's module
     from gitreg import yamlio
@@ -368,31 +368,20 @@ def report_json(report: Report) -> dict[str, Any]:
     }
 
 
-# what a terminal or a markdown renderer would act on rather than show
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _MARKDOWN = re.compile(r"([\\`\[\]<>|])")  # what opens code, links, images or HTML, or ends a cell
 
 
-def _escaped(match: re.Match[str]) -> str:
-    return match[0].encode("unicode_escape").decode()
-
-
-def terminal_safe(text: str) -> str:
-    """``text`` with every control character (ESC and OSC sequences, C1
-    codes, bidirectional overrides) shown escaped; line breaks and tabs stay."""
-    return _CONTROLS.sub(_escaped, text)
-
-
 def json_safe(text: str) -> str:
-    """JSON text with C1 codes and bidirectional overrides escaped too
-    (``json.dumps`` escapes only C0 when non-ASCII text is kept)."""
-    return _CONTROLS.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
+    """JSON text with C1 codes, bidirectional overrides and bytes that were
+    not UTF-8 escaped too (``json.dumps`` escapes only C0 when non-ASCII
+    text is kept)."""
+    return names.CONTROLS.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
 
 
 def _cell(text: str) -> str:
     """Free text as one markdown table cell: nothing in it can open a code
     span, a link, an image or HTML, or end the cell or the row."""
-    return _MARKDOWN.sub(r"\\\1", terminal_safe(" ".join(text.split())))
+    return _MARKDOWN.sub(r"\\\1", names.escaped(" ".join(text.split())))
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]], escape: bool = True) -> str:
@@ -427,7 +416,7 @@ def code(text: str) -> str:
     """``text`` as a markdown code span that nothing in it can close: a
     fence longer than any run of backticks inside, control characters shown
     escaped, pipes escaped for tables."""
-    shown = terminal_safe(text).replace("\n", "\\n").replace("\t", " ")
+    shown = names.escaped(text).replace("\n", "\\n").replace("\t", " ")
     longest = max((len(run) for run in re.findall(r"`+", shown)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if shown.startswith("`") or shown.endswith("`") else ""
@@ -438,7 +427,7 @@ def fenced(text: str, language: str = "") -> str:
     """A markdown code block that nothing in ``text`` can close."""
     longest = max((len(run) for run in re.findall(r"`{3,}", text)), default=2)
     fence = "`" * (longest + 1)
-    return f"{fence}{language}\n{terminal_safe(text)}\n{fence}"
+    return f"{fence}{language}\n{names.escaped(text)}\n{fence}"
 
 
 def report_markdown(report: Report) -> str:
