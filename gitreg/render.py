@@ -492,7 +492,7 @@ _NOUNS = {"promote": "promotion", "demote": "demotion", "rollback": "rollback", 
 def pr_body(plan: Plan, branch: str) -> str:
     """A ready pull-request description for a move made with --branch."""
     parts = [f"## {plan.title()}"]
-    facts = [f"Current holder of `{plan.stage}`: {plan.previous or 'none'}."]
+    facts = [f"Current holder of {code(plan.stage)}: {plan.previous or 'none'}."]
     if plan.removed:
         facts.append(f"Leaves: {', '.join(plan.removed)}.")
     if plan.reason:
@@ -502,9 +502,9 @@ def pr_body(plan: Plan, branch: str) -> str:
         parts.append(gates_markdown(plan.gates, plan.order, plan.previous))
     elif plan.action == "rollback":
         parts.append("A rollback: the version held this stage before, so metric gates are skipped.")
-    files = ", ".join(f"`{p}`" for p in plan.files)
+    files = ", ".join(code(p) for p in plan.files)
     parts.append(
-        f"Merging this pull request (branch `{branch}`) is the {_NOUNS[plan.action]}: it changes {files}. "
+        f"Merging this pull request (branch {code(branch)}) is the {_NOUNS[plan.action]}: it changes {files}. "
         "The required `gitreg check --base` status re-checks the gates against the target branch; "
         "after the merge, `gitreg tags sync` adds the GTO tags."
     )

@@ -675,3 +675,10 @@ def test_a_killed_gitreg_holds_the_cache_lock_while_its_orphaned_push_runs(tmp_p
         "    repo.push_atomic(sys.argv[2], ['HEAD:refs/heads/main'])\n"
     )
     kill_while_locked(tmp_path, code, [str(tmp_path / "r.git"), str(tmp_path / "work")])
+
+
+def test_a_branch_name_cannot_break_out_of_the_pull_request_body(reg: Path, cli: Cli, tmp_path: Path) -> None:
+    branch = "promote`<img>`-x"
+    cli("promote", "fraud", "1.0.2", "--to", "staging", "--branch", branch, "--pr-body", tmp_path / "pr.md", "-R", reg)
+    body = (tmp_path / "pr.md").read_text()
+    assert f"(branch ``{branch}``)" in body
