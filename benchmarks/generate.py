@@ -65,8 +65,8 @@ def generate(root: Path, models: int, versions: int) -> Path:
                 metadata={"framework": "bench"},
                 labels={"team": "bench"},
             )
-            path = layout.version_path(config.models_dir, name, version)
-            rounds[v].append(_blob(path, manifest.render(doc, path)))
+            for path, data in manifest.version_files(config.models_dir, doc).items():
+                rounds[v].append(_blob(path, data))
             tag_stream.append(_tag(tags.register(name, version), version, v + 1, when))
     # the last round also sets staging to the newest version and production to the one before
     when = start + versions * models

@@ -39,6 +39,7 @@ _API = {
     "sync",
     "tags_sync",
     "unassign",
+    "upgrade",
     "verify",
 }
 _TYPES = {
@@ -81,6 +82,7 @@ if TYPE_CHECKING:
         sync,
         tags_sync,
         unassign,
+        upgrade,
         verify,
     )
     from gitreg.errors import GitregError
@@ -136,5 +138,6 @@ __all__ = [
     "sync",
     "tags_sync",
     "unassign",
+    "upgrade",
     "verify",
 ]

@@ -310,6 +310,17 @@ class Verified:
         return all(p.repaired for p in self.problems)
 
 
+@events.emits("upgrade")
+def upgrade(*, dry_run: bool = False, branch: str | None = None, registry: RegistryArg = None) -> Any:
+    """Write what this gitreg derives and an older one did not (every
+    version's DVC pointer), in one commit (on ``branch``, for review, if
+    given); nothing when the registry is current. Returns
+    ``gitreg.derived.Upgraded``."""
+    from gitreg import derived
+
+    return derived.upgrade(_open(registry), dry_run=dry_run, branch=branch)
+
+
 @events.emits("tags.sync")
 def tags_sync(*, dry_run: bool = False, registry: RegistryArg = None) -> SyncResult:
     """Create the GTO tags the files at HEAD imply and are missing (after a

@@ -92,7 +92,7 @@ def diff(old: Snapshot, new: Snapshot) -> RegistryDiff:
 
     def parse(path: str, data: bytes | None, models_dir: str) -> tuple[Any, Any]:
         where = layout.classify(models_dir, path)
-        if data is None or where is None or where.kind == "unexpected":
+        if data is None or where is None or where.kind in ("unexpected", "dvc"):  # a .dvc pointer is derived
             return where, None
         kind = {"model": Model, "version": ModelVersion, "stage": StagePointer}[where.kind]
         try:

@@ -135,6 +135,8 @@ class _Reader:
                 return manifest.parse_at(data, ModelVersion, path, model=where.model, version=where.name)
             if where.kind == "stage":
                 return manifest.parse_at(data, StagePointer, path, model=where.model, stage=where.name)
+            if where.kind == "dvc":
+                return DvcPointer(data)  # judged against its manifest (``_check_dvc_pointers``)
         except InvalidDocumentError as exc:
             self.violations.append(_from_error("schema", path, exc))
             return None
@@ -147,10 +149,47 @@ class _Reader:
                 path,
                 "",
                 "not a registry file: models/<model>/ holds model.yaml, "
-                "versions/<version>.yaml and stages/<stage>.yaml",
+                "versions/<version>.yaml (with its <version>.dvc) and stages/<stage>.yaml",
             )
         )
         return None
+
+
+@dataclass(frozen=True)
+class DvcPointer:
+    """A version's ``.dvc`` file as committed: derived from the manifest."""
+
+    data: bytes
+
+
+def _check_dvc_pointers(reader: _Reader, docs: Mapping[str, Any], paths: Iterable[str]) -> None:
+    """Each version of ``paths`` (manifests or pointers) has its DVC pointer,
+    byte for byte the one its manifest derives; no pointer is without its
+    version. (Derived, so a hand edit that disagrees is a violation.)"""
+    models_dir = reader.models_dir
+    pairs: dict[tuple[str, str], None] = {}
+    for path in paths:
+        where = layout.classify(models_dir, path)
+        if where is not None and where.kind in ("version", "dvc"):
+            pairs[where.model, where.name] = None
+    wanted = [p for m, v in pairs for p in (layout.version_path(models_dir, m, v), layout.dvc_path(models_dir, m, v))]
+    docs = {**reader.documents(p for p in wanted if p not in docs), **docs}
+    for model, version in pairs:
+        path = layout.version_path(models_dir, model, version)
+        pointer_path = layout.dvc_path(models_dir, model, version)
+        document, pointer = docs.get(path), docs.get(pointer_path)
+        unreadable = any(v.path == path for v in reader.violations)  # already reported
+        if pointer is not None and document is None and not unreadable:
+            message = "a DVC pointer without its version (remove it with the version)"
+            reader.violations.append(Violation("dvc", pointer_path, "", message))
+        elif isinstance(document, ModelVersion):
+            expected = document.artifact.dvc_file(document.version).encode()
+            if pointer is None:
+                message = "missing: every version has its DVC pointer beside it (gitreg upgrade writes it)"
+                reader.violations.append(Violation("dvc", pointer_path, "", message))
+            elif isinstance(pointer, DvcPointer) and pointer.data != expected:
+                message = f"differs from what {path} derives (the artifact entry): it is written by gitreg, not by hand"
+                reader.violations.append(Violation("dvc", pointer_path, "", message))
 
 
 def _read_config(repo: Repo, commit: str) -> tuple[RegistryConfig | None, list[Violation]]:
@@ -256,6 +295,7 @@ def check_tree(repo: Repo, commit: str) -> Report:
                 )
             )
     _check_pointers(reader, config, docs, models)
+    _check_dvc_pointers(reader, docs, paths)
     return Report(commit, None, reader.read + 1, tuple(reader.violations))
 
 
@@ -515,6 +555,7 @@ def check_change(repo: Repo, base_rev: str, head: str) -> Report:
             reader.violations += _move_violations(move, base)
     reader.violations += _check_deletions(repo, base, base_config, head, deleted)
     _check_pointers(reader, config, docs, models)
+    _check_dvc_pointers(reader, docs, [p for s, p in changes])
     all_violations = tuple(dict.fromkeys([*violations, *reader.violations]))
     # a move's verdict is read from the same violations the report lists (its gates and order are its own)
     judged = tuple(

@@ -1157,6 +1157,33 @@ def import_command(file: str, dry_run: bool, registry: Registry, as_json: bool) 
     echo(render.to_json(render.imported_json(done)) if as_json else render.imported_text(done, dry_run))
 
 
+@main.command()
+@click.option("--dry-run", is_flag=True, help="List what would be written; write nothing.")
+@click.option("--branch", metavar="NAME", help="Commit on a new branch NAME (for a pull request) instead.")
+@registry_option
+@json_option
+def upgrade(dry_run: bool, branch: str | None, registry: Registry, as_json: bool) -> None:
+    """Bring a registry made by an older gitreg up to date, in one commit.
+
+    Writes every version's DVC pointer (versions/VERSION.dvc, derived from
+    its manifest) so that stock DVC (dvc gc, dvc get, dvc import) knows
+    every registered artifact. Running it again writes nothing.
+    """
+    from gitreg import api, render
+
+    done = api.upgrade(dry_run=dry_run, branch=branch, registry=registry)
+    if as_json:
+        echo(render.to_json({"files": list(done.files), "commit": done.commit, "branch": done.branch}))
+        return
+    verb = "Would write" if dry_run else "Wrote"
+    for path in done.files:
+        echo(f"{verb} {path}")
+    if not done.files:
+        echo("The registry is up to date.")
+    elif done.commit:
+        echo(f"Done: commit {done.commit[:10]}" + (f" on branch {done.branch}" if done.branch else ""))
+
+
 @main.group()
 def tags() -> None:
     """The GTO-format tags that mirror the registry files."""

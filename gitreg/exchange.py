@@ -220,8 +220,7 @@ def _change(snap: Snapshot, plan: _Plan, source: str) -> Change:
                 path = layout.model_path(snap.models_dir, m.name)
                 files[path] = manifest.render(m, path)
         for v in group:
-            path = layout.version_path(snap.models_dir, v.model, v.version)
-            files[path] = manifest.render(v, path)
+            files |= manifest.version_files(snap.models_dir, v)
         if not files:
             continue
         what = ", ".join(f"{v.model} {v.version}" for v in group) or ", ".join(m.name for m in plan.models)

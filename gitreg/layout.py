@@ -11,6 +11,7 @@ DVC_CONFIG_PATH = ".dvc/config"
 DVC_GITIGNORE_PATH = ".dvc/.gitignore"
 DVCIGNORE_PATH = ".dvcignore"
 YAML_SUFFIX = ".yaml"
+DVC_SUFFIX = ".dvc"
 
 
 @dataclass(frozen=True)
@@ -18,7 +19,7 @@ class RegistryPath:
     """What a path under ``models_dir`` is: a model's model.yaml, a version
     file, a stage pointer, or something that does not belong there."""
 
-    kind: Literal["model", "version", "stage", "unexpected"]
+    kind: Literal["model", "version", "stage", "dvc", "unexpected"]
     model: str
     name: str = ""  # the version or stage its file name gives
 
@@ -34,6 +35,8 @@ def classify(models_dir: str, path: str) -> RegistryPath | None:
     folder, _, file = rest.partition("/")
     if folder in ("versions", "stages") and "/" not in file and file.endswith(YAML_SUFFIX):
         return RegistryPath("version" if folder == "versions" else "stage", model, file[: -len(YAML_SUFFIX)])
+    if folder == "versions" and "/" not in file and file.endswith(DVC_SUFFIX):
+        return RegistryPath("dvc", model, file[: -len(DVC_SUFFIX)])
     return RegistryPath("unexpected", model)
 
 
@@ -51,6 +54,12 @@ def versions_dir(models_dir: str, model: str) -> str:
 
 def version_path(models_dir: str, model: str, version: str) -> str:
     return f"{models_dir}/{model}/versions/{version}{YAML_SUFFIX}"
+
+
+def dvc_path(models_dir: str, model: str, version: str) -> str:
+    """The version's DVC pointer: a ``.dvc`` file beside its manifest, so DVC
+    (``dvc gc``, ``dvc get``, ``dvc import``) knows its artifact."""
+    return f"{models_dir}/{model}/versions/{version}{DVC_SUFFIX}"
 
 
 def stages_dir(models_dir: str, model: str) -> str:

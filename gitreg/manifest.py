@@ -6,12 +6,13 @@ they are written (``render``); the rest of the code only sees these types.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from gitreg import lazy
+from gitreg import layout, lazy
 from gitreg.errors import InvalidDocumentError
 from gitreg.names import Quoted
 
@@ -241,12 +242,19 @@ class Artifact:
         doc["remote"] = self.remote
         return doc
 
-    def dvc_file(self) -> str:
-        """The text of a ``.dvc`` file with which stock DVC pulls this artifact."""
+    def dvc_file(self, folder: str = "") -> str:
+        """The text of a ``.dvc`` file with which stock DVC pulls this
+        artifact (to ``folder/<path>`` beside the file, when given)."""
+        path = f"{folder}/{self.path}" if folder else self.path
+        if folder and _PLAIN_PATH.fullmatch(path) and _PLAIN_MD5.fullmatch(self.md5):
+            # what yamlio.dump writes for these (no YAML resolver reads such text as anything but a string),
+            # without its cost: the checker derives one per version (tests/test_properties.py compares them)
+            nfiles = f"  nfiles: {self.nfiles}\n" if self.nfiles is not None else ""
+            return f"outs:\n- md5: {self.md5}\n  size: {self.size}\n{nfiles}  hash: md5\n  path: {path}\n"
         out: dict[str, Any] = {"md5": self.md5, "size": self.size}
         if self.nfiles is not None:
             out["nfiles"] = self.nfiles
-        out |= {"hash": "md5", "path": self.path}
+        out |= {"hash": "md5", "path": path}
         return yamlio.dump({"outs": [out]})
 
 
@@ -387,6 +395,19 @@ def parse_at(data: bytes | str, kind: type[Any], path: str, memo: Memo | None = 
         if found != want:
             raise InvalidDocumentError(f"{path}: /{key}: is {found!r} but the file's path says {want!r}")
     return document
+
+
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*/[A-Za-z0-9_][A-Za-z0-9._-]*")
+_PLAIN_MD5 = re.compile(r"[0-9a-f]*[acdf][0-9a-f]*(?:\.dir)?")  # a letter no number syntax uses
+
+
+def version_files(models_dir: str, document: ModelVersion) -> dict[str, bytes]:
+    """What a registered version writes: its manifest, and its DVC pointer
+    (derived: the artifact entry, pulled by DVC to ``<version>/<path>`` beside
+    it), through which every stock DVC command knows the version's bytes."""
+    path = layout.version_path(models_dir, document.model, document.version)
+    pointer = layout.dvc_path(models_dir, document.model, document.version)
+    return {path: render(document, path), pointer: document.artifact.dvc_file(document.version).encode()}
 
 
 def render(document: Document, source: str) -> bytes:

@@ -621,8 +621,7 @@ class Registry:
                 description=description,
                 lineage=captured.lineage,
             )
-            path = layout.version_path(config.models_dir, model, chosen)
-            files: dict[str, bytes | None] = {path: manifest.render(document, path)}
+            files: dict[str, bytes | None] = dict(manifest.version_files(config.models_dir, document))
             if snap.model(model) is None:
                 model_file = layout.model_path(config.models_dir, model)
                 files[model_file] = manifest.render(Model(name=model), model_file)

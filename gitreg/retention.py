@@ -130,6 +130,7 @@ class Collected:
 
 def _change(snap: Snapshot, expired: Sequence[Verdict]) -> Change:
     files: dict[str, bytes | None] = {layout.version_path(snap.models_dir, v.model, v.version): None for v in expired}
+    files |= {layout.dvc_path(snap.models_dir, v.model, v.version): None for v in expired}
     specs = []
     for v in expired:
         event = tags.TagEvent("deregister", v.model, version=v.version)

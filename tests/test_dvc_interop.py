@@ -140,3 +140,72 @@ def test_libgit2_tools_work_in_a_registry_made_by_init(registry: Path, artifact:
     git(registry, "update-index", "--split-index")
     out = cli("doctor", "-R", registry, code=1).stdout
     assert "core.splitIndex is on" in out and "git update-index --no-split-index" in out
+
+
+def run_dvc(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "dvc", *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, (args, done.stdout, done.stderr)
+    return done
+
+
+@pytest.fixture
+def two_versions(registry: Path, tmp_path: Path) -> dict[str, Path]:
+    model_file = tmp_path / "model.pkl"
+    model_file.write_bytes(bytes(range(256)) * 4096)
+    folder = tmp_path / "bert"
+    (folder / "tok").mkdir(parents=True)
+    (folder / "weights.bin").write_bytes(b"\x07" * 300_000)
+    (folder / "tok" / "vocab.txt").write_text("a\nb\n")
+    api.register("fraud", model_file, registry=registry)
+    api.register("bert", folder, registry=registry)
+    return {"file": model_file, "folder": folder}
+
+
+@pytest.mark.parametrize("mode", [["-w"], ["-a"], ["-T"], ["-A"], ["-w", "-a", "-T", "-A"]], ids=str)
+def test_dvc_gc_in_any_mode_keeps_every_registered_object(
+    registry: Path, two_versions: dict[str, Path], tmp_path: Path, cli: Cli, mode: list[str]
+) -> None:
+    """Each version's DVC pointer (versions/<version>.dvc) makes its objects
+    used: `dvc gc --cloud` in the registry and in a clone removes none."""
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(registry), str(clone))
+    for where in (registry, clone):
+        run_dvc(where, "gc", *mode, "--cloud", "-f")
+        assert "0 with problems" in cli("verify", "--remote", "-R", registry).stdout
+
+
+def test_dvc_get_and_import_return_the_registered_bytes(
+    registry: Path, two_versions: dict[str, Path], tmp_path: Path
+) -> None:
+    got = tmp_path / "got"
+    got.mkdir()
+    run_dvc(got, "get", str(registry), "models/fraud/versions/1.0.0/model.pkl", "-o", "model.pkl")
+    assert (got / "model.pkl").read_bytes() == two_versions["file"].read_bytes()
+    run_dvc(got, "get", str(registry), "models/bert/versions/1.0.0/bert", "-o", "bert")
+    assert (got / "bert" / "weights.bin").read_bytes() == (two_versions["folder"] / "weights.bin").read_bytes()
+    assert (got / "bert" / "tok" / "vocab.txt").read_text() == "a\nb\n"
+    project = tmp_path / "project"
+    project.mkdir()
+    git(project, "init", "-q", "-b", "main")
+    run_dvc(project, "init", "-q")
+    run_dvc(project, "import", str(registry), "models/fraud/versions/1.0.0/model.pkl", "-o", "model.pkl")
+    assert (project / "model.pkl").read_bytes() == two_versions["file"].read_bytes()
+    assert "rev_lock" in (project / "model.pkl.dvc").read_text()
+
+
+def test_the_dvc_pointer_is_derived_and_checked(registry: Path, two_versions: dict[str, Path], cli: Cli) -> None:
+    pointer = registry / "models" / "fraud" / "versions" / "1.0.0.dvc"
+    assert pointer.read_text().endswith("path: 1.0.0/model.pkl\n")
+    cli("check", "-R", registry)
+    pointer.write_text(pointer.read_text().replace("size: ", "size: 1"))
+    git(registry, "commit", "-qam", "by hand")
+    assert "differs from what models/fraud/versions/1.0.0.yaml derives" in cli("check", "-R", registry, code=1).stdout
+    git(registry, "rm", "-q", str(pointer.relative_to(registry)))
+    git(registry, "commit", "-qm", "an older registry: no pointers")
+    assert "missing: every version has its DVC pointer" in cli("check", "-R", registry, code=1).stdout
+    out = cli("upgrade", "-R", registry).stdout
+    assert "Wrote models/fraud/versions/1.0.0.dvc" in out and "Done: commit" in out
+    cli("check", "-R", registry)
+    assert "The registry is up to date." in cli("upgrade", "-R", registry).stdout

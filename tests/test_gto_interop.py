@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from gitreg import api
+from gitreg.errors import NotFoundError
 from tests.conftest import Cli
 
 GTO = Path(sys.executable).parent / "gto"
@@ -25,16 +26,20 @@ def gto_view(registry: Path) -> dict[str, Any]:
     }
 
 
+def _latest(registry: Path, model: str) -> str | None:
+    """`MODEL@latest`, the newest version not deprecated or archived (GTO's
+    latest); None when every version is (GTO shows null)."""
+    try:
+        return f"v{api.resolve(f'{model}@latest', registry=registry).version}"
+    except NotFoundError:
+        return None
+
+
 def our_view(registry: Path, cli: Cli) -> dict[str, Any]:
-    """Holders from `gitreg list`; the latest as GTO counts it, the newest
-    version not deprecated or archived: `MODEL@latest`."""
+    """Holders from `gitreg list`, the latest as GTO counts it."""
     models = json.loads(cli("list", "--json", "-R", registry).stdout)
     return {
-        m["model"]: {
-            "latest": "v"
-            + json.loads(cli("resolve", f"{m['model']}@latest", "--json", "-R", registry).stdout)["version"],
-            "stages": {s: f"v{v}" for s, v in m["stages"].items()},
-        }
+        m["model"]: {"latest": _latest(registry, m["model"]), "stages": {s: f"v{v}" for s, v in m["stages"].items()}}
         for m in models
     }
 

@@ -156,3 +156,29 @@ def test_any_sequence_of_operations_keeps_the_registry_valid_and_gto_agreeing(
             assert state(registry) == before, operation
     cli("check", "-R", registry)
     assert gto_view(registry) == our_view(registry, cli)
+
+
+@given(
+    md5=st.text("0123456789abcdef", min_size=32, max_size=32),
+    listing=st.booleans(),
+    version=st.from_regex(
+        r"(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})(-[a-z0-9.]{1,8})?", fullmatch=True
+    ),
+    name=st.text(
+        st.characters(min_codepoint=32, max_codepoint=126, exclude_characters="/\\\\"), min_size=1, max_size=20
+    ),
+)
+def test_the_dvc_pointer_fast_path_writes_what_yaml_dump_writes(
+    md5: str, listing: bool, version: str, name: str
+) -> None:
+    """A version's .dvc pointer is formatted directly where that is safe;
+    the text must be what the YAML writer gives, byte for byte."""
+    from gitreg import yamlio
+    from gitreg.manifest import Artifact
+
+    artifact = Artifact(name, md5 + (".dir" if listing else ""), 7, "storage", 2 if listing else None)
+    out: dict[str, object] = {"md5": artifact.md5, "size": 7}
+    if listing:
+        out["nfiles"] = 2
+    out |= {"hash": "md5", "path": f"{version}/{name}"}
+    assert artifact.dvc_file(version) == yamlio.dump({"outs": [out]})

@@ -35,6 +35,7 @@ def test_first_registration(registry: Path, artifact: Path, cli: Cli) -> None:
     ).read_bytes() == artifact.read_bytes()
     assert git(registry, "show", "--name-only", "--format=", "HEAD").splitlines() == [
         "models/fraud/model.yaml",
+        "models/fraud/versions/1.0.0.dvc",  # its DVC pointer, derived: DVC knows the version
         "models/fraud/versions/1.0.0.yaml",
     ]
     assert git(registry, "status", "--porcelain", "--untracked-files=all") == ""
@@ -191,6 +192,7 @@ def test_unrelated_user_changes_stay_out_and_in_place(registry: Path, artifact: 
     api.register("fraud", artifact, registry=registry)
     assert git(registry, "show", "--name-only", "--format=", "HEAD").splitlines() == [
         "models/fraud/model.yaml",
+        "models/fraud/versions/1.0.0.dvc",  # its DVC pointer, derived: DVC knows the version
         "models/fraud/versions/1.0.0.yaml",
     ]
     assert git(registry, "status", "--porcelain", "--untracked-files=all").splitlines() == [

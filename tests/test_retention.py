@@ -118,7 +118,7 @@ def test_dry_run_and_no_policy_write_nothing(reg: Path, cli: Cli) -> None:
 
 def test_checker_accepts_only_the_removals_the_base_policy_allows(reg: Path, cli: Cli) -> None:
     base = git(reg, "rev-parse", "HEAD")
-    git(reg, "rm", "-q", "models/fraud/versions/1.0.0.yaml")
+    git(reg, "rm", "-q", "models/fraud/versions/1.0.0.yaml", "models/fraud/versions/1.0.0.dvc")
     git(reg, "commit", "-qm", "remove by hand, no policy")
     report = api.check(base=base, registry=reg)
     assert [v.message for v in report.violations] == [
@@ -127,11 +127,11 @@ def test_checker_accepts_only_the_removals_the_base_policy_allows(reg: Path, cli
     # loosening the policy in the same change does not help: the base's policy rules
     git(reg, "reset", "-q", "--hard", base)
     policy(reg, "retention:\n  max_versions: 1\n")
-    git(reg, "rm", "-q", "models/fraud/versions/1.0.0.yaml")
+    git(reg, "rm", "-q", "models/fraud/versions/1.0.0.yaml", "models/fraud/versions/1.0.0.dvc")
     git(reg, "commit", "-qm", "remove with the new policy")
     assert not api.check(base=base, registry=reg).ok
     assert api.check(base="HEAD~1", registry=reg).ok  # with the policy in the base, 1.0.0 may go
-    git(reg, "rm", "-q", "models/fraud/versions/1.0.1.yaml")
+    git(reg, "rm", "-q", "models/fraud/versions/1.0.1.yaml", "models/fraud/versions/1.0.1.dvc")
     git(reg, "commit", "-qm", "remove the rollback target")
     out = cli("check", "--base", "HEAD~2", "-R", reg, code=1).stdout
     assert "the retention policy keeps fraud 1.0.1: rollback target for production" in out

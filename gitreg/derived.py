@@ -1,0 +1,43 @@
+"""Files derived from the manifests, and `gitreg upgrade`, which brings a
+registry made by an older gitreg up to what this one derives, in one
+reviewable commit. Today that is every version's DVC pointer
+(``versions/<version>.dvc``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gitreg import layout, manifest
+from gitreg.registry import Change, Registry
+from gitreg.snapshot import Snapshot
+
+
+@dataclass(frozen=True)
+class Upgraded:
+    files: tuple[str, ...]  # written (or, on a dry run, to write)
+    commit: str | None  # None: nothing to do, or a dry run
+    branch: str | None = None
+
+
+def _change(snap: Snapshot) -> Change:
+    derived: dict[str, bytes] = {}
+    for model in snap.model_names():
+        for document in snap.all_versions(model):
+            pointer = layout.dvc_path(snap.models_dir, model, document.version)
+            derived[pointer] = manifest.version_files(snap.models_dir, document)[pointer]
+    current = snap.read_files(list(derived))
+    files: dict[str, bytes | None] = {path: data for path, data in derived.items() if current[path] != data}
+    return Change(
+        files,
+        f"Write the DVC pointers of {len(files)} version(s)",
+        {"Gitreg-Action": "upgrade"},
+        result=tuple(sorted(files)),
+    )
+
+
+def upgrade(registry: Registry, *, dry_run: bool = False, branch: str | None = None) -> Upgraded:
+    planned = _change(registry.snapshot())
+    if dry_run or not planned.files:
+        return Upgraded(planned.result, None)
+    applied = registry.apply(_change, branch=branch)
+    return Upgraded(applied.change.result, applied.commit, branch)
