@@ -18,16 +18,21 @@ def dvc(cwd: Path, *args: str) -> None:
     subprocess.run([sys.executable, "-m", "dvc", *args], cwd=cwd, check=True, capture_output=True, text=True)
 
 
-def test_stock_dvc_pulls_a_file_and_a_folder(registry: Path, tmp_path: Path) -> None:
+@pytest.fixture
+def two_versions(registry: Path, tmp_path: Path) -> dict[str, Path]:
     model_file = tmp_path / "model.pkl"
     model_file.write_bytes(bytes(range(256)) * 4096)
     folder = tmp_path / "bert"
-    (folder / "tokenizer").mkdir(parents=True)
+    (folder / "tok").mkdir(parents=True)
     (folder / "weights.bin").write_bytes(b"\x07" * 300_000)
-    (folder / "tokenizer" / "vocab.txt").write_text("a\nb\nc\n")
+    (folder / "tok" / "vocab.txt").write_text("a\nb\n")
     api.register("fraud", model_file, registry=registry)
     api.register("bert", folder, registry=registry)
+    return {"file": model_file, "folder": folder}
 
+
+def test_stock_dvc_pulls_a_file_and_a_folder(registry: Path, two_versions: dict[str, Path], tmp_path: Path) -> None:
+    model_file, folder = two_versions["file"], two_versions["folder"]
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", str(registry), str(clone))
     for ref in ("fraud@1.0.0", "bert@1.0.0"):
@@ -37,7 +42,7 @@ def test_stock_dvc_pulls_a_file_and_a_folder(registry: Path, tmp_path: Path) -> 
 
     assert (clone / "model.pkl").read_bytes() == model_file.read_bytes()
     assert (clone / "bert" / "weights.bin").read_bytes() == (folder / "weights.bin").read_bytes()
-    assert (clone / "bert" / "tokenizer" / "vocab.txt").read_text() == "a\nb\nc\n"
+    assert (clone / "bert" / "tok" / "vocab.txt").read_text() == "a\nb\n"
     assert sorted(p.name for p in (clone / "bert").rglob("*") if p.is_file()) == ["vocab.txt", "weights.bin"]
 
 
@@ -148,19 +153,6 @@ def run_dvc(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
     assert done.returncode == 0, (args, done.stdout, done.stderr)
     return done
-
-
-@pytest.fixture
-def two_versions(registry: Path, tmp_path: Path) -> dict[str, Path]:
-    model_file = tmp_path / "model.pkl"
-    model_file.write_bytes(bytes(range(256)) * 4096)
-    folder = tmp_path / "bert"
-    (folder / "tok").mkdir(parents=True)
-    (folder / "weights.bin").write_bytes(b"\x07" * 300_000)
-    (folder / "tok" / "vocab.txt").write_text("a\nb\n")
-    api.register("fraud", model_file, registry=registry)
-    api.register("bert", folder, registry=registry)
-    return {"file": model_file, "folder": folder}
 
 
 @pytest.mark.parametrize("mode", [["-w"], ["-a"], ["-T"], ["-A"], ["-w", "-a", "-T", "-A"]], ids=str)
