@@ -9,6 +9,7 @@ diff touches and what they reference, so its cost follows the change.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import posixpath
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -115,10 +116,13 @@ class _Reader:
 
     def files(self, oids: Mapping[str, str]) -> dict[str, Any]:
         """``documents`` for {path: blob id} from a listing: read by id, which
-        spares git a tree walk per file."""
-        blobs = self.repo.read_blobs(list(oids.values()))
-        self.read += len(oids)
-        return {path: self._parse(path, blobs[oid]) for path, oid in oids.items()}
+        spares git a tree walk per file. DVC pointers are not read at all:
+        their blob id is compared with the id of the bytes they must hold."""
+        pointers = {p: DvcPointer(oid) for p, oid in oids.items() if p.endswith(layout.DVC_SUFFIX)}
+        rest = {p: oid for p, oid in oids.items() if p not in pointers}
+        blobs = self.repo.read_blobs(list(rest.values()))
+        self.read += len(rest)
+        return {**{path: self._parse(path, blobs[oid]) for path, oid in rest.items()}, **pointers}
 
     def _parse(self, path: str, data: bytes | None) -> Any:
         where = layout.classify(self.models_dir, path)
@@ -136,7 +140,7 @@ class _Reader:
             if where.kind == "stage":
                 return manifest.parse_at(data, StagePointer, path, model=where.model, stage=where.name)
             if where.kind == "dvc":
-                return DvcPointer(data)  # judged against its manifest (``_check_dvc_pointers``)
+                return DvcPointer(blob_id(data))  # judged against its manifest (``_check_dvc_pointers``)
         except InvalidDocumentError as exc:
             self.violations.append(_from_error("schema", path, exc))
             return None
@@ -157,9 +161,15 @@ class _Reader:
 
 @dataclass(frozen=True)
 class DvcPointer:
-    """A version's ``.dvc`` file as committed: derived from the manifest."""
+    """A version's ``.dvc`` file as committed (its blob id): derived from the manifest."""
 
-    data: bytes
+    oid: str
+
+
+def blob_id(data: bytes, length: int = 40) -> str:
+    """The id git gives a blob of ``data`` (SHA-1, or SHA-256 for 64-digit ids)."""
+    digest = hashlib.sha1 if length == 40 else hashlib.sha256
+    return digest(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
 def _check_dvc_pointers(reader: _Reader, docs: Mapping[str, Any], paths: Iterable[str]) -> None:
@@ -187,7 +197,7 @@ def _check_dvc_pointers(reader: _Reader, docs: Mapping[str, Any], paths: Iterabl
             if pointer is None:
                 message = "missing: every version has its DVC pointer beside it (gitreg upgrade writes it)"
                 reader.violations.append(Violation("dvc", pointer_path, "", message))
-            elif isinstance(pointer, DvcPointer) and pointer.data != expected:
+            elif isinstance(pointer, DvcPointer) and pointer.oid != blob_id(expected, len(pointer.oid)):
                 message = f"differs from what {path} derives (the artifact entry): it is written by gitreg, not by hand"
                 reader.violations.append(Violation("dvc", pointer_path, "", message))
 
