@@ -172,16 +172,13 @@ def blob_id(data: bytes, length: int = 40) -> str:
     return digest(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
-def _check_dvc_pointers(reader: _Reader, docs: Mapping[str, Any], paths: Iterable[str]) -> None:
-    """Each version of ``paths`` (manifests or pointers) has its DVC pointer,
-    byte for byte the one its manifest derives; no pointer is without its
-    version. (Derived, so a hand edit that disagrees is a violation.)"""
+def _check_dvc_pointers(reader: _Reader, docs: Mapping[str, Any], places: Iterable[layout.RegistryPath]) -> None:
+    """Each version among ``places`` (manifests or pointers, classified by the
+    caller) has its DVC pointer, byte for byte the one its manifest derives;
+    no pointer is without its version. (Derived, so a hand edit that
+    disagrees is a violation.)"""
     models_dir = reader.models_dir
-    pairs: dict[tuple[str, str], None] = {}
-    for path in paths:
-        where = layout.classify(models_dir, path)
-        if where is not None and where.kind in ("version", "dvc"):
-            pairs[where.model, where.name] = None
+    pairs = dict.fromkeys((w.model, w.name) for w in places if w.kind in ("version", "dvc"))
     wanted = [p for m, v in pairs for p in (layout.version_path(models_dir, m, v), layout.dvc_path(models_dir, m, v))]
     docs = {**reader.documents(p for p in wanted if p not in docs), **docs}
     for model, version in pairs:
@@ -305,7 +302,7 @@ def check_tree(repo: Repo, commit: str) -> Report:
                 )
             )
     _check_pointers(reader, config, docs, models)
-    _check_dvc_pointers(reader, docs, paths)
+    _check_dvc_pointers(reader, docs, places)
     return Report(commit, None, reader.read + 1, tuple(reader.violations))
 
 
@@ -565,7 +562,7 @@ def check_change(repo: Repo, base_rev: str, head: str) -> Report:
             reader.violations += _move_violations(move, base)
     reader.violations += _check_deletions(repo, base, base_config, head, deleted)
     _check_pointers(reader, config, docs, models)
-    _check_dvc_pointers(reader, docs, [p for s, p in changes])
+    _check_dvc_pointers(reader, docs, [w for p in touched if (w := layout.classify(config.models_dir, p))])
     all_violations = tuple(dict.fromkeys([*violations, *reader.violations]))
     # a move's verdict is read from the same violations the report lists (its gates and order are its own)
     judged = tuple(
