@@ -313,7 +313,7 @@ class Verified:
 @events.emits("upgrade")
 def upgrade(*, dry_run: bool = False, branch: str | None = None, registry: RegistryArg = None) -> Any:
     """Write what this gitreg derives and an older one did not (every
-    version's DVC pointer), in one commit (on ``branch``, for review, if
+    version's DVC pointer, ``dvc.yaml``'s artifacts entries), in one commit (on ``branch``, for review, if
     given); nothing when the registry is current. Returns
     ``gitreg.derived.Upgraded``."""
     from gitreg import derived

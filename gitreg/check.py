@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitreg import gates, history, layout, location, manifest
+from gitreg import dvcyaml, gates, history, layout, location, manifest
 from gitreg.errors import InvalidDocumentError, NotFoundError, UsageError
 from gitreg.gates import GateResult
 from gitreg.git import Repo
@@ -199,6 +199,97 @@ def _check_dvc_pointers(reader: _Reader, docs: Mapping[str, Any], places: Iterab
                 reader.violations.append(Violation("dvc", pointer_path, "", message))
 
 
+def _dvc_yaml_violations(data: bytes | None, expected: Mapping[str, str], why: Mapping[str, str]) -> list[Violation]:
+    """``dvc.yaml`` as committed (``data``) against the entries gitreg
+    derives (``gitreg.dvcyaml``); ``why`` says, per model, why its entry must
+    be what it is, when a change decided it."""
+    if data == dvcyaml.render(expected):
+        return []
+    if data is None:
+        message = "missing: it names each model's latest registered version for DVC (gitreg upgrade writes it)"
+        return [Violation("dvc", dvcyaml.PATH, "", message)]
+    try:
+        found = dvcyaml.parse(data)
+    except InvalidDocumentError as exc:
+        return [Violation("dvc", dvcyaml.PATH, "", str(exc).removeprefix(f"{dvcyaml.PATH}: "))]
+    found_wrong = []
+    for model in sorted(set(found) | set(expected)):
+        there, wanted = found.get(model), expected.get(model)
+        if there == wanted:
+            continue
+        if wanted is None:
+            message = f"names {model!r}, which has no registered version DVC can name here"
+        elif there is None:
+            message = f"has no entry for {model} (gitreg upgrade writes it)"
+        else:
+            message = f"entry {model} names {there}, not {wanted}" + (f": {why[model]}" if model in why else "")
+        found_wrong.append(Violation("dvc", dvcyaml.PATH, f"/artifacts/{model}", message))
+    message = "differs from what gitreg writes (comments or layout): it is not edited by hand"
+    return found_wrong or [Violation("dvc", dvcyaml.PATH, "", message)]
+
+
+def _check_dvc_yaml_tree(reader: _Reader, docs: Mapping[str, Any], places: Iterable[layout.RegistryPath]) -> None:
+    """Each model's entry names one of its versions as registered (any: which
+    one a change must name is ``check_change``'s business)."""
+    models_dir = reader.models_dir
+    versions: dict[str, list[ModelVersion]] = {}
+    for where in places:
+        versions.setdefault(where.model, [])
+        document = docs.get(layout.version_path(models_dir, where.model, where.name))
+        if where.kind == "version" and isinstance(document, ModelVersion):
+            versions[where.model].append(document)
+    data = reader.repo.read_paths(reader.commit, [dvcyaml.PATH])[dvcyaml.PATH]
+    try:
+        found = dvcyaml.parse(data)
+    except InvalidDocumentError:
+        found = {}
+    expected = dvcyaml.derive(found, models_dir, {**{m: [] for m in found}, **versions})
+    reader.violations += _dvc_yaml_violations(data, expected, {})
+
+
+def _check_dvc_yaml_change(
+    reader: _Reader, fork: str, changes: Sequence[tuple[str, str]], docs: Mapping[str, Any], edited: bool
+) -> None:
+    """The change leaves ``dvc.yaml`` as gitreg would: a model it registers
+    versions of is named by the highest of them (its registration commit is
+    where ``dvc artifacts get`` reads the entry); a model whose named version
+    it removes falls back to its highest remaining one; nothing else moves."""
+    models_dir = reader.models_dir
+    places = [
+        (s, w) for s, p in changes if s in ("A", "D") and (w := layout.classify(models_dir, p)) and w.kind == "version"
+    ]
+    added = dvcyaml.latest(
+        d
+        for s, w in places
+        if s == "A" and isinstance(d := docs.get(layout.version_path(models_dir, w.model, w.name)), ModelVersion)
+    )
+    if not (edited or places):
+        return
+    blobs = reader.repo.read_paths(fork, [dvcyaml.PATH])
+    data = reader.repo.read_paths(reader.commit, [dvcyaml.PATH])[dvcyaml.PATH]
+    try:
+        before, after = dvcyaml.parse(blobs[dvcyaml.PATH]), dvcyaml.parse(data)
+    except InvalidDocumentError:
+        reader.violations += _dvc_yaml_violations(data, {}, {})
+        return
+    affected = {w.model for _, w in places} | {m for m in set(before) | set(after) if before.get(m) != after.get(m)}
+    settled = sorted(affected - set(added))
+    trees = reader.repo.read_trees([f"{reader.commit}:{layout.versions_dir(models_dir, m)}" for m in settled])
+    versions: dict[str, list[ModelVersion]] = {}
+    for model in settled:
+        entries = trees[f"{reader.commit}:{layout.versions_dir(models_dir, model)}"] or []
+        paths = [
+            f"{layout.versions_dir(models_dir, model)}/{name}"
+            for _, kind, _, name in entries
+            if kind == "blob" and name.endswith(layout.YAML_SUFFIX)
+        ]
+        found = {**reader.documents(p for p in paths if p not in docs), **{p: docs[p] for p in paths if p in docs}}
+        versions[model] = [d for d in found.values() if isinstance(d, ModelVersion)]
+    expected = dvcyaml.derive(before, models_dir, {**versions, **{m: [] for m in added}}, added)
+    why = {m: "the version this change registers (dvc artifacts get reads the entry at its commit)" for m in added}
+    reader.violations += _dvc_yaml_violations(data, expected, why)
+
+
 def _read_config(repo: Repo, commit: str) -> tuple[RegistryConfig | None, list[Violation]]:
     data = repo.read_paths(commit, [layout.CONFIG_PATH])[layout.CONFIG_PATH]
     if data is None:
@@ -303,6 +394,7 @@ def check_tree(repo: Repo, commit: str) -> Report:
             )
     _check_pointers(reader, config, docs, models)
     _check_dvc_pointers(reader, docs, places)
+    _check_dvc_yaml_tree(reader, docs, places)
     return Report(commit, None, reader.read + 1, tuple(reader.violations))
 
 
@@ -563,6 +655,11 @@ def check_change(repo: Repo, base_rev: str, head: str) -> Report:
     reader.violations += _check_deletions(repo, base, base_config, head, deleted)
     _check_pointers(reader, config, docs, models)
     _check_dvc_pointers(reader, docs, [w for p in touched if (w := layout.classify(config.models_dir, p))])
+    edited = [d for d in diffed if d.path == dvcyaml.PATH]
+    for d in edited:
+        if d.status != "D":
+            violations += _entry_violations(d.path, d.new_mode)
+    _check_dvc_yaml_change(reader, fork, changes, docs, bool(edited))
     all_violations = tuple(dict.fromkeys([*violations, *reader.violations]))
     # a move's verdict is read from the same violations the report lists (its gates and order are its own)
     judged = tuple(

@@ -1167,7 +1167,9 @@ def upgrade(dry_run: bool, branch: str | None, registry: Registry, as_json: bool
 
     Writes every version's DVC pointer (versions/VERSION.dvc, derived from
     its manifest) so that stock DVC (dvc gc, dvc get, dvc import) knows
-    every registered artifact. Running it again writes nothing.
+    every registered artifact, and dvc.yaml's artifacts: entries (each
+    model's highest version) for dvc artifacts get and DVC Studio. Running
+    it again writes nothing.
     """
     from gitreg import api, render
 

@@ -1,13 +1,14 @@
 """Files derived from the manifests, and `gitreg upgrade`, which brings a
 registry made by an older gitreg up to what this one derives, in one
 reviewable commit. Today that is every version's DVC pointer
-(``versions/<version>.dvc``)."""
+(``versions/<version>.dvc``) and the ``dvc.yaml`` artifacts entries
+(``gitreg.dvcyaml``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gitreg import layout, manifest
+from gitreg import dvcyaml, layout, manifest
 from gitreg.registry import Change, Registry
 from gitreg.snapshot import Snapshot
 
@@ -21,15 +22,21 @@ class Upgraded:
 
 def _change(snap: Snapshot) -> Change:
     derived: dict[str, bytes] = {}
-    for model in snap.model_names():
-        for document in snap.all_versions(model):
+    versions = {model: snap.all_versions(model) for model in snap.model_names()}
+    for model, documents in versions.items():
+        for document in documents:
             pointer = layout.dvc_path(snap.models_dir, model, document.version)
             derived[pointer] = manifest.version_files(snap.models_dir, document)[pointer]
-    current = snap.read_files(list(derived))
+    current = snap.read_files([*derived, dvcyaml.PATH])
     files: dict[str, bytes | None] = {path: data for path, data in derived.items() if current[path] != data}
+    pointers = len(files)
+    old = current[dvcyaml.PATH]
+    files |= dvcyaml.written(old, dvcyaml.derive(dvcyaml.parse(old), snap.models_dir, versions))
+    what = [f"the DVC pointers of {pointers} version(s)"] if pointers else []
+    what += [dvcyaml.PATH] if dvcyaml.PATH in files else []
     return Change(
         files,
-        f"Write the DVC pointers of {len(files)} version(s)",
+        f"Write {' and '.join(what)}",
         {"Gitreg-Action": "upgrade"},
         result=tuple(sorted(files)),
     )

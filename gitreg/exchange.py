@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from gitreg import dvcconfig, layout, manifest, schema, tags
+from gitreg import dvcconfig, dvcyaml, layout, manifest, schema, tags
 from gitreg.errors import ConflictError, InvalidDocumentError, NotFoundError, UsageError
 from gitreg.manifest import Model, ModelVersion, StagePointer
 from gitreg.names import Version, check_name
@@ -213,6 +213,7 @@ def _change(snap: Snapshot, plan: _Plan, source: str) -> Change:
             rounds.append([])
         rounds[k].append(version)
     parts = []
+    dvc_yaml = snap.read_files([dvcyaml.PATH])[dvcyaml.PATH]
     for k, group in enumerate(rounds or [[]]):
         files: dict[str, bytes | None] = {}
         if k == 0:
@@ -221,6 +222,9 @@ def _change(snap: Snapshot, plan: _Plan, source: str) -> Change:
                 files[path] = manifest.render(m, path)
         for v in group:
             files |= manifest.version_files(snap.models_dir, v)
+        if group:  # each round registers one version per model: its dvc.yaml entry names it
+            files |= dvcyaml.registering(dvc_yaml, snap.models_dir, group)
+            dvc_yaml = files.get(dvcyaml.PATH, dvc_yaml)
         if not files:
             continue
         what = ", ".join(f"{v.model} {v.version}" for v in group) or ", ".join(m.name for m in plan.models)

@@ -64,7 +64,8 @@ def _plan_model(
         del registered[version]
     specs: list[TagSpec] = []
     commit_version = {target: version for version, target in registered.items()}
-    for version in versions:
+    # of versions added by one commit, the highest takes its tag (as it takes the commit's dvc.yaml entry)
+    for version in sorted(versions, key=Version.parse, reverse=True):
         if version in registered or version in untrue:
             continue
         commit = registry.repo.added_in(snap.commit or "HEAD", layout.version_path(snap.models_dir, model, version))
@@ -80,6 +81,7 @@ def _plan_model(
         registered[version] = commit
         commit_version[commit] = version
         specs.append(TagSpec(tags.register(model, version), version, commit))
+    specs.reverse()  # created oldest version first
     # versions taken out of use: GTO sees them through their deregistration tags
     deregistered = {t.event.version for t in existing if t.event.action == "deregister"}
     for document in snap.all_versions(model) if set(registered) - deregistered else []:

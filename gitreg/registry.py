@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from gitreg import credentials, events, failpoints, layout, lazy, manifest, tags
+from gitreg import credentials, dvcyaml, events, failpoints, layout, lazy, manifest, tags
 from gitreg import location as locations
 from gitreg.errors import ConflictError, NotFoundError, UsageError
 from gitreg.git import RefUpdate, RefUpdateRejected, Repo
@@ -622,6 +622,8 @@ class Registry:
                 lineage=captured.lineage,
             )
             files: dict[str, bytes | None] = dict(manifest.version_files(config.models_dir, document))
+            current = snap.read_files([dvcyaml.PATH])[dvcyaml.PATH]
+            files |= dvcyaml.registering(current, config.models_dir, [document])
             if snap.model(model) is None:
                 model_file = layout.model_path(config.models_dir, model)
                 files[model_file] = manifest.render(Model(name=model), model_file)

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from gitreg import history, layout, manifest, tags
+from gitreg import dvcyaml, history, layout, manifest, tags
 from gitreg.errors import InvalidDocumentError, NotFoundError, UsageError
 from gitreg.manifest import Artifact, ModelVersion, Retention, StagePointer
 from gitreg.registry import Change, Registry, TagSpec
@@ -131,6 +131,12 @@ class Collected:
 def _change(snap: Snapshot, expired: Sequence[Verdict]) -> Change:
     files: dict[str, bytes | None] = {layout.version_path(snap.models_dir, v.model, v.version): None for v in expired}
     files |= {layout.dvc_path(snap.models_dir, v.model, v.version): None for v in expired}
+    gone = {(v.model, v.version) for v in expired}
+    remaining = {
+        m: [d for d in snap.all_versions(m) if (m, d.version) not in gone] for m in sorted({v.model for v in expired})
+    }
+    current = snap.read_files([dvcyaml.PATH])[dvcyaml.PATH]
+    files |= dvcyaml.written(current, dvcyaml.derive(dvcyaml.parse(current), snap.models_dir, remaining))
     specs = []
     for v in expired:
         event = tags.TagEvent("deregister", v.model, version=v.version)

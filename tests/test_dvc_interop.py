@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from gitreg import api
-from tests.conftest import Cli, git
+from tests.conftest import Cli, git, state
 
 
 def dvc(cwd: Path, *args: str) -> None:
@@ -201,3 +202,114 @@ def test_the_dvc_pointer_is_derived_and_checked(registry: Path, two_versions: di
     assert "Wrote models/fraud/versions/1.0.0.dvc" in out and "Done: commit" in out
     cli("check", "-R", registry)
     assert "The registry is up to date." in cli("upgrade", "-R", registry).stdout
+
+
+def test_dvc_artifacts_get_by_stage_and_by_version(
+    registry: Path, two_versions: dict[str, Path], tmp_path: Path
+) -> None:
+    """DVC's model-registry command finds a version by its GTO tag and reads
+    dvc.yaml at the tagged commit: each registration's entry names it."""
+    newer = tmp_path / "newer.pkl"
+    newer.write_bytes(b"a newer model\n" * 1000)
+    api.register("fraud", newer, registry=registry)
+    api.promote("fraud", "1.0.0", to="staging", registry=registry)
+    api.promote("bert", "1.0.0", to="staging", registry=registry)
+    got = tmp_path / "got"
+    got.mkdir()
+    run_dvc(got, "artifacts", "get", str(registry), "fraud", "--stage", "staging", "-o", "staging.pkl")
+    run_dvc(got, "artifacts", "get", str(registry), "fraud", "--rev", "v1.0.1", "-o", "v101.pkl")
+    run_dvc(got, "artifacts", "get", str(registry), "fraud", "-o", "latest.pkl")
+    run_dvc(got, "artifacts", "get", str(registry), "bert", "--stage", "staging", "-o", "bert")
+    assert (got / "staging.pkl").read_bytes() == two_versions["file"].read_bytes()
+    assert (got / "v101.pkl").read_bytes() == (got / "latest.pkl").read_bytes() == newer.read_bytes()
+    assert (got / "bert" / "weights.bin").read_bytes() == (two_versions["folder"] / "weights.bin").read_bytes()
+    assert sorted(p.relative_to(got / "bert").as_posix() for p in (got / "bert").rglob("*") if p.is_file()) == [
+        "tok/vocab.txt",
+        "weights.bin",
+    ]
+
+
+def _dvc_yaml(registry: Path) -> dict[str, str]:
+    text = (registry / "dvc.yaml").read_text()
+    return dict(re.findall(r"\n  (\S+):\n    path: (\S+)\n", text))
+
+
+def test_dvc_yaml_is_derived_and_checked(registry: Path, two_versions: dict[str, Path], cli: Cli) -> None:
+    assert _dvc_yaml(registry) == {
+        "bert": "models/bert/versions/1.0.0/bert",
+        "fraud": "models/fraud/versions/1.0.0/model.pkl",
+    }
+    cli("check", "-R", registry)
+    dvc_yaml = registry / "dvc.yaml"
+    good = dvc_yaml.read_text()
+    hand_edits = {
+        "# mine\n" + good: "differs from what gitreg writes",
+        good.replace("1.0.0/model.pkl", "1.0.0/other.pkl"): "entry fraud names models/fraud/versions/1.0.0/other.pkl",
+        good.replace("  fraud:", "  ghost:"): "names 'ghost', which has no registered version",
+        "stages:\n  train:\n    cmd: python train.py\n" + good: "gitreg writes this file",
+    }
+    for text, message in hand_edits.items():
+        dvc_yaml.write_text(text)
+        git(registry, "commit", "-qam", "by hand")
+        assert message in cli("check", "-R", registry, code=1).stdout
+        assert message in cli("check", "--base", "HEAD~1", "-R", registry, code=1).stdout
+        git(registry, "reset", "-q", "--hard", "HEAD~1")
+    # an older registry: no dvc.yaml; `gitreg upgrade` writes it in one commit
+    git(registry, "rm", "-q", "dvc.yaml")
+    git(registry, "commit", "-qm", "an older registry")
+    assert "dvc.yaml: missing" in cli("check", "-R", registry, code=1).stdout
+    assert "Wrote dvc.yaml" in cli("upgrade", "-R", registry).stdout
+    assert dvc_yaml.read_text() == good
+    cli("check", "-R", registry)
+    cli("check", "--base", "HEAD~1", "-R", registry)
+
+
+def test_a_change_must_name_the_version_it_registers(
+    registry: Path, two_versions: dict[str, Path], tmp_path: Path, cli: Cli
+) -> None:
+    """The whole-tree check accepts an entry naming any version; a change
+    that registers one must name it (where dvc artifacts get reads it)."""
+    base = git(registry, "rev-parse", "HEAD")
+    newer = tmp_path / "newer.pkl"
+    newer.write_bytes(b"newer\n")
+    api.register("fraud", newer, registry=registry)
+    registered = git(registry, "rev-parse", "HEAD")
+    cli("check", "--base", base, "-R", registry)
+    dvc_yaml = registry / "dvc.yaml"
+    dvc_yaml.write_text(dvc_yaml.read_text().replace("1.0.1/newer.pkl", "1.0.0/model.pkl"))
+    git(registry, "commit", "-q", "--amend", "-a", "--no-edit")
+    cli("check", "-R", registry)
+    out = cli("check", "--base", base, "-R", registry, code=1).stdout
+    assert "entry fraud names models/fraud/versions/1.0.0/model.pkl, not models/fraud/versions/1.0.1/newer.pkl" in out
+    assert "the version this change registers" in out
+    # nor may a change move an entry it has no reason to move
+    git(registry, "reset", "-q", "--hard", registered)
+    dvc_yaml.write_text(dvc_yaml.read_text().replace("1.0.1/newer.pkl", "1.0.0/model.pkl"))
+    git(registry, "commit", "-qam", "point DVC back")
+    cli("check", "-R", registry)
+    assert "entry fraud names" in cli("check", "--base", registered, "-R", registry, code=1).stdout
+
+
+def test_gc_moves_the_entry_of_a_removed_version_to_the_highest_left(registry: Path, tmp_path: Path) -> None:
+    for version, data in (("1.0.0", b"a"), ("2.0.0", b"b"), ("1.0.1", b"c")):
+        path = tmp_path / f"{version}.bin"
+        path.write_bytes(data)
+        api.register("fraud", path, version=version, registry=registry)
+    assert _dvc_yaml(registry) == {"fraud": "models/fraud/versions/1.0.1/1.0.1.bin"}
+    config = registry / ".gitreg" / "config.yaml"
+    config.write_text(config.read_text() + "retention:\n  max_versions: 1\n")
+    git(registry, "commit", "-qam", "retention policy")
+    removed = api.gc(registry=registry).removed
+    assert sorted(removed) == [("fraud", "1.0.0"), ("fraud", "1.0.1")]
+    assert _dvc_yaml(registry) == {"fraud": "models/fraud/versions/2.0.0/2.0.0.bin"}
+    assert api.check(base="HEAD~1", registry=registry).ok and api.check(registry=registry).ok
+
+
+def test_registration_refuses_a_dvc_yaml_it_does_not_own(registry: Path, artifact: Path, cli: Cli) -> None:
+    (registry / "dvc.yaml").write_text("stages:\n  train:\n    cmd: python train.py\n")
+    git(registry, "add", "dvc.yaml")
+    git(registry, "commit", "-qm", "a pipeline")
+    before = state(registry)
+    result = cli("register", "fraud", "-a", artifact, "-R", registry, code=1)
+    assert "dvc.yaml" in result.stderr and "subfolder" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert state(registry) == before

@@ -34,6 +34,7 @@ def test_first_registration(registry: Path, artifact: Path, cli: Cli) -> None:
         registry / ".gitreg" / "storage" / "files" / "md5" / md5[:2] / md5[2:]
     ).read_bytes() == artifact.read_bytes()
     assert git(registry, "show", "--name-only", "--format=", "HEAD").splitlines() == [
+        "dvc.yaml",  # its artifacts entry, derived: dvc artifacts get finds the version
         "models/fraud/model.yaml",
         "models/fraud/versions/1.0.0.dvc",  # its DVC pointer, derived: DVC knows the version
         "models/fraud/versions/1.0.0.yaml",
@@ -191,6 +192,7 @@ def test_unrelated_user_changes_stay_out_and_in_place(registry: Path, artifact: 
     (registry / "scratch.txt").write_text("untracked\n")
     api.register("fraud", artifact, registry=registry)
     assert git(registry, "show", "--name-only", "--format=", "HEAD").splitlines() == [
+        "dvc.yaml",  # its artifacts entry, derived: dvc artifacts get finds the version
         "models/fraud/model.yaml",
         "models/fraud/versions/1.0.0.dvc",  # its DVC pointer, derived: DVC knows the version
         "models/fraud/versions/1.0.0.yaml",
