@@ -12,6 +12,7 @@ here as the mappings ``metrics``/``metadata``/``labels``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitreg import events, lazy, reference
 from gitreg.errors import NotFoundError, UsageError
+from gitreg.git import Repo
 from gitreg.manifest import Model, ModelVersion
 from gitreg.names import check_name
 from gitreg.registry import Initialised, Registry
@@ -83,6 +85,7 @@ def init(
     ci: str | None = None,
     ci_owners: str | None = None,
     ci_install: str | None = None,
+    adopt: bool = False,
 ) -> Initialised:
     """Make ``path`` a registry (creating the folder and git repo if needed).
 
@@ -91,10 +94,23 @@ def init(
     check and tag-sync workflows and a CODEOWNERS template (``ci_owners``
     for its approvers, ``ci_install`` for the pip spec the workflows install).
     Re-running is harmless.
+
+    A repository GTO manages is refused, unless ``adopt``: then its
+    versions, stage holders and deprecations become manifests and pointers
+    in one more commit, every tag kept (``gitreg.adopt``; the result's
+    ``adopted`` says what was carried and what was left to GTO, and why).
     """
-    return Registry.create(
-        path, remote=remote, models_dir=models_dir, ci=ci, ci_owners=ci_owners, ci_install=ci_install
+    if not adopt:
+        return Registry.create(
+            path, remote=remote, models_dir=models_dir, ci=ci, ci_owners=ci_owners, ci_install=ci_install
+        )
+    from gitreg import adopt as adoption
+
+    adoption.preflight(Repo(path), models_dir)
+    made = Registry.create(
+        path, remote=remote, models_dir=models_dir, ci=ci, ci_owners=ci_owners, ci_install=ci_install, adopt=True
     )
+    return dataclasses.replace(made, adopted=adoption.adopt(_open(made.root)))
 
 
 @events.emits("register")

@@ -268,10 +268,14 @@ def _check_dvc_yaml_change(
     blobs = reader.repo.read_paths(fork, [dvcyaml.PATH])
     data = reader.repo.read_paths(reader.commit, [dvcyaml.PATH])[dvcyaml.PATH]
     try:
-        before, after = dvcyaml.parse(blobs[dvcyaml.PATH]), dvcyaml.parse(data)
+        after = dvcyaml.parse(data)
     except InvalidDocumentError:
         reader.violations += _dvc_yaml_violations(data, {}, {})
         return
+    try:
+        before = dvcyaml.parse(blobs[dvcyaml.PATH])
+    except InvalidDocumentError:  # not gitreg's before (GTO's annotations, say): the change makes it so
+        before = {}
     affected = {w.model for _, w in places} | {m for m in set(before) | set(after) if before.get(m) != after.get(m)}
     settled = sorted(affected - set(added))
     trees = reader.repo.read_trees([f"{reader.commit}:{layout.versions_dir(models_dir, m)}" for m in settled])

@@ -181,6 +181,12 @@ def main(debug: bool, log_json: bool) -> None:
     help="With --ci: a pinned source the workflows pip install (git+https://…@COMMIT, a .whl URL with "
     "#sha256=…, or ./path.whl in the repo) [default: a wheel of this gitreg, committed in .github/gitreg/].",
 )
+@click.option(
+    "--adopt",
+    is_flag=True,
+    help="Make a repository GTO manages a registry in place: a manifest per GTO version (its bytes as DVC "
+    "tracked them at the tagged commit), a pointer per stage holder, every tag kept.",
+)
 @json_option
 def init(
     path: str,
@@ -189,6 +195,7 @@ def init(
     ci: str | None,
     ci_owners: str | None,
     ci_install: str | None,
+    adopt: bool,
     as_json: bool,
 ) -> None:
     """Make PATH (default: here) a registry (with --ci, also its CI).
@@ -197,22 +204,40 @@ def init(
     a folder inside a git repo makes that repo the registry. Writes
     .gitreg/config.yaml and DVC's config with a default remote, in one commit
     that includes nothing else. Re-running is harmless.
+
+    A repository GTO manages is refused unless --adopt: then a second commit
+    writes a manifest for each GTO version, a pointer for each stage's holder
+    as gto show has it, and GTO's stages in the config; deregistered versions
+    become deprecated; no tag is moved, added or removed. What cannot be
+    carried (a name gitreg refuses, bytes DVC did not track) is listed and
+    left to GTO.
     """
     from gitreg import api
 
-    result = api.init(path, remote=remote, models_dir=models_dir, ci=ci, ci_owners=ci_owners, ci_install=ci_install)
+    result = api.init(
+        path, remote=remote, models_dir=models_dir, ci=ci, ci_owners=ci_owners, ci_install=ci_install, adopt=adopt
+    )
+    adopted = result.adopted
     if as_json:
         from gitreg import render
 
-        doc = {
+        doc: dict[str, Any] = {
             "root": str(result.root),
             "commit": result.commit,
             "remote": result.remote,
             "remote_url": result.remote_url,
             "files": list(result.files),
         }
+        if adopted is not None:
+            doc["adopted"] = {
+                "commit": adopted.commit,
+                "versions": [{"model": m, "version": v} for m, v in adopted.versions],
+                "stages": [{"model": m, "stage": s, "version": v} for m, s, v in adopted.holders],
+                "skipped": list(adopted.skipped),
+            }
         echo(render.to_json(doc))
-    elif result.commit is None:
+        return
+    if result.commit is None:
         where = f"DVC remote {result.remote!r} at {result.remote_url}"
         echo(f"{result.root} is already a gitreg registry (artifacts: {where})")
     else:
@@ -221,6 +246,15 @@ def init(
         for written in result.files:
             if written.startswith(".github/"):
                 echo(f"Wrote {written}")
+    if adopted is not None:
+        where = f"commit {adopted.commit[:10]}" if adopted.commit else "nothing written"
+        models = len({m for m, _ in adopted.versions})
+        holders = "; stage holders:" if adopted.holders else ""
+        echo(f"Adopted {len(adopted.versions)} GTO version(s) of {models} model(s) ({where}){holders}")
+        for model, stage, version in adopted.holders:
+            echo(f"  {model} {stage} {version}")
+        for why in adopted.skipped:
+            echo(f"  left to GTO: {why}")
 
 
 @main.command()

@@ -366,18 +366,24 @@ class Repo:
     def tag_targets(self, patterns: Sequence[str], ignore_case: bool = False) -> list[tuple[str, str, int]]:
         """(name, commit it points at, tagger time or 0) for tags matching
         the fnmatch ``patterns`` under refs/tags/."""
+        return [(name, target, when) for name, target, when, _ in self.tag_details(patterns, ignore_case)]
+
+    def tag_details(self, patterns: Sequence[str], ignore_case: bool = False) -> list[tuple[str, str, int, str]]:
+        """``tag_targets`` plus each tag's tagger, ``Name <email>`` (for a
+        lightweight tag, its commit's committer)."""
         out = self._text(
             [
                 "for-each-ref",
                 *(["--ignore-case"] if ignore_case else []),
-                "--format=%(refname:strip=2)%00%(*objectname)%00%(objectname)%00%(taggerdate:unix)",
+                "--format=%(refname:strip=2)%00%(*objectname)%00%(objectname)%00%(taggerdate:unix)"
+                "%00%(taggername) %(taggeremail)%00%(committername) %(committeremail)",
                 *(f"refs/tags/{p}" for p in patterns),
             ]
         )
         rows = []
         for line in out.splitlines():
-            name, peeled, direct, when = line.split("\0")
-            rows.append((name, peeled or direct, int(when) if when else 0))
+            name, peeled, direct, when, tagger, committer = line.split("\0")
+            rows.append((name, peeled or direct, int(when) if when else 0, tagger.strip() or committer.strip()))
         return rows
 
     def identity(self) -> str:

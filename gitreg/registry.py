@@ -118,6 +118,7 @@ class Initialised:
     remote: str
     remote_url: str
     files: tuple[str, ...] = ()  # what the commit wrote
+    adopted: Any = None  # gitreg.adopt.Adopted, with --adopt
 
 
 class Registry:
@@ -438,12 +439,14 @@ class Registry:
         ci: str | None = None,
         ci_owners: str | None = None,
         ci_install: str | None = None,
+        adopt: bool = False,
     ) -> Initialised:
         """Make ``path`` a registry: a folder that does not exist yet or is in
         no git repo becomes a new repo; a folder inside a repo makes that
         repo (its top level) the registry. ``ci="github"`` also writes the
         check and tag-sync workflows and a CODEOWNERS template (files that
-        already exist are kept as they are)."""
+        already exist are kept as they are). A repository GTO manages is
+        refused unless ``adopt`` (``gitreg.adopt`` then brings its versions in)."""
         if ci not in (None, "github"):
             raise UsageError(f"unknown CI {ci!r}: gitreg writes files for github")
         if ci and ci_install:
@@ -500,7 +503,8 @@ class Registry:
                         f"({known.get(name, 'not configured')}); change it with `dvc remote modify {name} url ...`"
                     )
             else:
-                _refuse_gto_managed(repo, snap)
+                if not adopt:
+                    _refuse_gto_managed(repo, snap)
                 name, wanted = _choose_remote(default, known, url, repo.root)
                 config = RegistryConfig(models_dir=models_dir, remote=name)
                 files[layout.CONFIG_PATH] = manifest.render(config, layout.CONFIG_PATH)
@@ -728,9 +732,9 @@ def _refuse_gto_managed(repo: Repo, snap: Snapshot) -> None:
     if found or has_index:
         what = f"{len(found)} GTO tag(s), e.g. {found[0]}" if found else "artifacts.yaml"
         raise ConflictError(
-            f"{repo.root} is managed by GTO ({what}): gitreg will not take it over in place, which would leave "
-            "GTO's versions without manifests; keep it as it is, or build a registry elsewhere and bring the "
-            "versions over"
+            f"{repo.root} is managed by GTO ({what}): gitreg init --adopt brings its versions and stages in "
+            "(a manifest per version, a pointer per holder, every tag kept); plain init would leave them "
+            "without manifests"
         )
 
 

@@ -333,6 +333,8 @@ class Snapshot:
         path = layout.version_path(self.models_dir, model, version)
         found = self.repo.read_objects([f"{tagged}:{path}", f"{self.commit}:{path}"])
         there, here = found[f"{tagged}:{path}"], found[f"{self.commit}:{path}"]
+        if there is None and here is not None:
+            return self._adopted_at(here, path, model, version, tagged)
         if there is None or here is None:
             return there is not None and here is None  # a version removed since: the tag is its record
         if there == here:
@@ -343,6 +345,24 @@ class Snapshot:
         except InvalidDocumentError:
             return False
         return not manifest.core_changes(then, now)
+
+    def _adopted_at(self, data: bytes, path: str, model: str, version: str, tagged: str) -> bool:
+        """Whether the manifest ``data`` is a version adopted from GTO's tag on
+        ``tagged`` (``gitreg.adopt``): its ``lineage.gto`` (part of the
+        registered core) names that commit, and the bytes DVC tracked there
+        are the manifest's — a manifest cannot claim a tag for other bytes."""
+        from gitreg import adopt
+
+        try:
+            document = manifest.parse_at(data, ModelVersion, path, model=model, version=version)
+        except InvalidDocumentError:
+            return False
+        gto = document.lineage.get("gto")
+        if not isinstance(gto, Mapping) or gto.get("commit") != tagged:
+            return False
+        there = adopt.artifact_at(self.repo, tagged, model, document.artifact.remote)
+        mine = document.artifact
+        return isinstance(there, Artifact) and (there.md5, there.size) == (mine.md5, mine.size)
 
     def locate(self, ref: str) -> Resolved:
         """``resolve`` plus the commits and the remote's URL, for deploy scripts."""

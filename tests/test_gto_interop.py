@@ -165,3 +165,165 @@ def test_the_dvc_and_gto_guide_runs_as_written(tmp_path: Path, artifact: Path) -
     (tmp_path / "model.pkl").write_bytes(artifact.read_bytes())
     out = run_guide(Path(__file__).resolve().parent.parent / "docs" / "dvc-gto.md", tmp_path).stdout
     assert "fraud@v1.0.0!" in out and "ok  index:" in out and "ok  tags: GTO tags match the files" in out
+
+
+def _dvc(cwd: Path, *args: str) -> None:
+    subprocess.run([sys.executable, "-m", "dvc", *args], cwd=cwd, capture_output=True, text=True, check=True)
+
+
+def _gto_registry(tmp_path: Path) -> Path:
+    """A registry made by GTO's own commands: artifacts annotated in dvc.yaml
+    and tracked by DVC (a file, and a folder), registered, assigned (the
+    production holder replaced once), one version deprecated."""
+    import time
+
+    from tests.conftest import git
+
+    repo = tmp_path / "gto-repo"
+    (repo / "models").mkdir(parents=True)
+    git(repo, "init", "-q", "-b", "main")
+    _dvc(repo, "init", "-q")
+    _dvc(repo, "remote", "add", "-d", "store", str(tmp_path / "dvc-store"))
+    (repo / "dvc.yaml").write_text(
+        "artifacts:\n"
+        "  fraud:\n    path: models/model.pkl\n    type: model\n    desc: fraud detector\n"
+        "  churn:\n    path: models/churn\n    type: model\n"
+    )
+    (repo / ".gto").write_text("stages: [dev, prod]\n")
+
+    def version(model: str, number: str, write: Any) -> None:
+        write()
+        target = "models/model.pkl" if model == "fraud" else "models/churn"
+        _dvc(repo, "add", target)
+        _dvc(repo, "push")
+        git(repo, "add", "-A")
+        git(repo, "commit", "-qm", f"{model} {number}")
+        gto(repo, "register", model, "--version", number)
+
+    def stage_event(*args: str) -> None:
+        gto(repo, *args)
+        time.sleep(1.1)  # GTO orders stage events by tagger time, in seconds
+
+    version("fraud", "v1.0.0", lambda: (repo / "models" / "model.pkl").write_bytes(b"first\n" * 500))
+    version("churn", "v0.1.0", lambda: _write_folder(repo / "models" / "churn", b"w1"))
+    stage_event("assign", "fraud", "--version", "v1.0.0", "--stage", "prod")
+    version("fraud", "v1.1.0", lambda: (repo / "models" / "model.pkl").write_bytes(b"second\n" * 500))
+    stage_event("assign", "fraud", "--version", "v1.1.0", "--stage", "dev")
+    stage_event("assign", "fraud", "--version", "v1.1.0", "--stage", "prod")
+    stage_event("assign", "churn", "--version", "v0.1.0", "--stage", "dev")
+    version("fraud", "v1.2.0", lambda: (repo / "models" / "model.pkl").write_bytes(b"third\n" * 500))
+    gto(repo, "deprecate", "fraud", "v1.2.0")
+    return repo
+
+
+def _write_folder(folder: Path, data: bytes) -> None:
+    (folder / "tok").mkdir(parents=True, exist_ok=True)
+    (folder / "weights.bin").write_bytes(data * 1000)
+    (folder / "tok" / "vocab.txt").write_text("a\nb\n")
+
+
+def test_a_gto_registry_is_adopted_in_place(tmp_path: Path, cli: Cli) -> None:
+    from tests.conftest import git, state
+
+    repo = _gto_registry(tmp_path)
+    before = gto_view(repo)
+    assert before == {
+        "churn": {"latest": "v0.1.0", "stages": {"dev": "v0.1.0"}},
+        "fraud": {"latest": "v1.1.0", "stages": {"dev": "v1.1.0", "prod": "v1.1.0"}},
+    }
+    tags_before = git(repo, "tag", "-l")
+    # without --adopt: refused, nothing written; with a colliding folder: refused too
+    untouched = state(repo)
+    assert "gitreg init --adopt" in cli("init", repo, code=1).stderr
+    assert "--models-dir" in cli("init", repo, "--adopt", code=1).stderr
+    assert state(repo) == untouched
+    out = cli("init", repo, "--adopt", "--models-dir", "registry").stdout
+    assert "Adopted 4 GTO version(s)" in out and "fraud dev 1.1.0" in out
+    assert git(repo, "tag", "-l") == tags_before  # no tag moved, added or removed
+    assert gto_view(repo) == before == our_view(repo, cli)
+    cli("check", "--base", "HEAD~1", "-R", repo)  # the adoption commit, as CI judges it
+    listed = {m["model"]: m for m in json.loads(cli("list", "--json", "-R", repo).stdout)}
+    assert listed["fraud"]["stages"] == {"dev": "1.1.0", "prod": "1.1.0"}
+    fraud = api.show("fraud@1.0.0", registry=repo)
+    assert fraud.lineage["gto"]["tag"] == "fraud@v1.0.0" and fraud.description == "fraud detector"
+    assert api.show("fraud@1.2.0", registry=repo).status == "deprecated"
+    assert "0 with problems" in cli("verify", "--remote", "-R", repo).stdout
+    cli("check", "-R", repo)
+    # gitreg carries on where GTO stopped: its stage tags hang on GTO's commits
+    cli("promote", "fraud", "1.0.0", "--to", "dev", "--reason", "retry", "-R", repo)
+    cli("tags", "sync", "-R", repo)
+    assert gto_view(repo) == our_view(repo, cli)
+    assert gto_view(repo)["fraud"]["stages"]["dev"] == "v1.0.0"
+    api.pull("churn@0.1.0", output=tmp_path / "churn", registry=repo)
+    assert (tmp_path / "churn" / "weights.bin").read_bytes() == b"w1" * 1000
+    got = tmp_path / "got"
+    got.mkdir()
+    for rev, data in (("v1.0.0", b"first\n"), ("v1.1.0", b"second\n")):  # DVC still reads GTO's commits
+        subprocess.run(
+            [sys.executable, "-m", "dvc", "artifacts", "get", str(repo), "fraud", "--rev", rev, "-o", rev],
+            cwd=got,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        assert (got / rev).read_bytes() == data * 500
+
+
+def test_adoption_leaves_hostile_gto_versions_to_gto(tmp_path: Path, cli: Cli) -> None:
+    """A registered version whose DVC entry names an object id that is a
+    path, or whose annotated path leaves the repository, is not adopted:
+    it is listed, its tags untouched, the rest adopted."""
+    from tests.conftest import git
+
+    repo = tmp_path / "gto-repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    _dvc(repo, "init", "-q")
+    _dvc(repo, "remote", "add", "-d", "store", str(tmp_path / "dvc-store"))
+    (repo / "dvc.yaml").write_text(
+        "artifacts:\n  evil:\n    path: evil.pkl\n  far:\n    path: ../../outside.pkl\n  good:\n    path: good.pkl\n"
+    )
+    (repo / "evil.pkl.dvc").write_text("outs:\n- md5: ../../../../etc/passwd\n  size: 1\n  path: evil.pkl\n")
+    (repo / "good.pkl").write_bytes(b"good\n")
+    _dvc(repo, "add", "good.pkl")
+    _dvc(repo, "push")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "three models")
+    for model in ("evil", "far"):
+        gto(repo, "register", model, "--version", "v1.0.0")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "GTO allows one version of a model per commit")
+    gto(repo, "register", "good", "--version", "v1.0.0")
+    tags_before = git(repo, "tag", "-l")
+    out = cli("init", repo, "--adopt").stdout
+    assert "Adopted 1 GTO version(s) of 1 model(s)" in out
+    assert "left to GTO: evil v1.0.0:" in out and "md5" in out
+    assert "left to GTO: far v1.0.0: its annotated path '../../outside.pkl' is outside the repository" in out
+    assert sorted(p.name for p in (repo / "models").iterdir()) == ["good"]
+    assert git(repo, "tag", "-l") == tags_before
+    cli("check", "-R", repo)
+
+    # a manifest cannot claim a GTO tag for other bytes: `far`'s tag stays GTO's
+    import dataclasses
+
+    from gitreg import dvcyaml, manifest
+    from gitreg.manifest import Model
+
+    good = api.show("good@1.0.0", registry=repo)
+    far_commit = git(repo, "rev-parse", "far@v1.0.0^{commit}")
+    claim = dataclasses.replace(good, model="far", lineage={"gto": {"tag": "far@v1.0.0", "commit": far_commit}})
+    files = manifest.version_files("models", claim)
+    files["models/far/model.yaml"] = manifest.render(Model(name="far"), "models/far/model.yaml")
+    files |= dvcyaml.registering((repo / "dvc.yaml").read_bytes(), "models", [claim])
+    for path, data in files.items():
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_bytes(data or b"")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "claim far's tag")
+    synced = json.loads(cli("tags", "sync", "--json", "-R", repo).stdout)
+    assert any(s.startswith("far 1.0.0: tag far@v1.0.0 points at commit") for s in synced["skipped"])
+    assert (
+        "does not hold far 1.0.0 as registered"
+        in cli("promote", "far", "1.0.0", "--to", "staging", "-R", repo, code=1).stderr
+    )
+    assert git(repo, "tag", "-l") == tags_before
