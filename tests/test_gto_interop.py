@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from gitreg import api
 from gitreg.errors import NotFoundError
 from tests.conftest import Cli
@@ -327,3 +329,99 @@ def test_adoption_leaves_hostile_gto_versions_to_gto(tmp_path: Path, cli: Cli) -
         in cli("promote", "far", "1.0.0", "--to", "staging", "-R", repo, code=1).stderr
     )
     assert git(repo, "tag", "-l") == tags_before
+
+
+def _gto_json(registry: Path, *args: str) -> Any:
+    done = subprocess.run([str(GTO), *args, "--json"], cwd=registry, capture_output=True, text=True, check=False)
+    return json.loads(done.stdout) if done.returncode == 0 and done.stdout.strip() else []
+
+
+def _counter(ref: str) -> int:
+    return int(ref.rsplit("#", 1)[1])
+
+
+def _agree_in_full(registry: Path, cli: Cli, removed: set[tuple[str, str]]) -> None:
+    """Holders and latest (`gto show`), versions and deregistrations, and
+    each stage's moves in order (`gto history`), as gitreg has them."""
+    assert gto_view(registry) == our_view(registry, cli)
+    for model in ("fraud", "churn"):
+        ours = api.list_versions(model, registry=registry)
+        active = {f"v{v.version}" for v in ours if v.status == "active"}
+        assert {v["version"] for v in _gto_json(registry, "show", model)} == active
+        events = _gto_json(registry, "history", model)
+        dropped = {f"v{v.version}" for v in ours if v.status != "active"} | {f"v{v}" for m, v in removed if m == model}
+        assert {e["version"] for e in events if e["event"] == "deregistration"} == dropped
+        registered = {e["version"]: e["timestamp"] for e in events if e["event"] == "registration"}
+        assert set(registered) == {f"v{v.version}" for v in ours} | {f"v{v}" for m, v in removed if m == model}
+        trail = api.history(model, registry=registry)[::-1]
+        order = [f"v{e.version}" for e in trail if e.action == "register"]
+        assert [registered[v] for v in order] == sorted(registered[v] for v in order)  # GTO's clock agrees
+        for stage in ("staging", "production"):
+            theirs = sorted(
+                (e for e in events if e["stage"] == stage and e["event"] in ("assignment", "unassignment")),
+                key=lambda e: _counter(e["ref"]),
+            )
+            expected = []
+            for move in api.history(model, stage=stage, registry=registry)[::-1]:
+                if move.previous:
+                    expected.append(("unassignment", f"v{move.previous}"))
+                if move.version:
+                    expected.append(("assignment", f"v{move.version}"))
+            assert [(e["event"], e["version"]) for e in theirs] == expected, (model, stage)
+
+
+@pytest.mark.parametrize("seed", [1, 4, 9])  # each runs every kind of operation (asserted)
+def test_a_random_sequence_of_operations_leaves_gto_and_gitreg_agreeing(
+    registry: Path, tmp_path: Path, cli: Cli, seed: int
+) -> None:
+    import random
+
+    from gitreg.errors import GitregError
+    from tests.conftest import git
+
+    config = registry / ".gitreg" / "config.yaml"
+    config.write_text(config.read_text() + "retention:\n  max_versions: 2\n")
+    git(registry, "commit", "-qam", "retention policy")
+    rng = random.Random(seed)
+    removed: set[tuple[str, str]] = set()
+    done: list[str] = []
+    for model in ("fraud", "churn"):
+        (tmp_path / model).write_bytes(model.encode())
+        api.register(model, tmp_path / model, registry=registry)
+    ops = ["register"] * 3 + ["promote"] * 4 + ["deprecate", "archive", "rollback", "demote", "gc"]
+    for step in range(50):
+        model = rng.choice(["fraud", "churn"])
+        summaries = api.list_versions(model, registry=registry)
+        active = [v.version for v in summaries if v.status == "active"]
+        idle = [v.version for v in summaries if v.status == "active" and not v.stages]
+        in_production = [v.version for v in summaries if "production" in v.stages]
+        op = rng.choice(ops)
+        try:
+            if op == "register" or not active:
+                path = tmp_path / f"{model}-{step}.bin"
+                path.write_bytes(rng.randbytes(64))
+                api.register(model, path, registry=registry)
+            elif op == "promote":
+                stage = rng.choice(["staging", "production"])
+                staged = [v.version for v in summaries if "staging" in v.stages]
+                free = [v for v in (staged if stage == "production" else active) if v not in in_production]
+                if not free:
+                    continue
+                api.promote(model, rng.choice(free), to=stage, registry=registry)
+            elif op in ("deprecate", "archive") and idle:
+                getattr(api, op)(model, rng.choice(idle), registry=registry)
+            elif op == "rollback":
+                api.rollback(model, stage=rng.choice(["staging", "production"]), registry=registry)
+            elif op == "demote" and in_production:
+                api.demote(model, in_production[0], to="staging", registry=registry)
+            elif op == "gc":
+                removed |= set(api.gc(registry=registry).removed)
+            else:
+                continue
+            done.append(op)
+        except GitregError:
+            done.append(f"{op} refused")
+    made = [d for d in done if not d.endswith("refused")]
+    assert len(made) >= 30 and {"deprecate", "archive", "rollback", "demote", "gc"} <= set(made), done
+    assert removed, "gc removed no version"
+    _agree_in_full(registry, cli, removed)
