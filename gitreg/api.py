@@ -90,7 +90,9 @@ def init(
     """Make ``path`` a registry (creating the folder and git repo if needed).
 
     Without ``remote`` artifacts go to a local folder, ``.gitreg/storage``;
-    ``remote`` takes any DVC remote URL or path. ``ci="github"`` adds the
+    ``remote`` takes any DVC remote URL or path, in which the registry gets
+    a folder of its own (``URL/gitreg-<8 hex>``: no DVC project sharing the
+    remote can ``dvc gc`` its objects away). ``ci="github"`` adds the
     check and tag-sync workflows and a CODEOWNERS template (``ci_owners``
     for its approvers, ``ci_install`` for the pip spec the workflows install).
     Re-running is harmless.

@@ -164,7 +164,10 @@ def main(debug: bool, log_json: bool) -> None:
 @main.command()
 @click.argument("path", default=".", type=click.Path(file_okay=False))
 @click.option(
-    "--remote", metavar="URL", help="DVC remote URL or path for artifacts [default: a local folder, .gitreg/storage]."
+    "--remote",
+    metavar="URL",
+    help="DVC remote URL or path for artifacts, which go to a folder of the registry's own in it (URL/gitreg-<8 hex>) "
+    "[default: a local folder, .gitreg/storage].",
 )
 @click.option("--models-dir", default="models", show_default=True, help="Folder of the repo that holds the models.")
 @click.option(

@@ -4,6 +4,7 @@ and edited as text so that changes are committed like any registry file."""
 from __future__ import annotations
 
 import re
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,25 @@ def normalise_url(url: str) -> str:
     if _URL_RE.match(url):
         return url
     return str(Path(url).expanduser().absolute())
+
+
+OWN_FOLDER = "gitreg-"
+
+
+def own_folder(url: str) -> str:
+    """A folder of the registry's own in the remote ``url`` a user gave
+    (``URL/gitreg-<8 hex>``). DVC's ``gc --cloud`` removes every object in
+    its remote's folder that its own repository does not use: a training
+    project sharing ``url`` would delete the registry's artifacts, and the
+    registry's clones theirs. In a folder of its own, neither lists the
+    other's objects."""
+    return f"{url.rstrip('/')}/{OWN_FOLDER}{secrets.token_hex(4)}"
+
+
+def is_own_folder(candidate: str | None, url: str) -> bool:
+    """Whether ``candidate`` is a folder ``own_folder(url)`` could have made."""
+    prefix = f"{url.rstrip('/')}/{OWN_FOLDER}"
+    return candidate is not None and candidate.startswith(prefix) and "/" not in candidate[len(prefix) :]
 
 
 def is_local(url: str) -> bool:

@@ -473,6 +473,7 @@ class Registry:
             registry = cls(repo)
         repo = registry.repo
         url = dvcconfig.normalise_url(remote) if remote else None
+        own = dvcconfig.own_folder(url) if url else None  # chosen once: build may run more than once
         manifest.parse(  # validates models_dir before anything is written
             yamlio.dump(RegistryConfig(models_dir=models_dir).to_doc()), RegistryConfig, "--models-dir"
         )
@@ -497,7 +498,7 @@ class Registry:
             if config_data is not None:
                 config = manifest.parse(config_data, RegistryConfig, layout.CONFIG_PATH)
                 name = config.remote
-                if url is not None and known.get(name) != url:
+                if url is not None and known.get(name) != url and not dvcconfig.is_own_folder(known.get(name), url):
                     raise ConflictError(
                         f"{registry.name} is already a registry storing artifacts in DVC remote {name!r} "
                         f"({known.get(name, 'not configured')}); change it with `dvc remote modify {name} url ...`"
@@ -505,7 +506,7 @@ class Registry:
             else:
                 if not adopt:
                     _refuse_gto_managed(repo, snap)
-                name, wanted = _choose_remote(default, known, url, repo.root)
+                name, wanted = _choose_remote(default, known, url, own, repo.root)
                 config = RegistryConfig(models_dir=models_dir, remote=name)
                 files[layout.CONFIG_PATH] = manifest.render(config, layout.CONFIG_PATH)
                 if wanted is not None:
@@ -739,16 +740,20 @@ def _refuse_gto_managed(repo: Repo, snap: Snapshot) -> None:
 
 
 def _choose_remote(
-    default: str | None, known: Mapping[str, str], url: str | None, root: Path
+    default: str | None, known: Mapping[str, str], url: str | None, own: str | None, root: Path
 ) -> tuple[str, str | None]:
-    """(remote name to use, URL to write or None to keep the config as is)."""
+    """(remote name to use, URL to write or None to keep the config as is).
+    A remote the repository already has is used as it is (``url`` naming
+    it, or its default); a new one given by ``url`` is ``own``, a folder of
+    the registry's own in it (``dvcconfig.own_folder``)."""
     if url is None:
         if default is not None and default in known:
             return default, None
-        url = str(root / DEFAULT_STORAGE)
+        url = own = str(root / DEFAULT_STORAGE)
     for name, existing in known.items():
         if existing == url:
             return name, None
+    url = own or url
     name = "storage"
     suffix = 2
     while name in known:

@@ -169,6 +169,35 @@ def test_dvc_gc_in_any_mode_keeps_every_registered_object(
         assert "0 with problems" in cli("verify", "--remote", "-R", registry).stdout
 
 
+def test_dvc_gc_in_a_project_sharing_the_remote_keeps_the_registry(tmp_path: Path, cli: Cli) -> None:
+    """A training project and a registry given the same remote: `dvc gc
+    --cloud` on either side, in every mode, removes nothing of the other's
+    (the registry keeps its objects in a folder of its own in that remote)."""
+    shared = tmp_path / "shared"
+    training = tmp_path / "training"
+    training.mkdir()
+    git(training, "init", "-q", "-b", "main")
+    run_dvc(training, "init", "-q")
+    run_dvc(training, "remote", "add", "-d", "team", str(shared))
+    (training / "data.csv").write_text("x,y\n1,2\n")
+    run_dvc(training, "add", "data.csv")
+    git(training, "add", "-A")
+    git(training, "commit", "-qm", "data")
+    run_dvc(training, "push")
+    registry = tmp_path / "registry"
+    cli("init", registry, "--remote", shared)
+    model = tmp_path / "model.pkl"
+    model.write_bytes(b"weights" * 1000)
+    api.register("fraud", model, registry=registry)
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(registry), str(clone))
+    for mode in (["-w"], ["-a"], ["-T"], ["-A"], ["-w", "-a", "-T", "-A"]):
+        run_dvc(training, "gc", *mode, "--cloud", "-f")
+        run_dvc(clone, "gc", *mode, "--cloud", "-f")
+        assert "0 with problems" in cli("verify", "--remote", "-R", registry).stdout
+        assert "in sync" in run_dvc(training, "status", "--cloud").stdout, mode
+
+
 def test_dvc_get_and_import_return_the_registered_bytes(
     registry: Path, two_versions: dict[str, Path], tmp_path: Path
 ) -> None:

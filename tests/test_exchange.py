@@ -106,8 +106,15 @@ def test_export_is_schema_valid_and_selects_models(source: Path, cli: Cli) -> No
 
 
 def test_import_into_a_registry_sharing_the_store_copies_nothing(source: Path, tmp_path: Path) -> None:
+    """`init --remote` gives the registry a folder of its own in the store;
+    a team that shares one folder on purpose points .dvc/config at it."""
     target = tmp_path / "target"
-    api.init(target, remote=str(source / ".gitreg" / "storage"))
+    store = str(source / ".gitreg" / "storage")
+    made = api.init(target, remote=store)
+    assert made.remote_url.startswith(f"{store}/gitreg-")
+    config = target / ".dvc" / "config"
+    config.write_text(config.read_text().replace(made.remote_url, store))
+    git(target, "commit", "-qam", "share the source's store")
     done = api.import_registry(api.export_registry(registry=source), registry=target)
     assert done.objects_copied == 0 and len(done.versions) == 5
 

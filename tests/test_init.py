@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -71,10 +72,15 @@ def test_init_keeps_unrelated_changes_out_of_the_commit(tmp_path: Path) -> None:
 
 
 def test_init_with_remote_url(tmp_path: Path) -> None:
-    result = api.init(tmp_path / "reg", remote="s3://bucket/models")
-    assert (result.remote, result.remote_url) == ("storage", "s3://bucket/models")
-    assert "url = s3://bucket/models" in (tmp_path / "reg" / ".dvc" / "config").read_text()
+    """The registry's artifacts go to a folder of its own in the remote
+    given, which a DVC project sharing that remote never lists (its `dvc gc
+    --cloud` cannot remove them); running init again changes nothing."""
+    result = api.init(tmp_path / "reg", remote="s3://bucket/models/")
+    assert result.remote == "storage" and re.fullmatch(r"s3://bucket/models/gitreg-[0-9a-f]{8}", result.remote_url)
+    assert f"url = {result.remote_url}" in (tmp_path / "reg" / ".dvc" / "config").read_text()
     assert not (tmp_path / "reg" / ".gitreg" / ".gitignore").exists()
+    assert api.init(tmp_path / "reg", remote="s3://bucket/models").commit is None
+    assert api.init(tmp_path / "reg", remote=result.remote_url).commit is None
 
 
 def test_init_reuses_an_existing_dvc_default_remote(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -56,12 +57,14 @@ def s3_registry(tmp_path: Path, endpoint: str) -> Path:
     the endpoint is committed in .dvc/config, as a team with its own
     S3-compatible store would do (`dvc remote modify storage endpointurl ...`)."""
     registry = tmp_path / "registry"
-    api.init(registry, remote=f"s3://{BUCKET}/registry")
+    made = api.init(registry, remote=f"s3://{BUCKET}/registry")
+    assert re.fullmatch(rf"s3://{BUCKET}/registry/gitreg-[0-9a-f]{{8}}", made.remote_url)  # a folder of its own
     config = registry / ".dvc" / "config"
     from configobj import ConfigObj
 
     conf = ConfigObj(config.read_text().splitlines())
     conf['remote "storage"']["endpointurl"] = endpoint
+    conf['remote "storage"']["url"] = f"s3://{BUCKET}/registry"  # a prefix kept for the registry alone
     config.write_text("\n".join(conf.write()) + "\n")
     git(registry, "commit", "-qam", "S3 endpoint")
     assert dvcconfig.remotes(config.read_text(), "c")[1]["storage"] == f"s3://{BUCKET}/registry"
