@@ -812,8 +812,10 @@ def doctor(registry: Registry, as_json: bool) -> None:
     """Report the registry's health with a fix for each problem; exit 1 if any.
 
     Checks: the remote is reachable, the local copy is consistent (git fsck),
-    git knows who you are, the DVC remote is configured (and exists, if a
-    folder), and the GTO tags match the files.
+    git knows who you are, the index is readable by every git library, the
+    DVC remote is configured (and exists, if a folder), the GTO tags match
+    the files, and the files derived for DVC (pointers, dvc.yaml) match the
+    manifests.
     """
     from gitreg import api, render
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitreg import dvcconfig, layout, mirror
-from gitreg.errors import GitregError
+from gitreg.errors import GitregError, InvalidDocumentError
 from gitreg.registry import Registry
 
 
@@ -137,10 +137,24 @@ def _tags(registry: Registry) -> Finding:
     return Finding("tags", False, f"{len(missing.created)} GTO tag(s) missing, e.g. {missing.created[0]}", fix)
 
 
+def _derived(registry: Registry) -> Finding:
+    """The files gitreg derives from the manifests (DVC pointers, dvc.yaml)."""
+    from gitreg import derived
+
+    try:
+        stale = derived.upgrade(registry, dry_run=True).files
+    except InvalidDocumentError as exc:
+        return Finding("derived", False, str(exc), "gitreg check, then move or fix what it names")
+    if not stale:
+        return Finding("derived", True, "DVC pointers and dvc.yaml match the manifests")
+    detail = f"{len(stale)} derived file(s) missing or stale, e.g. {stale[0]} (DVC cannot see every version)"
+    return Finding("derived", False, detail, "gitreg upgrade (--branch NAME for review)")
+
+
 def diagnose(registry: Registry) -> list[Finding]:
     findings = [_remote(registry), _consistency(registry), _identity(registry), _index(registry)]
     try:
-        findings += [_artifacts(registry), _tags(registry)]
+        findings += [_artifacts(registry), _tags(registry), _derived(registry)]
     except GitregError as exc:  # e.g. not a registry, or an unreadable config
         findings.append(Finding("registry", False, str(exc), "gitreg init here, or gitreg check for the details"))
     return findings

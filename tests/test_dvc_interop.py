@@ -287,7 +287,10 @@ def test_dvc_yaml_is_derived_and_checked(registry: Path, two_versions: dict[str,
     git(registry, "rm", "-q", "dvc.yaml")
     git(registry, "commit", "-qm", "an older registry")
     assert "dvc.yaml: missing" in cli("check", "-R", registry, code=1).stdout
+    doctor = cli("doctor", "-R", registry, code=1).stdout
+    assert "FAIL derived: 1 derived file(s) missing or stale, e.g. dvc.yaml" in doctor and "gitreg upgrade" in doctor
     assert "Wrote dvc.yaml" in cli("upgrade", "-R", registry).stdout
+    assert "ok  derived: DVC pointers and dvc.yaml match the manifests" in cli("doctor", "-R", registry).stdout
     assert dvc_yaml.read_text() == good
     cli("check", "-R", registry)
     cli("check", "--base", "HEAD~1", "-R", registry)

@@ -283,7 +283,7 @@ def test_recovery_leaves_the_users_own_edits_alone(registry: Path, artifact: Pat
 
 def test_doctor_names_each_problem_with_a_fix(registry: Path, artifact: Path, cli: Cli, tmp_path: Path) -> None:
     api.register("fraud", artifact, registry=registry)
-    assert cli("doctor", "-R", registry).stdout.count("ok ") == 6
+    assert cli("doctor", "-R", registry).stdout.count("ok ") == 7
     git(registry, "tag", "-d", "fraud@v1.0.0")
     git(registry, "remote", "add", "origin", str(tmp_path / "gone.git"))
     (registry / ".gitreg" / "storage").rename(tmp_path / "moved-storage")
