@@ -21,7 +21,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from gitreg import api, layout, manifest, tags
+from gitreg import api, dvcyaml, layout, manifest, tags
 from gitreg.manifest import Artifact, Model, ModelVersion, StagePointer
 from gitreg.snapshot import timestamp
 
@@ -46,6 +46,7 @@ def generate(root: Path, models: int, versions: int) -> Path:
     start = int(time.time()) - models * (versions + 2)
     rounds: list[list[bytes]] = [[] for _ in numbers]  # round v: version v of every model
     tag_stream: list[bytes] = []
+    entries: dict[str, str] = {}  # dvc.yaml: each model's newest version
     for m, name in enumerate(names):
         model_file = layout.model_path(config.models_dir, name)
         rounds[0].append(
@@ -67,9 +68,11 @@ def generate(root: Path, models: int, versions: int) -> Path:
             )
             for path, data in manifest.version_files(config.models_dir, doc).items():
                 rounds[v].append(_blob(path, data))
+            entries[name] = dvcyaml.entry_path(config.models_dir, doc)
             tag_stream.append(_tag(tags.register(name, version), version, v + 1, when))
     # the last round also sets staging to the newest version and production to the one before
     when = start + versions * models
+    rounds[-1].append(_blob(dvcyaml.PATH, dvcyaml.render(entries) or b""))
     for name in names:
         held = [("staging", versions - 1)] + ([("production", versions - 2)] if versions > 1 else [])
         for counter, (stage, v) in enumerate(held, start=1):

@@ -390,11 +390,22 @@ def parse(data: bytes | str, kind: type[Any], source: str, memo: Memo | None = N
 def parse_at(data: bytes | str, kind: type[Any], path: str, memo: Memo | None = None, **expected: str) -> Any:
     """``parse``, then check the fields the file's path implies (model, version, stage)."""
     document = parse(data, kind, path, memo)
-    for key, want in expected.items():
-        found = getattr(document, key)
-        if found != want:
-            raise InvalidDocumentError(f"{path}: /{key}: is {found!r} but the file's path says {want!r}")
+    _expect(path, {key: getattr(document, key) for key in expected}, expected)
     return document
+
+
+def validated_at(data: bytes, kind: type[Any], path: str, **expected: str) -> dict[str, Any]:
+    """``parse_at`` without the typing: the document's fields as plain,
+    schema-valid values (what crosses to another process)."""
+    doc = schema.validate(yamlio.load(data, path), kind.KIND, path)
+    _expect(path, {key: doc.get(key) for key in expected}, expected)
+    return doc
+
+
+def _expect(path: str, found: Mapping[str, Any], expected: Mapping[str, str]) -> None:
+    for key, want in expected.items():
+        if found[key] != want:
+            raise InvalidDocumentError(f"{path}: /{key}: is {found[key]!r} but the file's path says {want!r}")
 
 
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*/[A-Za-z0-9_][A-Za-z0-9._-]*")

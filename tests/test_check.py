@@ -389,3 +389,30 @@ def test_an_existing_branch_is_not_overwritten(reg: Path) -> None:
     with pytest.raises(Exception, match="branch 'taken' already exists"):
         api.promote("fraud", "1.0.2", to="staging", branch="taken", registry=reg)
     assert git(reg, "rev-parse", "taken") == before
+
+
+def test_parsing_in_two_processes_gives_what_one_gives(registry: Path, artifact: Path) -> None:
+    """A big whole-tree check parses half its files in a forked process:
+    documents and violations, in order, are the same as parsing them all here."""
+    from gitreg import check
+
+    api.register("fraud", artifact, registry=registry, metrics={"auc": 0.9})
+    api.promote("fraud", "1.0.0", to="staging", registry=registry)
+    good = [
+        (p.relative_to(registry).as_posix(), p.read_bytes())
+        for p in sorted((registry / "models").rglob("*"))
+        if p.is_file()
+    ]
+    bad = [
+        ("models/fraud/versions/2.0.0.yaml", b"apiVersion: gitreg/v1\nkind: ModelVersion\n"),
+        ("models/fraud/versions/not-a-version.yaml", good[1][1]),
+        ("models/Bad Name/model.yaml", b"x: 1\n"),
+        ("models/fraud/notes.txt", b"hello\n"),
+        ("models/fraud/stages/staging.yaml", b"a: [unclosed\n"),
+    ]
+    items = (good + bad) * 3
+    one = check.parse_files("models", items, parallel_from=len(items) + 1)
+    two = check.parse_files("models", items, parallel_from=0)
+    assert one == two
+    assert sum(1 for _, document, _ in two if document is not None) == len(good) * 3
+    assert sum(len(v) for _, _, v in two) == len(bad) * 3

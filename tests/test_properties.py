@@ -182,3 +182,35 @@ def test_the_dvc_pointer_fast_path_writes_what_yaml_dump_writes(
         out["nfiles"] = 2
     out |= {"hash": "md5", "path": f"{version}/{name}"}
     assert artifact.dvc_file(version) == yamlio.dump({"outs": [out]})
+
+
+@given(
+    st.dictionaries(
+        st.one_of(
+            st.from_regex(r"[a-z0-9][a-z0-9_-]{0,20}", fullmatch=True),
+            st.sampled_from(["yes", "no", "on", "off", "y", "n", "true", "null", "1e5", "0x1f", "12", "1_000"]),
+        ),
+        st.tuples(
+            st.from_regex(r"(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,2})\.(0|[1-9])(-[a-z0-9.]{1,8})?", fullmatch=True),
+            st.text(
+                st.characters(min_codepoint=32, max_codepoint=126, exclude_characters="/\\\\"), min_size=1, max_size=20
+            ),
+        ),
+        max_size=8,
+    )
+)
+def test_the_dvc_yaml_fast_path_writes_and_reads_what_yaml_does(entries: dict[str, tuple[str, str]]) -> None:
+    """dvc.yaml is written and read as text where every name and path is a
+    plain YAML string: the bytes must be the YAML writer's, and both readers
+    must give back the entries."""
+    from gitreg import dvcyaml
+
+    paths = {name: f"models/{name}/versions/{version}/{file}" for name, (version, file) in entries.items()}
+    data = dvcyaml.render(paths)
+    if not paths:
+        assert data is None
+        return
+    body = {name: {"path": paths[name], "type": "model"} for name in sorted(paths)}
+    assert data == (dvcyaml.HEADER + yamlio.dump({"artifacts": body})).encode()
+    assert dvcyaml.parse(data) == paths
+    assert yamlio.load(data, "dvc.yaml") == {"artifacts": body}
