@@ -95,18 +95,24 @@ def preflight(repo: Repo, models_dir: str) -> None:
         )
 
 
-def _annotation(repo: Repo, commit: str, model: str) -> Mapping[str, Any] | None:
-    """GTO's annotation of ``model`` at ``commit`` (type, path, desc, ...)."""
-    files = repo.read_paths(commit, list(ANNOTATIONS))
-    for path in ANNOTATIONS:
-        data = files[path]
-        if data is None:
-            continue
+def _readable(repo: Repo, commit: str, paths: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
+    """(path, mapping) for each of ``paths`` at ``commit`` that exists and
+    is a YAML mapping by the strict loader's rules; the rest are skipped."""
+    found = []
+    for path, data in repo.read_paths(commit, list(paths)).items():
         try:
-            doc = yamlio.load(data, path)
+            doc = yamlio.load(data, path) if data is not None else None
         except InvalidDocumentError:
             continue
-        section = doc.get("artifacts") if path == dvcyaml.PATH and isinstance(doc, dict) else doc
+        if isinstance(doc, dict):
+            found.append((path, doc))
+    return found
+
+
+def _annotation(repo: Repo, commit: str, model: str) -> Mapping[str, Any] | None:
+    """GTO's annotation of ``model`` at ``commit`` (type, path, desc, ...)."""
+    for path, doc in _readable(repo, commit, ANNOTATIONS):
+        section = doc.get("artifacts") if path == dvcyaml.PATH else doc
         entry = section.get(model) if isinstance(section, dict) else None
         if isinstance(entry, dict):
             return entry
@@ -117,23 +123,15 @@ def _tracked(repo: Repo, commit: str, path: str) -> Mapping[str, Any] | None:
     """The DVC out that tracks ``path`` at ``commit``: from ``<path>.dvc``, or
     from ``dvc.lock``."""
     folder = posixpath.dirname(path)
-    pointer, lock = f"{path}.dvc", "dvc.lock"
-    files = repo.read_paths(commit, [pointer, lock])
+    pointer = f"{path}.dvc"
     candidates: list[tuple[str, Any]] = []
-    for source, relative_to in ((pointer, folder), (lock, "")):
-        data = files[source]
-        if data is None:
-            continue
-        try:
-            doc = yamlio.load(data, source)
-        except InvalidDocumentError:
-            continue
-        if source == pointer and isinstance(doc, dict):
-            candidates += [(relative_to, out) for out in doc.get("outs") or ()]
-        elif isinstance(doc, dict) and isinstance(doc.get("stages"), dict):
+    for source, doc in _readable(repo, commit, [pointer, "dvc.lock"]):
+        if source == pointer:
+            candidates += [(folder, out) for out in doc.get("outs") or ()]
+        elif isinstance(doc.get("stages"), dict):
             for stage in doc["stages"].values():
                 if isinstance(stage, dict):
-                    candidates += [(relative_to, out) for out in stage.get("outs") or ()]
+                    candidates += [("", out) for out in stage.get("outs") or ()]
     for relative_to, out in candidates:
         named = out.get("path") if isinstance(out, dict) else None
         if isinstance(named, str) and posixpath.normpath(posixpath.join(relative_to, named)) == path:
@@ -164,16 +162,13 @@ def artifact_at(repo: Repo, commit: str, model: str, remote: str) -> Artifact | 
 def _stages(repo: Repo, head: str, found: Sequence[_Tag]) -> tuple[str, ...]:
     """GTO's stages: its config's list, else those its tags name, in first use."""
     seen = [t.event.stage for t in found if t.event.stage]
-    data = repo.read_paths(head, [GTO_CONFIG])[GTO_CONFIG]
-    configured: list[str] = []
-    if data is not None:
-        try:
-            doc = yamlio.load(data, GTO_CONFIG)
-            if isinstance(doc, dict) and isinstance(doc.get("stages"), list):
-                configured = [s for s in doc["stages"] if isinstance(s, str)]
-        except InvalidDocumentError:
-            pass
-    return tuple(dict.fromkeys([*configured, *seen]))
+    configured = [
+        s
+        for _, doc in _readable(repo, head, [GTO_CONFIG])
+        if isinstance(doc.get("stages"), list)
+        for s in doc["stages"]
+    ]
+    return tuple(dict.fromkeys([*(s for s in configured if isinstance(s, str)), *seen]))
 
 
 def _plan(snap: Snapshot, head: str) -> tuple[dict[str, bytes | None], Adopted]:
