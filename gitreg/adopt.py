@@ -35,7 +35,7 @@ from gitreg import dvcyaml, layout, manifest, tags, yamlio
 from gitreg.errors import ConflictError, GitregError, InvalidDocumentError, UsageError
 from gitreg.git import Repo
 from gitreg.manifest import Artifact, Model, ModelVersion, RegistryConfig, StagePointer
-from gitreg.names import Version, check_name
+from gitreg.names import Version, check_name, is_name
 from gitreg.registry import Change, Registry
 from gitreg.snapshot import Snapshot, timestamp
 
@@ -67,7 +67,7 @@ def gto_tags(repo: Repo) -> tuple[list[_Tag], list[str]]:
     for name, target, when, tagger in repo.tag_details(["*@*", "*#*"]):
         event = tags.parse(name)
         if event is not None:
-            found.append(_Tag(event, name, target, when, tagger))
+            found.append(_Tag(event, name, target, when, tagger or "unknown (GTO tag without a tagger)"))
         elif "@v" in name or "#" in name:
             unreadable.append(name)
     found.sort(key=lambda t: (t.when, t.event.counter or 0))
@@ -168,7 +168,7 @@ def _stages(repo: Repo, head: str, found: Sequence[_Tag]) -> tuple[str, ...]:
         if isinstance(doc.get("stages"), list)
         for s in doc["stages"]
     ]
-    return tuple(dict.fromkeys([*(s for s in configured if isinstance(s, str)), *seen]))
+    return tuple(dict.fromkeys([*(s for s in configured if isinstance(s, str) and is_name(s)), *seen]))
 
 
 def _plan(snap: Snapshot, head: str) -> tuple[dict[str, bytes | None], Adopted]:
@@ -233,12 +233,14 @@ def _plan(snap: Snapshot, head: str) -> tuple[dict[str, bytes | None], Adopted]:
         pointer = StagePointer(
             model, stage, version, timestamp(tag.when), tag.tagger, f"adopted from GTO tag {tag.name}"
         )
-        files[path] = manifest.render(pointer, path)
+        try:
+            files[path] = manifest.render(pointer, path)
+        except InvalidDocumentError as exc:  # the tag's own fields (its tagger) break the schema
+            skipped.append(f"{model} {stage}: {exc}")
+            continue
         holders.append((model, stage, version))
     stages = _stages(repo, head, found)
     if stages and set(stages) != set(config.stages):
-        for stage in stages:
-            check_name(stage, "stage name")
         adopted_config = RegistryConfig(
             models_dir=config.models_dir,
             stages=stages,
