@@ -78,6 +78,8 @@ def preflight(repo: Repo, models_dir: str) -> None:
     """Refuse, before anything is written, what adoption could not do
     without losing something of the repository's."""
     head = repo.resolve("HEAD")
+    if head is not None and repo.read_paths(head, [layout.CONFIG_PATH])[layout.CONFIG_PATH] is not None:
+        raise ConflictError(f"{repo.root} is already a gitreg registry: there is nothing to adopt (drop --adopt)")
     found, unreadable = gto_tags(repo)
     if head is None or not (found or unreadable):
         raise UsageError(f"{repo.root} has no GTO tags: there is no GTO registry to adopt (drop --adopt)")

@@ -244,6 +244,7 @@ def test_a_gto_registry_is_adopted_in_place(tmp_path: Path, cli: Cli) -> None:
     assert git(repo, "tag", "-l") == tags_before  # no tag moved, added or removed
     assert gto_view(repo) == before == our_view(repo, cli)
     cli("check", "--base", "HEAD~1", "-R", repo)  # the adoption commit, as CI judges it
+    assert "already a gitreg registry" in cli("init", repo, "--adopt", code=1).stderr
     listed = {m["model"]: m for m in json.loads(cli("list", "--json", "-R", repo).stdout)}
     assert listed["fraud"]["stages"] == {"dev": "1.1.0", "prod": "1.1.0"}
     fraud = api.show("fraud@1.0.0", registry=repo)
