@@ -26,6 +26,7 @@ from pathlib import Path
 from gitreg import git
 from gitreg.credentials import redact
 from gitreg.errors import GitError, UsageError
+from gitreg.files import atomic_write
 from gitreg.git import Repo
 
 ENV = "GITREG_CACHE_DIR"
@@ -108,7 +109,5 @@ class Cache:
         folder.mkdir(parents=True, exist_ok=True)
         if config_text is None:
             raise UsageError(f"the registry {redact(self.url)} has no .dvc/config: run `gitreg init` on it first")
-        tmp = folder / "config.tmp"
-        tmp.write_bytes(config_text)
-        os.replace(tmp, folder / "config")
+        atomic_write(folder / "config", config_text)
         return self.dvc_root

@@ -1165,12 +1165,9 @@ def export_command(models: tuple[str, ...], output: str | None, at: str | None, 
     if output is None:
         echo(text, nl=False)
         return
-    import os
+    from gitreg.files import atomic_write
 
-    partial = f"{output}.partial"
-    with open(partial, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.replace(partial, output)
+    atomic_write(output, text.encode("utf-8"))
 
 
 @main.command("import")

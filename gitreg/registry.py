@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from gitreg import credentials, dvcyaml, events, failpoints, layout, lazy, manifest, tags
+from gitreg import credentials, dvcyaml, events, failpoints, files, layout, lazy, manifest, tags
 from gitreg import location as locations
 from gitreg.errors import ConflictError, NotFoundError, UsageError
 from gitreg.git import RefUpdate, RefUpdateRejected, Repo
@@ -298,9 +298,8 @@ class Registry:
         follow: a process killed in between is completed by ``recover``."""
         if self.repo.bare:
             return
-        tmp = self._journal_path().with_suffix(".tmp")
-        tmp.write_text(json.dumps({"commit": commit, "present": list(present), "removed": list(removed)}))
-        os.replace(tmp, self._journal_path())
+        note = {"commit": commit, "present": list(present), "removed": list(removed)}
+        files.atomic_write(self._journal_path(), json.dumps(note).encode())
 
     def recover(self) -> None:
         """Finish what a killed gitreg left half done in this checkout: if the
