@@ -1,4 +1,4 @@
-"""The checker (DESIGN.md §4): the registry's rules, enforced on any commit,
+"""The checker (docs/design.md §4): the registry's rules, enforced on any commit,
 however it was made — by gitreg, by hand, or by merging a pull request.
 
 ``check_tree`` validates every registry file at one commit. ``check_change``

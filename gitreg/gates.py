@@ -1,4 +1,4 @@
-"""Promotion gates (DESIGN.md §1): a pure function of the gates, the candidate
+"""Promotion gates (docs/design.md §1): a pure function of the gates, the candidate
 and the stage's current holder. A missing metric, NaN or infinity fails."""
 
 from __future__ import annotations

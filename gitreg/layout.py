@@ -1,4 +1,4 @@
-"""Where each registry file lives (DESIGN.md §1)."""
+"""Where each registry file lives (docs/design.md §1)."""
 
 from __future__ import annotations
 

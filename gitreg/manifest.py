@@ -33,7 +33,7 @@ def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping or {}))
 
 
-# Fields of a version that no later commit may change (DESIGN.md §1).
+# Fields of a version that no later commit may change (docs/design.md §1).
 CORE_FIELDS = (
     "model",
     "version",

@@ -1,4 +1,4 @@
-"""The grammar of names and versions (DESIGN.md §1), as data plus checkers."""
+"""The grammar of names and versions (docs/design.md §1), as data plus checkers."""
 
 from __future__ import annotations
 

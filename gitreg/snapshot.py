@@ -64,7 +64,7 @@ class VersionSummary:
 
     @property
     def stage(self) -> str:
-        """The stage as users see it (DESIGN.md §1)."""
+        """The stage as users see it (docs/design.md §1)."""
         if self.stages:
             return ", ".join(self.stages)
         return self.status if self.status != "active" else "development"
