@@ -135,6 +135,7 @@ def test_a_shared_registry_needs_a_shared_store(tmp_path: Path, cli: Cli) -> Non
     assert "give --remote URL" in cli("init", f"file://{tmp_path}/o.git", code=2).stderr
 
 
+@pytest.mark.stress
 def test_16_writers_register_160_distinct_versions(remote: str, artifact: Path, tmp_path: Path) -> None:
     procs = [worker("register", remote, 10, artifact, env=own_cache(tmp_path, f"w{i}")) for i in range(16)]
     versions: list[str] = []
@@ -182,6 +183,7 @@ def run_killed(op: str, url: str, artifact: Path, env: dict[str, str], extra: li
     return proc.returncode
 
 
+@pytest.mark.stress
 @pytest.mark.parametrize("seed", [20261122])
 def test_sigkill_at_any_instant_leaves_before_or_after(
     remote: str, artifact: Path, tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch
