@@ -318,15 +318,16 @@ def _check_dvc_yaml_change(
     )
     if not (edited or places):
         return
-    blobs = reader.repo.read_paths(fork, [dvcyaml.PATH])
-    data = reader.repo.read_paths(reader.commit, [dvcyaml.PATH])[dvcyaml.PATH]
+    then, now = f"{fork}:{dvcyaml.PATH}", f"{reader.commit}:{dvcyaml.PATH}"
+    blobs = reader.repo.read_objects([then, now])  # one round trip for both sides
+    data = blobs[now]
     try:
         after = dvcyaml.parse(data)
     except InvalidDocumentError:
         reader.violations += _dvc_yaml_violations(data, {}, {})
         return
     try:
-        before = dvcyaml.parse(blobs[dvcyaml.PATH])
+        before = dvcyaml.parse(blobs[then])
     except InvalidDocumentError:  # not gitreg's before (GTO's annotations, say): the change makes it so
         before = {}
     affected = {w.model for _, w in places} | {m for m in set(before) | set(after) if before.get(m) != after.get(m)}
