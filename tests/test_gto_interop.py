@@ -5,6 +5,7 @@ each stage that `gitreg list --json` reports."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from gitreg import api
+from gitreg import api, tags
 from gitreg.errors import NotFoundError
 from tests.conftest import Cli
 
@@ -202,9 +203,19 @@ def _gto_registry(tmp_path: Path) -> Path:
         git(repo, "commit", "-qm", f"{model} {number}")
         gto(repo, "register", model, "--version", number)
 
-    def stage_event(*args: str) -> None:
-        gto(repo, *args)
-        time.sleep(1.1)  # GTO orders stage events by tagger time, in seconds
+    # GTO orders stage events by tagger time in whole seconds and ignores
+    # GIT_COMMITTER_DATE, so its assignments are written here as GTO writes
+    # them (name, counter, target, message), each a second after the last.
+    clock = iter(range(int(time.time()) - 600, int(time.time())))
+
+    def stage_event(action: str, model: str, _v: str, number: str, _s: str, stage: str) -> None:
+        assert action == "assign" and _v == "--version" and _s == "--stage"
+        event = tags.TagEvent("assign", model, stage=stage, counter=tags.next_counter(git(repo, "tag").split(), model))
+        target = git(repo, "rev-list", "-n1", f"{model}@{number}")
+        env = {**os.environ, "GIT_COMMITTER_DATE": f"{next(clock)} +0000"}
+        subprocess.run(
+            ["git", "tag", "-a", event.name(), "-m", event.message(number[1:]), target], cwd=repo, env=env, check=True
+        )
 
     version("fraud", "v1.0.0", lambda: (repo / "models" / "model.pkl").write_bytes(b"first\n" * 500))
     version("churn", "v0.1.0", lambda: _write_folder(repo / "models" / "churn", b"w1"))
