@@ -18,6 +18,7 @@ _API = {
     "deprecate",
     "diagnose",
     "diff",
+    "doctor",
     "evaluate",
     "export_registry",
     "gc",
@@ -29,6 +30,7 @@ _API = {
     "metric_history",
     "model_show",
     "monitor",
+    "open_registry",
     "promote",
     "pull",
     "register",
@@ -51,6 +53,9 @@ _TYPES = {
     "ModelSummary": "gitreg.snapshot",
     "VersionSummary": "gitreg.snapshot",
     "Initialised": "gitreg.registry",
+    "Registered": "gitreg.registry",
+    "ModelEdited": "gitreg.registry",
+    "ModelList": "gitreg.snapshot",
     "GitregError": "gitreg.errors",
 }
 
@@ -61,6 +66,7 @@ if TYPE_CHECKING:
         deprecate,
         diagnose,
         diff,
+        doctor,
         evaluate,
         export_registry,
         gc,
@@ -72,6 +78,7 @@ if TYPE_CHECKING:
         metric_history,
         model_show,
         monitor,
+        open_registry,
         promote,
         pull,
         register,
@@ -87,8 +94,12 @@ if TYPE_CHECKING:
     )
     from gitreg.errors import GitregError
     from gitreg.manifest import Artifact, Model, ModelVersion, RegistryConfig, StagePointer
-    from gitreg.registry import Initialised
-    from gitreg.snapshot import ModelSummary, VersionSummary
+    from gitreg.registry import Initialised, ModelEdited, Registered
+    from gitreg.snapshot import ModelList, ModelSummary, VersionSummary
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _API | set(_TYPES))
 
 
 def __getattr__(name: str) -> Any:
@@ -106,8 +117,11 @@ __all__ = [
     "GitregError",
     "Initialised",
     "Model",
+    "ModelEdited",
+    "ModelList",
     "ModelSummary",
     "ModelVersion",
+    "Registered",
     "RegistryConfig",
     "StagePointer",
     "VersionSummary",
@@ -117,6 +131,7 @@ __all__ = [
     "deprecate",
     "diagnose",
     "diff",
+    "doctor",
     "evaluate",
     "export_registry",
     "gc",
@@ -128,6 +143,7 @@ __all__ = [
     "metric_history",
     "model_show",
     "monitor",
+    "open_registry",
     "promote",
     "pull",
     "register",

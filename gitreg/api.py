@@ -15,29 +15,31 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from gitreg import events, lazy, reference
 from gitreg.errors import NotFoundError, UsageError
 from gitreg.git import Repo
 from gitreg.manifest import Model, ModelVersion
 from gitreg.names import check_name
-from gitreg.registry import Initialised, Registry
-from gitreg.snapshot import ModelSummary, Resolved, VersionSummary
+from gitreg.registry import Initialised, ModelEdited, Registered, Registry
+from gitreg.snapshot import ModelList, Resolved, VersionSummary
 
 if TYPE_CHECKING:
-    from gitreg import changes, doctor, exchange, inputs, lifecycle, mirror, monitoring, query, retention
+    from gitreg import changes, exchange, inputs, lifecycle, mirror, monitoring, query, retention
     from gitreg import check as checking
     from gitreg import compare as comparing
     from gitreg import deploy as deploying
+    from gitreg import doctor as diagnosis
     from gitreg import history as hist
     from gitreg.changes import RegistryDiff
     from gitreg.check import Report
     from gitreg.compare import Comparison
     from gitreg.deploy import Decision
+    from gitreg.derived import Upgraded
     from gitreg.doctor import Finding, Synced
     from gitreg.exchange import Imported
     from gitreg.history import Event
@@ -46,11 +48,10 @@ if TYPE_CHECKING:
     from gitreg.monitoring import Monitored, Trend
     from gitreg.retention import Collected
 else:  # each loads when a function here first uses it
-    changes, doctor, exchange, inputs, lifecycle, mirror, monitoring, query, retention = (
+    changes, exchange, inputs, lifecycle, mirror, monitoring, query, retention = (
         lazy.module(f"gitreg.{name}")
         for name in (
             "changes",
-            "doctor",
             "exchange",
             "inputs",
             "lifecycle",
@@ -60,20 +61,26 @@ else:  # each loads when a function here first uses it
             "retention",
         )
     )
-    checking, comparing, deploying, hist = (
-        lazy.module(f"gitreg.{name}") for name in ("check", "compare", "deploy", "history")
+    checking, comparing, deploying, diagnosis, hist = (
+        lazy.module(f"gitreg.{name}") for name in ("check", "compare", "deploy", "doctor", "history")
     )
 
 PathLike = str | os.PathLike[str]
 RegistryArg = str | os.PathLike[str] | Registry | None
 
 
-def _open(registry: RegistryArg) -> Registry:
-    """A Registry as given, or opened from a path/URL (None: ``GITREG_REGISTRY``,
-    then ``gitreg.toml``, then the current folder)."""
-    opened = registry if isinstance(registry, Registry) else Registry.open(registry)
+def open_registry(registry: RegistryArg = None, *, offline: bool = False) -> Registry:
+    """The registry every other function takes as ``registry``: a path in its
+    git repository or a git URL (None: ``GITREG_REGISTRY``, then
+    ``gitreg.toml``, then the current folder). A URL's private clone is
+    fetched now, unless ``offline``. Opening once and passing the result
+    saves the fetch on every call."""
+    opened = registry if isinstance(registry, Registry) else Registry.open(registry, offline=offline)
     events.opened(opened)
     return opened
+
+
+_open = open_registry
 
 
 @events.emits("init")
@@ -122,7 +129,8 @@ def register(
     *,
     version: str | None = None,
     bump: str | None = None,
-    metrics: Mapping[str, float] | PathLike | None = None,
+    metrics: Mapping[str, float | str] | PathLike | None = None,
+    metrics_file: PathLike | None = None,
     params: Mapping[str, Any] | PathLike | None = None,
     metadata: Mapping[str, Any] | None = None,
     labels: Mapping[str, str] | None = None,
@@ -133,42 +141,45 @@ def register(
     require_clean: bool = False,
     progress: bool = False,
     registry: RegistryArg = None,
-) -> ModelVersion:
+) -> Registered:
     """Store ``artifact`` and register it as a new version of ``model``.
 
     Without ``version`` the next ``bump`` (default: the registry's policy,
     patch) after the highest existing version is used; 1.0.0 for the first.
+    ``metrics`` is a mapping or a JSON/YAML file (nested keys joined with
+    '.'); ``metrics_file`` is read first and ``metrics`` overrides its keys.
     Lineage is captured on the way: the git repository the artifact sits in
     (URL without credentials, commit, branch, dirty flag; ``require_clean``
     refuses a dirty tree), the CI run (GitHub Actions, GitLab CI) or
     ``run_id``/``run_url``, and ``parent`` (an earlier version, for fine-tunes).
+    ``progress`` draws a bar on standard error for uploads over 8 MiB.
+    Returns the manifest with its commit and GTO tag (``.version``,
+    ``.artifact`` and ``.model`` read through to the manifest).
     """
-    return (
-        _open(registry)
-        .register(
-            model,
-            artifact,
-            version=version,
-            bump=bump,
-            metrics=inputs.metrics(metrics),
-            params=inputs.params(params),
-            metadata=inputs.metadata(metadata),
-            labels=inputs.labels(labels),
-            description=inputs.description(description),
-            progress=progress,
-            run_id=run_id,
-            run_url=run_url,
-            parent=parent,
-            require_clean=require_clean,
-        )
-        .version
+    return _open(registry).register(
+        model,
+        artifact,
+        version=version,
+        bump=bump,
+        metrics=inputs.metrics(metrics_file) | inputs.metrics(metrics),
+        params=inputs.params(params),
+        metadata=inputs.metadata(metadata),
+        labels=inputs.labels(labels),
+        description=inputs.description(description),
+        progress=progress,
+        run_id=run_id,
+        run_url=run_url,
+        parent=parent,
+        require_clean=require_clean,
     )
 
 
-def list_models(*, at: str | None = None, registry: RegistryArg = None) -> list[ModelSummary]:
-    """Every model: latest version, version per stage, number of versions.
-    ``at`` (on every read) answers as of a revision or an ISO date/time."""
-    return _open(registry).snapshot_at(at).summaries()
+def list_models(*, at: str | None = None, registry: RegistryArg = None) -> ModelList:
+    """Every model: latest version, version per stage, number of versions
+    (a list, whose ``stages`` are the registry's, in order). ``at`` (on
+    every read) answers as of a revision or an ISO date/time."""
+    snap = _open(registry).snapshot_at(at)
+    return ModelList(snap.summaries(), snap.config.stages)
 
 
 def list_versions(
@@ -223,12 +234,15 @@ def check(*, base: str | None = None, head: str = "HEAD", staged: bool = False, 
 def sync(*, registry: RegistryArg = None) -> Synced:
     """Bring the local copy up to date: a URL registry's clone is fetched; a
     checkout fetches origin and fast-forwards when it is only behind."""
-    return doctor.sync(_open(registry))
+    return diagnosis.sync(_open(registry))
 
 
-def diagnose(*, registry: RegistryArg = None) -> list[Finding]:
-    """`gitreg doctor`: the registry's health, with a fix for each problem."""
-    return doctor.diagnose(_open(registry))
+def doctor(*, registry: RegistryArg = None) -> list[Finding]:
+    """The registry's health, one finding per check, with a fix for each problem."""
+    return diagnosis.diagnose(_open(registry))
+
+
+diagnose = doctor  # the name this function had before it took its command's
 
 
 @events.emits("pull")
@@ -329,11 +343,10 @@ class Verified:
 
 
 @events.emits("upgrade")
-def upgrade(*, dry_run: bool = False, branch: str | None = None, registry: RegistryArg = None) -> Any:
+def upgrade(*, dry_run: bool = False, branch: str | None = None, registry: RegistryArg = None) -> Upgraded:
     """Write what this gitreg derives and an older one did not (every
     version's DVC pointer, ``dvc.yaml``'s artifacts entries), in one commit (on ``branch``, for review, if
-    given); nothing when the registry is current. Returns
-    ``gitreg.derived.Upgraded``."""
+    given); nothing when the registry is current."""
     from gitreg import derived
 
     return derived.upgrade(_open(registry), dry_run=dry_run, branch=branch)
@@ -460,22 +473,26 @@ def set_model(
     owners: Sequence[str] | None = None,
     labels: Mapping[str, str] | None = None,
     gates: Mapping[str, Mapping[str, float | bool]] | None = None,
-    remove_gates: Sequence[tuple[str, str]] = (),
+    remove_gates: Sequence[tuple[str, str] | str] = (),
     monitor_threshold: float | None = None,
     registry: RegistryArg = None,
-) -> Model:
-    """Edit model.yaml: description, owners, labels (merged), gates
-    (``{stage: {"min_auc": 0.9, "require_approved": True}}``) and the relative
-    drop at which ``monitor`` rolls back (``monitor_threshold``)."""
-    return _open(registry).set_model(
+) -> ModelEdited:
+    """Edit model.yaml in one commit (created if missing): description,
+    owners (replacing the list), labels (merged), gates (``{stage:
+    {"min_auc": 0.9, "require_approved": True}}``), ``remove_gates``
+    (``[(stage, key)]``) and the relative drop at which ``monitor`` rolls
+    back (``monitor_threshold``). Returns model.yaml as it now is and the
+    commit (None when nothing changed)."""
+    updated, commit = _open(registry).set_model(
         model,
         description=inputs.description(description) if description is not None else None,
-        owners=owners,
+        owners=owners or None,
         labels=inputs.labels(labels),
         gates=inputs.gate_edits(gates),
-        remove_gates=remove_gates,
+        remove_gates=inputs.gate_removals(remove_gates),
         monitor_threshold=inputs.threshold(monitor_threshold),
-    )[0]
+    )
+    return ModelEdited(updated, commit)
 
 
 def model_show(model: str, *, at: str | None = None, registry: RegistryArg = None) -> Model:
@@ -494,13 +511,16 @@ def evaluate(
     model: str,
     version: str,
     *,
-    metrics: Mapping[str, float] | PathLike,
+    metrics: Mapping[str, float | str] | PathLike | None = None,
+    metrics_file: PathLike | None = None,
     environment: str | None = None,
     registry: RegistryArg = None,
 ) -> ModelVersion:
-    """Append an evaluation (now, by you, ``environment``, ``metrics``) to the
-    version's performance history; its registered core is untouched."""
-    return monitoring.evaluate(_open(registry), model, version, inputs.metrics(metrics), environment)[0]
+    """Append an evaluation (now, by you, ``environment``, ``metrics`` over
+    ``metrics_file``) to the version's performance history; its registered
+    core is untouched."""
+    measured = inputs.metrics(metrics_file) | inputs.metrics(metrics)
+    return monitoring.evaluate(_open(registry), model, version, measured, environment)[0]
 
 
 def metric_history(
@@ -515,7 +535,8 @@ def metric_history(
 def monitor(
     model: str,
     *,
-    metrics: Mapping[str, float] | PathLike,
+    metrics: Mapping[str, float | str] | PathLike | None = None,
+    metrics_file: PathLike | None = None,
     stage: str = "production",
     threshold: float | None = None,
     environment: str | None = None,
@@ -525,11 +546,12 @@ def monitor(
 ) -> Monitored:
     """Record a production measurement of the stage's holder; roll the stage
     back to its previous holder in the same commit when a metric is worse
-    than registered by more than ``threshold`` (relative). See ``Monitored.outcome``."""
+    than registered by more than ``threshold`` (relative); ``metrics``
+    overrides ``metrics_file``. See ``Monitored.outcome``."""
     return monitoring.monitor(
         _open(registry),
         model,
-        inputs.metrics(metrics),
+        inputs.metrics(metrics_file) | inputs.metrics(metrics),
         stage=stage,
         threshold=threshold,
         environment=environment,
@@ -543,7 +565,7 @@ def deploy(
     model: str,
     *,
     strategy: str = "best",
-    stage: str = "production",
+    to: str = "production",
     metric: str | None = None,
     min_improvement: float | None = None,
     reason: str = "",
@@ -552,13 +574,13 @@ def deploy(
     registry: RegistryArg = None,
 ) -> Decision:
     """Pick the version ``strategy`` chooses (``best``, ``conservative``) and
-    promote it to ``stage`` through the gates; ``Decision.chosen`` is None
+    promote it to stage ``to`` through the gates; ``Decision.chosen`` is None
     when the stage should stay as it is."""
     return deploying.deploy(
         _open(registry),
         model,
         strategy=strategy,
-        stage=stage,
+        stage=to,
         metric=metric,
         min_improvement=min_improvement,
         reason=reason,
@@ -593,27 +615,51 @@ def gc(
 
 
 def export_registry(
-    models: Sequence[str] = (), *, at: str | None = None, registry: RegistryArg = None
+    models: Sequence[str] = (),
+    *,
+    output: PathLike | None = None,
+    at: str | None = None,
+    registry: RegistryArg = None,
 ) -> dict[str, Any]:
     """The full state of ``models`` (default: all) as a ``RegistryExport``
     document (validated against schemas/RegistryExport.schema.json): each
     model's model.yaml, every version manifest and every stage pointer, and
-    the DVC remotes holding the artifacts (credentials removed)."""
+    the DVC remotes holding the artifacts (credentials removed). ``output``:
+    also written there as JSON, whole or not at all."""
     reg = _open(registry)
-    return exchange.export(reg.snapshot_at(at), reg.name, models)
+    document = exchange.export(reg.snapshot_at(at), reg.name, models)
+    if output is not None:
+        from gitreg import render
+        from gitreg.files import atomic_write
+
+        atomic_write(output, (render.to_json(document) + "\n").encode("utf-8"))
+    return document
 
 
 @events.emits("import")
 def import_registry(
-    document: Mapping[str, Any] | PathLike, *, dry_run: bool = False, registry: RegistryArg = None
+    document: Mapping[str, Any] | PathLike | TextIO, *, dry_run: bool = False, registry: RegistryArg = None
 ) -> Imported:
-    """Land an export (a path, or the document itself) in this registry:
+    """Land an export (a path, an open text stream, or the document itself) in this registry:
     versions keep their numbers, timestamps and authors, stages their holders;
     artifacts are copied into this registry's DVC remote when it is not the
     one they are in. Refuses (writing nothing) anything that would overwrite
     different content; importing the same export again writes nothing."""
     if isinstance(document, Mapping):
         data, source = json.dumps(document), "the export"
+    elif not isinstance(document, str | os.PathLike):
+        data, source = document.read(), getattr(document, "name", "the stream")
+        source = "standard input" if source == "<stdin>" else str(source)
     else:
         data, source = inputs.read_text_file(document, "export"), str(document)
     return exchange.import_state(_open(registry), data, source, dry_run=dry_run)
+
+
+def demo(directory: PathLike | None = None, *, narrate: Callable[[str], None] | None = None) -> Path:
+    """Build the demo registry under ``directory`` (default: a new temporary
+    folder): gates, three registered training runs, promotions (one
+    refused), monitored measurements (one rolls back). ``narrate`` receives
+    each line of the walk-through. Returns the folder."""
+    from gitreg.demo import run
+
+    return run(None if directory is None else str(directory), narrate or (lambda line: None))

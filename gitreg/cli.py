@@ -10,12 +10,15 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 if TYPE_CHECKING:
     from gitreg.registry import Registry
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 REGISTRY_HELP = (
     "The registry: a path in its git repository, or a git URL [default: $GITREG_REGISTRY, "
@@ -45,12 +48,10 @@ def registry_option(func: Any, *, here: bool = False) -> Any:
 
     @functools.wraps(func)
     def opened(*args: Any, registry: str | None, offline: bool, **kwargs: Any) -> Any:
-        from gitreg import events
-        from gitreg.registry import Registry
+        from gitreg import api
 
-        opened = Registry.open("." if here and registry is None else registry, offline=offline)
-        events.opened(opened)
-        return func(*args, registry=opened, **kwargs)
+        where = "." if here and registry is None else registry
+        return func(*args, registry=api.open_registry(where, offline=offline), **kwargs)
 
     opened = click.option(
         "--offline", is_flag=True, help="For a registry given by URL: read the local clone as is, without fetching."
@@ -86,6 +87,25 @@ def at_option(func: Any) -> Any:
 
 def json_option(func: Any) -> Any:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of text.")(func)
+
+
+def pairs_option(flag: str, dest: str, what: str, help: str, *, typed: bool = False) -> Callable[[F], F]:
+    """A repeatable ``--flag K=V`` whose values reach the command (and the API
+    keyword of the same name) as one mapping."""
+
+    def mapping(ctx: click.Context, param: click.Parameter, given: tuple[str, ...]) -> dict[str, Any]:
+        from gitreg import inputs
+
+        return inputs.pairs(given, what, typed=typed)
+
+    return click.option(flag, dest, multiple=True, metavar="K=V", callback=mapping, help=help)
+
+
+def metrics_options(func: Any, *, file_help: str, pair_help: str) -> Any:
+    """``--metrics-file FILE`` (also spelled ``--metrics``) and repeatable
+    ``--metric K=V`` on top of it: the API's ``metrics_file`` and ``metrics``."""
+    func = click.option("--metrics-file", "--metrics", "metrics_file", metavar="FILE", help=file_help)(func)
+    return pairs_option("--metric", "metrics", "metric", pair_help)(func)
 
 
 class GitregCommand(click.Command):
@@ -215,49 +235,12 @@ def init(
     carried (a name gitreg refuses, bytes DVC did not track) is listed and
     left to GTO.
     """
-    from gitreg import api
+    from gitreg import api, render
 
     result = api.init(
         path, remote=remote, models_dir=models_dir, ci=ci, ci_owners=ci_owners, ci_install=ci_install, adopt=adopt
     )
-    adopted = result.adopted
-    if as_json:
-        from gitreg import render
-
-        doc: dict[str, Any] = {
-            "root": str(result.root),
-            "commit": result.commit,
-            "remote": result.remote,
-            "remote_url": result.remote_url,
-            "files": list(result.files),
-        }
-        if adopted is not None:
-            doc["adopted"] = {
-                "commit": adopted.commit,
-                "versions": [{"model": m, "version": v} for m, v in adopted.versions],
-                "stages": [{"model": m, "stage": s, "version": v} for m, s, v in adopted.holders],
-                "skipped": list(adopted.skipped),
-            }
-        echo(render.to_json(doc))
-        return
-    if result.commit is None:
-        where = f"DVC remote {result.remote!r} at {result.remote_url}"
-        echo(f"{result.root} is already a gitreg registry (artifacts: {where})")
-    else:
-        echo(f"Initialized gitreg registry in {result.root} (commit {result.commit[:10]})")
-        echo(f"Artifacts go to DVC remote {result.remote!r} at {result.remote_url}")
-        for written in result.files:
-            if written.startswith(".github/"):
-                echo(f"Wrote {written}")
-    if adopted is not None:
-        where = f"commit {adopted.commit[:10]}" if adopted.commit else "nothing written"
-        models = len({m for m, _ in adopted.versions})
-        holders = "; stage holders:" if adopted.holders else ""
-        echo(f"Adopted {len(adopted.versions)} GTO version(s) of {models} model(s) ({where}){holders}")
-        for model, stage, version in adopted.holders:
-            echo(f"  {model} {stage} {version}")
-        for why in adopted.skipped:
-            echo(f"  left to GTO: {why}")
+    echo(render.to_json(render.initialised_json(result)) if as_json else render.initialised_text(result))
 
 
 @main.command()
@@ -269,21 +252,14 @@ def init(
     type=click.Choice(["patch", "minor", "major"]),
     help="Which part to bump for the next version [default: the registry's policy, patch].",
 )
-@click.option(
-    "--metrics", metavar="FILE", help="Metrics file (JSON or YAML mapping of numbers; nested keys joined with '.')."
-)
-@click.option(
-    "--metric", "metric_pairs", multiple=True, metavar="K=V", help="A metric (repeatable; overrides --metrics)."
+@functools.partial(
+    metrics_options,
+    file_help="Metrics file (JSON or YAML mapping of numbers; nested keys joined with '.').",
+    pair_help="A metric (repeatable; overrides --metrics-file).",
 )
 @click.option("--params", metavar="FILE", help="Params file (JSON or YAML mapping), e.g. DVC's params.yaml.")
-@click.option(
-    "--metadata",
-    "metadata_pairs",
-    multiple=True,
-    metavar="K=V",
-    help="Metadata (repeatable); true/false and numbers are typed.",
-)
-@click.option("--label", "label_pairs", multiple=True, metavar="K=V", help="A label (repeatable).")
+@pairs_option("--metadata", "metadata", "metadata", "Metadata (repeatable); true/false and numbers typed.", typed=True)
+@pairs_option("--label", "labels", "label", "A label (repeatable).")
 @click.option("--description", "-d", help="What this version is.")
 @click.option("--run-id", help="The training run's id [default: the CI run, under GitHub Actions or GitLab CI].")
 @click.option("--run-url", help="A link to the training run.")
@@ -297,11 +273,11 @@ def register(
     artifact: str,
     version: str | None,
     bump: str | None,
-    metrics: str | None,
-    metric_pairs: tuple[str, ...],
+    metrics: dict[str, str],
+    metrics_file: str | None,
     params: str | None,
-    metadata_pairs: tuple[str, ...],
-    label_pairs: tuple[str, ...],
+    metadata: dict[str, Any],
+    labels: dict[str, str],
     description: str | None,
     run_id: str | None,
     run_url: str | None,
@@ -317,40 +293,32 @@ def register(
     registry's DVC remote; the version manifest is committed with a GTO tag
     MODEL@vVERSION. The first version of a model also creates its model.yaml.
     """
-    from gitreg import inputs, render
+    from gitreg import api, render
 
-    registered = registry.register(
+    registered = api.register(
         model,
         artifact,
         version=version,
         bump=bump,
-        metrics=inputs.metrics(metrics, metric_pairs),
-        params=inputs.params(params),
-        metadata=inputs.metadata(None, metadata_pairs),
-        labels=inputs.labels(None, label_pairs),
-        description=inputs.description(description),
+        metrics=metrics,
+        metrics_file=metrics_file,
+        params=params,
+        metadata=metadata,
+        labels=labels,
+        description=description,
         progress=_show_progress(progress, as_json),
         run_id=run_id,
         run_url=run_url,
         parent=parent,
         require_clean=require_clean,
+        registry=registry,
     )
     if as_json:
-        doc = render.version_json(registered.version) | {
-            "lineage_notes": list(registered.lineage_notes),
-            "commit": registered.commit,
-            "tag": registered.tag,
-            "attempts": registered.attempts,
-        }
-        echo(render.to_json(doc))
+        echo(render.to_json(render.registered_json(registered)))
         return
     if registered.lineage_notes:
         echo(f"note: lineage not captured: {'; '.join(registered.lineage_notes)}", err=True)
-    a = registered.version.artifact
-    echo(
-        f"Registered {model} {registered.version.version} "
-        f"(commit {registered.commit[:10]}, tag {registered.tag}, artifact md5 {a.md5}, {a.size} bytes)"
-    )
+    echo(render.registered_text(registered))
 
 
 @main.command("list")
@@ -364,16 +332,14 @@ def register(
     "fields metrics.X params.X metadata.X labels.X version stage status created_by created_at; "
     "ops > >= < <= == != ~).",
 )
-@click.option(
-    "--label", "label_pairs", multiple=True, metavar="K=V", help="Only versions with this label (repeatable)."
-)
+@pairs_option("--label", "labels", "label", "Only versions with this label (repeatable).")
 @at_option
 @registry_option
 @json_option
 def list_(
     model: str | None,
     where: tuple[str, ...],
-    label_pairs: tuple[str, ...],
+    labels: dict[str, str],
     at: str | None,
     registry: Registry,
     as_json: bool,
@@ -384,23 +350,14 @@ def list_(
     versions. For a model: each version's stage, registration and key metrics.
     With --where or --label: the matching versions (of MODEL, or of every model).
     """
-    from gitreg import api, inputs, render
+    from gitreg import api, render
 
-    if where or label_pairs:
-        found = api.list_versions(model, where=where, labels=inputs.labels(None, label_pairs), at=at, registry=registry)
+    if where or labels or model is not None:
+        found = api.list_versions(model, where=where, labels=labels, at=at, registry=registry)
         echo(render.to_json(render.versions_json(found)) if as_json else render.versions_text(found))
         return
-    snap = registry.snapshot_at(at)
-    if model is None:
-        items = snap.summaries()
-        echo(
-            render.to_json(render.summaries_json(items))
-            if as_json
-            else render.summaries_text(items, snap.config.stages)
-        )
-    else:
-        versions = snap.version_summaries(model)
-        echo(render.to_json(render.versions_json(versions)) if as_json else render.versions_text(versions))
+    listed = api.list_models(at=at, registry=registry)
+    echo(render.to_json(render.summaries_json(listed)) if as_json else render.summaries_text(listed, listed.stages))
 
 
 @main.command()
@@ -416,14 +373,13 @@ def show(ref: str, at: str | None, registry: Registry, as_json: bool) -> None:
     models:/MODEL@STAGE and models:/MODEL/VERSION; a bare MODEL prints its
     versions as `gitreg list MODEL` does.
     """
-    from gitreg import reference, render
+    from gitreg import api, reference, render
 
-    snap = registry.snapshot_at(at)
     if not reference.names_version(ref):
-        versions = snap.version_summaries(reference.split(ref)[0])
+        versions = api.list_versions(reference.split(ref)[0], at=at, registry=registry)
         echo(render.to_json(render.versions_json(versions)) if as_json else render.versions_text(versions))
         return
-    version = snap.resolve(ref)
+    version = api.show(ref, at=at, registry=registry)
     echo(render.to_json(render.version_json(version)) if as_json else render.version_text(version))
 
 
@@ -431,7 +387,7 @@ def show(ref: str, at: str | None, registry: Registry, as_json: bool) -> None:
 @click.option("--base", metavar="REF", help="Also check what changed since REF (e.g. origin/main, the PR's target).")
 @click.option(
     "--format",
-    "output",
+    "format",
     type=click.Choice(["text", "json", "markdown", "github"]),
     default="text",
     show_default=True,
@@ -445,7 +401,7 @@ def show(ref: str, at: str | None, registry: Registry, as_json: bool) -> None:
     "(for pre-commit).",
 )
 @registry_here
-def check(base: str | None, output: str, head: str, staged: bool, registry: Registry) -> None:
+def check(base: str | None, format: str, head: str, staged: bool, registry: Registry) -> None:
     """Check the registry's rules; exit 1 if any fails.
 
     Without --base: every registry file parses, validates and agrees with its
@@ -459,11 +415,11 @@ def check(base: str | None, output: str, head: str, staged: bool, registry: Regi
     from gitreg import api, render
 
     report = api.check(base=base, head=head, staged=staged, registry=registry)
-    if output == "json":
+    if format == "json":
         echo(render.to_json(render.report_json(report)))
     else:
         formats = {"text": render.report_text, "markdown": render.report_markdown, "github": render.report_github}
-        echo(formats[output](report))
+        echo(formats[format](report))
     if not report.ok:
         click.get_current_context().exit(1)
 
@@ -516,27 +472,14 @@ def _show_move(call: Any, as_json: bool, pr_body: str | None = None) -> None:
 def _report_move(moved: Any, as_json: bool, pr_body: str | None) -> dict[str, Any] | None:
     """Write the PR body if asked; print a move as text, or return its JSON document."""
     from gitreg import render
+    from gitreg.files import atomic_write
 
     body = render.pr_body(moved.plan, moved.branch) if moved.branch else None
     if body is not None and pr_body:
-        with open(pr_body, "w", encoding="utf-8") as out:
-            out.write(body)
+        atomic_write(pr_body, body.encode("utf-8"))
     if as_json:
-        doc = render.plan_json(moved.plan, moved.commit, moved.tags)
-        return doc | {"branch": moved.branch, "pushed_to": moved.pushed_to, "pr_body": body}
-    echo(render.plan_text(moved.plan, moved.commit))
-    if moved.commit is None:
-        echo("Dry run: nothing written.")
-    elif moved.branch:
-        pushed = f", pushed to {moved.pushed_to}" if moved.pushed_to else " (no remote: not pushed)"
-        echo(f"Done: commit {moved.commit[:10]} on branch {moved.branch}{pushed}")
-        if pr_body:
-            echo(f"Pull-request body written to {pr_body}")
-        else:
-            echo("\n" + (body or ""))
-    else:
-        tags = f", tags {', '.join(moved.tags)}" if moved.tags else ""
-        echo(f"Done: commit {moved.commit[:10]}{tags}")
+        return render.move_json(moved, body)
+    echo(render.move_text(moved, body, pr_body))
     return None
 
 
@@ -796,13 +739,7 @@ def sync(registry: Registry, as_json: bool) -> None:
     from gitreg import api, render
 
     done = api.sync(registry=registry)
-    if as_json:
-        echo(render.to_json({"commit": done.commit, "ahead": done.ahead, "behind": done.behind, "remote": done.remote}))
-        return
-    where = f" from {done.remote}" if done.remote else " (no remote)"
-    state = f"; {done.ahead} commit(s) not pushed" if done.ahead else ""
-    state += f"; {done.behind} commit(s) behind: merge or rebase by hand" if done.behind else ""
-    echo(f"Registry at {done.commit[:10] if done.commit else 'no commits'}{where}{state}")
+    echo(render.to_json(render.synced_json(done)) if as_json else render.synced_text(done))
 
 
 @main.command()
@@ -819,12 +756,8 @@ def doctor(registry: Registry, as_json: bool) -> None:
     """
     from gitreg import api, render
 
-    findings = api.diagnose(registry=registry)
-    if as_json:
-        echo(render.to_json([{"check": f.name, "ok": f.ok, "detail": f.detail, "fix": f.fix} for f in findings]))
-    else:
-        for f in findings:
-            echo(f"{'ok ' if f.ok else 'FAIL'} {f.name}: {f.detail}" + (f"\n     fix: {f.fix}" if f.fix else ""))
+    findings = api.doctor(registry=registry)
+    echo(render.to_json(render.findings_json(findings)) if as_json else render.findings_text(findings))
     if not all(f.ok for f in findings):
         click.get_current_context().exit(1)
 
@@ -861,7 +794,7 @@ def pull(
 
 @main.command()
 @click.argument("target", required=False, metavar="[MODEL[@VERSION]]")
-@click.option("--remote", "deep", is_flag=True, help="Download and re-hash every byte, not just check presence.")
+@click.option("--remote", "remote", is_flag=True, help="Download and re-hash every byte, not just check presence.")
 @click.option(
     "--repair",
     is_flag=True,
@@ -870,37 +803,14 @@ def pull(
 @at_option
 @registry_option
 @json_option
-def verify(target: str | None, deep: bool, repair: bool, at: str | None, registry: Registry, as_json: bool) -> None:
+def verify(target: str | None, remote: bool, repair: bool, at: str | None, registry: Registry, as_json: bool) -> None:
     """Check that artifacts are in their DVC remote (all versions, a model's,
     or one); with --remote, that their bytes match the manifests. Exit 1 if a
     problem remains (with --repair: one that could not be put right)."""
     from gitreg import api, render
 
-    results = api.verify(target, remote=deep, repair=repair, at=at, registry=registry)
-    if as_json:
-        doc = [
-            {
-                "model": r.model,
-                "version": r.version,
-                "ok": r.ok,
-                "problems": [
-                    {"path": p.path, "md5": p.oid, "problem": p.problem, "actual": p.actual, "repaired": p.repaired}
-                    for p in r.problems
-                ],
-            }
-            for r in results
-        ]
-        echo(render.to_json(doc))
-    else:
-        for r in results:
-            if r.ok:
-                echo(f"ok      {r.model} {r.version}")
-            for p in r.problems:
-                extra = f" (expected md5 {p.oid}, got {p.actual})" if p.actual else f" (md5 {p.oid})"
-                state = " -> repaired" if p.repaired else ""
-                echo(f"{p.problem.upper():9} {r.model} {r.version}: {p.path}{extra}{state}")
-        bad = sum(not r.ok for r in results)
-        echo(f"{len(results)} version(s) checked, {bad} with problems" + (" (every byte re-hashed)" if deep else ""))
+    results = api.verify(target, remote=remote, repair=repair, at=at, registry=registry)
+    echo(render.to_json(render.verified_json(results)) if as_json else render.verified_text(results, remote))
     if not all(r.ok for r in results):
         click.get_current_context().exit(1)
 
@@ -915,37 +825,14 @@ def lineage_command(ref: str, at: str | None, registry: Registry, as_json: bool)
     from gitreg import api, render
 
     chain = api.lineage(ref, at=at, registry=registry)
-    if as_json:
-        echo(
-            render.to_json(
-                [
-                    {
-                        "model": v.model,
-                        "version": v.version,
-                        "created_at": v.created_at,
-                        "lineage": render.plain(v.lineage),
-                    }
-                    for v in chain
-                ]
-            )
-        )
-        return
-    for depth, v in enumerate(chain):
-        code = v.lineage.get("code", {})
-        run = v.lineage.get("run", {})
-        where = f"{code.get('repo', '(no git remote)')}@{str(code.get('commit', '?'))[:10]}" if code else "code unknown"
-        dirty = " (dirty tree)" if code.get("dirty") else ""
-        ran = f", run {run.get('id') or run.get('url')}" if run else ""
-        echo(f"{'  ' * depth}{v.model} {v.version}  {v.created_at[:19]}  {where}{dirty}{ran}")
+    echo(render.to_json(render.lineage_json(chain)) if as_json else render.lineage_text(chain))
 
 
-def measurement_options(func: Any) -> Any:
-    func = click.option(
-        "--metrics", "metrics_file", metavar="FILE", help="Metrics file (JSON or YAML mapping of numbers)."
-    )(func)
-    return click.option(
-        "--metric", "metric_pairs", multiple=True, metavar="K=V", help="A measured metric (repeatable)."
-    )(func)
+measurement_options = functools.partial(
+    metrics_options,
+    file_help="Metrics file (JSON or YAML mapping of numbers).",
+    pair_help="A measured metric (repeatable; overrides --metrics-file).",
+)
 
 
 @main.command()
@@ -958,7 +845,7 @@ def measurement_options(func: Any) -> Any:
 def evaluate(
     model: str,
     version: str,
-    metric_pairs: tuple[str, ...],
+    metrics: dict[str, str],
     metrics_file: str | None,
     environment: str | None,
     registry: Registry,
@@ -970,22 +857,12 @@ def evaluate(
     the version's registered core (metrics included) is never changed. See
     the trend with `gitreg history MODEL --metrics`.
     """
-    from gitreg import api, inputs, render
+    from gitreg import api, render
 
     updated = api.evaluate(
-        model,
-        version,
-        metrics=inputs.metrics(metrics_file, metric_pairs),
-        environment=environment,
-        registry=registry,
+        model, version, metrics=metrics, metrics_file=metrics_file, environment=environment, registry=registry
     )
-    if as_json:
-        echo(render.to_json(render.version_json(updated)))
-        return
-    last = updated.evaluations[-1]
-    values = ", ".join(f"{k}={render.number(v)}" for k, v in last.metrics.items())
-    where = f" in {last.environment}" if last.environment else ""
-    echo(f"Recorded evaluation {len(updated.evaluations)} of {model} {updated.version}{where}: {values}")
+    echo(render.to_json(render.version_json(updated)) if as_json else render.evaluated_text(updated))
 
 
 MONITOR_EXIT = {"healthy": 0, "rolled-back": 4, "degraded": 5}
@@ -1008,7 +885,7 @@ MONITOR_EXIT = {"healthy": 0, "rolled-back": 4, "degraded": 5}
 @json_option
 def monitor(
     model: str,
-    metric_pairs: tuple[str, ...],
+    metrics: dict[str, str],
     metrics_file: str | None,
     stage: str,
     threshold: float | None,
@@ -1029,11 +906,12 @@ def monitor(
     would roll back); 5 degraded but no earlier active holder to roll back
     to; 1/2/3 errors as for every command.
     """
-    from gitreg import api, inputs, render
+    from gitreg import api, render
 
     done = api.monitor(
         model,
-        metrics=inputs.metrics(metrics_file, metric_pairs),
+        metrics=metrics,
+        metrics_file=metrics_file,
         stage=stage,
         threshold=threshold,
         environment=environment,
@@ -1096,7 +974,7 @@ def deploy(
         decision = api.deploy(
             model,
             strategy=strategy,
-            stage=to,
+            to=to,
             metric=metric,
             min_improvement=min_improvement,
             reason=reason,
@@ -1161,21 +1039,17 @@ def export_command(models: tuple[str, ...], output: str | None, at: str | None, 
     """
     from gitreg import api, render
 
-    text = render.to_json(api.export_registry(models, at=at, registry=registry)) + "\n"
+    document = api.export_registry(models, output=output, at=at, registry=registry)
     if output is None:
-        echo(text, nl=False)
-        return
-    from gitreg.files import atomic_write
-
-    atomic_write(output, text.encode("utf-8"))
+        echo(render.to_json(document))
 
 
 @main.command("import")
-@click.argument("file", metavar="FILE|-")
+@click.argument("document", metavar="FILE|-")
 @click.option("--dry-run", is_flag=True, help="Say what would be imported and write nothing.")
 @registry_option
 @json_option
-def import_command(file: str, dry_run: bool, registry: Registry, as_json: bool) -> None:
+def import_command(document: str, dry_run: bool, registry: Registry, as_json: bool) -> None:
     """Import a `gitreg export` (FILE, or - for standard input).
 
     Versions keep their numbers, timestamps and authors, stages their
@@ -1184,12 +1058,10 @@ def import_command(file: str, dry_run: bool, registry: Registry, as_json: bool) 
     Refuses anything that would overwrite different content; nothing is
     written then. Importing the same export twice writes nothing the second time.
     """
-    from gitreg import api, exchange, render
+    from gitreg import api, render
 
-    if file == "-":
-        done = exchange.import_state(registry, sys.stdin.read(), "standard input", dry_run=dry_run)
-    else:
-        done = api.import_registry(file, dry_run=dry_run, registry=registry)
+    source = sys.stdin if document == "-" else document
+    done = api.import_registry(source, dry_run=dry_run, registry=registry)
     echo(render.to_json(render.imported_json(done)) if as_json else render.imported_text(done, dry_run))
 
 
@@ -1210,16 +1082,7 @@ def upgrade(dry_run: bool, branch: str | None, registry: Registry, as_json: bool
     from gitreg import api, render
 
     done = api.upgrade(dry_run=dry_run, branch=branch, registry=registry)
-    if as_json:
-        echo(render.to_json({"files": list(done.files), "commit": done.commit, "branch": done.branch}))
-        return
-    verb = "Would write" if dry_run else "Wrote"
-    for path in done.files:
-        echo(f"{verb} {path}")
-    if not done.files:
-        echo("The registry is up to date.")
-    elif done.commit:
-        echo(f"Done: commit {done.commit[:10]}" + (f" on branch {done.branch}" if done.branch else ""))
+    echo(render.to_json(render.upgraded_json(done)) if as_json else render.upgraded_text(done, dry_run))
 
 
 @main.group()
@@ -1240,17 +1103,7 @@ def tags_sync(dry_run: bool, registry: Registry, as_json: bool) -> None:
     from gitreg import api, render
 
     result = api.tags_sync(dry_run=dry_run, registry=registry)
-    if as_json:
-        doc = {"created": list(result.created), "skipped": list(result.skipped), "dry_run": result.dry_run}
-        echo(render.to_json(doc))
-        return
-    verb = "Would create" if result.dry_run else "Created"
-    for name in result.created:
-        echo(f"{verb} {name}")
-    for reason in result.skipped:
-        echo(f"Skipped {reason}")
-    if not result.created:
-        echo("Tags are in sync with the files.")
+    echo(render.to_json(render.tags_synced_json(result)) if as_json else render.tags_synced_text(result))
 
 
 @main.group()
@@ -1259,33 +1112,34 @@ def model() -> None:
 
 
 @model.command("show")
-@click.argument("name", metavar="MODEL")
+@click.argument("model", metavar="MODEL")
 @at_option
 @registry_option
 @json_option
-def model_show(name: str, at: str | None, registry: Registry, as_json: bool) -> None:
+def model_show(model: str, at: str | None, registry: Registry, as_json: bool) -> None:
     """Print MODEL's model.yaml."""
     from gitreg import api, render
 
-    found = api.model_show(name, at=at, registry=registry)
+    found = api.model_show(model, at=at, registry=registry)
     echo(render.to_json(render.plain(found.to_doc())) if as_json else render.model_text(found))
 
 
 @model.command("set")
-@click.argument("name", metavar="MODEL")
+@click.argument("model", metavar="MODEL")
 @click.option("--description", help="Replace the description.")
 @click.option("--owner", "owners", multiple=True, help="An owner (repeatable; replaces the list).")
-@click.option("--label", "label_pairs", multiple=True, metavar="K=V", help="Set a label (repeatable).")
+@pairs_option("--label", "labels", "label", "Set a label (repeatable).")
 @click.option(
     "--gate",
-    "gate_pairs",
+    "gates",
     multiple=True,
     metavar="STAGE:KEY=VALUE",
+    callback=lambda ctx, param, given: _inputs().gate_pairs(given),
     help="Set a gate, e.g. production:min_auc=0.9 or production:require_approved=true (repeatable).",
 )
 @click.option(
     "--remove-gate",
-    "remove_pairs",
+    "remove_gates",
     multiple=True,
     metavar="STAGE:KEY",
     help="Remove a gate, e.g. production:min_auc (repeatable).",
@@ -1299,33 +1153,36 @@ def model_show(name: str, at: str | None, registry: Registry, as_json: bool) -> 
 @registry_option
 @json_option
 def model_set(
-    name: str,
+    model: str,
     description: str | None,
     owners: tuple[str, ...],
-    label_pairs: tuple[str, ...],
-    gate_pairs: tuple[str, ...],
-    remove_pairs: tuple[str, ...],
+    labels: dict[str, str],
+    gates: dict[str, dict[str, Any]],
+    remove_gates: tuple[str, ...],
     monitor_threshold: float | None,
     registry: Registry,
     as_json: bool,
 ) -> None:
     """Edit MODEL's model.yaml in one commit (created if missing)."""
-    from gitreg import inputs, render
+    from gitreg import api, render
 
-    updated, commit = registry.set_model(
-        name,
-        description=inputs.description(description) if description is not None else None,
-        owners=owners or None,
-        labels=inputs.labels(None, label_pairs),
-        gates=inputs.gate_edits(None, gate_pairs),
-        remove_gates=inputs.gate_removals(remove_pairs),
-        monitor_threshold=inputs.threshold(monitor_threshold),
+    edited = api.set_model(
+        model,
+        description=description,
+        owners=owners,
+        labels=labels,
+        gates=gates,
+        remove_gates=remove_gates,
+        monitor_threshold=monitor_threshold,
+        registry=registry,
     )
-    if as_json:
-        echo(render.to_json(render.plain(updated.to_doc()) | {"commit": commit}))
-        return
-    echo(render.model_text(updated))
-    echo(f"Done: commit {commit[:10]}" if commit else "Nothing changed.")
+    echo(render.to_json(render.model_edited_json(edited)) if as_json else render.model_edited_text(edited))
+
+
+def _inputs() -> Any:
+    from gitreg import inputs
+
+    return inputs
 
 
 @main.command()
@@ -1343,9 +1200,9 @@ def demo(directory: str | None) -> None:
     production measurements with `monitor` (the degraded one rolls back),
     lists the result and its history, and tells you where to look.
     """
-    from gitreg import demo as demo_module
+    from gitreg import api
 
-    demo_module.run(directory, click.echo)
+    api.demo(directory, narrate=click.echo)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -146,7 +146,7 @@ def run(directory: str | None, echo: Echo) -> Path:
         )
         echo(
             f"Trained run {number} ({description}) -> registered {MODEL} {version.version}: "
-            f"{dict(version.metrics)}, artifact {artifact.name} md5 {version.artifact.md5}"
+            f"{dict(version.manifest.metrics)}, artifact {artifact.name} md5 {version.artifact.md5}"
         )
     _move(
         echo,

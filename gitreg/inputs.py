@@ -93,16 +93,13 @@ def _flatten(mapping: Mapping[str, Any], prefix: str, out: dict[str, float]) -> 
             out[check_key(name, "metric")] = metric_value(name, value)
 
 
-def metrics(value: Mapping[str, Any] | PathLike | None, pairs: Iterable[str] = ()) -> dict[str, float]:
+def metrics(value: Mapping[str, Any] | PathLike | None) -> dict[str, float]:
     """Metrics from a mapping or a JSON/YAML file (nested keys flattened with
-    '.', as DVC metrics files nest them), then ``k=v`` pairs on top."""
+    '.', as DVC metrics files nest them); numbers may arrive as their text."""
     result: dict[str, float] = {}
     if value is not None:
         mapping = value if isinstance(value, Mapping) else read_mapping_file(value, "metrics")
         _flatten(mapping, "", result)
-    for pair in pairs:
-        key, text = split_pair(pair, "metric")
-        result[key] = metric_value(key, text)
     return result
 
 
@@ -150,7 +147,7 @@ def _check_text(key: str, value: object, what: str) -> str:
     return value
 
 
-def metadata(value: Mapping[str, Any] | None, pairs: Iterable[str] = ()) -> dict[str, Any]:
+def metadata(value: Mapping[str, Any] | None) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, item in (value or {}).items():
         check_key(key, "metadata")
@@ -158,19 +155,14 @@ def metadata(value: Mapping[str, Any] | None, pairs: Iterable[str] = ()) -> dict
             raise UsageError(f"metadata {key!r} is {item}: NaN and infinity are not allowed")
         if item is not None and not isinstance(item, str | int | float | bool):
             raise UsageError(f"metadata {key!r} must be a string, number, boolean or null")
+        if isinstance(item, int) and not isinstance(item, bool) and abs(item) > MAX_INT:
+            raise UsageError(f"metadata {key!r} is out of range (at most 1e300 in magnitude)")
         result[key] = _check_text(key, item, "metadata") if isinstance(item, str) else item
-    for pair in pairs:
-        key, text = split_pair(pair, "metadata")
-        result[key] = scalar(_check_text(key, text, "metadata"))
     return result
 
 
-def labels(value: Mapping[str, Any] | None, pairs: Iterable[str] = ()) -> dict[str, str]:
-    result = {check_key(k, "label"): _check_text(k, v, "label") for k, v in (value or {}).items()}
-    for pair in pairs:
-        key, text = split_pair(pair, "label")
-        result[key] = _check_text(key, text, "label")
-    return result
+def labels(value: Mapping[str, Any] | None) -> dict[str, str]:
+    return {check_key(k, "label"): _check_text(k, v, "label") for k, v in (value or {}).items()}
 
 
 def description(text: str | None) -> str:
@@ -183,20 +175,12 @@ def description(text: str | None) -> str:
     return text
 
 
-def gate_edits(
-    value: Mapping[str, Mapping[str, Any]] | None, pairs: Iterable[str] = ()
-) -> list[tuple[str, str, float | bool]]:
-    """Gates to set, from ``{stage: {key: threshold}}`` and ``STAGE:KEY=VALUE``
-    pairs: numbers for min_/max_/min_improvement_, ``true`` for require_."""
+def gate_edits(value: Mapping[str, Mapping[str, Any]] | None) -> list[tuple[str, str, float | bool]]:
+    """Gates to set, from ``{stage: {key: threshold}}``: numbers for
+    min_/max_/min_improvement_, ``True`` for require_."""
     from gitreg.gates import parse_gate
 
     raw: list[tuple[str, str, object]] = [(s, k, v) for s, gates in (value or {}).items() for k, v in gates.items()]
-    for pair in pairs:
-        target, sep, text = pair.partition("=")
-        stage, colon, key = target.partition(":")
-        if not sep or not colon:
-            raise UsageError(f"gate {shown(pair)} is not of the form STAGE:KEY=VALUE (e.g. production:min_auc=0.9)")
-        raw.append((stage, key, scalar(text)))
     edits: list[tuple[str, str, float | bool]] = []
     for stage, key, threshold in raw:
         try:
@@ -215,14 +199,42 @@ def gate_edits(
     return edits
 
 
-def gate_removals(pairs: Iterable[str]) -> list[tuple[str, str]]:
+def gate_removals(given: Iterable[tuple[str, str] | str]) -> list[tuple[str, str]]:
+    """Gates to remove: ``(stage, key)`` pairs or ``STAGE:KEY`` text."""
     removals = []
-    for pair in pairs:
-        stage, colon, key = pair.partition(":")
+    for item in given:
+        if not isinstance(item, str):
+            removals.append(item)
+            continue
+        stage, colon, key = item.partition(":")
         if not colon or not key:
-            raise UsageError(f"gate {shown(pair)} is not of the form STAGE:KEY (e.g. production:min_auc)")
+            raise UsageError(f"gate {shown(item)} is not of the form STAGE:KEY (e.g. production:min_auc)")
         removals.append((stage, key))
     return removals
+
+
+# -- the command line's repeatable K=V options, as the mappings above take them ---
+
+
+def pairs(given: Iterable[str], what: str, *, typed: bool = False) -> dict[str, Any]:
+    """``k=v`` texts as a mapping; ``typed``: values as ``scalar`` reads them."""
+    result: dict[str, Any] = {}
+    for pair in given:
+        key, text = split_pair(pair, what)
+        result[key] = scalar(text) if typed else text
+    return result
+
+
+def gate_pairs(given: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """``STAGE:KEY=VALUE`` texts as ``{stage: {key: value}}``."""
+    result: dict[str, dict[str, Any]] = {}
+    for pair in given:
+        target, sep, text = pair.partition("=")
+        stage, colon, key = target.partition(":")
+        if not sep or not colon:
+            raise UsageError(f"gate {shown(pair)} is not of the form STAGE:KEY=VALUE (e.g. production:min_auc=0.9)")
+        result.setdefault(stage, {})[key] = scalar(text)
+    return result
 
 
 def threshold(value: float | None) -> float | None:

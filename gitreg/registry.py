@@ -104,11 +104,34 @@ class Applied:
 
 @dataclass(frozen=True)
 class Registered:
-    version: ModelVersion
+    """A registration: the manifest committed, the commit and its GTO tag."""
+
+    manifest: ModelVersion
     commit: str
     tag: str
     attempts: int = 1
     lineage_notes: tuple[str, ...] = ()  # what lineage capture could not find
+
+    @property
+    def model(self) -> str:
+        return self.manifest.model
+
+    @property
+    def version(self) -> str:
+        return self.manifest.version
+
+    @property
+    def artifact(self) -> Artifact:
+        return self.manifest.artifact
+
+
+@dataclass(frozen=True)
+class ModelEdited:
+    """``set_model``'s result: model.yaml as it now is, and the commit (None
+    when nothing changed)."""
+
+    model: Model
+    commit: str | None
 
 
 @dataclass(frozen=True)

@@ -11,16 +11,21 @@ from gitreg import lazy, names
 
 if TYPE_CHECKING:  # names for annotations only: rendering imports no command's module
     from gitreg import yamlio
+    from gitreg.api import Verified
     from gitreg.changes import Field, RegistryDiff
     from gitreg.check import MoveCheck, Report, Review
     from gitreg.compare import Comparison
     from gitreg.deploy import Decision
+    from gitreg.derived import Upgraded
+    from gitreg.doctor import Finding, Synced
     from gitreg.exchange import Imported
     from gitreg.gates import GateResult
     from gitreg.history import Event
-    from gitreg.lifecycle import OrderCheck, Plan
+    from gitreg.lifecycle import Moved, OrderCheck, Plan
     from gitreg.manifest import Model, ModelVersion
+    from gitreg.mirror import SyncResult
     from gitreg.monitoring import Monitored, Trend
+    from gitreg.registry import Initialised, ModelEdited, Registered
     from gitreg.retention import Collected
     from gitreg.snapshot import ModelSummary, Resolved, VersionSummary
 else:
@@ -761,4 +766,195 @@ def imported_text(i: Imported, dry_run: bool) -> str:
         lines.append(f"Done: commit {i.commit[:10]}, {len(i.tags)} tag(s)")
     elif not dry_run:
         lines.append("Nothing to import.")
+    return "\n".join(lines)
+
+
+# -- the results of writing commands -------------------------------------------
+
+
+def initialised_json(result: Initialised) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "root": str(result.root),
+        "commit": result.commit,
+        "remote": result.remote,
+        "remote_url": result.remote_url,
+        "files": list(result.files),
+    }
+    if result.adopted is not None:
+        doc["adopted"] = {
+            "commit": result.adopted.commit,
+            "versions": [{"model": m, "version": v} for m, v in result.adopted.versions],
+            "stages": [{"model": m, "stage": s, "version": v} for m, s, v in result.adopted.holders],
+            "skipped": list(result.adopted.skipped),
+        }
+    return doc
+
+
+def initialised_text(result: Initialised) -> str:
+    if result.commit is None:
+        where = f"DVC remote {result.remote!r} at {result.remote_url}"
+        lines = [f"{result.root} is already a gitreg registry (artifacts: {where})"]
+    else:
+        lines = [
+            f"Initialized gitreg registry in {result.root} (commit {result.commit[:10]})",
+            f"Artifacts go to DVC remote {result.remote!r} at {result.remote_url}",
+        ]
+        lines += [f"Wrote {written}" for written in result.files if written.startswith(".github/")]
+    adopted = result.adopted
+    if adopted is not None:
+        where = f"commit {adopted.commit[:10]}" if adopted.commit else "nothing written"
+        models = len({m for m, _ in adopted.versions})
+        holders = "; stage holders:" if adopted.holders else ""
+        lines.append(f"Adopted {len(adopted.versions)} GTO version(s) of {models} model(s) ({where}){holders}")
+        lines += [f"  {model} {stage} {version}" for model, stage, version in adopted.holders]
+        lines += [f"  left to GTO: {why}" for why in adopted.skipped]
+    return "\n".join(lines)
+
+
+def registered_json(r: Registered) -> dict[str, Any]:
+    return version_json(r.manifest) | {
+        "lineage_notes": list(r.lineage_notes),
+        "commit": r.commit,
+        "tag": r.tag,
+        "attempts": r.attempts,
+    }
+
+
+def registered_text(r: Registered) -> str:
+    a = r.artifact
+    return (
+        f"Registered {r.model} {r.version} (commit {r.commit[:10]}, tag {r.tag}, artifact md5 {a.md5}, {a.size} bytes)"
+    )
+
+
+def move_json(moved: Moved, body: str | None) -> dict[str, Any]:
+    doc = plan_json(moved.plan, moved.commit, moved.tags)
+    return doc | {"branch": moved.branch, "pushed_to": moved.pushed_to, "pr_body": body}
+
+
+def move_text(moved: Moved, body: str | None, body_file: str | None) -> str:
+    """A move's plan and outcome; a move to a branch ends with its pull-request
+    body, unless that went to ``body_file``."""
+    lines = [plan_text(moved.plan, moved.commit)]
+    if moved.commit is None:
+        lines.append("Dry run: nothing written.")
+    elif moved.branch:
+        pushed = f", pushed to {moved.pushed_to}" if moved.pushed_to else " (no remote: not pushed)"
+        lines.append(f"Done: commit {moved.commit[:10]} on branch {moved.branch}{pushed}")
+        lines.append(f"Pull-request body written to {body_file}" if body_file else "\n" + (body or ""))
+    else:
+        tags = f", tags {', '.join(moved.tags)}" if moved.tags else ""
+        lines.append(f"Done: commit {moved.commit[:10]}{tags}")
+    return "\n".join(lines)
+
+
+def evaluated_text(updated: ModelVersion) -> str:
+    last = updated.evaluations[-1]
+    values = ", ".join(f"{k}={number(v)}" for k, v in last.metrics.items())
+    where = f" in {last.environment}" if last.environment else ""
+    return f"Recorded evaluation {len(updated.evaluations)} of {updated.model} {updated.version}{where}: {values}"
+
+
+def model_edited_json(edited: ModelEdited) -> dict[str, Any]:
+    return dict(plain(edited.model.to_doc())) | {"commit": edited.commit}
+
+
+def model_edited_text(edited: ModelEdited) -> str:
+    done = f"Done: commit {edited.commit[:10]}" if edited.commit else "Nothing changed."
+    return f"{model_text(edited.model)}\n{done}"
+
+
+def synced_json(done: Synced) -> dict[str, Any]:
+    return {"commit": done.commit, "ahead": done.ahead, "behind": done.behind, "remote": done.remote}
+
+
+def synced_text(done: Synced) -> str:
+    where = f" from {done.remote}" if done.remote else " (no remote)"
+    state = f"; {done.ahead} commit(s) not pushed" if done.ahead else ""
+    state += f"; {done.behind} commit(s) behind: merge or rebase by hand" if done.behind else ""
+    return f"Registry at {done.commit[:10] if done.commit else 'no commits'}{where}{state}"
+
+
+def findings_json(findings: Sequence[Finding]) -> list[dict[str, Any]]:
+    return [{"check": f.name, "ok": f.ok, "detail": f.detail, "fix": f.fix} for f in findings]
+
+
+def findings_text(findings: Sequence[Finding]) -> str:
+    return "\n".join(
+        f"{'ok ' if f.ok else 'FAIL'} {f.name}: {f.detail}" + (f"\n     fix: {f.fix}" if f.fix else "")
+        for f in findings
+    )
+
+
+def verified_json(results: Sequence[Verified]) -> list[dict[str, Any]]:
+    return [
+        {
+            "model": r.model,
+            "version": r.version,
+            "ok": r.ok,
+            "problems": [
+                {"path": p.path, "md5": p.oid, "problem": p.problem, "actual": p.actual, "repaired": p.repaired}
+                for p in r.problems
+            ],
+        }
+        for r in results
+    ]
+
+
+def verified_text(results: Sequence[Verified], remote: bool) -> str:
+    lines = []
+    for r in results:
+        if r.ok:
+            lines.append(f"ok      {r.model} {r.version}")
+        for p in r.problems:
+            extra = f" (expected md5 {p.oid}, got {p.actual})" if p.actual else f" (md5 {p.oid})"
+            state = " -> repaired" if p.repaired else ""
+            lines.append(f"{p.problem.upper():9} {r.model} {r.version}: {p.path}{extra}{state}")
+    bad = sum(not r.ok for r in results)
+    rehashed = " (every byte re-hashed)" if remote else ""
+    lines.append(f"{len(results)} version(s) checked, {bad} with problems{rehashed}")
+    return "\n".join(lines)
+
+
+def lineage_json(chain: Sequence[ModelVersion]) -> list[dict[str, Any]]:
+    return [
+        {"model": v.model, "version": v.version, "created_at": v.created_at, "lineage": plain(v.lineage)} for v in chain
+    ]
+
+
+def lineage_text(chain: Sequence[ModelVersion]) -> str:
+    lines = []
+    for depth, v in enumerate(chain):
+        code = v.lineage.get("code", {})
+        run = v.lineage.get("run", {})
+        where = f"{code.get('repo', '(no git remote)')}@{str(code.get('commit', '?'))[:10]}" if code else "code unknown"
+        dirty = " (dirty tree)" if code.get("dirty") else ""
+        ran = f", run {run.get('id') or run.get('url')}" if run else ""
+        lines.append(f"{'  ' * depth}{v.model} {v.version}  {v.created_at[:19]}  {where}{dirty}{ran}")
+    return "\n".join(lines)
+
+
+def tags_synced_json(result: SyncResult) -> dict[str, Any]:
+    return {"created": list(result.created), "skipped": list(result.skipped), "dry_run": result.dry_run}
+
+
+def tags_synced_text(result: SyncResult) -> str:
+    verb = "Would create" if result.dry_run else "Created"
+    lines = [f"{verb} {name}" for name in result.created] + [f"Skipped {reason}" for reason in result.skipped]
+    if not result.created:
+        lines.append("Tags are in sync with the files.")
+    return "\n".join(lines)
+
+
+def upgraded_json(done: Upgraded) -> dict[str, Any]:
+    return {"files": list(done.files), "commit": done.commit, "branch": done.branch}
+
+
+def upgraded_text(done: Upgraded, dry_run: bool) -> str:
+    verb = "Would write" if dry_run else "Wrote"
+    lines = [f"{verb} {path}" for path in done.files]
+    if not done.files:
+        lines.append("The registry is up to date.")
+    elif done.commit:
+        lines.append(f"Done: commit {done.commit[:10]}" + (f" on branch {done.branch}" if done.branch else ""))
     return "\n".join(lines)

@@ -4,7 +4,7 @@ reads only the trees and files it needs (no history walk, no tag parsing)."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
@@ -50,6 +50,15 @@ class ModelSummary:
     latest: str | None
     stages: Mapping[str, str]
     versions: int
+
+
+class ModelList(list[ModelSummary]):
+    """``list_models``' answer: one summary per model, and the registry's
+    stages in their configured order (the columns a listing shows)."""
+
+    def __init__(self, models: Iterable[ModelSummary] = (), stages: Sequence[str] = ()) -> None:
+        super().__init__(models)
+        self.stages = tuple(stages)
 
 
 @dataclass(frozen=True)

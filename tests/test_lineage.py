@@ -55,7 +55,7 @@ def test_code_lineage_from_the_training_repo(registry: Path, training: Path, cli
 
 def test_a_dirty_tree_is_flagged_or_refused(registry: Path, training: Path) -> None:
     (training / "train.py").write_text("print('tweaked')\n")
-    v = api.register("fraud", training / "out" / "model.pkl", registry=registry)
+    v = api.register("fraud", training / "out" / "model.pkl", registry=registry).manifest
     assert v.lineage["code"]["dirty"] is True
     with pytest.raises(ConflictError, match="has uncommitted changes"):
         api.register("fraud", training / "out" / "model.pkl", require_clean=True, registry=registry)
@@ -95,7 +95,7 @@ def test_absent_sources_are_noted_not_fatal(registry: Path, artifact: Path, cli:
 
 def test_parent_version(registry: Path, artifact: Path) -> None:
     api.register("fraud", artifact, registry=registry)
-    tuned = api.register("fraud", artifact, parent="1.0.0", registry=registry)
+    tuned = api.register("fraud", artifact, parent="1.0.0", registry=registry).manifest
     assert tuned.lineage["parent"] == "1.0.0"
     with pytest.raises(NotFoundError, match=r"parent fraud 3\.0\.0 is not registered"):
         api.register("fraud", artifact, parent="3.0.0", registry=registry)

@@ -216,7 +216,7 @@ def test_deploy_refuses_bad_input(reg: Path, registry: Path, cli: Cli) -> None:
     )
     assert "unknown stage" in cli("deploy", "fraud", "--to", "prod", "-R", reg, code=2).stderr
     with pytest.raises(UsageError, match="name the metric"):
-        api.deploy("fraud", stage="staging", registry=reg)
+        api.deploy("fraud", to="staging", registry=reg)
     assert state(reg) == before
 
 

@@ -178,7 +178,7 @@ def test_python_api_takes_mappings(registry: Path, artifact: Path) -> None:
         params={"lr": 0.1},
         metadata={"gpu": False},
         labels={"team": "risk"},
-    )
+    ).manifest
     assert v.version == "1.0.0" and v.metrics["auc"] == 0.9 and v.metadata["gpu"] is False
 
 
