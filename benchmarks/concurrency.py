@@ -26,7 +26,7 @@ from report import emit
 
 WORKER = """
 import json, sys, time
-from gitreg.registry import Registry
+from gitreg.core.registry import Registry
 url, count, artifact = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 for i in range(count):
     start = time.perf_counter()

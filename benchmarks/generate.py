@@ -21,9 +21,10 @@ import subprocess
 import time
 from pathlib import Path
 
-from gitreg import api, dvcyaml, layout, manifest, tags
-from gitreg.manifest import Artifact, Model, ModelVersion, StagePointer
-from gitreg.snapshot import timestamp
+from gitreg import api
+from gitreg.core.snapshot import timestamp
+from gitreg.documents import dvcyaml, layout, manifest, tags
+from gitreg.documents.manifest import Artifact, Model, ModelVersion, StagePointer
 
 AUTHOR = "Bench <bench@example.com>"
 

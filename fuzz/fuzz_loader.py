@@ -21,16 +21,16 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    # the loader's own modules before gitreg.manifest, which would otherwise load them lazily, uninstrumented
+    # the loader's own modules before gitreg.documents.manifest, which would otherwise load them lazily, uninstrumented
     import jsonschema.validators  # noqa: F401
     import referencing  # noqa: F401
     import yaml  # noqa: F401
 
-    import gitreg.schema
-    import gitreg.yamlio  # noqa: F401
-    from gitreg import manifest
+    import gitreg.documents.schema
+    import gitreg.documents.yamlio  # noqa: F401
+    from gitreg.documents import manifest
+    from gitreg.documents.manifest import Model, ModelVersion, RegistryConfig, StagePointer
     from gitreg.errors import InvalidDocumentError
-    from gitreg.manifest import Model, ModelVersion, RegistryConfig, StagePointer
 
 KINDS = (Model, ModelVersion, RegistryConfig, StagePointer)
 

@@ -1,9 +1,10 @@
 """gitreg: a model registry whose database is a git repository.
 
 The public API is imported lazily so that ``gitreg --help`` stays fast.
-Every function of ``gitreg.api`` is here too, except ``check``, ``compare``,
-``deploy``, ``history`` and ``lineage``, whose names are modules of this
-package: use ``gitreg.api.check`` and so on.
+Every function of ``gitreg.api`` is here too: ``gitreg.register``,
+``gitreg.promote``, ``gitreg.check``, one per command. The implementation
+lives in sub-packages named for what they own (``storage``, ``documents``,
+``core``, ``operations``, ``ci``); docs/design.md maps them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,11 @@ __version__ = "0.1.0"
 
 _API = {
     "archive",
+    "check",
+    "compare",
+    "demo",
     "demote",
+    "deploy",
     "deprecate",
     "diagnose",
     "diff",
@@ -22,8 +27,10 @@ _API = {
     "evaluate",
     "export_registry",
     "gc",
+    "history",
     "import_registry",
     "init",
+    "lineage",
     "list_models",
     "list_versions",
     "load_artifact",
@@ -45,24 +52,28 @@ _API = {
     "verify",
 }
 _TYPES = {
-    "ModelVersion": "gitreg.manifest",
-    "Model": "gitreg.manifest",
-    "Artifact": "gitreg.manifest",
-    "StagePointer": "gitreg.manifest",
-    "RegistryConfig": "gitreg.manifest",
-    "ModelSummary": "gitreg.snapshot",
-    "VersionSummary": "gitreg.snapshot",
-    "Initialised": "gitreg.registry",
-    "Registered": "gitreg.registry",
-    "ModelEdited": "gitreg.registry",
-    "ModelList": "gitreg.snapshot",
+    "ModelVersion": "gitreg.documents.manifest",
+    "Model": "gitreg.documents.manifest",
+    "Artifact": "gitreg.documents.manifest",
+    "StagePointer": "gitreg.documents.manifest",
+    "RegistryConfig": "gitreg.documents.manifest",
+    "ModelSummary": "gitreg.core.snapshot",
+    "VersionSummary": "gitreg.core.snapshot",
+    "Initialised": "gitreg.core.registry",
+    "Registered": "gitreg.core.registry",
+    "ModelEdited": "gitreg.core.registry",
+    "ModelList": "gitreg.core.snapshot",
     "GitregError": "gitreg.errors",
 }
 
 if TYPE_CHECKING:
     from gitreg.api import (
         archive,
+        check,
+        compare,
+        demo,
         demote,
+        deploy,
         deprecate,
         diagnose,
         diff,
@@ -70,8 +81,10 @@ if TYPE_CHECKING:
         evaluate,
         export_registry,
         gc,
+        history,
         import_registry,
         init,
+        lineage,
         list_models,
         list_versions,
         load_artifact,
@@ -92,10 +105,10 @@ if TYPE_CHECKING:
         upgrade,
         verify,
     )
+    from gitreg.core.registry import Initialised, ModelEdited, Registered
+    from gitreg.core.snapshot import ModelList, ModelSummary, VersionSummary
+    from gitreg.documents.manifest import Artifact, Model, ModelVersion, RegistryConfig, StagePointer
     from gitreg.errors import GitregError
-    from gitreg.manifest import Artifact, Model, ModelVersion, RegistryConfig, StagePointer
-    from gitreg.registry import Initialised, ModelEdited, Registered
-    from gitreg.snapshot import ModelList, ModelSummary, VersionSummary
 
 
 def __dir__() -> list[str]:
@@ -127,7 +140,11 @@ __all__ = [
     "VersionSummary",
     "__version__",
     "archive",
+    "check",
+    "compare",
+    "demo",
     "demote",
+    "deploy",
     "deprecate",
     "diagnose",
     "diff",
@@ -135,8 +152,10 @@ __all__ = [
     "evaluate",
     "export_registry",
     "gc",
+    "history",
     "import_registry",
     "init",
+    "lineage",
     "list_models",
     "list_versions",
     "load_artifact",

@@ -20,49 +20,58 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from gitreg import events, lazy, reference
+from gitreg import lazy
+from gitreg.core import events
+from gitreg.core.registry import Initialised, ModelEdited, Registered, Registry
+from gitreg.core.snapshot import ModelList, Resolved, VersionSummary
+from gitreg.documents import reference
+from gitreg.documents.manifest import Model, ModelVersion
+from gitreg.documents.names import check_name
 from gitreg.errors import NotFoundError, UsageError
-from gitreg.git import Repo
-from gitreg.manifest import Model, ModelVersion
-from gitreg.names import check_name
-from gitreg.registry import Initialised, ModelEdited, Registered, Registry
-from gitreg.snapshot import ModelList, Resolved, VersionSummary
+from gitreg.storage.git import Repo
 
 if TYPE_CHECKING:
-    from gitreg import changes, exchange, inputs, lifecycle, mirror, monitoring, query, retention
-    from gitreg import check as checking
-    from gitreg import compare as comparing
-    from gitreg import deploy as deploying
-    from gitreg import doctor as diagnosis
-    from gitreg import history as hist
-    from gitreg.changes import RegistryDiff
-    from gitreg.check import Report
-    from gitreg.compare import Comparison
-    from gitreg.deploy import Decision
-    from gitreg.derived import Upgraded
-    from gitreg.doctor import Finding, Synced
-    from gitreg.exchange import Imported
-    from gitreg.history import Event
-    from gitreg.lifecycle import Moved
-    from gitreg.mirror import SyncResult
-    from gitreg.monitoring import Monitored, Trend
-    from gitreg.retention import Collected
+    from gitreg.ci import check as checking
+    from gitreg.ci.check import Report
+    from gitreg.documents import inputs, query
+    from gitreg.operations import compare as comparing
+    from gitreg.operations import deploy as deploying
+    from gitreg.operations import diff as changes
+    from gitreg.operations import doctor as diagnosis
+    from gitreg.operations import export as exchange
+    from gitreg.operations import gc as retention
+    from gitreg.operations import history as hist
+    from gitreg.operations import lifecycle
+    from gitreg.operations import monitor as monitoring
+    from gitreg.operations import tags_sync as mirror
+    from gitreg.operations.compare import Comparison
+    from gitreg.operations.deploy import Decision
+    from gitreg.operations.diff import RegistryDiff
+    from gitreg.operations.doctor import Finding, Synced
+    from gitreg.operations.export import Imported
+    from gitreg.operations.gc import Collected
+    from gitreg.operations.history import Event
+    from gitreg.operations.lifecycle import Moved
+    from gitreg.operations.monitor import Monitored, Trend
+    from gitreg.operations.tags_sync import SyncResult
+    from gitreg.operations.upgrade import Upgraded
 else:  # each loads when a function here first uses it
-    changes, exchange, inputs, lifecycle, mirror, monitoring, query, retention = (
-        lazy.module(f"gitreg.{name}")
+    checking = lazy.module("gitreg.ci.check")
+    inputs, query = (lazy.module(f"gitreg.documents.{name}") for name in ("inputs", "query"))
+    changes, comparing, deploying, diagnosis, exchange, hist, lifecycle, mirror, monitoring, retention = (
+        lazy.module(f"gitreg.operations.{name}")
         for name in (
-            "changes",
-            "exchange",
-            "inputs",
+            "diff",
+            "compare",
+            "deploy",
+            "doctor",
+            "export",
+            "history",
             "lifecycle",
-            "mirror",
-            "monitoring",
-            "query",
-            "retention",
+            "tags_sync",
+            "monitor",
+            "gc",
         )
-    )
-    checking, comparing, deploying, diagnosis, hist = (
-        lazy.module(f"gitreg.{name}") for name in ("check", "compare", "deploy", "doctor", "history")
     )
 
 PathLike = str | os.PathLike[str]
@@ -106,14 +115,14 @@ def init(
 
     A repository GTO manages is refused, unless ``adopt``: then its
     versions, stage holders and deprecations become manifests and pointers
-    in one more commit, every tag kept (``gitreg.adopt``; the result's
+    in one more commit, every tag kept (``gitreg.operations.adopt``; the result's
     ``adopted`` says what was carried and what was left to GTO, and why).
     """
     if not adopt:
         return Registry.create(
             path, remote=remote, models_dir=models_dir, ci=ci, ci_owners=ci_owners, ci_install=ci_install
         )
-    from gitreg import adopt as adoption
+    from gitreg.operations import adopt as adoption
 
     adoption.preflight(Repo(path), models_dir)
     made = Registry.create(
@@ -192,7 +201,7 @@ def list_versions(
 ) -> list[VersionSummary]:
     """The versions of ``model`` (or of every model), newest first, with
     stage and metrics; ``where`` conditions such as ``"metrics.auc > 0.9"``
-    (see ``gitreg.query``) and ``labels`` keep only the versions that match."""
+    (see ``gitreg.documents.query``) and ``labels`` keep only the versions that match."""
     conditions = [c for text in where for c in query.parse(text)]
     conditions += [query.Condition(f"labels.{k}", "==", v) for k, v in inputs.labels(labels).items()]
     snap = _open(registry).snapshot_at(at)
@@ -259,7 +268,7 @@ def pull(
     ``MODEL@latest`` to ``output`` (default: its own name in the current
     folder), verifying every byte against the manifest's hashes. A partial
     download never appears there. Returns the path."""
-    from gitreg import artifacts
+    from gitreg.storage import artifacts
 
     reg = _open(registry)
     snap = reg.snapshot_at(at)
@@ -272,7 +281,7 @@ def pull(
 def load_artifact(ref: str, *, registry: RegistryArg = None) -> Path:
     """The local path of a version's artifact, for serving code: pulled (and
     verified) once into ``GITREG_CACHE_DIR/artifacts/<md5>/``, then reused."""
-    from gitreg.cache import cache_root
+    from gitreg.storage.cache import cache_root
 
     reg = _open(registry)
     version = reg.snapshot().resolve(ref)
@@ -308,7 +317,7 @@ def verify(
     downloaded and re-hashed; with ``repair`` each missing or damaged object
     is put back from this clone's DVC cache where it holds the good bytes.
     Returns one entry per version checked."""
-    from gitreg import artifacts
+    from gitreg.storage import artifacts
 
     reg = _open(registry)
     snap = reg.snapshot_at(at)
@@ -335,7 +344,7 @@ def verify(
 class Verified:
     model: str
     version: str
-    problems: tuple[Any, ...]  # gitreg.artifacts.Problem
+    problems: tuple[Any, ...]  # gitreg.storage.artifacts.Problem
 
     @property
     def ok(self) -> bool:
@@ -347,7 +356,7 @@ def upgrade(*, dry_run: bool = False, branch: str | None = None, registry: Regis
     """Write what this gitreg derives and an older one did not (every
     version's DVC pointer, ``dvc.yaml``'s artifacts entries), in one commit (on ``branch``, for review, if
     given); nothing when the registry is current."""
-    from gitreg import derived
+    from gitreg.operations import upgrade as derived
 
     return derived.upgrade(_open(registry), dry_run=dry_run, branch=branch)
 
@@ -630,7 +639,7 @@ def export_registry(
     document = exchange.export(reg.snapshot_at(at), reg.name, models)
     if output is not None:
         from gitreg import render
-        from gitreg.files import atomic_write
+        from gitreg.storage.files import atomic_write
 
         atomic_write(output, (render.to_json(document) + "\n").encode("utf-8"))
     return document
@@ -660,6 +669,6 @@ def demo(directory: PathLike | None = None, *, narrate: Callable[[str], None] | 
     folder): gates, three registered training runs, promotions (one
     refused), monitored measurements (one rolls back). ``narrate`` receives
     each line of the walk-through. Returns the folder."""
-    from gitreg.demo import run
+    from gitreg.operations.demo import run
 
     return run(None if directory is None else str(directory), narrate or (lambda line: None))

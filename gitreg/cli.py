@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 if TYPE_CHECKING:
-    from gitreg.registry import Registry
+    from gitreg.core.registry import Registry
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,7 +30,7 @@ def echo(message: str = "", *, err: bool = False, nl: bool = True) -> None:
     """``click.echo`` with control characters shown escaped: text read from a
     registry (reasons, descriptions, commit subjects of hand-made commits)
     can never drive the terminal (ESC and OSC sequences, C1 codes, bidi)."""
-    from gitreg.names import escaped
+    from gitreg.documents.names import escaped
 
     click.echo(escaped(message), err=err, nl=nl)
 
@@ -94,7 +94,7 @@ def pairs_option(flag: str, dest: str, what: str, help: str, *, typed: bool = Fa
     keyword of the same name) as one mapping."""
 
     def mapping(ctx: click.Context, param: click.Parameter, given: tuple[str, ...]) -> dict[str, Any]:
-        from gitreg import inputs
+        from gitreg.documents import inputs
 
         return inputs.pairs(given, what, typed=typed)
 
@@ -109,10 +109,10 @@ def metrics_options(func: Any, *, file_help: str, pair_help: str) -> Any:
 
 
 class GitregCommand(click.Command):
-    """A command that emits one structured event (``gitreg.events``)."""
+    """A command that emits one structured event (``gitreg.core.events``)."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from gitreg import events
+        from gitreg.core import events
 
         name = ".".join(ctx.command_path.split()[1:]) or "main"
         with events.operation(name):
@@ -176,7 +176,7 @@ def main(debug: bool, log_json: bool) -> None:
     Every change is a commit on the registry's branch, mirrored as GTO-style
     tags; artifacts are stored by hash in DVC remotes.
     """
-    from gitreg import events
+    from gitreg.core import events
 
     events.log_to_stderr(log_json)
 
@@ -373,7 +373,8 @@ def show(ref: str, at: str | None, registry: Registry, as_json: bool) -> None:
     models:/MODEL@STAGE and models:/MODEL/VERSION; a bare MODEL prints its
     versions as `gitreg list MODEL` does.
     """
-    from gitreg import api, reference, render
+    from gitreg import api, render
+    from gitreg.documents import reference
 
     if not reference.names_version(ref):
         versions = api.list_versions(reference.split(ref)[0], at=at, registry=registry)
@@ -457,7 +458,7 @@ def _show_move(call: Any, as_json: bool, pr_body: str | None = None) -> None:
     """Run a pointer move and print its plan; a refused promotion prints its
     gate table before the error line."""
     from gitreg import render
-    from gitreg.lifecycle import GateFailed
+    from gitreg.operations.lifecycle import GateFailed
 
     try:
         moved = call()
@@ -472,7 +473,7 @@ def _show_move(call: Any, as_json: bool, pr_body: str | None = None) -> None:
 def _report_move(moved: Any, as_json: bool, pr_body: str | None) -> dict[str, Any] | None:
     """Write the PR body if asked; print a move as text, or return its JSON document."""
     from gitreg import render
-    from gitreg.files import atomic_write
+    from gitreg.storage.files import atomic_write
 
     body = render.pr_body(moved.plan, moved.branch) if moved.branch else None
     if body is not None and pr_body:
@@ -968,7 +969,7 @@ def deploy(
     when the holder should stay, nothing is written (exit 0).
     """
     from gitreg import api, render
-    from gitreg.lifecycle import GateFailed
+    from gitreg.operations.lifecycle import GateFailed
 
     try:
         decision = api.deploy(
@@ -1180,7 +1181,7 @@ def model_set(
 
 
 def _inputs() -> Any:
-    from gitreg import inputs
+    from gitreg.documents import inputs
 
     return inputs
 

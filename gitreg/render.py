@@ -7,29 +7,30 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from gitreg import lazy, names
+from gitreg import lazy
+from gitreg.documents import names
 
 if TYPE_CHECKING:  # names for annotations only: rendering imports no command's module
-    from gitreg import yamlio
     from gitreg.api import Verified
-    from gitreg.changes import Field, RegistryDiff
-    from gitreg.check import MoveCheck, Report, Review
-    from gitreg.compare import Comparison
-    from gitreg.deploy import Decision
-    from gitreg.derived import Upgraded
-    from gitreg.doctor import Finding, Synced
-    from gitreg.exchange import Imported
-    from gitreg.gates import GateResult
-    from gitreg.history import Event
-    from gitreg.lifecycle import Moved, OrderCheck, Plan
-    from gitreg.manifest import Model, ModelVersion
-    from gitreg.mirror import SyncResult
-    from gitreg.monitoring import Monitored, Trend
-    from gitreg.registry import Initialised, ModelEdited, Registered
-    from gitreg.retention import Collected
-    from gitreg.snapshot import ModelSummary, Resolved, VersionSummary
+    from gitreg.ci.check import MoveCheck, Report, Review
+    from gitreg.core.registry import Initialised, ModelEdited, Registered
+    from gitreg.core.snapshot import ModelSummary, Resolved, VersionSummary
+    from gitreg.documents import yamlio
+    from gitreg.documents.gates import GateResult
+    from gitreg.documents.manifest import Model, ModelVersion
+    from gitreg.operations.compare import Comparison
+    from gitreg.operations.deploy import Decision
+    from gitreg.operations.diff import Field, RegistryDiff
+    from gitreg.operations.doctor import Finding, Synced
+    from gitreg.operations.export import Imported
+    from gitreg.operations.gc import Collected
+    from gitreg.operations.history import Event
+    from gitreg.operations.lifecycle import Moved, OrderCheck, Plan
+    from gitreg.operations.monitor import Monitored, Trend
+    from gitreg.operations.tags_sync import SyncResult
+    from gitreg.operations.upgrade import Upgraded
 else:
-    yamlio = lazy.module("gitreg.yamlio")  # only the YAML views need it
+    yamlio = lazy.module("gitreg.documents.yamlio")  # only the YAML views need it
 
 MAX_METRIC_COLUMNS = 4
 

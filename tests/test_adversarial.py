@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from gitreg import api, schema, yamlio
+from gitreg import api
+from gitreg.documents import schema, yamlio
 from gitreg.errors import ArtifactError, GitregError, InvalidDocumentError, UsageError
 from tests.conftest import Cli, git, state
 from tests.test_check import BYPASSES, Edit, pr, reg  # noqa: F401  # reg: the fixture the cases start from
@@ -299,7 +300,7 @@ def test_a_trailing_newline_is_not_the_end_of_a_name(value: str, message: str, r
 @pytest.mark.parametrize(("case", "edit", "message"), BYPASSES, ids=[b[0] for b in BYPASSES])
 def test_ci_bypasses_through_the_python_api(reg: Path, case: str, edit: Edit, message: str) -> None:  # noqa: F811
     """The checker's bypass attempts (tests/test_check.py runs them through the
-    CLI) as a regression set through `gitreg.check`, which CI scripts call too."""
+    CLI) as a regression set through `gitreg.ci.check`, which CI scripts call too."""
     pr(reg, "attempt", edit)
     before = state(reg)
     report = api.check(base="origin/main", registry=reg)

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from gitreg import api, yamlio
-from gitreg.names import Quoted
+from gitreg import api
+from gitreg.documents import yamlio
+from gitreg.documents.names import Quoted
 from tests.conftest import Cli, git
 
 Edit = Callable[[Path], None]
@@ -394,7 +395,7 @@ def test_an_existing_branch_is_not_overwritten(reg: Path) -> None:
 def test_parsing_in_two_processes_gives_what_one_gives(registry: Path, artifact: Path) -> None:
     """A big whole-tree check parses half its files in a forked process:
     documents and violations, in order, are the same as parsing them all here."""
-    from gitreg import check
+    from gitreg.ci import check
 
     api.register("fraud", artifact, registry=registry, metrics={"auc": 0.9})
     api.promote("fraud", "1.0.0", to="staging", registry=registry)

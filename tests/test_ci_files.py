@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from gitreg import api, ci, yamlio
-from gitreg.names import Quoted
+from gitreg import api
+from gitreg.ci import workflows as ci
+from gitreg.documents import yamlio
+from gitreg.documents.names import Quoted
 from tests.conftest import Cli, git, run_guide
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -223,7 +225,8 @@ def test_the_install_step_installs_the_committed_wheel_offline(ci_registry: Path
         text=True,
         check=True,
     ).stdout.strip()
-    assert (Path(site) / "gitreg" / "check.py").read_bytes() == (ROOT / "gitreg" / "check.py").read_bytes()
+    checker = Path("gitreg") / "ci" / "check.py"
+    assert (Path(site) / checker).read_bytes() == (ROOT / checker).read_bytes()
     deps = subprocess.run(
         [sys.executable, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
         capture_output=True,

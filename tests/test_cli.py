@@ -7,7 +7,7 @@ import pytest
 
 from gitreg import api
 from gitreg.cli import main
-from gitreg.snapshot import Snapshot
+from gitreg.core.snapshot import Snapshot
 from tests.conftest import Cli
 
 
@@ -23,6 +23,83 @@ def test_every_command_and_option_has_help(name: str, command: click.Command, cl
             assert param.help and param.help.strip(), f"{name} {param.opts}"
     args = ["--help"] if name == "gitreg" else [name, "--help"]
     assert "Usage: gitreg" in cli(*args).stdout
+
+
+def leaf_commands() -> list[tuple[str, click.Command]]:
+    """Every command a user runs, by its path (``tags sync``)."""
+    found: list[tuple[str, click.Command]] = []
+
+    def walk(prefix: str, group: click.Group) -> None:
+        for name, command in group.commands.items():
+            path = f"{prefix} {name}".strip()
+            walk(path, command) if isinstance(command, click.Group) else found.append((path, command))
+
+    walk("", main)
+    return found
+
+
+# The API function(s) behind each command whose name is not the function's.
+API_FOR = {
+    "list": ("list_models", "list_versions"),
+    "show": ("show", "list_versions"),  # a bare MODEL lists its versions
+    "history": ("history", "metric_history"),
+    "export": ("export_registry",),
+    "import": ("import_registry",),
+    "model set": ("set_model",),
+}
+# Destinations that are not API keywords, each for a reason.
+NOT_API = {
+    "as_json": "output form",
+    "format": "output form (check)",
+    "pr_body": "where the CLI writes the pull-request body it prints otherwise",
+    "offline": "taken by api.open_registry, which opens the registry the command is given",
+}
+CHOOSES = {("history", "metrics"): "chooses api.metric_history over api.history"}
+
+
+@pytest.mark.parametrize(("path", "command"), leaf_commands(), ids=[p for p, _ in leaf_commands()])
+def test_options_carry_the_api_keyword_names(path: str, command: click.Command) -> None:
+    """sqlite-utils' rule: a command's option and argument names are the
+    keywords of the API function it calls, so the CLI reads as the API."""
+    import inspect
+
+    import gitreg
+
+    functions = API_FOR.get(path, (path.replace(" ", "_"),))
+    accepted = set()
+    for name in functions:
+        function = getattr(api, name)
+        assert getattr(gitreg, name) is function, f"gitreg.{name} is not api.{name}"
+        accepted |= set(inspect.signature(function).parameters)
+    for param in command.params:
+        assert param.name in accepted or param.name in NOT_API or (path, param.name) in CHOOSES, (
+            f"gitreg {path}: {'/'.join(param.opts)} reaches the command as {param.name!r}, "
+            f"which is no keyword of api.{' or api.'.join(functions)}"
+        )
+
+
+def test_commands_reach_the_registry_only_through_the_api() -> None:
+    """cli.py calls no method of the Registry it is handed: every command is a
+    call into gitreg.api and a rendering of what it returns."""
+    import ast
+    import inspect
+
+    from gitreg import cli
+
+    tree = ast.parse(inspect.getsource(cli))
+    calls = [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "registry"
+    ]
+    assert calls == [], f"cli.py uses the registry object directly at lines {calls}"
+    imported = {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == "gitreg"
+        for alias in node.names
+    }
+    assert imported <= {"api", "render", "inputs", "events", "names", "reference", "errors", "files"}, imported
 
 
 def test_unexpected_errors_exit_3_with_a_log(registry: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -76,7 +153,7 @@ def test_every_api_function_is_reachable_from_the_package() -> None:
     import gitreg
     from gitreg import api
 
-    modules = {"check", "compare", "deploy", "demo", "doctor", "history", "lineage"}  # names of submodules
+    modules: set[str] = set()  # no module of the package shadows an API function
     public = [
         n.name
         for n in ast.parse(inspect.getsource(api)).body

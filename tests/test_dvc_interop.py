@@ -112,7 +112,7 @@ def test_the_default_remote_is_written_without_dvc_exactly_as_dvc_writes_it(tmp_
 def test_only_a_plain_absolute_folder_remote_bypasses_dvc(
     tmp_path: Path, url: str, options: dict[str, str], local_config: bool, plain: bool
 ) -> None:
-    from gitreg import artifacts, dvcconfig
+    from gitreg.storage import artifacts, dvcconfig
 
     root = tmp_path / "checkout"
     (root / ".dvc").mkdir(parents=True)

@@ -1,4 +1,4 @@
-"""`gitreg.files.atomic_write`: readers and concurrent writers see a whole
+"""`gitreg.storage.files.atomic_write`: readers and concurrent writers see a whole
 file, old or new, and nothing is left behind."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gitreg.files import atomic_write
+from gitreg.storage.files import atomic_write
 
 
 def _writer(path: str, mark: int, rounds: int) -> None:

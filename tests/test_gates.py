@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from gitreg.gates import evaluate, parse_gate
-from gitreg.manifest import Artifact, ModelVersion
+from gitreg.documents.gates import evaluate, parse_gate
+from gitreg.documents.manifest import Artifact, ModelVersion
 
 
 def version(

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from gitreg import api, tags
+from gitreg import api
+from gitreg.documents import tags
 from gitreg.errors import NotFoundError
 from tests.conftest import Cli
 
@@ -83,7 +84,7 @@ def test_tag_times_are_real_and_ordered_per_version(registry: Path, artifact: Pa
     tagger time at one-second resolution: each such tag is strictly later
     than the earlier ones, and never dated after the moment it was written
     (a quick series waits instead)."""
-    from gitreg import tags
+    from gitreg.documents import tags
     from tests.conftest import git
 
     api.register("fraud", artifact, registry=registry)
@@ -320,8 +321,8 @@ def test_adoption_leaves_hostile_gto_versions_to_gto(tmp_path: Path, cli: Cli) -
     # a manifest cannot claim a GTO tag for other bytes: `far`'s tag stays GTO's
     import dataclasses
 
-    from gitreg import dvcyaml, manifest
-    from gitreg.manifest import Model
+    from gitreg.documents import dvcyaml, manifest
+    from gitreg.documents.manifest import Model
 
     good = api.show("good@1.0.0", registry=repo)
     far_commit = git(repo, "rev-parse", "far@v1.0.0^{commit}")

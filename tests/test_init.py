@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from gitreg import api, manifest
+from gitreg import api
+from gitreg.core.registry import Registry
+from gitreg.documents import manifest
+from gitreg.documents.manifest import RegistryConfig
 from gitreg.errors import ConflictError, UsageError
-from gitreg.manifest import RegistryConfig
-from gitreg.registry import Registry
 from tests.conftest import Cli, git, state
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from gitreg import api
-from gitreg.credentials import strip as strip_credentials
 from gitreg.errors import ConflictError, NotFoundError
-from gitreg.lineage import capture
+from gitreg.operations.lineage import capture
+from gitreg.storage.credentials import strip as strip_credentials
 from tests.conftest import Cli, git
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from gitreg import api, yamlio
-from gitreg.names import Quoted
+from gitreg import api
+from gitreg.documents import yamlio
+from gitreg.documents.names import Quoted
 from tests.conftest import Cli, git
 
 

@@ -1,4 +1,4 @@
-"""The memo of parsed documents (gitreg.memo): it must give exactly what
+"""The memo of parsed documents (gitreg.storage.memo): it must give exactly what
 parsing gives, never keep a rejected document, follow the code that judges
 documents, and never be needed."""
 
@@ -14,10 +14,12 @@ from typing import Any
 
 import pytest
 
-from gitreg import api, manifest, memo
+from gitreg import api
+from gitreg.documents import manifest
+from gitreg.documents.manifest import Model, ModelVersion, RegistryConfig, StagePointer
 from gitreg.errors import InvalidDocumentError
-from gitreg.git import Repo
-from gitreg.manifest import Model, ModelVersion, RegistryConfig, StagePointer
+from gitreg.storage import memo
+from gitreg.storage.git import Repo
 from tests.conftest import Cli, git
 
 # runs the CLI with the YAML, JSON Schema and INI (.dvc/config) libraries made unimportable
@@ -93,7 +95,7 @@ def test_remembered_documents_are_exactly_the_parsed_ones(populated: Path) -> No
         assert manifest.parse(data, kind, "doc", remembered) == parsed  # a miss: parsed, then kept
         remembered.flush()
         doc = remembered.get(kind.KIND, data)
-        from gitreg import schema, yamlio
+        from gitreg.documents import schema, yamlio
 
         assert _exactly(doc, schema.validate(yamlio.load(data, "doc"), kind.KIND, "doc"))
         assert manifest.parse(data, kind, "doc", remembered) == parsed  # a hit
@@ -117,8 +119,8 @@ def test_a_rejected_document_is_never_remembered(populated: Path) -> None:
 
 def test_new_judging_code_means_a_new_file(populated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     package = tmp_path / "package"
-    shutil.copytree(Path(memo.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(memo, "__file__", str(package / "memo.py"))
+    shutil.copytree(Path(memo.__file__).parent.parent, package, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(memo, "__file__", str(package / "storage" / "memo.py"))
     _gitreg("show", "fraud", "-R", populated)
     [before] = _files(populated)
     assert memo.Memo(populated / ".git" / memo.FOLDER).path == before

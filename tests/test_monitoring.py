@@ -10,8 +10,8 @@ import pytest
 
 from gitreg import api
 from gitreg.errors import ConflictError, NotFoundError, UsageError
-from gitreg.lifecycle import GateFailed
-from gitreg.monitoring import relative_drop
+from gitreg.operations.lifecycle import GateFailed
+from gitreg.operations.monitor import relative_drop
 from tests.conftest import Cli, git, state
 from tests.test_lifecycle import stages, trailers
 
@@ -221,7 +221,7 @@ def test_deploy_refuses_bad_input(reg: Path, registry: Path, cli: Cli) -> None:
 
 
 def test_deploy_is_refused_when_the_gates_move_under_it(reg: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from gitreg import deploy as deploying
+    from gitreg.operations import deploy as deploying
 
     api.promote("fraud", "1.0.2", to="staging", registry=reg)
     api.promote("fraud", "1.0.0", to="production", registry=reg)

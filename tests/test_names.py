@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from gitreg.documents.names import Version, check_name, next_version
 from gitreg.errors import UsageError
-from gitreg.names import Version, check_name, next_version
 
 GOOD_NAMES = ["a", "fraud", "fraud-detector", "m1", "a.b", "a_b", "x" * 64, "0"]
 BAD_NAMES = [

@@ -16,10 +16,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gitreg import api, layout, manifest, tags, yamlio
+from gitreg import api
+from gitreg.documents import layout, manifest, tags, yamlio
+from gitreg.documents.manifest import Artifact, ModelVersion
+from gitreg.documents.names import NAME_PATTERN, VERSION_PATTERN, Quoted, Version, is_name
 from gitreg.errors import GitregError
-from gitreg.manifest import Artifact, ModelVersion
-from gitreg.names import NAME_PATTERN, VERSION_PATTERN, Quoted, Version, is_name
 from tests.conftest import Cli, state
 from tests.test_gto_interop import gto_view, our_view
 
@@ -173,8 +174,8 @@ def test_the_dvc_pointer_fast_path_writes_what_yaml_dump_writes(
 ) -> None:
     """A version's .dvc pointer is formatted directly where that is safe;
     the text must be what the YAML writer gives, byte for byte."""
-    from gitreg import yamlio
-    from gitreg.manifest import Artifact
+    from gitreg.documents import yamlio
+    from gitreg.documents.manifest import Artifact
 
     artifact = Artifact(name, md5 + (".dir" if listing else ""), 7, "storage", 2 if listing else None)
     out: dict[str, object] = {"md5": artifact.md5, "size": 7}
@@ -203,7 +204,7 @@ def test_the_dvc_yaml_fast_path_writes_and_reads_what_yaml_does(entries: dict[st
     """dvc.yaml is written and read as text where every name and path is a
     plain YAML string: the bytes must be the YAML writer's, and both readers
     must give back the entries."""
-    from gitreg import dvcyaml
+    from gitreg.documents import dvcyaml
 
     paths = {name: f"models/{name}/versions/{version}/{file}" for name, (version, file) in entries.items()}
     data = dvcyaml.render(paths)

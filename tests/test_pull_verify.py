@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from gitreg import api, manifest
+from gitreg import api
+from gitreg.documents import manifest
+from gitreg.documents.manifest import Artifact, ModelVersion
 from gitreg.errors import ArtifactError
-from gitreg.manifest import Artifact, ModelVersion
 from tests.conftest import Cli, git
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gitreg import api, query
+from gitreg import api
+from gitreg.documents import query
 from gitreg.errors import UsageError
 from tests.conftest import Cli
 

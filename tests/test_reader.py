@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from gitreg import api
-from gitreg.git import Repo
-from gitreg.registry import Registry
+from gitreg.core.registry import Registry
+from gitreg.storage.git import Repo
 from tests.conftest import git
 
 

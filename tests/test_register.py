@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from gitreg import api
+from gitreg.core.registry import Registry
 from gitreg.errors import ConflictError
-from gitreg.git import Repo
-from gitreg.registry import Registry
+from gitreg.storage.git import Repo
 from tests.conftest import Cli, git, state
 
 

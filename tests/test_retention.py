@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from gitreg import api, retention
+from gitreg import api
+from gitreg.core.registry import Registry
 from gitreg.errors import NotFoundError
-from gitreg.registry import Registry
+from gitreg.operations import gc as retention
 from tests.conftest import Cli, git, state
 from tests.test_gto_interop import gto_view, our_view
 

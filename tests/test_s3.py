@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from gitreg import api, dvcconfig
+from gitreg import api
+from gitreg.storage import dvcconfig
 from tests.conftest import Cli, free_port, git, wait_for_port
 
 BUCKET = "models"

@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gitreg import manifest, schema
+from gitreg.documents import manifest, schema
 from tests.test_schemas import DOCUMENTS
 
 # strings near the edges of the schemas' patterns: separators, dots, control

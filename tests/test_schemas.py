@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from gitreg import manifest, schema
+from gitreg.documents import manifest, schema
+from gitreg.documents.manifest import Artifact, Model, ModelVersion, RegistryConfig, StagePointer
 from gitreg.errors import InvalidDocumentError
-from gitreg.manifest import Artifact, Model, ModelVersion, RegistryConfig, StagePointer
 
 ROOT = Path(__file__).resolve().parent.parent
 

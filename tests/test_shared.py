@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from gitreg import api, check
-from gitreg.cache import Cache
-from gitreg.git import Repo
+from gitreg import api
+from gitreg.ci import check
+from gitreg.storage.cache import Cache
+from gitreg.storage.git import Repo
 from tests.conftest import Cli, free_port, git, wait_for_port
 
 WORKER = """
@@ -331,8 +332,8 @@ def kill_while_locked(tmp_path: Path, code: str, args: list[str]) -> None:
     prelude = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from gitreg.cache import Cache\n"
-        "from gitreg.git import Repo\n"
+        "from gitreg.storage.cache import Cache\n"
+        "from gitreg.storage.git import Repo\n"
         "cache = Cache('file:///nowhere/registry.git', root=Path(sys.argv[1]))\n"
     )
     parent = subprocess.Popen([sys.executable, "-c", prelude + code, str(tmp_path / "caches"), *args, str(started)])

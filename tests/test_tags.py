@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from gitreg import tags
-from gitreg.tags import TagEvent
+from gitreg.documents import tags
+from gitreg.documents.tags import TagEvent
 
 EVENTS = [
     TagEvent("register", "fraud", version="1.0.0"),

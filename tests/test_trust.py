@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from gitreg import api, manifest
-from gitreg.manifest import Artifact, ModelVersion
+from gitreg import api
+from gitreg.documents import manifest
+from gitreg.documents.manifest import Artifact, ModelVersion
 from tests.conftest import Cli, git, state
 from tests.test_check import check, edit_yaml, messages, path, pointer, pr, reg  # noqa: F401  # reg: a fixture
 
@@ -101,8 +102,8 @@ def test_gc_remove_artifacts_never_deletes_outside_the_remote(registry: Path, tm
 
 
 def test_object_paths_are_proven_inside_their_database(tmp_path: Path) -> None:
-    from gitreg.artifacts import Folder, object_path
     from gitreg.errors import ArtifactError
+    from gitreg.storage.artifacts import Folder, object_path
 
     folder = Folder(str(tmp_path / "remote"))
     good = "d41d8cd98f00b204e9800998ecf8427e"

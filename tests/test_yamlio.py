@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-from gitreg import yamlio
+from gitreg.documents import yamlio
+from gitreg.documents.names import Quoted
 from gitreg.errors import InvalidDocumentError
-from gitreg.names import Quoted
 
 
 def test_scalars_follow_the_yaml_1_2_core_schema() -> None:

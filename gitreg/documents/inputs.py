@@ -1,0 +1,244 @@
+"""What users hand to ``register``: metrics, params, metadata and labels, from
+files, ``k=v`` pairs or Python mappings, checked into plain values."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from gitreg.documents import yamlio
+from gitreg.documents.names import shown
+from gitreg.documents.schema import MAX_INT
+from gitreg.errors import InvalidDocumentError, UsageError
+
+KEY_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,127}$"
+_KEY_RE = re.compile(KEY_PATTERN)
+_JSON_NUMBER_RE = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+MAX_VALUE_LENGTH = 1024
+
+PathLike = str | os.PathLike[str]
+
+
+def check_key(key: object, what: str) -> str:
+    if not isinstance(key, str) or not _KEY_RE.fullmatch(key):
+        raise UsageError(
+            f"invalid {what} name {shown(key)}: use up to 128 ASCII letters, digits, "
+            "'_', '.', ':', '/' or '-', starting with a letter, digit or '_'"
+        )
+    return key
+
+
+def read_bytes_file(path: PathLike, what: str) -> bytes:
+    file = Path(path)
+    try:
+        return file.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"{what} file {file} does not exist") from None
+    except OSError as exc:
+        raise UsageError(f"{what} file {file} cannot be read: {exc.strerror}") from exc
+
+
+def read_text_file(path: PathLike, what: str) -> str:
+    try:
+        return read_bytes_file(path, what).decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{what} file {path} is not UTF-8 text") from None
+
+
+def read_mapping_file(path: PathLike, what: str) -> dict[str, Any]:
+    """A JSON or YAML file whose top level is a mapping (safe-loaded)."""
+    file = Path(path)
+    data = read_bytes_file(file, what)
+    try:
+        doc = yamlio.load(data, str(file))
+    except InvalidDocumentError as exc:
+        raise UsageError(str(exc)) from exc
+    if not isinstance(doc, dict):
+        raise UsageError(f"{what} file {file}: expected a mapping at the top level, found {type(doc).__name__}")
+    return doc
+
+
+def split_pair(text: str, what: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise UsageError(f"{what} {shown(text)} is not of the form key=value")
+    return check_key(key, what), value
+
+
+def metric_value(name: str, given: object) -> float:
+    value = given
+    if isinstance(given, str) and given.strip():
+        with contextlib.suppress(ValueError):
+            value = float(given)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise UsageError(f"metric {name!r} must be a number, got {shown(given)}")
+    if isinstance(value, int) and abs(value) > MAX_INT:
+        raise UsageError(f"metric {name!r} is out of range (at most 1e300 in magnitude)")
+    if not math.isfinite(value):
+        raise UsageError(f"metric {name!r} is {shown(given)}: NaN and infinity are not allowed")
+    return value
+
+
+def _flatten(mapping: Mapping[str, Any], prefix: str, out: dict[str, float]) -> None:
+    for key, value in mapping.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            _flatten(value, f"{name}.", out)
+        else:
+            out[check_key(name, "metric")] = metric_value(name, value)
+
+
+def metrics(value: Mapping[str, Any] | PathLike | None) -> dict[str, float]:
+    """Metrics from a mapping or a JSON/YAML file (nested keys flattened with
+    '.', as DVC metrics files nest them); numbers may arrive as their text."""
+    result: dict[str, float] = {}
+    if value is not None:
+        mapping = value if isinstance(value, Mapping) else read_mapping_file(value, "metrics")
+        _flatten(mapping, "", result)
+    return result
+
+
+def _check_param(value: Any, where: str) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise UsageError(f"param {where} is {value}: NaN and infinity are not allowed")
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+        raise UsageError(f"param {where} is out of range (at most 1e300 in magnitude)")
+    if isinstance(value, Mapping):
+        return {str(k): _check_param(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_check_param(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    raise UsageError(f"param {where} has a value of type {type(value).__name__}, which cannot be stored")
+
+
+def params(value: Mapping[str, Any] | PathLike | None) -> dict[str, Any]:
+    if value is None:
+        return {}
+    mapping = value if isinstance(value, Mapping) else read_mapping_file(value, "params")
+    return {check_key(k, "param"): _check_param(v, k) for k, v in mapping.items()}
+
+
+def scalar(text: str) -> str | int | float | bool:
+    """A ``k=v`` value: ``true``/``false`` are booleans, a number is a number
+    only when writing it back gives the same text (so ``1.10`` and ``007``
+    stay strings), anything else is a string."""
+    if text in ("true", "false"):
+        return text == "true"
+    if _JSON_NUMBER_RE.fullmatch(text):
+        number: int | float = int(text) if re.fullmatch(r"-?[0-9]+", text) else float(text)
+        if str(number) == text:
+            return number
+    return text
+
+
+def _check_text(key: str, value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise UsageError(f"{what} {key!r} must be a string, got {shown(value)}")
+    if len(value) > MAX_VALUE_LENGTH:
+        raise UsageError(f"{what} {key!r} is longer than {MAX_VALUE_LENGTH} characters")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise UsageError(f"{what} {key!r} contains control characters: {shown(value)}")
+    return value
+
+
+def metadata(value: Mapping[str, Any] | None) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, item in (value or {}).items():
+        check_key(key, "metadata")
+        if isinstance(item, float) and not math.isfinite(item):
+            raise UsageError(f"metadata {key!r} is {item}: NaN and infinity are not allowed")
+        if item is not None and not isinstance(item, str | int | float | bool):
+            raise UsageError(f"metadata {key!r} must be a string, number, boolean or null")
+        if isinstance(item, int) and not isinstance(item, bool) and abs(item) > MAX_INT:
+            raise UsageError(f"metadata {key!r} is out of range (at most 1e300 in magnitude)")
+        result[key] = _check_text(key, item, "metadata") if isinstance(item, str) else item
+    return result
+
+
+def labels(value: Mapping[str, Any] | None) -> dict[str, str]:
+    return {check_key(k, "label"): _check_text(k, v, "label") for k, v in (value or {}).items()}
+
+
+def description(text: str | None) -> str:
+    if text is None:
+        return ""
+    if len(text) > 10000:
+        raise UsageError("description is longer than 10000 characters")
+    if "\x00" in text:
+        raise UsageError("description contains a NUL character")
+    return text
+
+
+def gate_edits(value: Mapping[str, Mapping[str, Any]] | None) -> list[tuple[str, str, float | bool]]:
+    """Gates to set, from ``{stage: {key: threshold}}``: numbers for
+    min_/max_/min_improvement_, ``True`` for require_."""
+    from gitreg.documents.gates import parse_gate
+
+    raw: list[tuple[str, str, object]] = [(s, k, v) for s, gates in (value or {}).items() for k, v in gates.items()]
+    edits: list[tuple[str, str, float | bool]] = []
+    for stage, key, threshold in raw:
+        try:
+            kind, metric = parse_gate(key)
+        except ValueError:
+            raise UsageError(
+                f"invalid gate {shown(key)}: use min_<metric>, max_<metric>, min_improvement_<metric> or require_<flag>"
+            ) from None
+        check_key(metric, "metric" if kind != "require" else "metadata")
+        if kind == "require":
+            if threshold is not True:
+                raise UsageError(f"gate {key!r} takes the value true, got {shown(threshold)}")
+            edits.append((stage, key, True))
+        else:
+            edits.append((stage, key, metric_value(key, threshold)))
+    return edits
+
+
+def gate_removals(given: Iterable[tuple[str, str] | str]) -> list[tuple[str, str]]:
+    """Gates to remove: ``(stage, key)`` pairs or ``STAGE:KEY`` text."""
+    removals = []
+    for item in given:
+        if not isinstance(item, str):
+            removals.append(item)
+            continue
+        stage, colon, key = item.partition(":")
+        if not colon or not key:
+            raise UsageError(f"gate {shown(item)} is not of the form STAGE:KEY (e.g. production:min_auc)")
+        removals.append((stage, key))
+    return removals
+
+
+# -- the command line's repeatable K=V options, as the mappings above take them ---
+
+
+def pairs(given: Iterable[str], what: str, *, typed: bool = False) -> dict[str, Any]:
+    """``k=v`` texts as a mapping; ``typed``: values as ``scalar`` reads them."""
+    result: dict[str, Any] = {}
+    for pair in given:
+        key, text = split_pair(pair, what)
+        result[key] = scalar(text) if typed else text
+    return result
+
+
+def gate_pairs(given: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """``STAGE:KEY=VALUE`` texts as ``{stage: {key: value}}``."""
+    result: dict[str, dict[str, Any]] = {}
+    for pair in given:
+        target, sep, text = pair.partition("=")
+        stage, colon, key = target.partition(":")
+        if not sep or not colon:
+            raise UsageError(f"gate {shown(pair)} is not of the form STAGE:KEY=VALUE (e.g. production:min_auc=0.9)")
+        result.setdefault(stage, {})[key] = scalar(text)
+    return result
+
+
+def threshold(value: float | None) -> float | None:
+    """A relative threshold (0.05 = 5%): finite and not negative."""
+    if value is not None and (isinstance(value, bool) or not math.isfinite(value) or value < 0):
+        raise UsageError(f"invalid threshold {shown(value)}: give a relative change such as 0.05 (5%)")
+    return value

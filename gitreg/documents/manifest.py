@@ -1,0 +1,429 @@
+"""The registry's document kinds as frozen dataclasses, and their YAML form.
+
+Documents are validated against their schema when read (``parse``) and before
+they are written (``render``); the rest of the code only sees these types.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from gitreg import lazy
+from gitreg.documents import layout
+from gitreg.documents.names import Quoted
+from gitreg.errors import InvalidDocumentError
+
+if TYPE_CHECKING:
+    from gitreg.documents import schema, yamlio
+    from gitreg.storage.memo import Memo
+else:  # a read whose documents are all in the memo imports neither YAML nor JSON Schema code
+    schema, yamlio = lazy.module("gitreg.documents.schema"), lazy.module("gitreg.documents.yamlio")
+
+API_VERSION = "gitreg/v1"
+DEFAULT_STAGES = ("development", "staging", "production")
+STATUSES = ("active", "deprecated", "archived")
+
+Scalar = str | int | float | bool | None
+
+
+def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+# Fields of a version that no later commit may change (docs/design.md §1).
+CORE_FIELDS = (
+    "model",
+    "version",
+    "created_at",
+    "created_by",
+    "artifact",
+    "metrics",
+    "params",
+    "metadata",
+    "lineage",
+    "signature",
+)
+
+
+def core_changes(old: ModelVersion, new: ModelVersion) -> list[str]:
+    """The registered-core fields in which two manifests of a version differ
+    (none: the same registration, whatever was annotated since)."""
+    old_doc, new_doc = _plain(old.to_doc()), _plain(new.to_doc())
+    return [name for name in CORE_FIELDS if old_doc.get(name) != new_doc.get(name)]
+
+
+def same_registration(then: ModelVersion, now: ModelVersion) -> bool:
+    """Whether ``now`` is the version registered as ``then``: the same core,
+    and its evaluations only appended to."""
+    return not core_changes(then, now) and now.evaluations[: len(then.evaluations)] == then.evaluations
+
+
+def _plain(value: Any) -> Any:
+    """Deep copy into plain dicts/lists for serialisation."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _default_requires(stages: tuple[str, ...]) -> Mapping[str, tuple[str, ...]]:
+    if "production" in stages and "staging" in stages:
+        return _frozen({"production": ("staging",)})
+    return _frozen(None)
+
+
+@dataclass(frozen=True)
+class Retention:
+    """``retention`` in the config: what ``gitreg gc`` may remove."""
+
+    max_versions: int | None = None
+    keep_days: float | None = None
+    keep_stages: tuple[str, ...] = ()
+    keep_labels: Mapping[str, str] = field(default_factory=lambda: _frozen(None))
+
+    @property
+    def expires_anything(self) -> bool:
+        return self.max_versions is not None or self.keep_days is not None
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> Retention:
+        return cls(
+            doc.get("max_versions"),
+            doc.get("keep_days"),
+            tuple(doc.get("keep_stages", ())),
+            _frozen(doc.get("keep_labels")),
+        )
+
+    def to_doc(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {}
+        if self.max_versions is not None:
+            doc["max_versions"] = self.max_versions
+        if self.keep_days is not None:
+            doc["keep_days"] = self.keep_days
+        if self.keep_stages:
+            doc["keep_stages"] = list(self.keep_stages)
+        if self.keep_labels:
+            doc["keep_labels"] = dict(self.keep_labels)
+        return doc
+
+
+@dataclass(frozen=True)
+class Hook:
+    """An ``events`` subscription in the config: a webhook or a command."""
+
+    on: str
+    webhook: str | None = None
+    command: tuple[str, ...] = ()
+
+    def to_doc(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"on": self.on}
+        if self.webhook is not None:
+            doc["webhook"] = self.webhook
+        if self.command:
+            doc["command"] = list(self.command)
+        return doc
+
+
+@dataclass(frozen=True)
+class RegistryConfig:
+    models_dir: str = "models"
+    stages: tuple[str, ...] = DEFAULT_STAGES
+    default_bump: str = "patch"
+    remote: str = "storage"
+    requires: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: _default_requires(DEFAULT_STAGES))
+    retention: Retention | None = None
+    hooks: tuple[Hook, ...] = ()
+
+    KIND = "RegistryConfig"
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> RegistryConfig:
+        stages = tuple(doc["stages"])
+        promotion = doc.get("promotion")
+        requires = (
+            _frozen({k: tuple(v) for k, v in promotion.get("requires", {}).items()})
+            if promotion is not None
+            else _default_requires(stages)
+        )
+        return cls(
+            models_dir=doc["models_dir"],
+            stages=stages,
+            default_bump=doc["versioning"]["default_bump"],
+            remote=doc["artifacts"]["remote"],
+            requires=requires,
+            retention=Retention.from_doc(doc["retention"]) if "retention" in doc else None,
+            hooks=tuple(Hook(h["on"], h.get("webhook"), tuple(h.get("command", ()))) for h in doc.get("events", ())),
+        )
+
+    def to_doc(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "apiVersion": API_VERSION,
+            "kind": self.KIND,
+            "models_dir": self.models_dir,
+            "stages": list(self.stages),
+            "versioning": {"default_bump": self.default_bump},
+            "artifacts": {"remote": self.remote},
+            "promotion": {"requires": {k: list(v) for k, v in self.requires.items()}},
+        }
+        if self.retention is not None:
+            doc["retention"] = self.retention.to_doc()
+        if self.hooks:
+            doc["events"] = [h.to_doc() for h in self.hooks]
+        return doc
+
+    def unknown_stages(self) -> list[tuple[str, str]]:
+        """(JSON pointer, stage) for stages the promotion policy or the
+        retention policy names that are not configured."""
+        named = [("/promotion/requires", s) for target, needed in self.requires.items() for s in (target, *needed)]
+        named += [("/retention/keep_stages", s) for s in (self.retention.keep_stages if self.retention else ())]
+        return [(where, s) for where, s in dict.fromkeys(named) if s not in self.stages]
+
+    def rank(self, stage: str) -> int:
+        return self.stages.index(stage)
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    description: str = ""
+    owners: tuple[str, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=lambda: _frozen(None))
+    gates: Mapping[str, Mapping[str, float | bool]] = field(default_factory=lambda: _frozen(None))
+    monitor_threshold: float | None = None  # `gitreg monitor`'s relative drop that triggers a rollback
+
+    KIND = "Model"
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> Model:
+        return cls(
+            name=doc["name"],
+            description=doc.get("description", ""),
+            owners=tuple(doc.get("owners", ())),
+            labels=_frozen(doc.get("labels")),
+            gates=_frozen({k: _frozen(v) for k, v in doc.get("gates", {}).items()}),
+            monitor_threshold=doc.get("monitor", {}).get("threshold"),
+        )
+
+    def to_doc(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"apiVersion": API_VERSION, "kind": self.KIND, "name": self.name}
+        doc["description"] = self.description
+        doc["owners"] = list(self.owners)
+        doc["labels"] = _plain(self.labels)
+        doc["gates"] = _plain(self.gates)
+        if self.monitor_threshold is not None:
+            doc["monitor"] = {"threshold": self.monitor_threshold}
+        return doc
+
+
+@dataclass(frozen=True)
+class Artifact:
+    path: str
+    md5: str
+    size: int
+    remote: str
+    nfiles: int | None = None
+
+    @property
+    def is_dir(self) -> bool:
+        return self.md5.endswith(".dir")
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> Artifact:
+        return cls(doc["path"], doc["md5"], doc["size"], doc["remote"], doc.get("nfiles"))
+
+    def to_doc(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"path": self.path, "hash": "md5", "md5": self.md5, "size": self.size}
+        if self.nfiles is not None:
+            doc["nfiles"] = self.nfiles
+        doc["remote"] = self.remote
+        return doc
+
+    def dvc_file(self, folder: str = "") -> str:
+        """The text of a ``.dvc`` file with which stock DVC pulls this
+        artifact (to ``folder/<path>`` beside the file, when given)."""
+        path = f"{folder}/{self.path}" if folder else self.path
+        if folder and _PLAIN_PATH.fullmatch(path) and _PLAIN_MD5.fullmatch(self.md5):
+            # what yamlio.dump writes for these (no YAML resolver reads such text as anything but a string),
+            # without its cost: the checker derives one per version (tests/test_properties.py compares them)
+            nfiles = f"  nfiles: {self.nfiles}\n" if self.nfiles is not None else ""
+            return f"outs:\n- md5: {self.md5}\n  size: {self.size}\n{nfiles}  hash: md5\n  path: {path}\n"
+        out: dict[str, Any] = {"md5": self.md5, "size": self.size}
+        if self.nfiles is not None:
+            out["nfiles"] = self.nfiles
+        out |= {"hash": "md5", "path": path}
+        return yamlio.dump({"outs": [out]})
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    at: str
+    by: str
+    metrics: Mapping[str, float]
+    environment: str | None = None
+
+    def to_doc(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"at": self.at, "by": self.by}
+        if self.environment is not None:
+            doc["environment"] = self.environment
+        doc["metrics"] = dict(self.metrics)
+        return doc
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    model: str
+    version: str
+    created_at: str
+    created_by: str
+    artifact: Artifact
+    metrics: Mapping[str, float] = field(default_factory=lambda: _frozen(None))
+    params: Mapping[str, Any] = field(default_factory=lambda: _frozen(None))
+    metadata: Mapping[str, Scalar] = field(default_factory=lambda: _frozen(None))
+    lineage: Mapping[str, Any] = field(default_factory=lambda: _frozen(None))
+    signature: Mapping[str, Any] | None = None
+    description: str = ""
+    labels: Mapping[str, str] = field(default_factory=lambda: _frozen(None))
+    status: str = "active"
+    evaluations: tuple[Evaluation, ...] = ()
+
+    KIND = "ModelVersion"
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> ModelVersion:
+        return cls(
+            model=doc["model"],
+            version=doc["version"],
+            created_at=doc["created_at"],
+            created_by=doc["created_by"],
+            artifact=Artifact.from_doc(doc["artifact"]),
+            metrics=_frozen(doc.get("metrics")),
+            params=_frozen(doc.get("params")),
+            metadata=_frozen(doc.get("metadata")),
+            lineage=_frozen(doc.get("lineage")),
+            signature=_frozen(doc["signature"]) if "signature" in doc else None,
+            description=doc.get("description", ""),
+            labels=_frozen(doc.get("labels")),
+            status=doc["status"],
+            evaluations=tuple(
+                Evaluation(e["at"], e["by"], _frozen(e["metrics"]), e.get("environment"))
+                for e in doc.get("evaluations", ())
+            ),
+        )
+
+    def to_doc(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "apiVersion": API_VERSION,
+            "kind": self.KIND,
+            "model": self.model,
+            "version": Quoted(self.version),
+            "created_at": self.created_at,
+            "created_by": self.created_by,
+            "description": self.description,
+            "labels": _plain(self.labels),
+            "status": self.status,
+            "artifact": self.artifact.to_doc(),
+            "metrics": _plain(self.metrics),
+            "params": _plain(self.params),
+            "metadata": _plain(self.metadata),
+            "lineage": _plain(self.lineage),
+        }
+        if self.signature is not None:
+            doc["signature"] = _plain(self.signature)
+        doc["evaluations"] = [e.to_doc() for e in self.evaluations]
+        return doc
+
+
+@dataclass(frozen=True)
+class StagePointer:
+    model: str
+    stage: str
+    version: str
+    promoted_at: str
+    promoted_by: str
+    reason: str = ""
+
+    KIND = "StagePointer"
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> StagePointer:
+        return cls(
+            doc["model"],
+            doc["stage"],
+            doc["version"],
+            doc["promoted_at"],
+            doc["promoted_by"],
+            doc.get("reason", ""),
+        )
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "apiVersion": API_VERSION,
+            "kind": self.KIND,
+            "model": self.model,
+            "stage": self.stage,
+            "version": Quoted(self.version),
+            "promoted_at": self.promoted_at,
+            "promoted_by": self.promoted_by,
+            "reason": self.reason,
+        }
+
+
+Document = RegistryConfig | Model | ModelVersion | StagePointer
+
+
+def parse(data: bytes | str, kind: type[Any], source: str, memo: Memo | None = None) -> Any:
+    """Load, validate and type one registry file of the given kind; with a
+    ``memo``, a document validated before is not parsed again."""
+
+    def judged() -> dict[str, Any]:
+        return schema.validate(yamlio.load(data, source), kind.KIND, source)
+
+    if memo is None or isinstance(data, str):
+        return kind.from_doc(judged())
+    return kind.from_doc(memo.recall(kind.KIND, data, judged))
+
+
+def parse_at(data: bytes | str, kind: type[Any], path: str, memo: Memo | None = None, **expected: str) -> Any:
+    """``parse``, then check the fields the file's path implies (model, version, stage)."""
+    document = parse(data, kind, path, memo)
+    _expect(path, {key: getattr(document, key) for key in expected}, expected)
+    return document
+
+
+def validated_at(data: bytes, kind: type[Any], path: str, **expected: str) -> dict[str, Any]:
+    """``parse_at`` without the typing: the document's fields as plain,
+    schema-valid values (what crosses to another process)."""
+    doc = schema.validate(yamlio.load(data, path), kind.KIND, path)
+    _expect(path, {key: doc.get(key) for key in expected}, expected)
+    return doc
+
+
+def _expect(path: str, found: Mapping[str, Any], expected: Mapping[str, str]) -> None:
+    for key, want in expected.items():
+        if found[key] != want:
+            raise InvalidDocumentError(f"{path}: /{key}: is {found[key]!r} but the file's path says {want!r}")
+
+
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*/[A-Za-z0-9_][A-Za-z0-9._-]*")
+_PLAIN_MD5 = re.compile(r"[0-9a-f]*[acdf][0-9a-f]*(?:\.dir)?")  # a letter no number syntax uses
+
+
+def version_files(models_dir: str, document: ModelVersion) -> dict[str, bytes]:
+    """What a registered version writes: its manifest, and its DVC pointer
+    (derived: the artifact entry, pulled by DVC to ``<version>/<path>`` beside
+    it), through which every stock DVC command knows the version's bytes."""
+    path = layout.version_path(models_dir, document.model, document.version)
+    pointer = layout.dvc_path(models_dir, document.model, document.version)
+    return {path: render(document, path), pointer: document.artifact.dvc_file(document.version).encode()}
+
+
+def render(document: Document, source: str) -> bytes:
+    """YAML bytes for ``document``, validated against its schema first."""
+    doc = document.to_doc()
+    schema.validate(_plain(doc), document.KIND, source)
+    return yamlio.dump(doc).encode("utf-8")

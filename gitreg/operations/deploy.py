@@ -1,0 +1,161 @@
+"""Deployment strategies: choose which version a stage should get, then
+promote it through the normal gates (``lifecycle.promote``).
+
+``best``: the best-scoring eligible version, if it scores better than the
+current holder. ``conservative``: the same candidate, but only if it beats
+the holder by at least ``min_improvement`` (in the metric's own units, as
+the ``min_improvement_`` gate reads it). Eligible: active, not the holder,
+a finite value of the metric, the stage-order policy met and every gate of
+the stage passed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import cast
+
+from gitreg.core.registry import Registry
+from gitreg.core.snapshot import Snapshot
+from gitreg.documents import gates
+from gitreg.documents.manifest import Model
+from gitreg.documents.names import check_name
+from gitreg.errors import UsageError
+from gitreg.operations import lifecycle
+from gitreg.operations.lifecycle import Moved
+
+STRATEGIES = ("best", "conservative")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    version: str
+    score: float | None
+    eligible: bool
+    why: str  # why not eligible ("" when eligible)
+
+
+@dataclass(frozen=True)
+class Decision:
+    model: str
+    stage: str
+    strategy: str
+    metric: str
+    lower_is_better: bool
+    min_improvement: float
+    holder: str | None
+    holder_score: float | None
+    candidates: tuple[Candidate, ...]  # ranked: eligible first, best first
+    chosen: str | None  # None: the stage stays as it is
+    why: str
+    moved: Moved | None = None  # the promotion (a plan only, in a dry run)
+
+
+def default_metric(model: Model | None, stage: str) -> str | None:
+    """The metric of the stage's first numeric gate, if it has one."""
+    for key in model.gates.get(stage, {}) if model else {}:
+        kind, name = gates.parse_gate(key)
+        if kind != "require":
+            return name
+    return None
+
+
+def decide(
+    snap: Snapshot, model: str, stage: str, strategy: str, metric: str | None, min_improvement: float | None, who: str
+) -> Decision:
+    """Rank the versions and choose one (pure: reads ``snap`` only)."""
+    check_name(model)
+    snap.check_stage(stage)
+    if strategy not in STRATEGIES:
+        raise UsageError(f"unknown strategy {strategy!r}: use best or conservative")
+    if min_improvement is not None and strategy != "conservative":
+        raise UsageError("--min-improvement applies to the conservative strategy only")
+    margin = min_improvement if min_improvement is not None else 0.0
+    if margin < 0:
+        raise UsageError(f"invalid --min-improvement {margin!r}: it cannot be negative")
+    model_doc = snap.model(model)
+    name = metric or default_metric(model_doc, stage)
+    if name is None:
+        raise UsageError(f"model {model!r} has no metric gate for {stage}: name the metric to rank by with --metric")
+    lower = gates.lower_is_better(model_doc, name)
+    versions = snap.all_versions(model)
+    if not versions:
+        raise UsageError(f"model {model!r} has no versions to deploy")
+    pointer = snap.pointers(model).get(stage)
+    holder = next((v for v in versions if pointer and v.version == pointer.version), None)
+    holder_score = gates.score(holder.metrics.get(name)) if holder else None
+    candidates = []
+    for v in versions:
+        if holder is not None and v.version == holder.version:
+            continue
+        value = gates.score(v.metrics.get(name))
+        why = ""
+        if v.status != "active":
+            why = v.status
+        elif value is None:
+            why = f"no usable {name}"
+        else:
+            plan, _ = lifecycle.plan_promote(snap, model, v.version, stage, "", who)
+            if not plan.allowed:
+                why = "; ".join(plan.failures())
+        candidates.append(Candidate(v.version, value, not why, why))
+
+    def rank(c: Candidate) -> tuple[int, float]:
+        if c.score is None:
+            return (2, 0.0)
+        return (0 if c.eligible else 1, c.score if lower else -c.score)
+
+    ranked = tuple(sorted(candidates, key=rank))
+    top = ranked[0] if ranked and ranked[0].eligible else None
+    chosen, why = None, ""
+    if top is None:
+        why = f"no eligible version for {stage}"
+    elif holder is None or holder_score is None:
+        chosen, why = top.version, f"{stage} has no holder with a usable {name}"
+    else:
+        score = cast(float, top.score)  # eligible versions have one
+        gain = holder_score - score if lower else score - holder_score
+        if gain <= 0:
+            why = (
+                f"{stage}'s holder {holder.version} ({name} {holder_score:g}) scores at least as well as {top.version}"
+            )
+        elif strategy == "conservative" and gain < margin and not math.isclose(gain, margin, rel_tol=1e-9):
+            why = f"{top.version} beats {holder.version} by {gain:g} {name}, less than the required {margin:g}"
+        else:
+            chosen, why = top.version, f"{top.version} beats {holder.version} by {gain:g} {name}"
+    return Decision(
+        model,
+        stage,
+        strategy,
+        name,
+        lower,
+        margin,
+        holder.version if holder else None,
+        holder_score,
+        ranked,
+        chosen,
+        why,
+    )
+
+
+def deploy(
+    registry: Registry,
+    model: str,
+    *,
+    strategy: str = "best",
+    stage: str = "production",
+    metric: str | None = None,
+    min_improvement: float | None = None,
+    reason: str = "",
+    dry_run: bool = False,
+    branch: str | None = None,
+) -> Decision:
+    """Choose a version by ``strategy`` and promote it to ``stage`` through
+    its gates (``GateFailed`` if they refuse it at commit time)."""
+    decision = decide(registry.snapshot(), model, stage, strategy, metric, min_improvement, registry.repo.identity())
+    if decision.chosen is None:
+        return decision
+    why = reason or f"deploy ({strategy}, by {decision.metric}): {decision.why}"
+    moved = lifecycle.promote(registry, model, decision.chosen, stage, reason=why, dry_run=dry_run, branch=branch)
+    return dataclasses.replace(decision, moved=moved)

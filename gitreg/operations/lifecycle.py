@@ -1,0 +1,388 @@
+"""Moving versions through stages (pointer files) and changing their status.
+
+Each operation is planned against one snapshot (``plan_*``: pure reads, also
+the ``--dry-run`` output), then landed by ``Registry.apply``, which re-plans on
+the tip it finally commits on, so a racing writer cannot slip past a gate.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from gitreg.core.registry import Change, Registry, TagSpec
+from gitreg.core.snapshot import Snapshot, timestamp
+from gitreg.documents import gates, layout, manifest, tags
+from gitreg.documents.gates import GateResult
+from gitreg.documents.manifest import ModelVersion, StagePointer
+from gitreg.documents.names import Version, check_name
+from gitreg.errors import ConflictError, GitregError, NotFoundError, UsageError
+from gitreg.operations import history
+
+
+@dataclass(frozen=True)
+class OrderCheck:
+    """The stage-order policy: a version must have held one of ``requires``."""
+
+    stage: str
+    requires: tuple[str, ...]
+    held: tuple[str, ...]
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.held)
+
+
+@dataclass(frozen=True)
+class Plan:
+    action: str  # promote | demote | rollback | unassign
+    model: str
+    stage: str
+    version: str | None  # the stage's holder afterwards (None: no holder)
+    previous: str | None  # the holder before
+    reason: str = ""
+    gates: tuple[GateResult, ...] = ()
+    order: OrderCheck | None = None
+    removed: tuple[str, ...] = ()  # demote: stages the version leaves
+    files: Mapping[str, bytes | None] = dataclasses.field(default_factory=dict)
+    diff: str = ""
+
+    @property
+    def allowed(self) -> bool:
+        return all(g.passed for g in self.gates) and (self.order is None or self.order.passed)
+
+    def title(self) -> str:
+        """One line saying what the move does (the commit's subject)."""
+        if self.action == "unassign":
+            return f"Unassign {self.stage} from {self.model} {self.previous}"
+        if self.action == "rollback":
+            return f"Roll back {self.model} {self.stage} from {self.previous or 'no holder'} to {self.version}"
+        return f"{self.action.capitalize()} {self.model} {self.version} to {self.stage}"
+
+    def failures(self) -> list[str]:
+        found = [f"{g.gate}: {g.reason}" for g in self.gates if not g.passed]
+        if self.order is not None and not self.order.passed:
+            found.append(f"stage order: {self.stage} needs a version that has held {' or '.join(self.order.requires)}")
+        return found
+
+
+class GateFailed(GitregError):
+    """A promotion's gates or stage-order policy refused it; ``plan`` says how."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        super().__init__(
+            f"promotion of {plan.model} {plan.version} to {plan.stage} refused: {'; '.join(plan.failures())}"
+        )
+
+
+@dataclass(frozen=True)
+class Moved:
+    plan: Plan
+    commit: str | None  # None for a dry run
+    tags: tuple[str, ...] = ()
+    branch: str | None = None  # the pull-request branch the commit went to
+    pushed_to: str | None = None  # the remote the branch was pushed to
+
+
+def _version(snap: Snapshot, model: str, version: str) -> ModelVersion:
+    check_name(model)
+    text = str(Version.parse(version))
+    found = snap.version(model, text)
+    if found is None:
+        raise NotFoundError(f"{model} {text} is not registered")
+    return found
+
+
+def _require_active(version: ModelVersion, what: str) -> None:
+    if version.status != "active":
+        raise ConflictError(
+            f"{version.model} {version.version} is {version.status}: archived and deprecated versions cannot {what}"
+        )
+
+
+def _diff(paths: Mapping[str, tuple[bytes | None, bytes | None]]) -> str:
+    out: list[str] = []
+    for path, (old, new) in paths.items():
+        before = old.decode().splitlines(keepends=True) if old else []
+        after = new.decode().splitlines(keepends=True) if new else []
+        out += difflib.unified_diff(
+            before, after, f"a/{path}" if old else "/dev/null", f"b/{path}" if new else "/dev/null"
+        )
+    return "".join(out)
+
+
+def _pointer_bytes(snap: Snapshot, model: str, stage: str, version: str, reason: str, who: str) -> bytes:
+    path = layout.stage_path(snap.models_dir, model, stage)
+    pointer = StagePointer(model, stage, version, timestamp(time.time()), who, reason)
+    return manifest.render(pointer, path)
+
+
+def _registration_commit(snap: Snapshot, model: str, version: str) -> str:
+    found = snap.registration_commit(model, version, strict=True)
+    if found is None:
+        raise NotFoundError(f"cannot find the commit that registered {model} {version}")
+    return found
+
+
+def _held(snap: Snapshot, model: str, version: str, stages: tuple[str, ...]) -> tuple[str, ...]:
+    """Which of ``stages`` the version holds now or held at any earlier commit."""
+
+    def ever(stage: str) -> bool:
+        # the current pointer is the newest entry of the pointer file's history
+        past = history.holders(snap.repo, snap.commit, snap.models_dir, model, stage) if snap.commit else []
+        return any(v == version for _, v in past)
+
+    return tuple(s for s in stages if ever(s))
+
+
+def _move(
+    snap: Snapshot, plan: Plan, who: str, writes: Mapping[str, str | None], leaving: Mapping[str, str]
+) -> tuple[Plan, Change]:
+    """Files, tags and message for a plan. ``writes``: stage -> new holder
+    (None removes the pointer); ``leaving``: stage -> version losing it."""
+    files: dict[str, bytes | None] = {}
+    before: dict[str, tuple[bytes | None, bytes | None]] = {}
+    current = snap.read_files([layout.stage_path(snap.models_dir, plan.model, s) for s in writes])
+    for stage, version in writes.items():
+        path = layout.stage_path(snap.models_dir, plan.model, stage)
+        data = _pointer_bytes(snap, plan.model, stage, version, plan.reason, who) if version else None
+        files[path] = data
+        before[path] = (current[path], data)
+    specs = [
+        TagSpec(tags.TagEvent("unassign", plan.model, stage=stage), old, _registration_commit(snap, plan.model, old))
+        for stage, old in leaving.items()
+    ]
+    specs += [
+        TagSpec(tags.TagEvent("assign", plan.model, stage=stage), new, _registration_commit(snap, plan.model, new))
+        for stage, new in writes.items()
+        if new is not None
+    ]
+    trailers = {"Gitreg-Action": plan.action, "Gitreg-Model": plan.model}
+    if plan.version is not None:
+        trailers["Gitreg-Version"] = plan.version
+    trailers["Gitreg-Stage"] = plan.stage
+    if plan.previous is not None:
+        trailers["Gitreg-From"] = plan.previous
+    if plan.reason:
+        trailers["Gitreg-Reason"] = " ".join(plan.reason.split())
+    plan = dataclasses.replace(plan, files=files, diff=_diff(before))
+    return plan, Change(files, plan.title(), trailers, tags=specs, result=plan)
+
+
+# -- promote ------------------------------------------------------------------
+
+
+def plan_promote(snap: Snapshot, model: str, version: str, stage: str, reason: str, who: str) -> tuple[Plan, Change]:
+    candidate = _version(snap, model, version)
+    snap.check_stage(stage)
+    _require_active(candidate, "hold a stage")
+    holder_pointer = snap.pointers(model).get(stage)
+    if holder_pointer is not None and holder_pointer.version == candidate.version:
+        raise ConflictError(f"{model} {candidate.version} already holds {stage}")
+    holder = snap.version(model, holder_pointer.version) if holder_pointer else None
+    model_doc = snap.model(model)
+    stage_gates = model_doc.gates.get(stage, {}) if model_doc else {}
+    results = tuple(gates.evaluate(stage_gates, candidate, holder))
+    requires = snap.config.requires.get(stage, ())
+    order = OrderCheck(stage, requires, _held(snap, model, candidate.version, requires)) if requires else None
+    previous = holder_pointer.version if holder_pointer else None
+    plan = Plan("promote", model, stage, candidate.version, previous, reason, results, order)
+    leaving = {stage: previous} if previous else {}
+    return _move(snap, plan, who, {stage: candidate.version}, leaving)
+
+
+Planner = Callable[[Snapshot, str], tuple[Plan, Change]]  # (snapshot, who) -> plan and its change
+
+
+def branch_name(plan: Plan) -> str:
+    """The default pull-request branch for a move."""
+    return f"gitreg/{plan.action}-{plan.model}-{plan.stage}-{plan.version or 'none'}"
+
+
+def _run(registry: Registry, planner: Planner, dry_run: bool, branch: str | None = None) -> Moved:
+    """Plan on the current tip (a dry run stops there), else land the plan,
+    re-planned on the tip it commits on; a plan whose gates fail is refused.
+    With ``branch`` ("" for the default name) the commit goes to a new branch
+    for a pull request, pushed to ``origin`` when the registry has one."""
+    who = registry.repo.identity()
+    if dry_run:
+        return Moved(planner(registry.snapshot(), who)[0], None)
+
+    def build(snap: Snapshot) -> Change:
+        plan, change = planner(snap, who)
+        if not plan.allowed:
+            raise GateFailed(plan)
+        return change
+
+    if branch is None:
+        applied = registry.apply(build)
+        return Moved(applied.change.result, applied.commit, applied.tag_names)
+    name = branch or branch_name(planner(registry.snapshot(), who)[0])
+    applied = registry.apply(build, branch=name)
+    return Moved(applied.change.result, applied.commit, (), name, registry.push_branch(name))
+
+
+def promote(
+    registry: Registry,
+    model: str,
+    version: str,
+    stage: str,
+    *,
+    reason: str = "",
+    dry_run: bool = False,
+    branch: str | None = None,
+) -> Moved:
+    return _run(registry, lambda snap, who: plan_promote(snap, model, version, stage, reason, who), dry_run, branch)
+
+
+# -- demote, unassign ----------------------------------------------------------
+
+
+def plan_demote(snap: Snapshot, model: str, version: str, stage: str, reason: str, who: str) -> tuple[Plan, Change]:
+    target = _version(snap, model, version)
+    snap.check_stage(stage)
+    config = snap.config
+    pointers = snap.pointers(model)
+    above = tuple(
+        s
+        for s in config.stages
+        if config.rank(s) > config.rank(stage) and s in pointers and pointers[s].version == target.version
+    )
+    if not above:
+        raise ConflictError(f"{model} {target.version} holds no stage above {stage}")
+    writes: dict[str, str | None] = dict.fromkeys(above)
+    leaving = dict.fromkeys(above, target.version)
+    previous = pointers[stage].version if stage in pointers else None
+    # The lowest stage is where every version without a pointer already is.
+    if config.rank(stage) > 0 and previous != target.version:
+        writes[stage] = target.version
+        if previous is not None:
+            leaving[stage] = previous
+    plan = Plan("demote", model, stage, target.version, previous, reason, removed=above)
+    return _move(snap, plan, who, writes, leaving)
+
+
+def demote(
+    registry: Registry,
+    model: str,
+    version: str,
+    stage: str,
+    *,
+    reason: str = "",
+    dry_run: bool = False,
+    branch: str | None = None,
+) -> Moved:
+    return _run(registry, lambda snap, who: plan_demote(snap, model, version, stage, reason, who), dry_run, branch)
+
+
+def plan_unassign(snap: Snapshot, model: str, stage: str, reason: str, who: str) -> tuple[Plan, Change]:
+    check_name(model)
+    snap.check_stage(stage)
+    pointer = snap.pointers(model).get(stage)
+    if pointer is None:
+        raise NotFoundError(f"no version of {model!r} holds stage {stage!r}")
+    plan = Plan("unassign", model, stage, None, pointer.version, reason)
+    return _move(snap, plan, who, {stage: None}, {stage: pointer.version})
+
+
+def unassign(
+    registry: Registry, model: str, stage: str, *, reason: str = "", dry_run: bool = False, branch: str | None = None
+) -> Moved:
+    return _run(registry, lambda snap, who: plan_unassign(snap, model, stage, reason, who), dry_run, branch)
+
+
+# -- rollback ------------------------------------------------------------------
+
+
+def plan_rollback(snap: Snapshot, model: str, stage: str, to: str | None, reason: str, who: str) -> tuple[Plan, Change]:
+    check_name(model)
+    snap.check_stage(stage)
+    pointer = snap.pointers(model).get(stage)
+    current = pointer.version if pointer else None
+    # rightful past holders, newest first: what `gitreg check` accepts as a rollback
+    rightful = history.rightful(snap.repo, snap.commit, snap.models_dir, model, stage) if snap.commit else []
+    past = list(reversed(rightful))
+    if to is not None:
+        target = str(Version.parse(to))
+        if target == current:
+            raise ConflictError(f"{model} {target} already holds {stage}")
+        if not any(h.version == target for h in past):
+            raise ConflictError(
+                f"{model} {target} has never held {stage} (by a move that passed its gates then), so this is "
+                "no rollback; use `gitreg promote`"
+            )
+    else:
+        earlier = [h.version for h in past if h.version != current]
+        if not earlier:
+            raise NotFoundError(f"nothing to roll back to: {model} has no earlier holder of {stage}")
+        target = earlier[0]
+    document = snap.version(model, target)
+    if document is None:
+        raise NotFoundError(f"{model} {target} held {stage} before but is no longer registered")
+    if not any(h.version == target and manifest.same_registration(h.document, document) for h in past):
+        raise ConflictError(
+            f"{model} {target} is no longer the version that held {stage} (its registered core changed); "
+            "use `gitreg promote`"
+        )
+    _require_active(document, "hold a stage")
+    why = reason or (f"rollback from {current}" if current else "rollback")
+    plan = Plan("rollback", model, stage, target, current, why)
+    return _move(snap, plan, who, {stage: target}, {stage: current} if current else {})
+
+
+def rollback(
+    registry: Registry,
+    model: str,
+    stage: str = "production",
+    *,
+    to: str | None = None,
+    reason: str = "",
+    dry_run: bool = False,
+    branch: str | None = None,
+) -> Moved:
+    return _run(registry, lambda snap, who: plan_rollback(snap, model, stage, to, reason, who), dry_run, branch)
+
+
+# -- status --------------------------------------------------------------------
+
+
+def set_status(registry: Registry, model: str, version: str, status: str) -> tuple[ModelVersion, str]:
+    """Archive or deprecate a version (an annotation: its core stays as registered)."""
+    if status not in ("archived", "deprecated"):
+        raise UsageError(f"invalid status {status!r}")
+
+    def build(snap: Snapshot) -> Change:
+        document = _version(snap, model, version)
+        if document.status == status:
+            raise ConflictError(f"{model} {document.version} is already {status}")
+        held = [s for s, p in snap.pointers(model).items() if p.version == document.version]
+        if held:
+            raise ConflictError(
+                f"{model} {document.version} holds {', '.join(held)}; move the pointer first "
+                f"(promote another version, `gitreg rollback`, `gitreg demote` or `gitreg unassign`)"
+            )
+        updated = dataclasses.replace(document, status=status)
+        path = layout.version_path(snap.models_dir, model, document.version)
+        action = "archive" if status == "archived" else "deprecate"
+        # GTO's spelling of a version taken out of use: its deregistration tag (once)
+        deregister = tags.TagEvent("deregister", model, version=document.version)
+        mirrored = snap.repo.tag_refs([deregister.name()])
+        specs = (
+            []
+            if mirrored
+            else [TagSpec(deregister, document.version, _registration_commit(snap, model, document.version))]
+        )
+        return Change(
+            {path: manifest.render(updated, path)},
+            f"{action.capitalize()} {model} {document.version}",
+            {"Gitreg-Action": action, "Gitreg-Model": model, "Gitreg-Version": document.version},
+            tags=specs,
+            result=updated,
+        )
+
+    applied = registry.apply(build)
+    return applied.change.result, applied.commit
