@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from gitreg.operations.monitor import Monitored, Trend
     from gitreg.operations.tags_sync import SyncResult
     from gitreg.operations.upgrade import Upgraded
+    from gitreg.storage.artifacts import Progress
 else:  # each loads when a function here first uses it
     checking = lazy.module("gitreg.ci.check")
     inputs, query = (lazy.module(f"gitreg.documents.{name}") for name in ("inputs", "query"))
@@ -90,6 +91,14 @@ def open_registry(registry: RegistryArg = None, *, offline: bool = False) -> Reg
 
 
 _open = open_registry
+
+
+def _progress(progress: bool | Progress) -> Progress | None:
+    if progress is True:
+        from gitreg import render
+
+        return render.progress_bar
+    return progress or None
 
 
 @events.emits("init")
@@ -148,7 +157,7 @@ def register(
     run_url: str | None = None,
     parent: str | None = None,
     require_clean: bool = False,
-    progress: bool = False,
+    progress: bool | Progress = False,
     registry: RegistryArg = None,
 ) -> Registered:
     """Store ``artifact`` and register it as a new version of ``model``.
@@ -161,7 +170,8 @@ def register(
     (URL without credentials, commit, branch, dirty flag; ``require_clean``
     refuses a dirty tree), the CI run (GitHub Actions, GitLab CI) or
     ``run_id``/``run_url``, and ``parent`` (an earlier version, for fine-tunes).
-    ``progress`` draws a bar on standard error for uploads over 8 MiB.
+    ``progress``: True draws a bar on standard error for uploads over 8
+    MiB, or give your own (``gitreg.storage.artifacts.Progress``).
     Returns the manifest with its commit and GTO tag (``.version``,
     ``.artifact`` and ``.model`` read through to the manifest).
     """
@@ -175,7 +185,7 @@ def register(
         metadata=inputs.metadata(metadata),
         labels=inputs.labels(labels),
         description=inputs.description(description),
-        progress=progress,
+        progress=_progress(progress),
         run_id=run_id,
         run_url=run_url,
         parent=parent,
@@ -260,7 +270,7 @@ def pull(
     *,
     output: PathLike | None = None,
     force: bool = False,
-    progress: bool = False,
+    progress: bool | Progress = False,
     at: str | None = None,
     registry: RegistryArg = None,
 ) -> Path:
@@ -273,7 +283,7 @@ def pull(
     reg = _open(registry)
     snap = reg.snapshot_at(at)
     version = snap.resolve(ref)
-    store = artifacts.Store(reg.dvc_root(snap), version.artifact.remote, progress=progress)
+    store = artifacts.Store(reg.dvc_root(snap), version.artifact.remote, progress=_progress(progress))
     target = Path(output) if output is not None else Path.cwd() / version.artifact.path
     return store.pull(version.artifact, target, force=force)
 

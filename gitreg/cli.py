@@ -127,7 +127,7 @@ class GitregGroup(click.Group):
     group_class = type
 
     def invoke(self, ctx: click.Context) -> Any:
-        from gitreg.errors import GitregError
+        from gitreg.errors import GitregError, exit_code_for
 
         try:
             return super().invoke(ctx)
@@ -135,14 +135,14 @@ class GitregGroup(click.Group):
             if ctx.params.get("debug"):
                 raise
             echo(f"gitreg: error: {exc}", err=True)
-            ctx.exit(exc.exit_code)
-        except KeyboardInterrupt:
+            ctx.exit(exit_code_for(exc))
+        except KeyboardInterrupt as exc:
             echo("gitreg: interrupted", err=True)
-            ctx.exit(130)
-        except BrokenPipeError:  # the reader went away (``gitreg list | head``): end quietly, as git does
+            ctx.exit(exit_code_for(exc))
+        except BrokenPipeError as exc:  # the reader went away (``gitreg list | head``): end quietly, as git does
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
-            ctx.exit(141)
+            ctx.exit(exit_code_for(exc))
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:
@@ -158,7 +158,7 @@ class GitregGroup(click.Group):
                 f"(traceback in {log.name}; run with --debug to see it here)",
                 err=True,
             )
-            ctx.exit(3)
+            ctx.exit(exit_code_for(exc))
 
 
 @click.group(cls=GitregGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -176,9 +176,11 @@ def main(debug: bool, log_json: bool) -> None:
     Every change is a commit on the registry's branch, mirrored as GTO-style
     tags; artifacts are stored by hash in DVC remotes.
     """
+    from gitreg import render
     from gitreg.core import events
 
     events.log_to_stderr(log_json)
+    render.show_warnings(lambda line: echo(line, err=True))
 
 
 @main.command()

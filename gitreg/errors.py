@@ -35,3 +35,18 @@ class GitError(GitregError):
     """git failed in a way gitreg did not expect (exit 3)."""
 
     exit_code = 3
+
+
+def exit_code_for(error: BaseException) -> int:
+    """The exit status a command ends with when ``error`` stops it: the
+    class's own code for gitreg's errors, 130 for an interrupt, 141 when the
+    reader of standard output went away (as git does), a click exit's own
+    status, and 3 for anything unexpected."""
+    if isinstance(error, GitregError):
+        return error.exit_code
+    if isinstance(error, KeyboardInterrupt):
+        return 130
+    if isinstance(error, BrokenPipeError):
+        return 141
+    code = getattr(error, "exit_code", None)  # click's Exit
+    return code if isinstance(code, int) else 3

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import re
-from collections.abc import Mapping, Sequence
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gitreg import lazy
@@ -959,3 +962,37 @@ def upgraded_text(done: Upgraded, dry_run: bool) -> str:
     elif done.commit:
         lines.append(f"Done: commit {done.commit[:10]}" + (f" on branch {done.branch}" if done.branch else ""))
     return "\n".join(lines)
+
+
+# -- what the core reports on the way: warnings and progress ----------------------
+
+
+class _WarningLines(logging.Handler):
+    def __init__(self, write: Callable[[str], object]) -> None:
+        super().__init__(logging.WARNING)
+        self.write = write
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.write(f"gitreg: warning: {record.getMessage()}")
+
+
+def show_warnings(write: Callable[[str], object]) -> None:
+    """Send the core's warnings (``logging``, logger ``gitreg``) to ``write``,
+    one ``gitreg: warning: ...`` line each (once, however often called)."""
+    logger = logging.getLogger("gitreg")
+    for handler in [h for h in logger.handlers if isinstance(h, _WarningLines)]:
+        logger.removeHandler(handler)
+    logger.addHandler(_WarningLines(write))
+    logger.propagate = False
+
+
+@contextlib.contextmanager
+def progress_bar(label: str, total: int) -> Iterator[Callable[[int], object]]:
+    """A progress bar on standard error for a transfer of ``total`` bytes;
+    yields the function the transfer calls with each chunk's size."""
+    from tqdm import tqdm  # type: ignore[import-untyped]  # installed with DVC
+
+    with tqdm(
+        total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=label, file=sys.stderr, leave=False
+    ) as bar:
+        yield bar.update

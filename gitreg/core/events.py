@@ -22,6 +22,7 @@ import contextlib
 import contextvars
 import fnmatch
 import json
+import logging
 import os
 import sys
 import time
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from gitreg.core.snapshot import timestamp
+from gitreg.errors import exit_code_for
 
 if TYPE_CHECKING:
     from gitreg.core.registry import Registry
@@ -133,7 +135,7 @@ def operation(name: str, **fields: Any) -> Iterator[None]:
     except BaseException as exc:
         from click.exceptions import Exit
 
-        code = _exit_code(exc)
+        code = exit_code_for(exc)
         if isinstance(exc, Exit):  # a command that finished with a meaningful status (monitor)
             _emit(current, "complete", {"exit_code": code})
         else:
@@ -166,19 +168,6 @@ def emits(name: str) -> Callable[[F], F]:
     return wrap
 
 
-def _exit_code(exc: BaseException) -> int:
-    from gitreg.errors import GitregError
-
-    if isinstance(exc, GitregError):
-        return exc.exit_code
-    if isinstance(exc, KeyboardInterrupt):
-        return 130
-    code = getattr(exc, "exit_code", None)  # click's Exit
-    if isinstance(code, int):
-        return code
-    return 3
-
-
 def _emit(current: _Operation, status: str, outcome: dict[str, Any]) -> None:
     kind = f"gitreg.{current.name}.{status}"
     event: dict[str, Any] = {"event": kind, "at": timestamp(time.time())}
@@ -208,7 +197,9 @@ def _log(event: dict[str, Any]) -> None:
 
 
 def _warn(message: str) -> None:
-    print(f"gitreg: warning: {message}", file=sys.stderr, flush=True)
+    """Through ``logging`` (the ``gitreg`` logger): the CLI shows it on
+    standard error; a program using the API decides for itself."""
+    logging.getLogger("gitreg").warning(message)
 
 
 def _matches(hook: Hook, event: dict[str, Any], status: str) -> bool:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from gitreg.operations import lineage
     from gitreg.storage import cache as caches
     from gitreg.storage import dvcconfig
+    from gitreg.storage.artifacts import Progress
     from gitreg.storage.cache import Cache
 else:  # loaded by the commands that need them
     caches, ci_templates, dvcconfig, lineage, yamlio = (
@@ -580,7 +581,7 @@ class Registry:
         metadata: Mapping[str, Any] | None = None,
         labels: Mapping[str, str] | None = None,
         description: str = "",
-        progress: bool = False,
+        progress: Progress | None = None,
         run_id: str | None = None,
         run_url: str | None = None,
         parent: str | None = None,

@@ -19,10 +19,10 @@ import posixpath
 import re
 import shutil
 import stat
-import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -173,11 +173,11 @@ def _refuse_hard_link(given: Path, entry: Path, st: os.stat_result) -> None:
 class Store:
     """The DVC cache and remote of a registry checkout (``.dvc/`` at ``root``)."""
 
-    def __init__(self, root: Path, remote: str, *, progress: bool = False) -> None:
+    def __init__(self, root: Path, remote: str, *, progress: Progress | None = None) -> None:
         self.root = root
         self.remote_name = remote
         self._fresh: set[str] = set()  # objects this process fetched and hashed
-        self.progress = progress  # draw progress bars on stderr for large transfers
+        self.progress = progress  # told of each large transfer as it goes
 
     @functools.cached_property
     def config(self) -> Any:
@@ -321,18 +321,14 @@ class Store:
 
     @contextlib.contextmanager
     def _bar(self, label: str, total: Callable[[], int]) -> Iterator[Callable[[int], object]]:
-        """A progress bar on stderr for transfers over PROGRESS_MIN_BYTES,
-        when asked for (the CLI asks when stderr is a terminal)."""
+        """The progress callback's counter for a transfer over
+        PROGRESS_MIN_BYTES (the CLI draws a bar when stderr is a terminal)."""
         size = total() if self.progress else 0
-        if size < PROGRESS_MIN_BYTES:
+        if self.progress is None or size < PROGRESS_MIN_BYTES:
             yield lambda n: None
             return
-        from tqdm import tqdm  # type: ignore[import-untyped]  # installed with DVC
-
-        with tqdm(
-            total=size, unit="B", unit_scale=True, unit_divisor=1024, desc=label, file=sys.stderr, leave=False
-        ) as bar:
-            yield bar.update
+        with self.progress(label, size) as update:
+            yield update
 
     def _upload_file(self, path: Path, remote: Any) -> tuple[str, int]:
         """Copy ``path`` to the remote, hashing it on the way: (md5, size)."""
@@ -690,6 +686,9 @@ def object_path(odb: Any, oid: str) -> str:
 
 
 PROGRESS_MIN_BYTES = 8 * 1024 * 1024
+# Told of a transfer (its label, its size in bytes), yields the function
+# called with the size of each chunk as it goes.
+Progress = Callable[[str, int], AbstractContextManager[Callable[[int], object]]]
 
 
 @dataclass(frozen=True)
