@@ -108,8 +108,71 @@ def metrics_options(func: Any, *, file_help: str, pair_help: str) -> Any:
     return pairs_option("--metric", "metrics", "metric", pair_help)(func)
 
 
+# What each command looks like in use: shown under its --help (and in
+# docs/cli.md); tests/test_cli.py parses every one against its command.
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "init": ("gitreg init registry", "gitreg init registry --remote s3://ml-artifacts/registry --ci github"),
+    "register": (
+        "gitreg register fraud -a model.pkl --metrics-file metrics.json --metric f1=0.81 --label team=risk",
+        "gitreg register fraud -a out/ --bump minor --parent 1.2.0 --require-clean",
+    ),
+    "list": ("gitreg list", "gitreg list fraud --json", "gitreg list --where 'metrics.auc > 0.9' --label team=risk"),
+    "show": ("gitreg show fraud@production", "gitreg show fraud@1.0.2 --at 2026-06-01"),
+    "check": ("gitreg check", "gitreg check --base origin/main --format markdown"),
+    "promote": (
+        "gitreg promote fraud 1.0.2 --to staging --reason 'auc 0.93 on holdout'",
+        "gitreg promote fraud 1.0.2 --to production --branch --pr-body body.md",
+    ),
+    "demote": ("gitreg demote fraud 1.0.2 --to staging --reason 'latency regression'",),
+    "unassign": ("gitreg unassign fraud --stage canary --reason 'experiment over'",),
+    "rollback": ("gitreg rollback fraud", "gitreg rollback fraud --stage staging --to 1.0.0 --dry-run"),
+    "archive": ("gitreg archive fraud 0.9.0",),
+    "deprecate": ("gitreg deprecate fraud 1.0.1",),
+    "history": (
+        "gitreg history fraud",
+        "gitreg history fraud --stage production --json",
+        "gitreg history fraud --metrics",
+    ),
+    "compare": ("gitreg compare fraud 1.0.1 1.0.2",),
+    "resolve": ("gitreg resolve fraud@production --json", "gitreg resolve models:/fraud/3 --at 2026-06-01"),
+    "diff": ("gitreg diff HEAD~5", "gitreg diff 2026-05-01 2026-06-01 --json"),
+    "sync": ("gitreg sync -R https://github.com/acme/registry.git",),
+    "doctor": ("gitreg doctor",),
+    "pull": ("gitreg pull fraud@production -o model.pkl", "gitreg pull fraud@1.0.2 -o serving/ --force"),
+    "verify": ("gitreg verify", "gitreg verify fraud@1.0.2 --remote", "gitreg verify --repair"),
+    "lineage": ("gitreg lineage fraud@production",),
+    "evaluate": ("gitreg evaluate fraud 1.0.2 --metric auc=0.91 --environment shadow",),
+    "monitor": (
+        "gitreg monitor fraud --metric auc=0.87",
+        "gitreg monitor fraud --metrics-file live.json --threshold 0.1",
+    ),
+    "deploy": ("gitreg deploy fraud --dry-run", "gitreg deploy fraud --strategy conservative --min-improvement 0.01"),
+    "gc": ("gitreg gc --dry-run", "gitreg gc --remove-artifacts --branch"),
+    "export": ("gitreg export -o registry.json", "gitreg export fraud --at 2026-06-01"),
+    "import": ("gitreg import registry.json --dry-run", "gitreg export -R old | gitreg import - -R new"),
+    "upgrade": ("gitreg upgrade --dry-run", "gitreg upgrade --branch gitreg-upgrade"),
+    "tags sync": ("gitreg tags sync", "gitreg tags sync --dry-run --json"),
+    "model show": ("gitreg model show fraud",),
+    "model set": (
+        "gitreg model set fraud --owner risk-team --gate production:min_auc=0.9",
+        "gitreg model set fraud --remove-gate production:min_auc --monitor-threshold 0.05",
+    ),
+    "demo": ("gitreg demo", "gitreg demo --dir /tmp/gitreg-demo"),
+}
+
+
 class GitregCommand(click.Command):
-    """A command that emits one structured event (``gitreg.core.events``)."""
+    """A command that emits one structured event (``gitreg.core.events``) and
+    ends its help with examples."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        examples = EXAMPLES.get(" ".join(ctx.command_path.split()[1:]), ())
+        if examples:
+            formatter.write_paragraph()
+            formatter.write_text("Examples:")
+            for line in examples:
+                formatter.write(f"  {line}\n")
 
     def invoke(self, ctx: click.Context) -> Any:
         from gitreg.core import events

@@ -78,6 +78,26 @@ def test_options_carry_the_api_keyword_names(path: str, command: click.Command) 
         )
 
 
+@pytest.mark.parametrize(("path", "command"), leaf_commands(), ids=[p for p, _ in leaf_commands()])
+def test_every_command_shows_examples_that_parse(path: str, command: click.Command, cli: Cli) -> None:
+    import shlex
+
+    from gitreg.cli import EXAMPLES
+
+    examples = EXAMPLES[path]
+    assert examples and all(line in cli(*path.split(), "--help").stdout for line in examples)
+    for line in examples:
+        for part in line.split("|"):
+            words = shlex.split(part)
+            assert words[0] == "gitreg"
+            group: click.Command = main
+            words = words[1:]
+            while isinstance(group, click.Group):
+                group = group.commands[words.pop(0)]
+            assert group is command or part != line  # a pipe's other end is another command
+            group.make_context(path, words)  # raises click's UsageError on a wrong option or argument
+
+
 def test_commands_reach_the_registry_only_through_the_api() -> None:
     """cli.py calls no method of the Registry it is handed: every command is a
     call into gitreg.api and a rendering of what it returns."""
