@@ -87,3 +87,40 @@ def test_gate_keys_are_constrained() -> None:
     doc["gates"] = {"production": {"require_approved": False}}
     with pytest.raises(InvalidDocumentError):
         schema.validate(doc, "Model", "model.yaml")
+
+
+def test_the_grammar_in_the_schemas_is_the_code_s() -> None:
+    """Names, versions and keys are written twice, as Python patterns and in
+    the public schemas: the two must be the same text."""
+    import json
+    from pathlib import Path
+
+    from gitreg.documents.inputs import KEY_PATTERN
+    from gitreg.documents.names import NAME_PATTERN, VERSION_PATTERN
+
+    def walk(node: object, key_patterns: list[str]) -> None:
+        if isinstance(node, dict):
+            names = node.get("propertyNames")
+            if isinstance(names, dict) and "pattern" in names:
+                key_patterns.append(names["pattern"])
+            for value in node.values():
+                walk(value, key_patterns)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value, key_patterns)
+
+    seen = {"name": 0, "version": 0, "keys": 0}
+    for path in (Path(__file__).resolve().parent.parent / "schemas").glob("*.schema.json"):
+        doc = json.loads(path.read_text())
+        defs = doc.get("$defs", {})
+        if "name" in defs:
+            assert defs["name"]["pattern"] == NAME_PATTERN, path.name
+            seen["name"] += 1
+        if "version" in defs:
+            assert defs["version"]["pattern"] == VERSION_PATTERN, path.name
+            seen["version"] += 1
+        keys: list[str] = []
+        walk(doc, keys)
+        assert all(k == KEY_PATTERN for k in keys), (path.name, keys)
+        seen["keys"] += len(keys)
+    assert seen["name"] >= 4 and seen["version"] >= 2 and seen["keys"] >= 3, seen

@@ -19,9 +19,21 @@ def schema_text(kind: str) -> str:
     return (resources.files("gitreg") / "schemas" / f"{kind}.schema.json").read_text("utf-8")
 
 
-def _referenced(kind: str) -> list[dict[str, Any]]:
-    """The schemas ``kind`` refers to by their $id (an export: the other kinds)."""
-    return [json.loads(schema_text(k)) for k in KINDS if k != kind] if kind == "RegistryExport" else []
+# Schemas refer to each other by file name ("Model.schema.json"), so any
+# standard tool resolves them beside the file (check-jsonschema
+# --schemafile schemas/RegistryExport.schema.json). In memory they sit
+# under one base URI, which no reference ever leaves.
+_BASE = "https://schemas.gitreg.invalid/v1/"
+
+
+def _loaded(kind: str) -> dict[str, Any]:
+    return {"$id": f"{_BASE}{kind}.schema.json"} | json.loads(schema_text(kind))
+
+
+def _referenced(kind: str) -> list[tuple[str, dict[str, Any]]]:
+    """The schemas ``kind`` refers to, by URI (an export: the other kinds)."""
+    others = [k for k in KINDS if k != kind] if kind == "RegistryExport" else []
+    return [(f"{_BASE}{k}.schema.json", _loaded(k)) for k in others]
 
 
 @functools.cache
@@ -47,8 +59,8 @@ def _validator(kind: str) -> Any:
     from referencing import Registry, Resource
 
     strict = validators.extend(Draft202012Validator, {"pattern": _pattern})
-    known: Any = Registry().with_resources((doc["$id"], Resource.from_contents(doc)) for doc in _referenced(kind))
-    return strict(json.loads(schema_text(kind)), registry=known)
+    known: Any = Registry().with_resources((uri, Resource.from_contents(doc)) for uri, doc in _referenced(kind))
+    return strict(_loaded(kind), registry=known)
 
 
 @functools.cache
@@ -58,10 +70,8 @@ def _fast(kind: str) -> Any:
     decides and explains. Formats are annotations in both, as 2020-12 says."""
     import jsonschema_rs
 
-    known = jsonschema_rs.Registry([(doc["$id"], doc) for doc in _referenced(kind)])
-    return jsonschema_rs.Draft202012Validator(
-        json.loads(schema_text(kind)), registry=known, validate_formats=False, offline=True
-    )
+    known = jsonschema_rs.Registry(_referenced(kind))
+    return jsonschema_rs.Draft202012Validator(_loaded(kind), registry=known, validate_formats=False, offline=True)
 
 
 def fast_accepts(doc: Any, kind: str) -> bool:
