@@ -75,3 +75,21 @@ def test_only_the_git_module_starts_processes() -> None:
         ]
         if path.relative_to(PACKAGE).as_posix() not in allowed:
             assert spawns == [], f"{path} imports subprocess"
+
+
+def test_the_client_imports_without_posix_only_modules() -> None:
+    """What Windows lacks (fcntl, a SIGKILL) is never needed to import the
+    API, the CLI or any read path; locking goes through portalocker."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['fcntl'] = None; sys.modules['termios'] = None\n"
+        "import importlib, pkgutil, gitreg\n"
+        "for m in pkgutil.walk_packages(gitreg.__path__, 'gitreg.'): importlib.import_module(m.name)\n"
+        "import gitreg.api, gitreg.cli; print('ok')"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.stdout.strip() == "ok", done.stderr
+    for path in _core_modules():
+        assert "import fcntl" not in path.read_text(), path

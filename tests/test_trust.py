@@ -666,6 +666,7 @@ def test_a_killed_gitreg_holds_the_cache_lock_while_its_orphaned_push_runs(tmp_p
     from tests.test_shared import kill_while_locked
 
     code = (
+        "from gitreg.storage.git import RefUpdate\n"
         "Repo.init_bare(Path(sys.argv[2]))\n"
         "repo = Repo.init(Path(sys.argv[3]))\n"
         "hook = Path(sys.argv[3]) / '.git' / 'hooks' / 'pre-push'\n"
@@ -673,7 +674,7 @@ def test_a_killed_gitreg_holds_the_cache_lock_while_its_orphaned_push_runs(tmp_p
         "hook.chmod(0o755)\n"
         "repo.run(['commit', '--allow-empty', '-qm', 'x'])\n"
         "with cache.locked():\n"
-        "    repo.push_atomic(sys.argv[2], ['HEAD:refs/heads/main'])\n"
+        "    repo.push_atomic(sys.argv[2], [RefUpdate('refs/heads/main', repo.resolve('HEAD'), None)])\n"
     )
     kill_while_locked(tmp_path, code, [str(tmp_path / "r.git"), str(tmp_path / "work")])
 

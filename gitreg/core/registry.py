@@ -317,7 +317,8 @@ class Registry:
         returns the remote pushed to."""
         if "origin" not in self.repo.remotes():
             return None
-        self.repo.push("origin", [f"refs/heads/{name}:refs/heads/{name}"])
+        branch = f"refs/heads/{name}"
+        self.repo.push("origin", [RefUpdate(branch, str(self.repo.resolve(branch)), None)])
         return "origin"
 
     def _journal_path(self) -> Path:
@@ -371,7 +372,7 @@ class Registry:
                 commit, specs = self._commit_series(head, change)
                 updates = [RefUpdate(ref, commit, head), *self._tag_updates(specs, commit)]
                 failpoints.reach("after-commit")
-                if self.repo.push_atomic("origin", [f"{u.new}:{u.ref}" for u in updates]):
+                if self.repo.push_atomic("origin", updates):
                     failpoints.reach("after-push")
                     self.repo.update_refs(updates)  # the clone follows what the remote accepted
                     tag_names = tuple(u.ref.removeprefix("refs/tags/") for u in updates[1:])

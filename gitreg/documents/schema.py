@@ -27,7 +27,8 @@ _BASE = "https://schemas.gitreg.invalid/v1/"
 
 
 def _loaded(kind: str) -> dict[str, Any]:
-    return {"$id": f"{_BASE}{kind}.schema.json"} | json.loads(schema_text(kind))
+    doc: dict[str, Any] = json.loads(schema_text(kind))
+    return {"$id": f"{_BASE}{kind}.schema.json"} | doc
 
 
 def _referenced(kind: str) -> list[tuple[str, dict[str, Any]]]:

@@ -2,9 +2,10 @@
 
 One bare clone per URL under ``GITREG_CACHE_DIR`` (default: the user's cache
 folder, ``$XDG_CACHE_HOME/gitreg``). Only gitreg touches it, and only while
-holding an exclusive ``flock`` on its lock file, which the git processes it
-starts meanwhile hold too (``git.sharing``): the kernel releases the lock when
-the last of them is gone, however they die, so a git ``*.lock`` file found
+holding an exclusive lock on its lock file (portalocker: ``flock`` on POSIX,
+``LockFileEx`` on Windows), which on POSIX the git processes it starts
+meanwhile hold too (``git.sharing``): the kernel releases the lock when the
+last of them is gone, however they die, so a git ``*.lock`` file found
 inside while we hold it was left by a killed process and is safe to remove.
 Refs in the clone only ever move to what the remote has (fetch) or to what
 the remote accepted (after a successful push), so a crash at any instant
@@ -13,7 +14,6 @@ leaves it consistent.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import re
@@ -53,15 +53,17 @@ class Cache:
     @contextmanager
     def locked(self) -> Iterator[None]:
         """Hold the slot's lock; clean what a killed gitreg left behind."""
+        import portalocker
+
         self.slot.mkdir(parents=True, exist_ok=True)
         with open(self.slot / "lock", "a+") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            portalocker.lock(handle, portalocker.LockFlags.EXCLUSIVE)
             try:
                 self._clean_after_crashes()
                 with git.sharing(handle.fileno()):  # git children hold it too, even if we are killed
                     yield
             finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+                portalocker.unlock(handle)
 
     def _clean_after_crashes(self) -> None:
         for leftover in self.slot.glob("clone-*"):

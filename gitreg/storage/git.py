@@ -2,7 +2,11 @@
 
 Every git process starts in one launcher (``_spawn``: English messages, the
 descriptors a held lock must pass on), with machine-readable output (``-z``,
-``--format``); GitPython's object database writes loose objects in process.
+``--format``, ``--porcelain``); a refused ref update or push is judged by
+reading the refs back, never by git's words. gitdb, GitPython's object
+database, writes loose objects in process; GitPython's own package is not
+imported (its import runs ``git version``: about 115 ms a command, for a
+wrapper ``_spawn`` already is; docs/design.md §2).
 Writes never touch the user's index or working tree: blobs and trees are
 built in the object database, a commit is made with ``commit-tree``, and
 branch and tags move together in one ``update-ref`` transaction that is a
@@ -16,6 +20,7 @@ import os
 import re
 import subprocess
 import threading
+import time
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -317,43 +322,52 @@ class Repo:
     def remotes(self) -> list[str]:
         return self._text(["remote"]).splitlines()
 
-    def push(self, remote: str, refspecs: Sequence[str]) -> None:
-        if not self.push_atomic(remote, refspecs):
+    def push(self, remote: str, updates: Sequence[RefUpdate]) -> None:
+        """``push_atomic``, where losing the race is an error."""
+        if not self.push_atomic(remote, updates):
             raise ConflictError(f"the push to {remote} was rejected: the remote has changed; fetch and try again")
 
-    def push_atomic(self, remote: str, refspecs: Sequence[str]) -> bool:
-        """Push all refspecs or none (never forced): False when the remote
-        refused because it moved on (a compare-and-swap that lost)."""
+    def push_atomic(self, remote: str, updates: Sequence[RefUpdate]) -> bool:
+        """Push every update or none (never forced): True when the remote
+        took them, False when a ref there is no longer at the update's
+        ``old`` (a compare-and-swap that lost: the caller rebuilds and
+        retries). Judged by the remote's refs, read back after a refusal,
+        not by git's words; refs all as expected mean the remote refused for
+        another reason (a hook, a lock another push held): tried again
+        briefly, then an error naming git's reason."""
         from gitreg.storage import failpoints
 
-        popen = _spawn(
-            self._cwd,
-            ["push", "--atomic", "--porcelain", "--quiet", remote, *refspecs],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        failpoints.reach("during-push")  # while the push is under way
-        out, err = popen.communicate()
-        if popen.returncode == 0:
-            return True
-        text = (out + err).decode("utf-8", "replace")
-        if any(
-            s in text
-            for s in (
-                "[rejected]",
-                "non-fast-forward",
-                "fetch first",
-                "already exists",
-                "stale info",
-                "atomic push failed",
-                "cannot lock ref",
-                "failed to update ref",
+        refspecs = [f"{u.new}:{u.ref}" for u in updates]
+        for attempt in range(3):
+            popen = _spawn(
+                self._cwd,
+                ["push", "--atomic", "--porcelain", "--quiet", remote, *refspecs],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
             )
-        ):
-            return False
+            failpoints.reach("during-push")  # while the push is under way
+            out, err = popen.communicate()
+            if popen.returncode == 0:
+                return True
+            there = self._remote_refs(remote, [u.ref for u in updates])
+            if there is not None and any(there.get(u.ref) != u.old for u in updates):
+                return False
+            time.sleep(0.1 * (attempt + 1))
+        reasons = [f"{summary} {reason}".strip() for flag, summary, reason in _push_report(out) if flag == "!"]
+        reasons = [r for r in reasons if not r.endswith("atomic push failed")] or reasons
         lines = err.decode("utf-8", "replace").strip().splitlines()
-        raise GitError(f"git push to {remote} failed: {lines[-1] if lines else f'exit {popen.returncode}'}")
+        why = reasons[0] if reasons else lines[-1] if lines else f"exit {popen.returncode}"
+        raise GitError(f"git push to {remote} failed: {why}")
+
+    def _remote_refs(self, remote: str, refs: Sequence[str]) -> dict[str, str] | None:
+        """The remote's values of ``refs`` (absent ones left out), or None
+        when the remote cannot be read."""
+        code, out, _ = self.run(["ls-remote", remote, *refs], check=False)
+        if code != 0:
+            return None
+        found = (line.split("\t", 1) for line in out.decode().splitlines() if "\t" in line)
+        return {ref: oid for oid, ref in found if ref in refs}
 
     def remote_head(self, remote: str) -> str | None:
         """The branch the remote's HEAD names (refs/heads/...), if any."""
@@ -518,11 +532,28 @@ class Repo:
                 lines.append(f"update {u.ref} {u.new} {u.old}")
         lines += ["prepare", "commit", ""]
         code, _, err = self.run(["update-ref", "--stdin"], input="\n".join(lines).encode(), check=False)
-        if code != 0:
-            text = err.decode("utf-8", "replace").strip()
-            if any(s in text for s in ("but expected", "already exists", "cannot lock ref", "unable to lock")):
-                raise RefUpdateRejected(text.splitlines()[-1] if text else "ref update rejected")
-            raise GitError(f"git update-ref failed: {text}")
+        if code == 0:
+            return
+        # Judged by the refs, not by git's words: a ref no longer where the
+        # update expected it (or one that appeared) lost the race; a ref whose
+        # lock file another git process holds is about to move (the caller
+        # retries from a new snapshot, as for a lost race); anything else is
+        # an error.
+        moved = [u.ref for u in updates if self._ref_value(u.ref) != u.old]
+        if moved:
+            raise RefUpdateRejected(f"{moved[0]} moved meanwhile")
+        common = Path(self._text(["rev-parse", "--path-format=absolute", "--git-common-dir"]))
+        locked = [u.ref for u in updates if (common / f"{u.ref}.lock").exists()]
+        if locked or (common / "packed-refs.lock").exists():
+            raise RefUpdateRejected(f"{(locked or ['packed-refs'])[0]} is locked by another git process")
+        text = err.decode("utf-8", "replace").strip()
+        why = text.splitlines()[0].removeprefix("fatal: ") if text else f"exit {code}"
+        raise GitError(f"git update-ref failed: {why}")
+
+    def _ref_value(self, ref: str) -> str | None:
+        out = self.run(["for-each-ref", "--format=%(refname)%00%(objectname)", ref])[1].decode()
+        found = dict(line.split("\0", 1) for line in out.splitlines())
+        return found.get(ref)
 
     def checkout_paths(self, commit: str, present: Sequence[str], removed: Sequence[str]) -> None:
         """Make index and working tree match ``commit`` at these paths only."""
@@ -639,6 +670,18 @@ _TREE_RECORDS = {
 _ENTRY_KINDS = {b"40000": "tree", b"160000": "commit"}
 
 
+def _push_report(out: bytes) -> list[tuple[str, str, str]]:
+    """``git push --porcelain``'s ref lines: (flag, summary, reason), e.g.
+    ("!", "[rejected]", "fetch first")."""
+    report = []
+    for line in out.decode("utf-8", "replace").splitlines():
+        fields = line.split("\t")
+        if len(fields) == 3 and len(fields[0]) == 1:
+            summary, _, reason = fields[2].partition(" (")
+            report.append((fields[0], summary, reason.removesuffix(")")))
+    return report
+
+
 def _tree_entries(data: bytes, oid_bytes: int) -> list[tuple[str, str, str, str]]:
     """(mode, type, id, name) of a raw tree object: ``MODE NAME\\0ID`` records,
     back to back (git writes them so), matched in one pass of the regex engine."""
@@ -667,7 +710,11 @@ def sharing(fd: int) -> Iterator[None]:
     """Give ``fd`` to every git process started meanwhile (``_spawn``; the
     object reader excepted). With an ``flock``ed file this makes the lock outlive a killed
     parent for as long as its git children still run, so whoever takes the
-    lock next never races an orphaned ``git fetch`` or ``git push``."""
+    lock next never races an orphaned ``git fetch`` or ``git push``. Windows
+    passes no descriptors: there the lock ends with gitreg."""
+    if os.name == "nt":
+        yield
+        return
     _inherited.append(fd)
     try:
         yield
