@@ -26,12 +26,12 @@ from report import emit
 
 WORKER = """
 import json, sys, time
-from gitreg.core.registry import Registry
+import gitreg
 url, count, artifact = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 for i in range(count):
     start = time.perf_counter()
-    done = Registry.open(url).register("bench", artifact, metrics={"auc": 0.9})
-    print(json.dumps({"version": done.version.version, "seconds": time.perf_counter() - start,
+    done = gitreg.register("bench", artifact, metrics={"auc": 0.9}, registry=url)
+    print(json.dumps({"version": done.version, "seconds": time.perf_counter() - start,
                       "attempts": done.attempts}), flush=True)
 """
 

@@ -136,8 +136,7 @@ def ours(root: Path, models: int, versions: int, repeat: int, tmp: Path) -> dict
     }
     code = (
         "import sys, time, gitreg\n"
-        "from gitreg.core.registry import Registry\n"
-        "reg = Registry.open(sys.argv[1]); ref = sys.argv[2]\n"
+        "reg = gitreg.open_registry(sys.argv[1]); ref = sys.argv[2]\n"
         "gitreg.resolve(ref, registry=reg)\n"
         "samples = []\n"
         "for _ in range(2000):\n"

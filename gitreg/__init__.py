@@ -13,44 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-_API = {
-    "archive",
-    "check",
-    "compare",
-    "demo",
-    "demote",
-    "deploy",
-    "deprecate",
-    "diagnose",
-    "diff",
-    "doctor",
-    "evaluate",
-    "export_registry",
-    "gc",
-    "history",
-    "import_registry",
-    "init",
-    "lineage",
-    "list_models",
-    "list_versions",
-    "load_artifact",
-    "metric_history",
-    "model_show",
-    "monitor",
-    "open_registry",
-    "promote",
-    "pull",
-    "register",
-    "resolve",
-    "rollback",
-    "set_model",
-    "show",
-    "sync",
-    "tags_sync",
-    "unassign",
-    "upgrade",
-    "verify",
-}
 _TYPES = {
     "ModelVersion": "gitreg.documents.manifest",
     "Model": "gitreg.documents.manifest",
@@ -59,11 +21,12 @@ _TYPES = {
     "RegistryConfig": "gitreg.documents.manifest",
     "ModelSummary": "gitreg.core.snapshot",
     "VersionSummary": "gitreg.core.snapshot",
-    "Initialised": "gitreg.core.registry",
-    "Registered": "gitreg.core.registry",
-    "ModelEdited": "gitreg.core.registry",
+    "Initialised": "gitreg.operations.init",
+    "Registered": "gitreg.operations.register",
+    "ModelEdited": "gitreg.operations.model",
     "ModelList": "gitreg.core.snapshot",
     "GitregError": "gitreg.errors",
+    "GateFailed": "gitreg.operations.lifecycle",
 }
 
 if TYPE_CHECKING:
@@ -105,10 +68,13 @@ if TYPE_CHECKING:
         upgrade,
         verify,
     )
-    from gitreg.core.registry import Initialised, ModelEdited, Registered
     from gitreg.core.snapshot import ModelList, ModelSummary, VersionSummary
     from gitreg.documents.manifest import Artifact, Model, ModelVersion, RegistryConfig, StagePointer
     from gitreg.errors import GitregError
+    from gitreg.operations.init import Initialised
+    from gitreg.operations.lifecycle import GateFailed
+    from gitreg.operations.model import ModelEdited
+    from gitreg.operations.register import Registered
 
 
 def __dir__() -> list[str]:
@@ -127,6 +93,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Artifact",
+    "GateFailed",
     "GitregError",
     "Initialised",
     "Model",
@@ -176,3 +143,4 @@ __all__ = [
     "upgrade",
     "verify",
 ]
+_API = frozenset(__all__) - set(_TYPES) - {"__version__"}  # the functions, from gitreg.api

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from gitreg import lazy
 from gitreg.core import events
-from gitreg.core.registry import Initialised, ModelEdited, Registered, Registry
+from gitreg.core.registry import Registry
 from gitreg.core.snapshot import ModelList, Resolved, VersionSummary
 from gitreg.documents import reference
 from gitreg.documents.manifest import Model, ModelVersion
@@ -51,8 +51,11 @@ if TYPE_CHECKING:
     from gitreg.operations.export import Imported
     from gitreg.operations.gc import Collected
     from gitreg.operations.history import Event
+    from gitreg.operations.init import Initialised
     from gitreg.operations.lifecycle import Moved
+    from gitreg.operations.model import ModelEdited
     from gitreg.operations.monitor import Monitored, Trend
+    from gitreg.operations.register import Registered
     from gitreg.operations.tags_sync import SyncResult
     from gitreg.operations.upgrade import Upgraded
     from gitreg.storage.artifacts import Progress
@@ -127,14 +130,16 @@ def init(
     in one more commit, every tag kept (``gitreg.operations.adopt``; the result's
     ``adopted`` says what was carried and what was left to GTO, and why).
     """
+    from gitreg.operations import init as initialising
+
     if not adopt:
-        return Registry.create(
+        return initialising.create(
             path, remote=remote, models_dir=models_dir, ci=ci, ci_owners=ci_owners, ci_install=ci_install
         )
     from gitreg.operations import adopt as adoption
 
     adoption.preflight(Repo(path), models_dir)
-    made = Registry.create(
+    made = initialising.create(
         path, remote=remote, models_dir=models_dir, ci=ci, ci_owners=ci_owners, ci_install=ci_install, adopt=True
     )
     return dataclasses.replace(made, adopted=adoption.adopt(_open(made.root)))
@@ -175,7 +180,10 @@ def register(
     Returns the manifest with its commit and GTO tag (``.version``,
     ``.artifact`` and ``.model`` read through to the manifest).
     """
-    return _open(registry).register(
+    from gitreg.operations import register as registering
+
+    return registering.register(
+        _open(registry),
         model,
         artifact,
         version=version,
@@ -396,7 +404,12 @@ def promote(
     ``branch`` (also on demote, unassign, rollback) puts the commit on a new
     branch for a pull request instead ("" for a default name), pushed to
     ``origin`` when there is one; merging it is the promotion."""
-    return lifecycle.promote(_open(registry), model, version, to, reason=reason, dry_run=dry_run, branch=branch)
+    return lifecycle.move(
+        _open(registry),
+        lambda snap, who: lifecycle.plan_promote(snap, model, version, to, reason, who),
+        dry_run=dry_run,
+        branch=branch,
+    )
 
 
 @events.emits("demote")
@@ -412,7 +425,12 @@ def demote(
 ) -> Moved:
     """Take ``version`` out of every stage above ``to`` (and give it ``to``,
     unless that is the lowest stage). Gates do not apply to demotions."""
-    return lifecycle.demote(_open(registry), model, version, to, reason=reason, dry_run=dry_run, branch=branch)
+    return lifecycle.move(
+        _open(registry),
+        lambda snap, who: lifecycle.plan_demote(snap, model, version, to, reason, who),
+        dry_run=dry_run,
+        branch=branch,
+    )
 
 
 @events.emits("unassign")
@@ -426,7 +444,12 @@ def unassign(
     registry: RegistryArg = None,
 ) -> Moved:
     """Remove the stage's pointer: no version holds it afterwards."""
-    return lifecycle.unassign(_open(registry), model, stage, reason=reason, dry_run=dry_run, branch=branch)
+    return lifecycle.move(
+        _open(registry),
+        lambda snap, who: lifecycle.plan_unassign(snap, model, stage, reason, who),
+        dry_run=dry_run,
+        branch=branch,
+    )
 
 
 @events.emits("rollback")
@@ -443,7 +466,12 @@ def rollback(
     """Give the stage back to its previous holder (from the pointer file's
     history), or to ``to``, which must have held it before. Skips metric
     gates; the target must still be active."""
-    return lifecycle.rollback(_open(registry), model, stage, to=to, reason=reason, dry_run=dry_run, branch=branch)
+    return lifecycle.move(
+        _open(registry),
+        lambda snap, who: lifecycle.plan_rollback(snap, model, stage, to, reason, who),
+        dry_run=dry_run,
+        branch=branch,
+    )
 
 
 @events.emits("archive")
@@ -502,7 +530,10 @@ def set_model(
     (``[(stage, key)]``) and the relative drop at which ``monitor`` rolls
     back (``monitor_threshold``). Returns model.yaml as it now is and the
     commit (None when nothing changed)."""
-    updated, commit = _open(registry).set_model(
+    from gitreg.operations import model as modelling
+
+    return modelling.set_model(
+        _open(registry),
         model,
         description=inputs.description(description) if description is not None else None,
         owners=owners or None,
@@ -511,7 +542,6 @@ def set_model(
         remove_gates=inputs.gate_removals(remove_gates),
         monitor_threshold=inputs.threshold(monitor_threshold),
     )
-    return ModelEdited(updated, commit)
 
 
 def model_show(model: str, *, at: str | None = None, registry: RegistryArg = None) -> Model:

@@ -519,14 +519,33 @@ def branch_options(func: Any) -> Any:
     )(func)
 
 
-def _show_move(call: Any, as_json: bool, pr_body: str | None = None) -> None:
-    """Run a pointer move and print its plan; a refused promotion prints its
-    gate table before the error line."""
+def move_options(func: Any) -> Any:
+    """What every pointer move takes besides its own arguments: --reason,
+    --dry-run, --branch, --pr-body, the registry and --json."""
+    for option in (json_option, registry_option, branch_options, dry_run_option, reason_option):
+        func = option(func)
+    return func
+
+
+def _show_move(
+    call: Any,
+    *args: str | None,
+    reason: str,
+    dry_run: bool,
+    branch: str | None,
+    pr_body: str | None,
+    registry: Registry,
+    as_json: bool,
+    **options: str | None,
+) -> None:
+    """Run a pointer move (``api.promote`` and the like, with the command's
+    own ``args`` and ``options``) and print its plan; a refused promotion
+    prints its gate table before the error line."""
     from gitreg import render
     from gitreg.operations.lifecycle import GateFailed
 
     try:
-        moved = call()
+        moved = call(*args, **options, reason=reason, dry_run=dry_run, branch=branch, registry=registry)
     except GateFailed as exc:
         echo(render.to_json(render.plan_json(exc.plan)) if as_json else render.plan_text(exc.plan, commit=""))
         raise
@@ -553,22 +572,8 @@ def _report_move(moved: Any, as_json: bool, pr_body: str | None) -> dict[str, An
 @click.argument("model")
 @click.argument("version")
 @click.option("--to", "to", required=True, metavar="STAGE", help="The stage to promote to.")
-@reason_option
-@dry_run_option
-@branch_options
-@registry_option
-@json_option
-def promote(
-    model: str,
-    version: str,
-    to: str,
-    reason: str,
-    dry_run: bool,
-    branch: str | None,
-    pr_body: str | None,
-    registry: Registry,
-    as_json: bool,
-) -> None:
+@move_options
+def promote(model: str, version: str, to: str, **move: Any) -> None:
     """Promote VERSION of MODEL to a stage, through its gates.
 
     The model's gates for the stage (model.yaml: min_, max_, min_improvement_,
@@ -577,33 +582,15 @@ def promote(
     """
     from gitreg import api
 
-    _show_move(
-        lambda: api.promote(model, version, to=to, reason=reason, dry_run=dry_run, branch=branch, registry=registry),
-        as_json,
-        pr_body,
-    )
+    _show_move(api.promote, model, version, to=to, **move)
 
 
 @main.command()
 @click.argument("model")
 @click.argument("version")
 @click.option("--to", "to", required=True, metavar="STAGE", help="The stage to demote to.")
-@reason_option
-@dry_run_option
-@branch_options
-@registry_option
-@json_option
-def demote(
-    model: str,
-    version: str,
-    to: str,
-    reason: str,
-    dry_run: bool,
-    branch: str | None,
-    pr_body: str | None,
-    registry: Registry,
-    as_json: bool,
-) -> None:
+@move_options
+def demote(model: str, version: str, to: str, **move: Any) -> None:
     """Demote VERSION of MODEL to a lower stage.
 
     It leaves every stage above STAGE and takes STAGE's pointer (unless STAGE
@@ -611,61 +598,26 @@ def demote(
     """
     from gitreg import api
 
-    _show_move(
-        lambda: api.demote(model, version, to=to, reason=reason, dry_run=dry_run, branch=branch, registry=registry),
-        as_json,
-        pr_body,
-    )
+    _show_move(api.demote, model, version, to=to, **move)
 
 
 @main.command()
 @click.argument("model")
 @click.option("--stage", required=True, help="The stage whose pointer to remove.")
-@reason_option
-@dry_run_option
-@branch_options
-@registry_option
-@json_option
-def unassign(
-    model: str,
-    stage: str,
-    reason: str,
-    dry_run: bool,
-    branch: str | None,
-    pr_body: str | None,
-    registry: Registry,
-    as_json: bool,
-) -> None:
+@move_options
+def unassign(model: str, stage: str, **move: Any) -> None:
     """Remove MODEL's pointer for a stage: no version holds it afterwards."""
     from gitreg import api
 
-    _show_move(
-        lambda: api.unassign(model, stage=stage, reason=reason, dry_run=dry_run, branch=branch, registry=registry),
-        as_json,
-        pr_body,
-    )
+    _show_move(api.unassign, model, stage=stage, **move)
 
 
 @main.command()
 @click.argument("model")
 @click.option("--stage", default="production", show_default=True, help="The stage to roll back.")
 @click.option("--to", "to", metavar="VERSION", help="An earlier holder to restore [default: the previous one].")
-@reason_option
-@dry_run_option
-@branch_options
-@registry_option
-@json_option
-def rollback(
-    model: str,
-    stage: str,
-    to: str | None,
-    reason: str,
-    dry_run: bool,
-    branch: str | None,
-    pr_body: str | None,
-    registry: Registry,
-    as_json: bool,
-) -> None:
+@move_options
+def rollback(model: str, stage: str, to: str | None, **move: Any) -> None:
     """Give a stage back to its previous holder.
 
     The previous holder comes from the pointer file's own git history. Metric
@@ -673,13 +625,7 @@ def rollback(
     """
     from gitreg import api
 
-    _show_move(
-        lambda: api.rollback(
-            model, stage=stage, to=to, reason=reason, dry_run=dry_run, branch=branch, registry=registry
-        ),
-        as_json,
-        pr_body,
-    )
+    _show_move(api.rollback, model, stage=stage, to=to, **move)
 
 
 def _status_command(name: str, status: str) -> None:

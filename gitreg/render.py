@@ -16,7 +16,6 @@ from gitreg.documents import names
 if TYPE_CHECKING:  # names for annotations only: rendering imports no command's module
     from gitreg.api import Verified
     from gitreg.ci.check import MoveCheck, Report, Review
-    from gitreg.core.registry import Initialised, ModelEdited, Registered
     from gitreg.core.snapshot import ModelSummary, Resolved, VersionSummary
     from gitreg.documents import yamlio
     from gitreg.documents.gates import GateResult
@@ -28,8 +27,11 @@ if TYPE_CHECKING:  # names for annotations only: rendering imports no command's 
     from gitreg.operations.export import Imported
     from gitreg.operations.gc import Collected
     from gitreg.operations.history import Event
+    from gitreg.operations.init import Initialised
     from gitreg.operations.lifecycle import Moved, OrderCheck, Plan
+    from gitreg.operations.model import ModelEdited
     from gitreg.operations.monitor import Monitored, Trend
+    from gitreg.operations.register import Registered
     from gitreg.operations.tags_sync import SyncResult
     from gitreg.operations.upgrade import Upgraded
 else:

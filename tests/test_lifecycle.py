@@ -404,7 +404,7 @@ def test_a_locked_tag_ref_stops_the_whole_move(reg: Path, monkeypatch: pytest.Mo
     """Branch and tags move in one ref transaction: a tag that cannot be
     written (another process holds its lock) keeps the branch where it was,
     and the other process's lock is left alone."""
-    monkeypatch.setattr("gitreg.core.registry.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("gitreg.core.transaction.time.sleep", lambda seconds: None)
     lock = reg / ".git" / "refs" / "tags" / "fraud#staging#1.lock"
     lock.parent.mkdir(parents=True, exist_ok=True)
     lock.write_text("held by someone else\n")

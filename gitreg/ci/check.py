@@ -499,11 +499,7 @@ def _check_move(
     requires = base_config.requires.get(stage, ())
     order = None
     if requires:
-        held = tuple(
-            s
-            for s in requires
-            if any(h.version == after.version for h in history.rightful(repo, base, base_config.models_dir, model, s))
-        )
+        held = history.held(repo, base, base_config.models_dir, model, after.version, requires)
         order = OrderCheck(stage, requires, held)
     return MoveCheck(path, model, stage, previous, after.version, False, results, order)
 

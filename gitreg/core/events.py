@@ -28,14 +28,32 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
-from gitreg.core.snapshot import timestamp
+from gitreg.core.snapshot import Snapshot, timestamp
 from gitreg.errors import exit_code_for
 
 if TYPE_CHECKING:
-    from gitreg.core.registry import Registry
     from gitreg.documents.manifest import Hook
+
+
+class Registry(Protocol):
+    """What events need of a registry (``core.registry.Registry`` is one):
+    how to name it, and its configuration at the branch tip (the hooks).
+    A protocol, so this module imports no registry: the registry tells it
+    what it committed."""
+
+    cache: Any  # None for a checkout; hook commands run in its folder then
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def root(self) -> Path: ...
+
+    def snapshot(self) -> Snapshot: ...
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 # operations that write to the registry: their events go to its subscriptions

@@ -84,23 +84,27 @@ def metric_value(name: str, given: object) -> float:
     return value
 
 
-def _flatten(mapping: Mapping[str, Any], prefix: str, out: dict[str, float]) -> None:
+def flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested mappings as one, their keys joined with '.' (``{"train":
+    {"loss": 1}}`` is ``{"train.loss": 1}``), as DVC metrics files nest them;
+    an empty nested mapping stays a value."""
+    out: dict[str, Any] = {}
     for key, value in mapping.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            _flatten(value, f"{name}.", out)
+        if isinstance(value, Mapping) and value:
+            out |= flatten(value, f"{prefix}{key}.")
         else:
-            out[check_key(name, "metric")] = metric_value(name, value)
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 def metrics(value: Mapping[str, Any] | PathLike | None) -> dict[str, float]:
     """Metrics from a mapping or a JSON/YAML file (nested keys flattened with
     '.', as DVC metrics files nest them); numbers may arrive as their text."""
-    result: dict[str, float] = {}
-    if value is not None:
-        mapping = value if isinstance(value, Mapping) else read_mapping_file(value, "metrics")
-        _flatten(mapping, "", result)
-    return result
+    if value is None:
+        return {}
+    mapping = value if isinstance(value, Mapping) else read_mapping_file(value, "metrics")
+    flat = flatten(mapping).items()
+    return {check_key(k, "metric"): metric_value(k, v) for k, v in flat if not (isinstance(v, Mapping) and not v)}
 
 
 def _check_param(value: Any, where: str) -> Any:

@@ -31,8 +31,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gitreg.core.registry import Change, Registry
+from gitreg.core.registry import Registry
 from gitreg.core.snapshot import Snapshot, timestamp
+from gitreg.core.transaction import Change
 from gitreg.documents import dvcyaml, layout, manifest, tags, yamlio
 from gitreg.documents.manifest import Artifact, Model, ModelVersion, RegistryConfig, StagePointer
 from gitreg.documents.names import Version, check_name, is_name

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitreg.core.snapshot import Snapshot
+from gitreg.documents import inputs
 from gitreg.documents.manifest import ModelVersion
 from gitreg.documents.names import Version, check_name
 from gitreg.errors import NotFoundError, UsageError
@@ -24,16 +25,6 @@ class Comparison:
 
 
 _MISSING = object()
-
-
-def _flat(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in mapping.items():
-        if isinstance(value, Mapping) and value:
-            out |= _flat(value, f"{prefix}{key}.")
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
 
 
 def _differing(docs: Sequence[Mapping[str, Any]]) -> dict[str, tuple[Any, ...]]:
@@ -68,6 +59,6 @@ def compare(snap: Snapshot, model: str, versions: Sequence[str]) -> Comparison:
         tuple(d.version for d in docs),
         metrics,
         deltas,
-        _differing([_flat(d.params) for d in docs]),
+        _differing([inputs.flatten(d.params) for d in docs]),
         _differing([dict(d.metadata) for d in docs]),
     )

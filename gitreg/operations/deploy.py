@@ -1,5 +1,5 @@
 """Deployment strategies: choose which version a stage should get, then
-promote it through the normal gates (``lifecycle.promote``).
+promote it through the normal gates (``lifecycle.plan_promote``).
 
 ``best``: the best-scoring eligible version, if it scores better than the
 current holder. ``conservative``: the same candidate, but only if it beats
@@ -157,5 +157,11 @@ def deploy(
     if decision.chosen is None:
         return decision
     why = reason or f"deploy ({strategy}, by {decision.metric}): {decision.why}"
-    moved = lifecycle.promote(registry, model, decision.chosen, stage, reason=why, dry_run=dry_run, branch=branch)
+    chosen = decision.chosen
+    moved = lifecycle.move(
+        registry,
+        lambda snap, who: lifecycle.plan_promote(snap, model, chosen, stage, why, who),
+        dry_run=dry_run,
+        branch=branch,
+    )
     return dataclasses.replace(decision, moved=moved)

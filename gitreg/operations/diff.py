@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitreg.core.snapshot import Snapshot
-from gitreg.documents import layout, manifest
+from gitreg.documents import inputs, layout, manifest
 from gitreg.documents.manifest import Model, ModelVersion, StagePointer
 from gitreg.errors import InvalidDocumentError, NotFoundError
 
@@ -64,10 +64,8 @@ class RegistryDiff:
         )
 
 
-def _flat_gates(model: Model | None) -> dict[str, Any]:
-    if model is None:
-        return {}
-    return {f"{stage}.{key}": value for stage, values in model.gates.items() for key, value in values.items()}
+def _gates(model: Model | None) -> dict[str, Any]:
+    return inputs.flatten(model.gates) if model is not None else {}
 
 
 def _differences(model: str, what: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> list[Field]:
@@ -137,7 +135,7 @@ def diff(old: Snapshot, new: Snapshot) -> RegistryDiff:
                 models_added.append(where.model)
             elif after is None:
                 models_removed.append(where.model)
-            gates += _differences(where.model, where.model, _flat_gates(before), _flat_gates(after))
+            gates += _differences(where.model, where.model, _gates(before), _gates(after))
             old_doc = manifest._plain(before.to_doc()) if before else {}
             new_doc = manifest._plain(after.to_doc()) if after else {}
             if before is not None and after is not None:

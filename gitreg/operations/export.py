@@ -19,8 +19,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from gitreg.core.registry import Change, Registry, TagSpec
+from gitreg.core.registry import Registry
 from gitreg.core.snapshot import Snapshot, timestamp
+from gitreg.core.transaction import Change, TagSpec
 from gitreg.documents import dvcyaml, layout, manifest, schema, tags
 from gitreg.documents.manifest import Model, ModelVersion, StagePointer
 from gitreg.documents.names import Version, check_name

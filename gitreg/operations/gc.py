@@ -22,8 +22,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from gitreg.core.registry import Change, Registry, TagSpec
+from gitreg.core.registry import Registry
 from gitreg.core.snapshot import Snapshot
+from gitreg.core.transaction import Change, TagSpec
 from gitreg.documents import dvcyaml, layout, manifest, tags
 from gitreg.documents.manifest import Artifact, ModelVersion, Retention, StagePointer
 from gitreg.errors import InvalidDocumentError, NotFoundError, UsageError

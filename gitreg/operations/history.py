@@ -7,6 +7,7 @@ model's files: the trail (``events``) and the holders a stage has had
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,6 +127,13 @@ def rightful(repo: Repo, head: str, models_dir: str, model: str, stage: str) -> 
         if all(g.passed for g in gates.evaluate(described.gates.get(stage, {}), held, holder)):
             found.append(Holding(commit, version, held))
     return found
+
+
+def held(repo: Repo, head: str, models_dir: str, model: str, version: str, stages: Sequence[str]) -> tuple[str, ...]:
+    """Which of ``stages`` ``version`` rightfully held on ``head``'s line
+    (``rightful``): the stage order's "must have held", as ``promote`` and
+    ``gitreg check`` both read it."""
+    return tuple(s for s in stages if any(h.version == version for h in rightful(repo, head, models_dir, model, s)))
 
 
 def _trailers(text: str) -> dict[str, str]:

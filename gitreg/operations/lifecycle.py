@@ -13,8 +13,9 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from gitreg.core.registry import Change, Registry, TagSpec
+from gitreg.core.registry import Registry
 from gitreg.core.snapshot import Snapshot, timestamp
+from gitreg.core.transaction import Change, TagSpec
 from gitreg.documents import gates, layout, manifest, tags
 from gitreg.documents.gates import GateResult
 from gitreg.documents.manifest import ModelVersion, StagePointer
@@ -129,14 +130,9 @@ def _registration_commit(snap: Snapshot, model: str, version: str) -> str:
 
 
 def _held(snap: Snapshot, model: str, version: str, stages: tuple[str, ...]) -> tuple[str, ...]:
-    """Which of ``stages`` the version holds now or held at any earlier commit."""
-
-    def ever(stage: str) -> bool:
-        # the current pointer is the newest entry of the pointer file's history
-        past = history.holders(snap.repo, snap.commit, snap.models_dir, model, stage) if snap.commit else []
-        return any(v == version for _, v in past)
-
-    return tuple(s for s in stages if ever(s))
+    """Which of ``stages`` the version rightfully held (``history.held``, the
+    rule ``gitreg check`` applies to the same move)."""
+    return history.held(snap.repo, snap.commit, snap.models_dir, model, version, stages) if snap.commit else ()
 
 
 def _move(
@@ -203,8 +199,10 @@ def branch_name(plan: Plan) -> str:
     return f"gitreg/{plan.action}-{plan.model}-{plan.stage}-{plan.version or 'none'}"
 
 
-def _run(registry: Registry, planner: Planner, dry_run: bool, branch: str | None = None) -> Moved:
-    """Plan on the current tip (a dry run stops there), else land the plan,
+def move(registry: Registry, planner: Planner, *, dry_run: bool = False, branch: str | None = None) -> Moved:
+    """Every pointer move (``planner``: ``plan_promote``, ``plan_demote``,
+    ``plan_unassign`` or ``plan_rollback``, bound to its arguments): plan on
+    the current tip (a dry run stops there), else land the plan,
     re-planned on the tip it commits on; a plan whose gates fail is refused.
     With ``branch`` ("" for the default name) the commit goes to a new branch
     for a pull request, pushed to ``origin`` when the registry has one."""
@@ -224,19 +222,6 @@ def _run(registry: Registry, planner: Planner, dry_run: bool, branch: str | None
     name = branch or branch_name(planner(registry.snapshot(), who)[0])
     applied = registry.apply(build, branch=name)
     return Moved(applied.change.result, applied.commit, (), name, registry.push_branch(name))
-
-
-def promote(
-    registry: Registry,
-    model: str,
-    version: str,
-    stage: str,
-    *,
-    reason: str = "",
-    dry_run: bool = False,
-    branch: str | None = None,
-) -> Moved:
-    return _run(registry, lambda snap, who: plan_promote(snap, model, version, stage, reason, who), dry_run, branch)
 
 
 # -- demote, unassign ----------------------------------------------------------
@@ -266,19 +251,6 @@ def plan_demote(snap: Snapshot, model: str, version: str, stage: str, reason: st
     return _move(snap, plan, who, writes, leaving)
 
 
-def demote(
-    registry: Registry,
-    model: str,
-    version: str,
-    stage: str,
-    *,
-    reason: str = "",
-    dry_run: bool = False,
-    branch: str | None = None,
-) -> Moved:
-    return _run(registry, lambda snap, who: plan_demote(snap, model, version, stage, reason, who), dry_run, branch)
-
-
 def plan_unassign(snap: Snapshot, model: str, stage: str, reason: str, who: str) -> tuple[Plan, Change]:
     check_name(model)
     snap.check_stage(stage)
@@ -287,12 +259,6 @@ def plan_unassign(snap: Snapshot, model: str, stage: str, reason: str, who: str)
         raise NotFoundError(f"no version of {model!r} holds stage {stage!r}")
     plan = Plan("unassign", model, stage, None, pointer.version, reason)
     return _move(snap, plan, who, {stage: None}, {stage: pointer.version})
-
-
-def unassign(
-    registry: Registry, model: str, stage: str, *, reason: str = "", dry_run: bool = False, branch: str | None = None
-) -> Moved:
-    return _run(registry, lambda snap, who: plan_unassign(snap, model, stage, reason, who), dry_run, branch)
 
 
 # -- rollback ------------------------------------------------------------------
@@ -332,19 +298,6 @@ def plan_rollback(snap: Snapshot, model: str, stage: str, to: str | None, reason
     why = reason or (f"rollback from {current}" if current else "rollback")
     plan = Plan("rollback", model, stage, target, current, why)
     return _move(snap, plan, who, {stage: target}, {stage: current} if current else {})
-
-
-def rollback(
-    registry: Registry,
-    model: str,
-    stage: str = "production",
-    *,
-    to: str | None = None,
-    reason: str = "",
-    dry_run: bool = False,
-    branch: str | None = None,
-) -> Moved:
-    return _run(registry, lambda snap, who: plan_rollback(snap, model, stage, to, reason, who), dry_run, branch)
 
 
 # -- status --------------------------------------------------------------------

@@ -14,8 +14,9 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from gitreg.core.registry import Change, Registry
+from gitreg.core.registry import Registry
 from gitreg.core.snapshot import Snapshot, timestamp
+from gitreg.core.transaction import Change
 from gitreg.documents import gates, inputs, layout, manifest
 from gitreg.documents.manifest import Evaluation, ModelVersion
 from gitreg.documents.names import Version, check_name

@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from gitreg.core.registry import Registry, TagSpec
+from gitreg.core.registry import Registry
 from gitreg.core.snapshot import Snapshot
+from gitreg.core.transaction import TagSpec
 from gitreg.documents import layout, tags
 from gitreg.documents.names import Version
 
@@ -144,5 +145,5 @@ def sync(registry: Registry, *, dry_run: bool = False) -> SyncResult:
         specs += _plan_model(registry, snap, model, ordered, skipped)
     skipped += _foreign(registry, set(versions))
     if dry_run:
-        return SyncResult(tuple(registry.tag_names(specs)), tuple(skipped), True)
-    return SyncResult(tuple(registry.create_tags(specs)), tuple(skipped))
+        return SyncResult(tuple(registry.transaction.tag_names(specs)), tuple(skipped), True)
+    return SyncResult(tuple(registry.transaction.create_tags(specs)), tuple(skipped))

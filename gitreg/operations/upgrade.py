@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gitreg.core.registry import Change, Registry
+from gitreg.core.registry import Registry
 from gitreg.core.snapshot import Snapshot
+from gitreg.core.transaction import Change
 from gitreg.documents import dvcyaml, layout, manifest
 
 

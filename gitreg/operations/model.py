@@ -1,0 +1,92 @@
+"""``gitreg model set``: edit a model's model.yaml (description, owners,
+labels, gates, monitor threshold) in one commit."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from gitreg.core.registry import Registry
+from gitreg.core.snapshot import Snapshot
+from gitreg.core.transaction import Change
+from gitreg.documents import layout, manifest
+from gitreg.documents.manifest import Model
+from gitreg.documents.names import check_name
+from gitreg.errors import NotFoundError
+
+
+@dataclass(frozen=True)
+class ModelEdited:
+    """``set_model``'s result: model.yaml as it now is, and the commit (None
+    when nothing changed)."""
+
+    model: Model
+    commit: str | None
+
+
+GateEdit = tuple[str, str, float | bool]  # (stage, gate key, threshold)
+
+
+def set_model(
+    registry: Registry,
+    model: str,
+    *,
+    description: str | None = None,
+    owners: Sequence[str] | None = None,
+    labels: Mapping[str, str] | None = None,
+    gates: Sequence[GateEdit] = (),
+    remove_gates: Sequence[tuple[str, str]] = (),
+    monitor_threshold: float | None = None,
+) -> ModelEdited:
+    """Edit ``model.yaml`` (created if the model has none yet) in one
+    commit; the commit is None when nothing changed."""
+    check_name(model)
+
+    def build(snap: Snapshot) -> Change:
+        for stage in [g[0] for g in gates] + [r[0] for r in remove_gates]:
+            snap.check_stage(stage)
+        current = snap.model(model) or Model(name=model)
+        updated = edit_model(
+            current, description=description, owners=owners, labels=labels, gates=gates, remove_gates=remove_gates
+        )
+        if monitor_threshold is not None:
+            updated = dataclasses.replace(updated, monitor_threshold=monitor_threshold)
+        path = layout.model_path(snap.models_dir, model)
+        files: dict[str, bytes | None] = {} if updated == snap.model(model) else {path: manifest.render(updated, path)}
+        return Change(
+            files, f"Update model {model}", {"Gitreg-Action": "set-model", "Gitreg-Model": model}, result=updated
+        )
+
+    change = build(registry.snapshot())
+    if not change.files:
+        return ModelEdited(change.result, None)
+    applied = registry.apply(build)
+    return ModelEdited(applied.change.result, applied.commit)
+
+
+def edit_model(
+    current: Model,
+    *,
+    description: str | None = None,
+    owners: Sequence[str] | None = None,
+    labels: Mapping[str, str] | None = None,
+    gates: Sequence[GateEdit] = (),
+    remove_gates: Sequence[tuple[str, str]] = (),
+) -> Model:
+    """``current`` with the given fields replaced, labels merged, gates set
+    and removed (a stage left with no gates disappears)."""
+    new_gates = {stage: dict(values) for stage, values in current.gates.items()}
+    for stage, key in remove_gates:
+        if key not in new_gates.get(stage, {}):
+            raise NotFoundError(f"model {current.name!r} has no gate {key!r} for stage {stage!r}")
+        del new_gates[stage][key]
+    for stage, key, threshold in gates:
+        new_gates.setdefault(stage, {})[key] = threshold
+    return dataclasses.replace(
+        current,
+        description=current.description if description is None else description,
+        owners=current.owners if owners is None else tuple(owners),
+        labels={**current.labels, **(labels or {})},
+        gates={stage: values for stage, values in new_gates.items() if values},
+    )

@@ -1,0 +1,168 @@
+"""``gitreg register``: store an artifact in the registry's DVC remote and
+commit its version manifest (with its DVC pointer and dvc.yaml entry),
+tagged for GTO, in one commit."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+from gitreg import lazy
+from gitreg.core.registry import Registry
+from gitreg.core.snapshot import Snapshot, timestamp
+from gitreg.core.transaction import Change, TagSpec
+from gitreg.documents import dvcyaml, layout, manifest, tags
+from gitreg.documents.manifest import Artifact, Model, ModelVersion
+from gitreg.documents.names import BUMPS, Bump, Version, check_name, next_version
+from gitreg.errors import ConflictError, NotFoundError, UsageError
+
+if TYPE_CHECKING:
+    from gitreg.operations import lineage
+    from gitreg.storage.artifacts import Progress
+else:
+    lineage = lazy.module("gitreg.operations.lineage")
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A registration: the manifest committed, the commit and its GTO tag."""
+
+    manifest: ModelVersion
+    commit: str
+    tag: str
+    attempts: int = 1
+    lineage_notes: tuple[str, ...] = ()  # what lineage capture could not find
+
+    @property
+    def model(self) -> str:
+        return self.manifest.model
+
+    @property
+    def version(self) -> str:
+        return self.manifest.version
+
+    @property
+    def artifact(self) -> Artifact:
+        return self.manifest.artifact
+
+
+def register(
+    registry: Registry,
+    model: str,
+    artifact: str | os.PathLike[str],
+    *,
+    version: str | None = None,
+    bump: str | None = None,
+    metrics: Mapping[str, float] | None = None,
+    params: Mapping[str, Any] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    labels: Mapping[str, str] | None = None,
+    description: str = "",
+    progress: Progress | None = None,
+    run_id: str | None = None,
+    run_url: str | None = None,
+    parent: str | None = None,
+    require_clean: bool = False,
+) -> Registered:
+    """Store the artifact and commit a new version manifest, tagged for GTO.
+
+    Inputs must already be checked values (see ``gitreg.documents.inputs``);
+    without ``metrics``, those of the metrics files DVC's lineage names are read.
+    """
+    from gitreg.storage import artifacts
+
+    check_name(model)
+    if version is not None and bump is not None:
+        raise UsageError("give either a version or a bump, not both")
+    requested = Version.parse(version) if version is not None else None
+    if bump is not None and bump not in BUMPS:
+        raise UsageError(f"invalid bump {bump!r}: use patch, minor or major")
+    part = cast(Bump, bump)
+    source = artifacts.check_source(artifact)
+    wanted_parent = str(Version.parse(parent)) if parent is not None else None
+    captured = lineage.capture(
+        source.path, run_id=run_id, run_url=run_url, parent=wanted_parent, require_clean=require_clean
+    )
+    if not metrics and captured.metrics_files:
+        from gitreg.documents import inputs
+
+        metrics = {}
+        for file in captured.metrics_files:
+            metrics |= inputs.metrics(file)
+    snap = registry.snapshot()
+    config = snap.config
+    registry.branch_ref()
+    identity = registry.repo.identity()
+    store = artifacts.Store(registry.dvc_root(snap), config.remote, progress=progress)
+    prepared = store.prepare(source)
+    created = time.time()
+    # A file's hash is only known once it is pushed: the checks before the
+    # push run with a stand-in entry (everything but the hash is checked).
+    stored = [prepared.artifact or Artifact(source.path.name, "0" * 32, 0, config.remote)]
+
+    def build(snap: Snapshot) -> Change:
+        existing = snap.versions(model)
+        # a tag differing only in case is the same file on case-insensitive file systems
+        tagged = registry.repo.tag_refs(tags.model_patterns(model), ignore_case=True)
+        for name in tagged:
+            event = tags.parse(name) or tags.parse(name.lower())  # Fraud@v1.0.1 takes 1.0.1 too
+            if event and event.version and event.action == "register":
+                with contextlib.suppress(UsageError):  # GTO allows build metadata; we do not
+                    existing.append(Version.parse(event.version))
+        if requested is None:
+            chosen = str(next_version(existing, part or cast(Bump, config.default_bump)))
+        else:
+            chosen = str(requested)
+            if requested in existing:
+                raise ConflictError(f"{model} {chosen} is already registered")
+        if wanted_parent is not None and Version.parse(wanted_parent) not in snap.versions(model):
+            raise NotFoundError(f"parent {model} {wanted_parent} is not registered")
+        event = tags.register(model, chosen)
+        if event.name() in tagged or event.name().lower() in {t.lower() for t in tagged}:
+            raise ConflictError(f"tag {event.name()} already exists")
+        document = ModelVersion(
+            model=model,
+            version=chosen,
+            created_at=timestamp(created),
+            created_by=identity,
+            artifact=stored[0],
+            metrics=metrics or {},
+            params=params or _merged_params(captured.params),
+            metadata=metadata or {},
+            labels=labels or {},
+            description=description,
+            lineage=captured.lineage,
+        )
+        files: dict[str, bytes | None] = dict(manifest.version_files(config.models_dir, document))
+        current = snap.read_files([dvcyaml.PATH])[dvcyaml.PATH]
+        files |= dvcyaml.registering(current, config.models_dir, [document])
+        if snap.model(model) is None:
+            model_file = layout.model_path(config.models_dir, model)
+            files[model_file] = manifest.render(Model(name=model), model_file)
+        return Change(
+            files,
+            f"Register {model} {chosen}",
+            {"Gitreg-Action": "register", "Gitreg-Model": model, "Gitreg-Version": chosen},
+            tags=[TagSpec(event, chosen)],
+            result=document,
+        )
+
+    build(snap)  # every check runs before any byte is stored
+    stored[0] = store.push(prepared)
+    applied = registry.apply(build)
+    return Registered(applied.change.result, applied.commit, applied.tag_names[0], applied.attempts, captured.notes)
+
+
+def _merged_params(by_file: Mapping[str, Any]) -> dict[str, Any]:
+    """dvc.lock's params ({file: {name: value}}) as one mapping; a name found
+    in two files keeps the first."""
+    merged: dict[str, Any] = {}
+    for values in by_file.values():
+        if isinstance(values, Mapping):
+            for key, value in values.items():
+                merged.setdefault(str(key), value)
+    return merged
