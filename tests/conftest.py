@@ -7,9 +7,11 @@ writes into the real home folder fails.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -32,11 +34,13 @@ IDENTITY = {
     "GIT_COMMITTER_EMAIL": "ada@example.com",
 }
 _REAL_HOME = Path(os.path.expanduser("~"))
-_WATCHED = [
-    p
-    for p in (_REAL_HOME, _REAL_HOME / ".cache", _REAL_HOME / ".config", Path("/var/tmp"), Path("/var/tmp/dvc/repo"))
-    if p.is_dir()
-]
+# What a test could write by mistake and nothing else on the machine does: the
+# real home folder. (DVC's site cache, /var/tmp/dvc by default, is shared with
+# every other process: each test points DVC_SITE_CACHE_DIR into its own
+# folder instead, and so does the whole session, below.)
+_WATCHED = [p for p in (_REAL_HOME, _REAL_HOME / ".cache", _REAL_HOME / ".config") if p.is_dir()]
+os.environ["DVC_SITE_CACHE_DIR"] = tempfile.mkdtemp(prefix="gitreg-tests-dvc-site-")
+atexit.register(shutil.rmtree, os.environ["DVC_SITE_CACHE_DIR"], ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
@@ -119,6 +123,28 @@ def registry(tmp_path: Path) -> Path:
     path = tmp_path / "registry"
     api.init(path)
     return path
+
+
+@pytest.fixture
+def pr_registry(tmp_path: Path, artifact: Path) -> Path:
+    """A registry with a bare origin: fraud 1.0.0-1.0.3 (auc .80/.90/.95/.97),
+    churn 1.0.0, 1.0.1 in staging, gates on both stages, all pushed."""
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    registry = tmp_path / "registry"
+    api.init(registry)
+    git(registry, "remote", "add", "origin", str(origin))
+    for auc in (0.80, 0.90, 0.95, 0.97):
+        api.register("fraud", artifact, registry=registry, metrics={"auc": auc}, metadata={"approved": True})
+    api.register("churn", artifact, registry=registry, metrics={"auc": 0.7})
+    api.set_model(
+        "fraud",
+        gates={"staging": {"min_auc": 0.85}, "production": {"min_improvement_auc": 0.01, "require_approved": True}},
+        registry=registry,
+    )
+    api.promote("fraud", "1.0.1", to="staging", registry=registry)
+    git(registry, "push", "-q", "-u", "origin", "main", "--tags")
+    return registry
 
 
 @pytest.fixture

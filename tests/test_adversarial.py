@@ -22,7 +22,7 @@ from gitreg import api
 from gitreg.documents import schema, yamlio
 from gitreg.errors import ArtifactError, GitregError, InvalidDocumentError, UsageError
 from tests.conftest import Cli, git, state
-from tests.test_check import BYPASSES, Edit, pr, reg  # noqa: F401  # reg: the fixture the cases start from
+from tests.helpers import BYPASSES, Edit, pr
 
 NAMES = {
     "dot dot": "a..b",
@@ -298,15 +298,15 @@ def test_a_trailing_newline_is_not_the_end_of_a_name(value: str, message: str, r
 
 
 @pytest.mark.parametrize(("case", "edit", "message"), BYPASSES, ids=[b[0] for b in BYPASSES])
-def test_ci_bypasses_through_the_python_api(reg: Path, case: str, edit: Edit, message: str) -> None:  # noqa: F811
+def test_ci_bypasses_through_the_python_api(pr_registry: Path, case: str, edit: Edit, message: str) -> None:
     """The checker's bypass attempts (tests/test_check.py runs them through the
     CLI) as a regression set through `gitreg.ci.check`, which CI scripts call too."""
-    pr(reg, "attempt", edit)
-    before = state(reg)
-    report = api.check(base="origin/main", registry=reg)
+    pr(pr_registry, "attempt", edit)
+    before = state(pr_registry)
+    report = api.check(base="origin/main", registry=pr_registry)
     assert not report.ok
     assert any(message in f"{v.path} {v.field}: {v.message}" for v in report.violations), report.violations
-    assert state(reg) == before  # checking writes nothing
+    assert state(pr_registry) == before  # checking writes nothing
 
 
 def test_bytes_that_do_not_match_the_manifest_hash_through_the_python_api(

@@ -15,37 +15,8 @@ import pytest
 
 from gitreg import api
 from gitreg.documents import tags
-from gitreg.errors import NotFoundError
 from tests.conftest import Cli
-
-GTO = Path(sys.executable).parent / "gto"
-
-
-def gto_view(registry: Path) -> dict[str, Any]:
-    out = subprocess.run([str(GTO), "show", "--json"], cwd=registry, capture_output=True, text=True, check=True).stdout
-    # GTO keeps a stage that once had a holder in its output, with null
-    return {
-        name: {"latest": a["version"], "stages": {s: v for s, v in a["stage"].items() if v is not None}}
-        for name, a in json.loads(out).items()
-    }
-
-
-def _latest(registry: Path, model: str) -> str | None:
-    """`MODEL@latest`, the newest version not deprecated or archived (GTO's
-    latest); None when every version is (GTO shows null)."""
-    try:
-        return f"v{api.resolve(f'{model}@latest', registry=registry).version}"
-    except NotFoundError:
-        return None
-
-
-def our_view(registry: Path, cli: Cli) -> dict[str, Any]:
-    """Holders from `gitreg list`, the latest as GTO counts it."""
-    models = json.loads(cli("list", "--json", "-R", registry).stdout)
-    return {
-        m["model"]: {"latest": _latest(registry, m["model"]), "stages": {s: f"v{v}" for s, v in m["stages"].items()}}
-        for m in models
-    }
+from tests.helpers import GTO, gto, gto_view, our_view
 
 
 def test_gto_agrees_through_a_whole_lifecycle(registry: Path, artifact: Path, cli: Cli) -> None:
@@ -120,10 +91,6 @@ def test_deprecation_is_mirrored_as_gtos_deregistration(registry: Path, artifact
     assert json.loads(cli("tags", "sync", "--json", "-R", registry).stdout)["created"] == ["fraud@v1.0.1!"]
     assert gto_view(registry)["fraud"]["latest"] == "v1.0.0"
     assert our_view(registry, cli)["fraud"]["latest"] == "v1.0.0"
-
-
-def gto(cwd: Path, *args: str) -> str:
-    return subprocess.run([str(GTO), *args], cwd=cwd, capture_output=True, text=True, check=True).stdout
 
 
 def test_init_refuses_a_repository_gto_manages(tmp_path: Path, cli: Cli) -> None:

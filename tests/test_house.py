@@ -93,3 +93,17 @@ def test_the_client_imports_without_posix_only_modules() -> None:
     assert done.stdout.strip() == "ok", done.stderr
     for path in _core_modules():
         assert "import fcntl" not in path.read_text(), path
+
+
+def test_test_modules_share_only_through_conftest_and_helpers() -> None:
+    """A fixture comes from conftest.py, a shared helper from tests/helpers.py:
+    no test module imports another."""
+    tests = Path(__file__).resolve().parent
+    for path in tests.glob("test_*.py"):
+        tree = ast.parse(path.read_text())
+        imported = [
+            node.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("tests.test_")
+        ]
+        assert imported == [], f"{path.name} imports {imported}"

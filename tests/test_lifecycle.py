@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from gitreg.errors import ConflictError, NotFoundError, UsageError
 from gitreg.operations.lifecycle import GateFailed
 from gitreg.storage.git import Repo
 from tests.conftest import Cli, git, state
+from tests.helpers import stages, trailers
 
 
 @pytest.fixture
@@ -27,18 +27,6 @@ def reg(registry: Path, artifact: Path) -> Path:
         registry=registry,
     )
     return registry
-
-
-def stages(registry: Path) -> dict[str, str]:
-    return dict(api.list_models(registry=registry)[0].stages)
-
-
-def trailers(registry: Path, rev: str = "HEAD") -> dict[str, str]:
-    message = git(registry, "log", "-1", "--format=%B", rev)
-    out = subprocess.run(
-        ["git", "interpret-trailers", "--parse"], input=message, capture_output=True, text=True, check=True
-    ).stdout
-    return dict(line.split(": ", 1) for line in out.splitlines())
 
 
 def tag_target(registry: Path, name: str) -> str:

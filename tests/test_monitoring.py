@@ -13,7 +13,7 @@ from gitreg.errors import ConflictError, NotFoundError, UsageError
 from gitreg.operations.lifecycle import GateFailed
 from gitreg.operations.monitor import relative_drop
 from tests.conftest import Cli, git, state
-from tests.test_lifecycle import stages, trailers
+from tests.helpers import stages, trailers
 
 
 @pytest.fixture

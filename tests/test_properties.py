@@ -22,7 +22,7 @@ from gitreg.documents.manifest import Artifact, ModelVersion
 from gitreg.documents.names import NAME_PATTERN, VERSION_PATTERN, Quoted, Version, is_name
 from gitreg.errors import GitregError
 from tests.conftest import Cli, state
-from tests.test_gto_interop import gto_view, our_view
+from tests.helpers import gto_view, our_view
 
 # text near the grammar's edges: separators, dots, case, control and invisible characters, look-alikes
 PIECES = [*"az09._-/:\\@#~^ \n\t\x00\x7fAZé\u0430\u200b\u202e", ".lock", ".."]

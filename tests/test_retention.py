@@ -14,7 +14,7 @@ from gitreg.core.registry import Registry
 from gitreg.errors import NotFoundError
 from gitreg.operations import gc as retention
 from tests.conftest import Cli, git, state
-from tests.test_gto_interop import gto_view, our_view
+from tests.helpers import gto_view, our_view
 
 DAY = 86400
 

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gitreg.documents import manifest, schema
-from tests.test_schemas import DOCUMENTS
+from tests.helpers import DOCUMENTS
 
 # strings near the edges of the schemas' patterns: separators, dots, control
 # and non-ASCII characters, trailing newlines, look-alikes

@@ -7,8 +7,9 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from gitreg.documents import manifest, schema
-from gitreg.documents.manifest import Artifact, Model, ModelVersion, RegistryConfig, StagePointer
+from gitreg.documents.manifest import Model
 from gitreg.errors import InvalidDocumentError
+from tests.helpers import DOCUMENTS, VERSION
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,29 +24,6 @@ def test_schema_is_valid_draft_2020_12(kind: str) -> None:
 @pytest.mark.parametrize("kind", schema.KINDS)
 def test_installed_package_ships_the_same_schema(kind: str) -> None:
     assert schema.schema_text(kind) == (ROOT / "schemas" / f"{kind}.schema.json").read_text()
-
-
-VERSION = ModelVersion(
-    model="fraud",
-    version="1.2.3-rc.1",
-    created_at="2026-01-02T03:04:05Z",
-    created_by="Ada <ada@example.com>",
-    artifact=Artifact("model.pkl", "0" * 32, 10, "storage"),
-    metrics={"auc": 0.9, "n": 3},
-    params={"lr": 0.1, "layers": [64, 32], "opt": {"name": "adam"}},
-    metadata={"gpu": True, "framework": "torch"},
-    labels={"team": "risk"},
-    description="first",
-)
-DOCUMENTS = [
-    (RegistryConfig(), "RegistryConfig"),
-    (Model("fraud", gates={"production": {"min_auc": 0.8, "require_approved": True}}), "Model"),
-    (VERSION, "ModelVersion"),
-    (
-        StagePointer("fraud", "production", "1.2.3", "2026-01-02T03:04:05Z", "Ada <ada@example.com>", "ok"),
-        "StagePointer",
-    ),
-]
 
 
 @pytest.mark.parametrize(("document", "kind"), DOCUMENTS)

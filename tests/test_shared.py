@@ -4,7 +4,6 @@ and processes killed at any instant. Everything stays on this machine."""
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import random
@@ -19,9 +18,9 @@ import pytest
 
 from gitreg import api
 from gitreg.ci import check
-from gitreg.storage.cache import Cache
 from gitreg.storage.git import Repo
 from tests.conftest import Cli, free_port, git, wait_for_port
+from tests.helpers import kill_while_locked
 
 WORKER = """
 import sys
@@ -319,33 +318,3 @@ def test_a_killed_gitreg_holds_the_cache_lock_until_its_git_children_end(tmp_pat
         "    repo.run(['-c', 'alias.hold=!f() { touch \"$1\"; sleep 4; }; f', 'hold', sys.argv[3]])\n"
     )
     kill_while_locked(tmp_path, code, [str(tmp_path / "r.git")])
-
-
-def kill_while_locked(tmp_path: Path, code: str, args: list[str]) -> None:
-    """Run ``code`` in a Python process that has ``cache`` (a Cache under
-    ``tmp_path/caches``), ``Repo`` and ``Path``, with ``args`` after the
-    caches' folder and before the file its git child makes once started;
-    SIGKILL it then, and prove the lock outlives it: taken while the
-    orphaned git runs, free once it ends."""
-    started = tmp_path / "started"
-    lock_file = Cache("file:///nowhere/registry.git", root=tmp_path / "caches").slot / "lock"
-    prelude = (
-        "import sys\n"
-        "from pathlib import Path\n"
-        "from gitreg.storage.cache import Cache\n"
-        "from gitreg.storage.git import Repo\n"
-        "cache = Cache('file:///nowhere/registry.git', root=Path(sys.argv[1]))\n"
-    )
-    parent = subprocess.Popen([sys.executable, "-c", prelude + code, str(tmp_path / "caches"), *args, str(started)])
-    try:
-        deadline = time.monotonic() + 30
-        while not started.exists():
-            assert parent.poll() is None and time.monotonic() < deadline, "git never started"
-            time.sleep(0.02)
-    finally:
-        parent.kill()
-        parent.wait()
-    with open(lock_file, "a+") as handle:
-        with pytest.raises(BlockingIOError):  # the orphaned git still holds it
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        fcntl.flock(handle, fcntl.LOCK_EX)  # and lets go when it ends

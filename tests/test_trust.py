@@ -20,7 +20,7 @@ from gitreg import api
 from gitreg.documents import manifest
 from gitreg.documents.manifest import Artifact, ModelVersion
 from tests.conftest import Cli, git, state
-from tests.test_check import check, edit_yaml, messages, path, pointer, pr, reg  # noqa: F401  # reg: a fixture
+from tests.helpers import check, edit_yaml, messages, path, pointer, pr
 
 
 def _one_line_error(output: str) -> str:
@@ -251,17 +251,17 @@ def test_verify_repair_heals_the_remote_from_a_clone_with_good_bytes(
 # -- checker classes: pull-request branches against a bare origin ----------------
 
 
-def _merge(reg: Path, branch: str, *options: str) -> None:
-    git(reg, "checkout", "-q", "main")
-    git(reg, "merge", "-q", *options, branch, "-m", f"Merge {branch}")
-    git(reg, "push", "-q", "origin", "main")
+def _merge(pr_registry: Path, branch: str, *options: str) -> None:
+    git(pr_registry, "checkout", "-q", "main")
+    git(pr_registry, "merge", "-q", *options, branch, "-m", f"Merge {branch}")
+    git(pr_registry, "push", "-q", "origin", "main")
 
 
 # -- 3. the check judges the repository it runs in -------------------------------
 
 
 def test_a_pull_request_cannot_point_the_check_at_another_repository(
-    reg: Path, tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+    pr_registry: Path, tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clean = tmp_path / "decoy"
     api.init(clean)
@@ -271,9 +271,9 @@ def test_a_pull_request_cannot_point_the_check_at_another_repository(
         git(r, "clone", "-q", "--bare", str(clean), str(r / "decoy.git"))
         (r / "gitreg.toml").write_text('registry = "decoy.git"\n')
 
-    pr(reg, "attack", attack)
-    monkeypatch.chdir(reg)
-    for env in ({}, {"GITREG_REGISTRY": str(reg / "decoy.git")}):
+    pr(pr_registry, "attack", attack)
+    monkeypatch.chdir(pr_registry)
+    for env in ({}, {"GITREG_REGISTRY": str(pr_registry / "decoy.git")}):
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         result = cli("check", "--base", "origin/main", "--format", "json", code=1)
@@ -290,67 +290,71 @@ def test_a_pull_request_cannot_point_the_check_at_another_repository(
 
 @pytest.mark.parametrize("merge", [("--no-ff",), ("--ff-only",)], ids=["merge commit", "fast-forward"])
 def test_a_version_set_and_set_back_inside_a_merged_pull_request_never_held_the_stage(
-    reg: Path, cli: Cli, merge: tuple[str, ...]
+    pr_registry: Path, cli: Cli, merge: tuple[str, ...]
 ) -> None:
-    git(reg, "checkout", "-q", "-b", "first")
-    pointer(reg, "staging", "1.0.0")  # fails min_auc: never checked on its own
-    git(reg, "commit", "-qam", "set")
-    pointer(reg, "staging", "1.0.1")
-    git(reg, "commit", "-qam", "set back")
-    _merge(reg, "first", *merge)
-    pr(reg, "second", lambda r: pointer(r, "staging", "1.0.0"))
-    report = check(reg, cli, 1)
+    git(pr_registry, "checkout", "-q", "-b", "first")
+    pointer(pr_registry, "staging", "1.0.0")  # fails min_auc: never checked on its own
+    git(pr_registry, "commit", "-qam", "set")
+    pointer(pr_registry, "staging", "1.0.1")
+    git(pr_registry, "commit", "-qam", "set back")
+    _merge(pr_registry, "first", *merge)
+    pr(pr_registry, "second", lambda r: pointer(r, "staging", "1.0.0"))
+    report = check(pr_registry, cli, 1)
     assert [m["rollback"] for m in report["moves"]] == [False]  # type: ignore[index]
     assert any("fails gate min_auc for staging" in m for m in messages(report))
 
 
-def test_gitreg_rollback_never_restores_a_version_that_never_rightfully_held_the_stage(reg: Path, cli: Cli) -> None:
-    git(reg, "checkout", "-q", "-b", "first")
-    pointer(reg, "staging", "1.0.0")  # fails min_auc: set, then set back, in one pull request
-    git(reg, "commit", "-qam", "set")
-    pointer(reg, "staging", "1.0.1")
-    git(reg, "commit", "-qam", "set back")
-    _merge(reg, "first", "--ff-only")
-    line = _one_line_error(cli("rollback", "fraud", "--stage", "staging", "-R", reg, code=1).stderr)
+def test_gitreg_rollback_never_restores_a_version_that_never_rightfully_held_the_stage(
+    pr_registry: Path, cli: Cli
+) -> None:
+    git(pr_registry, "checkout", "-q", "-b", "first")
+    pointer(pr_registry, "staging", "1.0.0")  # fails min_auc: set, then set back, in one pull request
+    git(pr_registry, "commit", "-qam", "set")
+    pointer(pr_registry, "staging", "1.0.1")
+    git(pr_registry, "commit", "-qam", "set back")
+    _merge(pr_registry, "first", "--ff-only")
+    line = _one_line_error(cli("rollback", "fraud", "--stage", "staging", "-R", pr_registry, code=1).stderr)
     assert "nothing to roll back to" in line
-    line = _one_line_error(cli("rollback", "fraud", "--stage", "staging", "--to", "1.0.0", "-R", reg, code=1).stderr)
+    line = _one_line_error(
+        cli("rollback", "fraud", "--stage", "staging", "--to", "1.0.0", "-R", pr_registry, code=1).stderr
+    )
     assert "has never held staging" in line
 
 
-def test_a_version_removed_and_written_again_is_no_rollback(reg: Path, cli: Cli, artifact: Path) -> None:
-    api.promote("fraud", "1.0.2", to="staging", registry=reg)  # 1.0.1 held staging rightly before
-    git(reg, "push", "-q", "origin", "main")
+def test_a_version_removed_and_written_again_is_no_rollback(pr_registry: Path, cli: Cli, artifact: Path) -> None:
+    api.promote("fraud", "1.0.2", to="staging", registry=pr_registry)  # 1.0.1 held staging rightly before
+    git(pr_registry, "push", "-q", "origin", "main")
 
     def rewrite(r: Path) -> None:
         edit_yaml(path(r, "fraud", "versions", "1.0.1.yaml"), metrics={"auc": 0.5})
         pointer(r, "staging", "1.0.1")
 
-    pr(reg, "rewrite", rewrite)
-    report = check(reg, cli, 1)
+    pr(pr_registry, "rewrite", rewrite)
+    report = check(pr_registry, cli, 1)
     assert [m["rollback"] for m in report["moves"]] == [False]  # type: ignore[index]
     assert any("fails gate min_auc" in m for m in messages(report))
 
 
-def test_a_true_rollback_still_skips_the_gates(reg: Path, cli: Cli) -> None:
-    api.promote("fraud", "1.0.2", to="staging", registry=reg)
-    api.evaluate("fraud", "1.0.1", metrics={"auc": 0.5}, registry=reg)  # appended since: still the same version
-    git(reg, "push", "-q", "origin", "main")
-    pr(reg, "back", lambda r: pointer(r, "staging", "1.0.1"))
-    edit_yaml(path(reg, "fraud", "model.yaml"), gates={"staging": {"min_auc": 0.99}})
-    git(reg, "commit", "-qam", "tighten (not read: gates come from the base)")
-    report = check(reg, cli, 0)
+def test_a_true_rollback_still_skips_the_gates(pr_registry: Path, cli: Cli) -> None:
+    api.promote("fraud", "1.0.2", to="staging", registry=pr_registry)
+    api.evaluate("fraud", "1.0.1", metrics={"auc": 0.5}, registry=pr_registry)  # appended since: still the same version
+    git(pr_registry, "push", "-q", "origin", "main")
+    pr(pr_registry, "back", lambda r: pointer(r, "staging", "1.0.1"))
+    edit_yaml(path(pr_registry, "fraud", "model.yaml"), gates={"staging": {"min_auc": 0.99}})
+    git(pr_registry, "commit", "-qam", "tighten (not read: gates come from the base)")
+    report = check(pr_registry, cli, 0)
     assert [m["rollback"] for m in report["moves"]] == [True]  # type: ignore[index]
 
 
 # -- 5. type changes and entries that are not regular files ----------------------
 
 
-def _gitlink(reg: Path, file: Path) -> None:
-    relative = file.relative_to(reg).as_posix()
+def _gitlink(pr_registry: Path, file: Path) -> None:
+    relative = file.relative_to(pr_registry).as_posix()
     file.unlink()
-    git(reg, "rm", "-q", "--cached", relative)
-    commit = git(reg, "rev-parse", "HEAD")
-    git(reg, "update-index", "--add", "--cacheinfo", f"160000,{commit},{relative}")
+    git(pr_registry, "rm", "-q", "--cached", relative)
+    commit = git(pr_registry, "rev-parse", "HEAD")
+    git(pr_registry, "update-index", "--add", "--cacheinfo", f"160000,{commit},{relative}")
 
 
 ENTRIES = {
@@ -386,46 +390,46 @@ ENTRIES = {
 
 @pytest.mark.parametrize(("edit", "expected"), ENTRIES.values(), ids=ENTRIES.keys())
 def test_entries_that_are_not_regular_files_are_violations(
-    reg: Path, cli: Cli, edit: object, expected: list[str]
+    pr_registry: Path, cli: Cli, edit: object, expected: list[str]
 ) -> None:
-    git(reg, "checkout", "-q", "-b", "attempt")
-    edit(reg)  # type: ignore[operator]
-    git(reg, "add", "-A", "--", ".", ":(exclude)models/fraud/versions/1.0.2.yaml")  # keeps a gitlink staged
-    git(reg, "commit", "-qm", "attempt")
-    found = messages(check(reg, cli, 1))
+    git(pr_registry, "checkout", "-q", "-b", "attempt")
+    edit(pr_registry)  # type: ignore[operator]
+    git(pr_registry, "add", "-A", "--", ".", ":(exclude)models/fraud/versions/1.0.2.yaml")  # keeps a gitlink staged
+    git(pr_registry, "commit", "-qm", "attempt")
+    found = messages(check(pr_registry, cli, 1))
     for text in expected:
         assert any(text in m for m in found), found
-    whole = json.loads(cli("check", "--format", "json", "-R", reg, code=1).stdout)
+    whole = json.loads(cli("check", "--format", "json", "-R", pr_registry, code=1).stdout)
     assert any(expected[0] in v["message"] for v in whole["violations"]), whole
-    assert "\x1b" not in cli("check", "-R", reg, code=1).stdout
+    assert "\x1b" not in cli("check", "-R", pr_registry, code=1).stdout
 
 
 # -- 6. moving models_dir --------------------------------------------------------
 
 
-def test_moving_models_dir_is_refused(reg: Path, cli: Cli) -> None:
+def test_moving_models_dir_is_refused(pr_registry: Path, cli: Cli) -> None:
     def move(r: Path) -> None:
         git(r, "mv", "models", "registry-models")
         config = r / ".gitreg" / "config.yaml"
         config.write_text(config.read_text().replace("models_dir: models", "models_dir: registry-models"))
         edit_yaml(r / "registry-models" / "fraud" / "versions" / "1.0.1.yaml", metrics={"auc": 0.2})
 
-    pr(reg, "move", move)
-    report = check(reg, cli, 1)
+    pr(pr_registry, "move", move)
+    report = check(pr_registry, cli, 1)
     assert any("/models_dir: models_dir moved from 'models'" in m for m in messages(report))
 
 
 # -- 10. steering files need the owners' review ----------------------------------
 
 
-def test_steering_files_are_reported_for_review(reg: Path, cli: Cli) -> None:
-    config = reg / ".gitreg" / "config.yaml"
+def test_steering_files_are_reported_for_review(pr_registry: Path, cli: Cli) -> None:
+    config = pr_registry / ".gitreg" / "config.yaml"
     config.write_text(config.read_text() + "events:\n  - on: gitreg.*\n    command: [./scripts/notify.sh]\n")
-    (reg / "scripts").mkdir()
-    (reg / "scripts" / "notify.sh").write_text("#!/bin/sh\n")
-    git(reg, "add", "-A")
-    git(reg, "commit", "-qm", "subscribe")
-    git(reg, "push", "-q", "origin", "main")
+    (pr_registry / "scripts").mkdir()
+    (pr_registry / "scripts" / "notify.sh").write_text("#!/bin/sh\n")
+    git(pr_registry, "add", "-A")
+    git(pr_registry, "commit", "-qm", "subscribe")
+    git(pr_registry, "push", "-q", "origin", "main")
 
     def steer(r: Path) -> None:
         (r / ".dvc" / "config").write_text(
@@ -437,8 +441,8 @@ def test_steering_files_are_reported_for_review(reg: Path, cli: Cli) -> None:
         (r / ".github" / "CODEOWNERS").write_text("* @nobody\n")
         edit_yaml(path(r, "fraud", "model.yaml"), description="new words")
 
-    pr(reg, "steer", steer)
-    report = check(reg, cli, 0)  # no rule is broken ...
+    pr(pr_registry, "steer", steer)
+    report = check(pr_registry, cli, 0)  # no rule is broken ...
     reviewed = {r["path"] for r in report["review"]}  # type: ignore[union-attr]
     assert reviewed == {
         ".dvc/config",
@@ -447,48 +451,49 @@ def test_steering_files_are_reported_for_review(reg: Path, cli: Cli) -> None:
         ".github/CODEOWNERS",
         "models/fraud/model.yaml",
     }
-    markdown = cli("check", "--base", "origin/main", "--format", "markdown", "-R", reg).stdout
+    markdown = cli("check", "--base", "origin/main", "--format", "markdown", "-R", pr_registry).stdout
     assert "👀 needs owners' review" in markdown.splitlines()[0] and "`.dvc/config`" in markdown
-    github = cli("check", "--base", "origin/main", "--format", "github", "-R", reg).stdout
+    github = cli("check", "--base", "origin/main", "--format", "github", "-R", pr_registry).stdout
     assert "::warning file=.dvc/config,title=gitreg check%3A needs owners' review::" in github
-    assert "needs owners' review: scripts/notify.sh" in cli("check", "--base", "origin/main", "-R", reg).stdout
+    assert "needs owners' review: scripts/notify.sh" in cli("check", "--base", "origin/main", "-R", pr_registry).stdout
 
 
 # -- 11. every whole-tree rule holds for a change -------------------------------
 
 
-def test_deleting_model_yaml_fails_the_change_check(reg: Path, cli: Cli) -> None:
-    pr(reg, "ungated", lambda r: path(r, "fraud", "model.yaml").unlink())
+def test_deleting_model_yaml_fails_the_change_check(pr_registry: Path, cli: Cli) -> None:
+    pr(pr_registry, "ungated", lambda r: path(r, "fraud", "model.yaml").unlink())
     assert any(
-        "models/fraud/model.yaml : missing: every model needs a model.yaml" in m for m in messages(check(reg, cli, 1))
+        "models/fraud/model.yaml : missing: every model needs a model.yaml" in m
+        for m in messages(check(pr_registry, cli, 1))
     )
 
 
 # -- 12. numbers that break readers ---------------------------------------------
 
 
-def test_a_huge_integer_metric_is_refused_everywhere(reg: Path, cli: Cli, artifact: Path) -> None:
+def test_a_huge_integer_metric_is_refused_everywhere(pr_registry: Path, cli: Cli, artifact: Path) -> None:
     def huge(r: Path) -> None:
         file = path(r, "fraud", "versions", "1.0.4.yaml")
         file.write_text(path(r, "fraud", "versions", "1.0.3.yaml").read_text().replace('"1.0.3"', '"1.0.4"'))
         file.write_text(file.read_text().replace("auc: 0.97", "auc: " + "9" * 400))
         pointer(r, "staging", "1.0.4")
 
-    pr(reg, "huge", huge)
-    assert any("out of range" in m for m in messages(check(reg, cli, 1)))
-    assert "out of range" in cli("check", "-R", reg, code=1).stdout
+    pr(pr_registry, "huge", huge)
+    assert any("out of range" in m for m in messages(check(pr_registry, cli, 1)))
+    assert "out of range" in cli("check", "-R", pr_registry, code=1).stdout
     for args in (
         ["compare", "fraud", "1.0.3", "1.0.4"],
         ["list", "--where", "metrics.auc > 1"],
         ["history", "fraud", "--metrics"],
         ["deploy", "fraud", "--strategy", "best", "--dry-run", "--metric", "auc"],
     ):
-        result = cli(*args, "-R", reg, code=1)
+        result = cli(*args, "-R", pr_registry, code=1)
         assert "Traceback" not in result.output and "out of range" in result.stderr, (args, result.output)
     for metrics in ({"auc": 10**400}, {"auc": -(10**301)}):
         with pytest.raises(Exception, match="out of range"):
-            api.register("fraud", artifact, metrics=metrics, registry=reg)
-    result = cli("register", "fraud", "-a", artifact, "--metric", "auc=" + "9" * 5000, "-R", reg, code=2)
+            api.register("fraud", artifact, metrics=metrics, registry=pr_registry)
+    result = cli("register", "fraud", "-a", artifact, "--metric", "auc=" + "9" * 5000, "-R", pr_registry, code=2)
     assert "Traceback" not in result.output
 
 
@@ -496,14 +501,14 @@ def test_a_huge_integer_metric_is_refused_everywhere(reg: Path, cli: Cli, artifa
 
 
 @pytest.mark.parametrize("output", ["markdown", "github", "text", "json"])
-def test_a_report_never_says_rules_hold_beside_a_violation(reg: Path, cli: Cli, output: str) -> None:
-    pr(reg, "ghost", lambda r: pointer(r, "staging", "9.9.9"))
-    text = cli("check", "--base", "origin/main", "--format", output, "-R", reg, code=1).stdout
+def test_a_report_never_says_rules_hold_beside_a_violation(pr_registry: Path, cli: Cli, output: str) -> None:
+    pr(pr_registry, "ghost", lambda r: pointer(r, "staging", "9.9.9"))
+    text = cli("check", "--base", "origin/main", "--format", output, "-R", pr_registry, code=1).stdout
     assert "fraud 9.9.9 is not registered" in text
     assert "✅" not in text and "rules hold" not in text
     if output == "json":
         assert json.loads(text)["moves"][0]["passed"] is False
-    whole = cli("check", "--format", "markdown", "-R", reg, code=1).stdout
+    whole = cli("check", "--format", "markdown", "-R", pr_registry, code=1).stdout
     assert "Checked the whole registry at `" in whole
 
 
@@ -624,14 +629,14 @@ def test_escape_codes_in_text_are_shown_not_run(registry: Path, artifact: Path, 
     assert pointer.exists()
 
 
-def test_markdown_names_cannot_break_out_of_code_spans(reg: Path, cli: Cli) -> None:
+def test_markdown_names_cannot_break_out_of_code_spans(pr_registry: Path, cli: Cli) -> None:
     def hostile(r: Path) -> None:
         folder = r / "models" / "a`b<img src=x>|c"
         folder.mkdir()
         (folder / "model.yaml").write_text("apiVersion: gitreg/v1\nkind: Model\nname: x\n")
 
-    pr(reg, "hostile", hostile)
-    markdown = cli("check", "--base", "origin/main", "--format", "markdown", "-R", reg, code=1).stdout
+    pr(pr_registry, "hostile", hostile)
+    markdown = cli("check", "--base", "origin/main", "--format", "markdown", "-R", pr_registry, code=1).stdout
     row = next(line for line in markdown.splitlines() if "img" in line)
     assert "``models/a`b<img src=x>\\|c/model.yaml``" in row
     assert row.count(" | ") == 2  # three cells: file, field, reason
@@ -663,7 +668,7 @@ def test_a_closed_stdout_ends_quietly(registry: Path, artifact: Path, tmp_path: 
 
 
 def test_a_killed_gitreg_holds_the_cache_lock_while_its_orphaned_push_runs(tmp_path: Path) -> None:
-    from tests.test_shared import kill_while_locked
+    from tests.helpers import kill_while_locked
 
     code = (
         "from gitreg.storage.git import RefUpdate\n"
@@ -679,8 +684,20 @@ def test_a_killed_gitreg_holds_the_cache_lock_while_its_orphaned_push_runs(tmp_p
     kill_while_locked(tmp_path, code, [str(tmp_path / "r.git"), str(tmp_path / "work")])
 
 
-def test_a_branch_name_cannot_break_out_of_the_pull_request_body(reg: Path, cli: Cli, tmp_path: Path) -> None:
+def test_a_branch_name_cannot_break_out_of_the_pull_request_body(pr_registry: Path, cli: Cli, tmp_path: Path) -> None:
     branch = "promote`<img>`-x"
-    cli("promote", "fraud", "1.0.2", "--to", "staging", "--branch", branch, "--pr-body", tmp_path / "pr.md", "-R", reg)
+    cli(
+        "promote",
+        "fraud",
+        "1.0.2",
+        "--to",
+        "staging",
+        "--branch",
+        branch,
+        "--pr-body",
+        tmp_path / "pr.md",
+        "-R",
+        pr_registry,
+    )
     body = (tmp_path / "pr.md").read_text()
     assert f"(branch ``{branch}``)" in body

@@ -1,0 +1,282 @@
+"""Helpers several test modules share: pull requests against a registry and
+the checker's verdict on them (with the catalogue of bypass attempts), GTO's
+view of a registry beside ours, a registry's stages and trailers, killing a
+process that holds the cache lock, sample documents. Fixtures live in
+conftest.py."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gitreg import api
+from gitreg.documents import yamlio
+from gitreg.documents.manifest import Artifact, Model, ModelVersion, RegistryConfig, StagePointer
+from gitreg.documents.names import Quoted
+from gitreg.errors import NotFoundError
+from gitreg.storage.cache import Cache
+from tests.conftest import Cli, git
+
+Edit = Callable[[Path], None]
+
+
+def path(reg: Path, *parts: str) -> Path:
+    return reg.joinpath("models", *parts)
+
+
+def edit_yaml(file: Path, **changes: object) -> None:
+    doc = yamlio.load(file.read_text(), str(file))
+    doc.update(changes)
+    if "version" in doc:
+        doc["version"] = Quoted(doc["version"])
+    file.write_text(yamlio.dump(doc))
+
+
+def pointer(reg: Path, stage: str, version: str, model: str = "fraud", folder: str = "fraud") -> None:
+    file = path(reg, folder, "stages", f"{stage}.yaml")
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_text(
+        yamlio.dump(
+            {
+                "apiVersion": "gitreg/v1",
+                "kind": "StagePointer",
+                "model": model,
+                "stage": stage,
+                "version": Quoted(version),
+                "promoted_at": "2026-01-01T00:00:00Z",
+                "promoted_by": "Eve <e@x.y>",
+                "reason": "by hand",
+            }
+        )
+    )
+
+
+def pr(reg: Path, name: str, edit: Edit) -> None:
+    """A branch with the edit committed by hand, as a pull request would carry it."""
+    git(reg, "checkout", "-q", "-b", name)
+    edit(reg)
+    git(reg, "add", "-A")
+    git(reg, "commit", "-q", "-m", name)
+
+
+def check(reg: Path, cli: Cli, code: int, *args: str) -> dict[str, object]:
+    result = cli("check", "--base", "origin/main", "--format", "json", "-R", reg, *args, code=code)
+    report: dict[str, object] = json.loads(result.stdout)
+    return report
+
+
+def messages(report: dict[str, object]) -> list[str]:
+    return [f"{v['path']} {v['field']}: {v['message']}" for v in report["violations"]]  # type: ignore[attr-defined,index]
+
+
+def edit_metrics(reg: Path) -> None:
+    edit_yaml(path(reg, "fraud", "versions", "1.0.0.yaml"), metrics={"auc": 0.99})
+    pointer(reg, "staging", "1.0.0")
+
+
+def delete_version(reg: Path) -> None:
+    path(reg, "fraud", "versions", "1.0.0.yaml").unlink()
+
+
+def rename_version(reg: Path) -> None:
+    old = path(reg, "fraud", "versions", "1.0.0.yaml")
+    edit_yaml(old, version="1.0.9")
+    old.rename(old.with_name("1.0.9.yaml"))
+
+
+def archive_then_point(status: str) -> Edit:
+    def edit(reg: Path) -> None:
+        edit_yaml(path(reg, "fraud", "versions", "1.0.2.yaml"), status=status)
+        pointer(reg, "staging", "1.0.2")
+
+    return edit
+
+
+def loosen_and_promote(reg: Path) -> None:
+    edit_yaml(path(reg, "fraud", "model.yaml"), gates={"staging": {"min_auc": 0.5}})
+    pointer(reg, "staging", "1.0.0")
+
+
+def unknown_kind(reg: Path) -> None:
+    (path(reg, "fraud", "versions", "1.0.9.yaml")).write_text("apiVersion: gitreg/v1\nkind: Backdoor\nmodel: fraud\n")
+
+
+def python_tag(reg: Path) -> None:
+    file = path(reg, "fraud", "versions", "1.0.3.yaml")
+    file.write_text(file.read_text().replace("status: active", "status: !!python/object/apply:os.system ['id']"))
+
+
+def stray_file(reg: Path) -> None:
+    (path(reg, "fraud", "notes.yaml")).write_text("kind: Notes\n")
+
+
+def name_disagrees(reg: Path) -> None:
+    source = path(reg, "fraud", "versions", "1.0.3.yaml").read_text()
+    path(reg, "fraud", "versions", "1.0.4.yaml").write_text(source)
+
+
+BYPASSES: list[tuple[str, Edit, str]] = [
+    (
+        "edit a version's metrics so it passes",
+        edit_metrics,
+        "models/fraud/versions/1.0.0.yaml /metrics: metrics is part of the registered core and cannot change",
+    ),
+    (
+        "delete a version",
+        delete_version,
+        "models/fraud/versions/1.0.0.yaml : version files are never deleted or renamed",
+    ),
+    (
+        "rename a version",
+        rename_version,
+        "models/fraud/versions/1.0.0.yaml : version files are never deleted or renamed",
+    ),
+    (
+        "point at a missing version",
+        lambda r: pointer(r, "staging", "7.0.0"),
+        "models/fraud/stages/staging.yaml /version: fraud 7.0.0 is not registered",
+    ),
+    ("point at an archived version", archive_then_point("archived"), "fraud 1.0.2 is archived: it cannot hold a stage"),
+    (
+        "point at a deprecated version",
+        archive_then_point("deprecated"),
+        "fraud 1.0.2 is deprecated: it cannot hold a stage",
+    ),
+    (
+        "point at another model's version",
+        lambda r: pointer(r, "staging", "1.0.0", model="churn"),
+        "models/fraud/stages/staging.yaml /model: is 'churn' but the file's path says 'fraud'",
+    ),
+    ("loosen a gate and promote", loosen_and_promote, "fraud 1.0.0 fails gate min_auc for staging: 0.8 < 0.85"),
+    (
+        "skip staging",
+        lambda r: pointer(r, "production", "1.0.2"),
+        "fraud 1.0.2 never held staging, which production requires",
+    ),
+    (
+        "a file of an unknown kind",
+        unknown_kind,
+        "models/fraud/versions/1.0.9.yaml /kind: expected 'ModelVersion', found 'Backdoor'",
+    ),
+    ("a !!python tag", python_tag, "models/fraud/versions/1.0.3.yaml line"),
+    ("a stray YAML file", stray_file, "models/fraud/notes.yaml : not a registry file"),
+    (
+        "file name and version disagree",
+        name_disagrees,
+        "models/fraud/versions/1.0.4.yaml /version: is '1.0.3' but the file's path says '1.0.4'",
+    ),
+    (
+        "a stage that is not configured",
+        lambda r: pointer(r, "canary", "1.0.3"),
+        "models/fraud/stages/canary.yaml : stage 'canary' is not configured",
+    ),
+]
+
+
+GTO = Path(sys.executable).parent / "gto"
+
+
+def _latest(registry: Path, model: str) -> str | None:
+    """`MODEL@latest`, the newest version not deprecated or archived (GTO's
+    latest); None when every version is (GTO shows null)."""
+    try:
+        return f"v{api.resolve(f'{model}@latest', registry=registry).version}"
+    except NotFoundError:
+        return None
+
+
+def gto(cwd: Path, *args: str) -> str:
+    return subprocess.run([str(GTO), *args], cwd=cwd, capture_output=True, text=True, check=True).stdout
+
+
+def gto_view(registry: Path) -> dict[str, Any]:
+    out = subprocess.run([str(GTO), "show", "--json"], cwd=registry, capture_output=True, text=True, check=True).stdout
+    # GTO keeps a stage that once had a holder in its output, with null
+    return {
+        name: {"latest": a["version"], "stages": {s: v for s, v in a["stage"].items() if v is not None}}
+        for name, a in json.loads(out).items()
+    }
+
+
+def our_view(registry: Path, cli: Cli) -> dict[str, Any]:
+    """Holders from `gitreg list`, the latest as GTO counts it."""
+    models = json.loads(cli("list", "--json", "-R", registry).stdout)
+    return {
+        m["model"]: {"latest": _latest(registry, m["model"]), "stages": {s: f"v{v}" for s, v in m["stages"].items()}}
+        for m in models
+    }
+
+
+def stages(registry: Path) -> dict[str, str]:
+    return dict(api.list_models(registry=registry)[0].stages)
+
+
+def trailers(registry: Path, rev: str = "HEAD") -> dict[str, str]:
+    message = git(registry, "log", "-1", "--format=%B", rev)
+    out = subprocess.run(
+        ["git", "interpret-trailers", "--parse"], input=message, capture_output=True, text=True, check=True
+    ).stdout
+    return dict(line.split(": ", 1) for line in out.splitlines())
+
+
+def kill_while_locked(tmp_path: Path, code: str, args: list[str]) -> None:
+    """Run ``code`` in a Python process that has ``cache`` (a Cache under
+    ``tmp_path/caches``), ``Repo`` and ``Path``, with ``args`` after the
+    caches' folder and before the file its git child makes once started;
+    SIGKILL it then, and prove the lock outlives it: taken while the
+    orphaned git runs, free once it ends."""
+    started = tmp_path / "started"
+    lock_file = Cache("file:///nowhere/registry.git", root=tmp_path / "caches").slot / "lock"
+    prelude = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from gitreg.storage.cache import Cache\n"
+        "from gitreg.storage.git import Repo\n"
+        "cache = Cache('file:///nowhere/registry.git', root=Path(sys.argv[1]))\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", prelude + code, str(tmp_path / "caches"), *args, str(started)])
+    try:
+        deadline = time.monotonic() + 30
+        while not started.exists():
+            assert parent.poll() is None and time.monotonic() < deadline, "git never started"
+            time.sleep(0.02)
+    finally:
+        parent.kill()
+        parent.wait()
+    with open(lock_file, "a+") as handle:
+        with pytest.raises(BlockingIOError):  # the orphaned git still holds it
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(handle, fcntl.LOCK_EX)  # and lets go when it ends
+
+
+VERSION = ModelVersion(
+    model="fraud",
+    version="1.2.3-rc.1",
+    created_at="2026-01-02T03:04:05Z",
+    created_by="Ada <ada@example.com>",
+    artifact=Artifact("model.pkl", "0" * 32, 10, "storage"),
+    metrics={"auc": 0.9, "n": 3},
+    params={"lr": 0.1, "layers": [64, 32], "opt": {"name": "adam"}},
+    metadata={"gpu": True, "framework": "torch"},
+    labels={"team": "risk"},
+    description="first",
+)
+
+
+DOCUMENTS = [
+    (RegistryConfig(), "RegistryConfig"),
+    (Model("fraud", gates={"production": {"min_auc": 0.8, "require_approved": True}}), "Model"),
+    (VERSION, "ModelVersion"),
+    (
+        StagePointer("fraud", "production", "1.2.3", "2026-01-02T03:04:05Z", "Ada <ada@example.com>", "ok"),
+        "StagePointer",
+    ),
+]
