@@ -276,16 +276,7 @@ def main(debug: bool, log_json: bool) -> None:
     "tracked them at the tagged commit), a pointer per stage holder, every tag kept.",
 )
 @json_option
-def init(
-    path: str,
-    remote: str | None,
-    models_dir: str,
-    ci: str | None,
-    ci_owners: str | None,
-    ci_install: str | None,
-    adopt: bool,
-    as_json: bool,
-) -> None:
+def init(path: str, as_json: bool, **options: Any) -> None:
     """Make PATH (default: here) a registry (with --ci, also its CI).
 
     A PATH that does not exist yet, or is in no git repo, becomes a new repo;
@@ -302,9 +293,7 @@ def init(
     """
     from gitreg import api, render
 
-    result = api.init(
-        path, remote=remote, models_dir=models_dir, ci=ci, ci_owners=ci_owners, ci_install=ci_install, adopt=adopt
-    )
+    result = api.init(path, **options)
     echo(render.to_json(render.initialised_json(result)) if as_json else render.initialised_text(result))
 
 
@@ -333,25 +322,7 @@ def init(
 @progress_option
 @registry_option
 @json_option
-def register(
-    model: str,
-    artifact: str,
-    version: str | None,
-    bump: str | None,
-    metrics: dict[str, str],
-    metrics_file: str | None,
-    params: str | None,
-    metadata: dict[str, Any],
-    labels: dict[str, str],
-    description: str | None,
-    run_id: str | None,
-    run_url: str | None,
-    parent: str | None,
-    require_clean: bool,
-    progress: bool | None,
-    registry: Registry,
-    as_json: bool,
-) -> None:
+def register(model: str, artifact: str, progress: bool | None, as_json: bool, **options: Any) -> None:
     """Register a new version of MODEL from an artifact.
 
     The artifact is hashed, stored in the DVC cache and pushed to the
@@ -360,24 +331,7 @@ def register(
     """
     from gitreg import api, render
 
-    registered = api.register(
-        model,
-        artifact,
-        version=version,
-        bump=bump,
-        metrics=metrics,
-        metrics_file=metrics_file,
-        params=params,
-        metadata=metadata,
-        labels=labels,
-        description=description,
-        progress=_show_progress(progress, as_json),
-        run_id=run_id,
-        run_url=run_url,
-        parent=parent,
-        require_clean=require_clean,
-        registry=registry,
-    )
+    registered = api.register(model, artifact, progress=_show_progress(progress, as_json), **options)
     if as_json:
         echo(render.to_json(render.registered_json(registered)))
         return
@@ -895,18 +849,7 @@ MONITOR_EXIT = {"healthy": 0, "rolled-back": 4, "degraded": 5}
 @click.option("--dry-run", is_flag=True, help="Say what would happen and write nothing.")
 @registry_option
 @json_option
-def monitor(
-    model: str,
-    metrics: dict[str, str],
-    metrics_file: str | None,
-    stage: str,
-    threshold: float | None,
-    environment: str | None,
-    version: str | None,
-    dry_run: bool,
-    registry: Registry,
-    as_json: bool,
-) -> None:
+def monitor(model: str, as_json: bool, **options: Any) -> None:
     """Record a production measurement; roll back if it degraded.
 
     The measurement is appended to the holder's evaluations. If any metric is
@@ -920,17 +863,7 @@ def monitor(
     """
     from gitreg import api, render
 
-    done = api.monitor(
-        model,
-        metrics=metrics,
-        metrics_file=metrics_file,
-        stage=stage,
-        threshold=threshold,
-        environment=environment,
-        version=version,
-        dry_run=dry_run,
-        registry=registry,
-    )
+    done = api.monitor(model, **options)
     echo(render.to_json(render.monitored_json(done)) if as_json else render.monitored_text(done))
     click.get_current_context().exit(MONITOR_EXIT[done.outcome])
 
@@ -960,19 +893,7 @@ def monitor(
 @branch_options
 @registry_option
 @json_option
-def deploy(
-    model: str,
-    strategy: str,
-    metric: str | None,
-    min_improvement: float | None,
-    to: str,
-    reason: str,
-    dry_run: bool,
-    branch: str | None,
-    pr_body: str | None,
-    registry: Registry,
-    as_json: bool,
-) -> None:
+def deploy(model: str, pr_body: str | None, as_json: bool, **options: Any) -> None:
     """Choose the version a stage should run and promote it through its gates.
 
     Eligible versions are active, have the metric, meet the stage-order
@@ -983,17 +904,7 @@ def deploy(
     from gitreg.operations.lifecycle import GateFailed
 
     try:
-        decision = api.deploy(
-            model,
-            strategy=strategy,
-            to=to,
-            metric=metric,
-            min_improvement=min_improvement,
-            reason=reason,
-            dry_run=dry_run,
-            branch=branch,
-            registry=registry,
-        )
+        decision = api.deploy(model, **options)
     except GateFailed as exc:
         echo(render.to_json(render.plan_json(exc.plan)) if as_json else render.plan_text(exc.plan, commit=""))
         raise
@@ -1164,30 +1075,11 @@ def model_show(model: str, at: str | None, registry: Registry, as_json: bool) ->
 )
 @registry_option
 @json_option
-def model_set(
-    model: str,
-    description: str | None,
-    owners: tuple[str, ...],
-    labels: dict[str, str],
-    gates: dict[str, dict[str, Any]],
-    remove_gates: tuple[str, ...],
-    monitor_threshold: float | None,
-    registry: Registry,
-    as_json: bool,
-) -> None:
+def model_set(model: str, as_json: bool, **options: Any) -> None:
     """Edit MODEL's model.yaml in one commit (created if missing)."""
     from gitreg import api, render
 
-    edited = api.set_model(
-        model,
-        description=description,
-        owners=owners,
-        labels=labels,
-        gates=gates,
-        remove_gates=remove_gates,
-        monitor_threshold=monitor_threshold,
-        registry=registry,
-    )
+    edited = api.set_model(model, **options)
     echo(render.to_json(render.model_edited_json(edited)) if as_json else render.model_edited_text(edited))
 
 
