@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from click.testing import CliRunner, Result
 
 from gitreg import api
 from gitreg.cli import main
+from gitreg.storage import dvcconfig
 
 IDENTITY = {
     "GIT_AUTHOR_NAME": "Ada Tester",
@@ -91,8 +92,8 @@ def wait_for_port(port: int, seconds: float = 20) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {seconds} s")
 
 
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.rstrip("\n")
+def git(cwd: Path, *args: str, check: bool = True) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=check, capture_output=True, text=True).stdout.rstrip("\n")
 
 
 @dataclass(frozen=True)
@@ -125,13 +126,57 @@ def registry(tmp_path: Path) -> Path:
     return path
 
 
+Setup = Callable[[Path, Path], None]  # (folder, artifact): make folder/"registry" and what goes beside it
+
+
+@pytest.fixture(scope="session")
+def _templates(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("registry-templates")
+
+
+def _skip_dvc_tmp(folder: str, names: list[str]) -> set[str]:
+    return {"tmp"} if folder.endswith(".dvc") else set()
+
+
 @pytest.fixture
-def pr_registry(tmp_path: Path, artifact: Path) -> Path:
-    """A registry with a bare origin: fraud 1.0.0-1.0.3 (auc .80/.90/.95/.97),
-    churn 1.0.0, 1.0.1 in staging, gates on both stages, all pushed."""
-    origin = tmp_path / "origin.git"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
-    registry = tmp_path / "registry"
+def build_registry(tmp_path: Path, artifact: Path, _templates: Path) -> Callable[[Setup], Path]:
+    """The one way a test gets a registry with content: ``setup`` builds it
+    (in a folder laid out as a test's: the registry at ``registry``, an
+    origin or anything else beside it, the artifact in ``work``) once per
+    session, and each test gets its own copy in ``tmp_path``. Paths that
+    point into the template are made to point into the copy: DVC remotes
+    through ``.dvc/config.local`` (the committed config stays as built),
+    git remotes through ``git remote set-url``."""
+
+    def build(setup: Setup) -> Path:
+        template = _templates / f"{setup.__module__}.{setup.__qualname__}"
+        if not (template / ".built").exists():  # built where it stays: paths inside name it
+            shutil.rmtree(template, ignore_errors=True)
+            (template / "work").mkdir(parents=True)
+            shutil.copy(artifact, template / "work" / artifact.name)
+            setup(template, template / "work" / artifact.name)
+            (template / ".built").touch()
+        for item in template.iterdir():
+            if item.name not in ("work", ".built"):
+                shutil.copytree(item, tmp_path / item.name, symlinks=True, ignore=_skip_dvc_tmp)
+        registry = tmp_path / "registry"
+        _, remotes = dvcconfig.remotes((registry / ".dvc" / "config").read_text(), ".dvc/config")
+        moved = {name: url.replace(str(template), str(tmp_path)) for name, url in remotes.items()}
+        changed = {name: url for name, url in moved.items() if url != remotes[name]}
+        local = "".join(f"['remote \"{name}\"']\n    url = {url}\n" for name, url in changed.items())
+        (registry / ".dvc" / "config.local").write_text(local)
+        for line in git(registry, "config", "--get-regexp", r"^remote\..*\.url$", check=False).splitlines():
+            key, url = line.split(" ", 1)
+            git(registry, "remote", "set-url", key.split(".")[1], url.replace(str(template), str(tmp_path)))
+        return registry
+
+    return build
+
+
+def _pushed_fraud_and_churn(folder: Path, artifact: Path) -> None:
+    origin = folder / "origin.git"
+    git(folder, "init", "-q", "--bare", "-b", "main", str(origin))
+    registry = folder / "registry"
     api.init(registry)
     git(registry, "remote", "add", "origin", str(origin))
     for auc in (0.80, 0.90, 0.95, 0.97):
@@ -144,7 +189,13 @@ def pr_registry(tmp_path: Path, artifact: Path) -> Path:
     )
     api.promote("fraud", "1.0.1", to="staging", registry=registry)
     git(registry, "push", "-q", "-u", "origin", "main", "--tags")
-    return registry
+
+
+@pytest.fixture
+def pr_registry(build_registry: Callable[[Setup], Path]) -> Path:
+    """A registry with a bare origin: fraud 1.0.0-1.0.3 (auc .80/.90/.95/.97),
+    churn 1.0.0, 1.0.1 in staging, gates on both stages, all pushed."""
+    return build_registry(_pushed_fraud_and_churn)
 
 
 @pytest.fixture

@@ -8,14 +8,14 @@ import http.server
 import json
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gitreg import api
-from tests.conftest import Cli, git
+from tests.conftest import Cli, Setup, git
 
 
 class Receiver(http.server.BaseHTTPRequestHandler):
@@ -48,14 +48,20 @@ def webhook() -> Iterator[tuple[str, list[dict[str, Any]], type[Receiver]]]:
         thread.join(timeout=10)
 
 
-@pytest.fixture
-def reg(registry: Path, artifact: Path) -> Path:
+def _two_production_holders(folder: Path, artifact: Path) -> None:
+    registry = folder / "registry"
+    api.init(registry)
     for auc in (0.90, 0.95):
         api.register("fraud", artifact, metrics={"auc": auc}, registry=registry)
     for version in ("1.0.0", "1.0.1"):
         api.promote("fraud", version, to="staging", registry=registry)
         api.promote("fraud", version, to="production", registry=registry)
-    return registry
+
+
+@pytest.fixture
+def reg(build_registry: Callable[[Setup], Path]) -> Path:
+    """fraud 1.0.0 then 1.0.1 in staging and production."""
+    return build_registry(_two_production_holders)
 
 
 def subscribe(registry: Path, text: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,14 +12,15 @@ from gitreg import api
 from gitreg.documents import yamlio
 from gitreg.errors import ConflictError, NotFoundError, UsageError
 from gitreg.operations.lifecycle import GateFailed
+from gitreg.storage import dvcconfig
 from gitreg.storage.git import Repo
-from tests.conftest import Cli, git, state
+from tests.conftest import Cli, Setup, git, state
 from tests.helpers import stages, trailers
 
 
-@pytest.fixture
-def reg(registry: Path, artifact: Path) -> Path:
-    """fraud 1.0.0/1.0.1/1.0.2 with auc 0.80/0.90/0.95 and gates on both stages."""
+def _three_fraud_versions_with_gates(folder: Path, artifact: Path) -> None:
+    registry = folder / "registry"
+    api.init(registry)
     for auc in (0.80, 0.90, 0.95):
         api.register("fraud", artifact, registry=registry, metrics={"auc": auc}, metadata={"approved": True})
     api.set_model(
@@ -26,7 +28,12 @@ def reg(registry: Path, artifact: Path) -> Path:
         gates={"staging": {"min_auc": 0.85}, "production": {"min_improvement_auc": 0.02, "require_approved": True}},
         registry=registry,
     )
-    return registry
+
+
+@pytest.fixture
+def reg(build_registry: Callable[[Setup], Path]) -> Path:
+    """fraud 1.0.0/1.0.1/1.0.2 with auc 0.80/0.90/0.95 and gates on both stages."""
+    return build_registry(_three_fraud_versions_with_gates)
 
 
 def tag_target(registry: Path, name: str) -> str:
@@ -309,7 +316,8 @@ def test_resolve(reg: Path, cli: Cli) -> None:
     assert (found.version, found.stage, found.status) == ("1.0.1", "staging", "active")
     assert found.version_commit == tag_target(reg, "fraud@v1.0.1")
     assert found.registry_commit == git(reg, "rev-parse", "HEAD")
-    assert found.remote_url == str(reg / ".gitreg" / "storage")
+    committed = dvcconfig.remotes(git(reg, "show", "HEAD:.dvc/config"), ".dvc/config")[1]["storage"]  # as committed
+    assert found.remote_url == committed and committed.endswith("/registry/.gitreg/storage")
     data = json.loads(cli("resolve", "fraud@latest", "--json", "-R", reg).stdout)
     assert data["version"] == "1.0.2" and data["stage"] is None and data["artifact"]["md5"]
     assert "fraud 1.0.1 (holds staging)" in cli("resolve", "fraud@staging", "-R", reg).stdout

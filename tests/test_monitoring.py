@@ -4,6 +4,7 @@ strategies, on real registries."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,22 +13,27 @@ from gitreg import api
 from gitreg.errors import ConflictError, NotFoundError, UsageError
 from gitreg.operations.lifecycle import GateFailed
 from gitreg.operations.monitor import relative_drop
-from tests.conftest import Cli, git, state
+from tests.conftest import Cli, Setup, git, state
 from tests.helpers import stages, trailers
 
 
-@pytest.fixture
-def reg(registry: Path, artifact: Path) -> Path:
-    """fraud 1.0.0 (auc 0.90) held production before 1.0.1 (auc 0.95), which
-    holds it now; both held staging. 1.0.2 (auc 0.97) is new. loss has a
-    max_ gate, so lower is better for it."""
+def _production_history(folder: Path, artifact: Path) -> None:
+    registry = folder / "registry"
+    api.init(registry)
     for auc, loss in ((0.90, 0.30), (0.95, 0.20), (0.97, 0.25)):
         api.register("fraud", artifact, registry=registry, metrics={"auc": auc, "loss": loss})
     api.set_model("fraud", gates={"production": {"min_auc": 0.85, "max_loss": 0.4}}, registry=registry)
     for version in ("1.0.0", "1.0.1"):
         api.promote("fraud", version, to="staging", registry=registry)
         api.promote("fraud", version, to="production", registry=registry)
-    return registry
+
+
+@pytest.fixture
+def reg(build_registry: Callable[[Setup], Path]) -> Path:
+    """fraud 1.0.0 (auc 0.90) held production before 1.0.1 (auc 0.95), which
+    holds it now; both held staging. 1.0.2 (auc 0.97) is new. loss has a
+    max_ gate, so lower is better for it."""
+    return build_registry(_production_history)
 
 
 def test_evaluate_appends_to_the_history_without_touching_the_core(reg: Path, cli: Cli) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from gitreg import api
 from gitreg.core.registry import Registry
 from gitreg.errors import NotFoundError
 from gitreg.operations import gc as retention
-from tests.conftest import Cli, git, state
+from tests.conftest import Cli, Setup, git, state
 from tests.helpers import gto_view, our_view
 
 DAY = 86400
@@ -38,19 +39,24 @@ def artifact(tmp_path: Path, name: str, data: bytes) -> Path:
     return path
 
 
-@pytest.fixture
-def reg(registry: Path, tmp_path: Path) -> Path:
-    """fraud 1.0.0..1.0.5 with distinct bytes, except 1.0.4 which shares the
-    bytes of 1.0.0. 1.0.1 held production before 1.0.2 (the rollback target);
-    1.0.3 holds staging."""
+def _six_versions_two_holders(folder: Path, _: Path) -> None:
+    registry = folder / "registry"
+    api.init(registry)
     contents = [b"v0", b"v1", b"v2", b"v3", b"v0", b"v5"]
     for i, data in enumerate(contents):
-        api.register("fraud", artifact(tmp_path, f"m{i}.bin", data), metrics={"auc": 0.9}, registry=registry)
+        api.register("fraud", artifact(folder, f"m{i}.bin", data), metrics={"auc": 0.9}, registry=registry)
     for version in ("1.0.1", "1.0.2"):
         api.promote("fraud", version, to="staging", registry=registry)
         api.promote("fraud", version, to="production", registry=registry)
     api.promote("fraud", "1.0.3", to="staging", registry=registry)
-    return registry
+
+
+@pytest.fixture
+def reg(build_registry: Callable[[Setup], Path]) -> Path:
+    """fraud 1.0.0..1.0.5 with distinct bytes, except 1.0.4 which shares the
+    bytes of 1.0.0. 1.0.1 held production before 1.0.2 (the rollback target);
+    1.0.3 holds staging."""
+    return build_registry(_six_versions_two_holders)
 
 
 def test_gc_never_removes_a_staged_version_or_its_artifact(reg: Path, cli: Cli, tmp_path: Path) -> None:
