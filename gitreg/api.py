@@ -387,6 +387,10 @@ def tags_sync(*, dry_run: bool = False, registry: RegistryArg = None) -> SyncRes
     return mirror.sync(_open(registry), dry_run=dry_run)
 
 
+def _move(registry: RegistryArg, planner: lifecycle.Planner, dry_run: bool, branch: str | None) -> Moved:
+    return lifecycle.move(_open(registry), planner, dry_run=dry_run, branch=branch)
+
+
 @events.emits("promote")
 def promote(
     model: str,
@@ -404,11 +408,8 @@ def promote(
     ``branch`` (also on demote, unassign, rollback) puts the commit on a new
     branch for a pull request instead ("" for a default name), pushed to
     ``origin`` when there is one; merging it is the promotion."""
-    return lifecycle.move(
-        _open(registry),
-        lambda snap, who: lifecycle.plan_promote(snap, model, version, to, reason, who),
-        dry_run=dry_run,
-        branch=branch,
+    return _move(
+        registry, lambda snap, who: lifecycle.plan_promote(snap, model, version, to, reason, who), dry_run, branch
     )
 
 
@@ -425,11 +426,8 @@ def demote(
 ) -> Moved:
     """Take ``version`` out of every stage above ``to`` (and give it ``to``,
     unless that is the lowest stage). Gates do not apply to demotions."""
-    return lifecycle.move(
-        _open(registry),
-        lambda snap, who: lifecycle.plan_demote(snap, model, version, to, reason, who),
-        dry_run=dry_run,
-        branch=branch,
+    return _move(
+        registry, lambda snap, who: lifecycle.plan_demote(snap, model, version, to, reason, who), dry_run, branch
     )
 
 
@@ -444,12 +442,7 @@ def unassign(
     registry: RegistryArg = None,
 ) -> Moved:
     """Remove the stage's pointer: no version holds it afterwards."""
-    return lifecycle.move(
-        _open(registry),
-        lambda snap, who: lifecycle.plan_unassign(snap, model, stage, reason, who),
-        dry_run=dry_run,
-        branch=branch,
-    )
+    return _move(registry, lambda snap, who: lifecycle.plan_unassign(snap, model, stage, reason, who), dry_run, branch)
 
 
 @events.emits("rollback")
@@ -466,11 +459,8 @@ def rollback(
     """Give the stage back to its previous holder (from the pointer file's
     history), or to ``to``, which must have held it before. Skips metric
     gates; the target must still be active."""
-    return lifecycle.move(
-        _open(registry),
-        lambda snap, who: lifecycle.plan_rollback(snap, model, stage, to, reason, who),
-        dry_run=dry_run,
-        branch=branch,
+    return _move(
+        registry, lambda snap, who: lifecycle.plan_rollback(snap, model, stage, to, reason, who), dry_run, branch
     )
 
 
