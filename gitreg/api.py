@@ -132,17 +132,14 @@ def init(
     """
     from gitreg.operations import init as initialising
 
-    if not adopt:
-        return initialising.create(
-            path, remote=remote, models_dir=models_dir, ci=ci, ci_owners=ci_owners, ci_install=ci_install
-        )
-    from gitreg.operations import adopt as adoption
+    if adopt:  # the adoption's modules load only for it
+        from gitreg.operations import adopt as adoption
 
-    adoption.preflight(Repo(path), models_dir)
+        adoption.preflight(Repo(path), models_dir)
     made = initialising.create(
-        path, remote=remote, models_dir=models_dir, ci=ci, ci_owners=ci_owners, ci_install=ci_install, adopt=True
+        path, remote=remote, models_dir=models_dir, ci=ci, ci_owners=ci_owners, ci_install=ci_install, adopt=adopt
     )
-    return dataclasses.replace(made, adopted=adoption.adopt(_open(made.root)))
+    return dataclasses.replace(made, adopted=adoption.adopt(_open(made.root))) if adopt else made
 
 
 @events.emits("register")
