@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,15 +11,21 @@ import pytest
 from gitreg import api
 from gitreg.documents import yamlio
 from gitreg.documents.names import Quoted
-from tests.conftest import Cli, git
+from tests.conftest import Cli, Setup, git
 
 
-@pytest.fixture
-def populated(registry: Path, artifact: Path) -> Path:
+def _fraud_and_churn(folder: Path, artifact: Path) -> None:
+    registry = folder / "registry"
+    api.init(registry)
     api.register("fraud", artifact, registry=registry, metrics={"auc": 0.81, "f1": 0.7})
     api.register("fraud", artifact, registry=registry, metrics={"auc": 0.85, "f1": 0.72}, bump="minor")
     api.register("churn", artifact, registry=registry, metrics={"rmse": 1.5})
-    return registry
+
+
+@pytest.fixture
+def populated(build_registry: Callable[[Setup], Path]) -> Path:
+    """fraud 1.0.0 and 1.1.0 (auc, f1), churn 1.0.0 (rmse)."""
+    return build_registry(_fraud_and_churn)
 
 
 def test_list_models_text(populated: Path, cli: Cli) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,11 +11,12 @@ import pytest
 from gitreg import api
 from gitreg.documents import query
 from gitreg.errors import UsageError
-from tests.conftest import Cli
+from tests.conftest import Cli, Setup
 
 
-@pytest.fixture
-def searchable(registry: Path, artifact: Path) -> Path:
+def _labelled_versions(folder: Path, artifact: Path) -> None:
+    registry = folder / "registry"
+    api.init(registry)
     api.register(
         "fraud",
         artifact,
@@ -27,7 +29,12 @@ def searchable(registry: Path, artifact: Path) -> Path:
     api.register("fraud", artifact, registry=registry, metrics={"auc": 0.93}, labels={"team": "risk"})
     api.register("churn", artifact, registry=registry, metrics={"auc": 0.95}, labels={"team": "growth"})
     api.promote("fraud", "1.0.1", to="staging", registry=registry)
-    return registry
+
+
+@pytest.fixture
+def searchable(build_registry: Callable[[Setup], Path]) -> Path:
+    """fraud 1.0.0 (nested params, metadata) and 1.0.1 (in staging), churn 1.0.0; teams as labels."""
+    return build_registry(_labelled_versions)
 
 
 @pytest.mark.parametrize(
