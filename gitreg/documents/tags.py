@@ -92,3 +92,23 @@ def next_counter(tag_names: Iterable[str], model: str) -> int:
         if event and event.model == model and event.counter is not None:
             highest = max(highest, event.counter)
     return highest + 1
+
+
+@dataclass(frozen=True)
+class Found:
+    """A tag in the repository, read: its event, name, the commit it points
+    at, its tagger time (0 if none) and tagger."""
+
+    event: TagEvent
+    name: str
+    target: str
+    when: int
+    tagger: str
+
+
+def ordered(rows: Iterable[tuple[str, str, int, str]]) -> list[Found]:
+    """The tags among ``rows`` (name, target, tagger time, tagger; as
+    ``Repo.tag_details`` lists them) that are in the grammar, in the order
+    GTO gives their events: by tagger time, then counter."""
+    found = [Found(event, name, target, when, tagger) for name, target, when, tagger in rows if (event := parse(name))]
+    return sorted(found, key=lambda t: (t.when, t.event.counter or 0))

@@ -26,6 +26,7 @@ bytes DVC does not track) is reported and left to GTO, untouched.
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -52,26 +53,14 @@ class Adopted:
     commit: str | None
 
 
-@dataclass(frozen=True)
-class _Tag:
-    event: tags.TagEvent
-    name: str
-    target: str
-    when: int
-    tagger: str
-
-
-def gto_tags(repo: Repo) -> tuple[list[_Tag], list[str]]:
+def gto_tags(repo: Repo) -> tuple[list[tags.Found], list[str]]:
     """GTO's tags in gitreg's grammar, oldest first; and the names of tags in
     GTO's grammar that gitreg cannot read (names it does not accept)."""
-    found, unreadable = [], []
-    for name, target, when, tagger in repo.tag_details(["*@*", "*#*"]):
-        event = tags.parse(name)
-        if event is not None:
-            found.append(_Tag(event, name, target, when, tagger or "unknown (GTO tag without a tagger)"))
-        elif "@v" in name or "#" in name:
-            unreadable.append(name)
-    found.sort(key=lambda t: (t.when, t.event.counter or 0))
+    rows = repo.tag_details(["*@*", "*#*"])
+    found = [
+        dataclasses.replace(t, tagger=t.tagger or "unknown (GTO tag without a tagger)") for t in tags.ordered(rows)
+    ]
+    unreadable = [name for name, *_ in rows if tags.parse(name) is None and ("@v" in name or "#" in name)]
     return found, unreadable
 
 
@@ -162,7 +151,7 @@ def artifact_at(repo: Repo, commit: str, model: str, remote: str) -> Artifact | 
     return Artifact(posixpath.basename(path), md5, size, remote, nfiles)
 
 
-def _stages(repo: Repo, head: str, found: Sequence[_Tag]) -> tuple[str, ...]:
+def _stages(repo: Repo, head: str, found: Sequence[tags.Found]) -> tuple[str, ...]:
     """GTO's stages: its config's list, else those its tags name, in first use."""
     seen = [t.event.stage for t in found if t.event.stage]
     configured = [
@@ -216,11 +205,11 @@ def _plan(snap: Snapshot, head: str) -> tuple[dict[str, bytes | None], Adopted]:
         documents[(model, version)] = document
         at_commit[(model, tag.target)] = version
     # each stage's holder as GTO shows it
-    latest: dict[tuple[str, str, str], _Tag] = {}  # (model, stage, version) -> its latest stage event
+    latest: dict[tuple[str, str, str], tags.Found] = {}  # (model, stage, version) -> its latest stage event
     for tag in found:
         if tag.event.action in ("assign", "unassign") and (tag.event.model, tag.target) in at_commit:
             latest[(tag.event.model, str(tag.event.stage), at_commit[(tag.event.model, tag.target)])] = tag
-    holding: dict[tuple[str, str], _Tag] = {}
+    holding: dict[tuple[str, str], tags.Found] = {}
     for (model, stage, _), tag in latest.items():
         held = holding.get((model, stage))
         if tag.event.action == "assign" and (held is None or (tag.when, tag.event.counter or 0) >= _order(held)):
@@ -267,7 +256,7 @@ def _plan(snap: Snapshot, head: str) -> tuple[dict[str, bytes | None], Adopted]:
     return files, adopted
 
 
-def _order(tag: _Tag) -> tuple[int, int]:
+def _order(tag: tags.Found) -> tuple[int, int]:
     return (tag.when, tag.event.counter or 0)
 
 

@@ -29,21 +29,8 @@ class SyncResult:
     dry_run: bool = False
 
 
-@dataclass(frozen=True)
-class _Tag:
-    event: tags.TagEvent
-    target: str  # the commit it points at
-    when: int
-
-
-def _model_tags(registry: Registry, model: str) -> list[_Tag]:
-    rows = registry.repo.tag_targets(tags.model_patterns(model))
-    found = []
-    for name, target, when in rows:
-        event = tags.parse(name)
-        if event is not None and event.model == model:
-            found.append(_Tag(event, target, when))
-    return sorted(found, key=lambda t: (t.when, t.event.counter or 0))
+def _model_tags(registry: Registry, model: str) -> list[tags.Found]:
+    return [t for t in tags.ordered(registry.repo.tag_details(tags.model_patterns(model))) if t.event.model == model]
 
 
 def _plan_model(
