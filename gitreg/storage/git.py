@@ -539,7 +539,8 @@ class Repo:
         # lock file another git process holds is about to move (the caller
         # retries from a new snapshot, as for a lost race); anything else is
         # an error.
-        moved = [u.ref for u in updates if self._ref_value(u.ref) != u.old]
+        now = self._ref_values([u.ref for u in updates])
+        moved = [u.ref for u in updates if now.get(u.ref) != u.old]
         if moved:
             raise RefUpdateRejected(f"{moved[0]} moved meanwhile")
         common = Path(self._text(["rev-parse", "--path-format=absolute", "--git-common-dir"]))
@@ -550,10 +551,11 @@ class Repo:
         why = text.splitlines()[0].removeprefix("fatal: ") if text else f"exit {code}"
         raise GitError(f"git update-ref failed: {why}")
 
-    def _ref_value(self, ref: str) -> str | None:
-        out = self.run(["for-each-ref", "--format=%(refname)%00%(objectname)", ref])[1].decode()
+    def _ref_values(self, refs: Sequence[str]) -> dict[str, str]:
+        """The values of those of ``refs`` that exist, in one process."""
+        out = self.run(["for-each-ref", "--format=%(refname)%00%(objectname)", *refs])[1].decode()
         found = dict(line.split("\0", 1) for line in out.splitlines())
-        return found.get(ref)
+        return {ref: oid for ref, oid in found.items() if ref in refs}
 
     def checkout_paths(self, commit: str, present: Sequence[str], removed: Sequence[str]) -> None:
         """Make index and working tree match ``commit`` at these paths only."""
