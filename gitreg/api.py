@@ -96,6 +96,11 @@ def open_registry(registry: RegistryArg = None, *, offline: bool = False) -> Reg
 _open = open_registry
 
 
+def _metrics(metrics: Mapping[str, float | str] | PathLike | None, metrics_file: PathLike | None) -> dict[str, float]:
+    """``metrics`` (a mapping or a file) over ``metrics_file``, checked."""
+    return inputs.metrics(metrics_file) | inputs.metrics(metrics)
+
+
 def _progress(progress: bool | Progress) -> Progress | None:
     if progress is True:
         from gitreg import render
@@ -185,7 +190,7 @@ def register(
         artifact,
         version=version,
         bump=bump,
-        metrics=inputs.metrics(metrics_file) | inputs.metrics(metrics),
+        metrics=_metrics(metrics, metrics_file),
         params=inputs.params(params),
         metadata=inputs.metadata(metadata),
         labels=inputs.labels(labels),
@@ -555,8 +560,7 @@ def evaluate(
     """Append an evaluation (now, by you, ``environment``, ``metrics`` over
     ``metrics_file``) to the version's performance history; its registered
     core is untouched."""
-    measured = inputs.metrics(metrics_file) | inputs.metrics(metrics)
-    return monitoring.evaluate(_open(registry), model, version, measured, environment)[0]
+    return monitoring.evaluate(_open(registry), model, version, _metrics(metrics, metrics_file), environment)[0]
 
 
 def metric_history(
@@ -587,7 +591,7 @@ def monitor(
     return monitoring.monitor(
         _open(registry),
         model,
-        inputs.metrics(metrics_file) | inputs.metrics(metrics),
+        _metrics(metrics, metrics_file),
         stage=stage,
         threshold=threshold,
         environment=environment,

@@ -1057,7 +1057,7 @@ def model_show(model: str, at: str | None, registry: Registry, as_json: bool) ->
     "gates",
     multiple=True,
     metavar="STAGE:KEY=VALUE",
-    callback=lambda ctx, param, given: _inputs().gate_pairs(given),
+    callback=lambda ctx, param, given: _gate_mapping(given),
     help="Set a gate, e.g. production:min_auc=0.9 or production:require_approved=true (repeatable).",
 )
 @click.option(
@@ -1083,10 +1083,11 @@ def model_set(model: str, as_json: bool, **options: Any) -> None:
     echo(render.to_json(render.model_edited_json(edited)) if as_json else render.model_edited_text(edited))
 
 
-def _inputs() -> Any:
+def _gate_mapping(given: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """``--gate STAGE:KEY=VALUE`` values as the API's ``gates`` mapping."""
     from gitreg.documents import inputs
 
-    return inputs
+    return inputs.gate_pairs(given)
 
 
 @main.command()
