@@ -49,15 +49,6 @@ def entry_path(models_dir: str, document: ModelVersion) -> str:
     return f"{layout.versions_dir(models_dir, document.model)}/{document.version}/{document.artifact.path}"
 
 
-def named_version(models_dir: str, model: str, path: str) -> str | None:
-    """The version an entry's path names (its folder under ``versions/``), if any."""
-    prefix = layout.versions_dir(models_dir, model) + "/"
-    if not path.startswith(prefix):
-        return None
-    version = path[len(prefix) :].partition("/")[0]
-    return version or None
-
-
 # Every registration reads and rewrites the file (an entry per model). Names
 # and paths that any YAML reader takes as plain strings are written and read
 # as text: 1,000 entries cost 2 ms instead of 50 ms through the YAML library,

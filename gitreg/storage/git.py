@@ -204,19 +204,6 @@ class Repo:
                 found.append((mode, name.decode("utf-8", "surrogateescape"), oid))
         return found
 
-    def blobs_under(self, commit: str, folder: str) -> list[tuple[str, str]]:
-        """(path relative to ``folder``, blob id) of every file below it, for
-        listings of many thousands of files (no per-entry objects)."""
-        code, out, _ = self.run(["ls-tree", "-r", "-z", f"{commit}:{folder}"], check=False)
-        if code != 0:
-            return []
-        found = []
-        for record in out.split(b"\0"):
-            meta, _, name = record.partition(b"\t")
-            if meta[7:11] == b"blob":  # "100644 blob <oid>": regular and executable files, symlinks
-                found.append((name.decode("utf-8", "surrogateescape"), meta[12:].decode()))
-        return found
-
     def _cat(self, names: Sequence[str]) -> dict[str, bytes | None]:
         """Contents of many blobs (ids or ``rev:path``) from the running
         ``cat-file --batch``; None for names that are not blobs."""
