@@ -7,10 +7,11 @@ traceback goes to a log file), 130 interrupted.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -496,16 +497,25 @@ def _show_move(
     own ``args`` and ``options``) and print its plan; a refused promotion
     prints its gate table before the error line."""
     from gitreg import render
-    from gitreg.operations.lifecycle import GateFailed
 
-    try:
+    with _gate_table_if_refused(as_json):
         moved = call(*args, **options, reason=reason, dry_run=dry_run, branch=branch, registry=registry)
-    except GateFailed as exc:
-        echo(render.to_json(render.plan_json(exc.plan)) if as_json else render.plan_text(exc.plan, commit=""))
-        raise
     doc = _report_move(moved, as_json, pr_body)
     if doc is not None:
         echo(render.to_json(doc))
+
+
+@contextlib.contextmanager
+def _gate_table_if_refused(as_json: bool) -> Iterator[None]:
+    """A promotion its gates refuse prints its gate table, then the error line."""
+    from gitreg import render
+    from gitreg.operations.lifecycle import GateFailed
+
+    try:
+        yield
+    except GateFailed as exc:
+        echo(render.to_json(render.plan_json(exc.plan)) if as_json else render.plan_text(exc.plan, commit=""))
+        raise
 
 
 def _report_move(moved: Any, as_json: bool, pr_body: str | None) -> dict[str, Any] | None:
@@ -901,13 +911,9 @@ def deploy(model: str, pr_body: str | None, as_json: bool, **options: Any) -> No
     when the holder should stay, nothing is written (exit 0).
     """
     from gitreg import api, render
-    from gitreg.operations.lifecycle import GateFailed
 
-    try:
+    with _gate_table_if_refused(as_json):
         decision = api.deploy(model, **options)
-    except GateFailed as exc:
-        echo(render.to_json(render.plan_json(exc.plan)) if as_json else render.plan_text(exc.plan, commit=""))
-        raise
     if not as_json:
         echo(render.decision_text(decision))
     promotion = _report_move(decision.moved, as_json, pr_body) if decision.moved else None
