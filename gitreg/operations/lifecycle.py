@@ -129,12 +129,6 @@ def _registration_commit(snap: Snapshot, model: str, version: str) -> str:
     return found
 
 
-def _held(snap: Snapshot, model: str, version: str, stages: tuple[str, ...]) -> tuple[str, ...]:
-    """Which of ``stages`` the version rightfully held (``history.held``, the
-    rule ``gitreg check`` applies to the same move)."""
-    return history.held(snap.repo, snap.commit, snap.models_dir, model, version, stages) if snap.commit else ()
-
-
 def _move(
     snap: Snapshot, plan: Plan, who: str, writes: Mapping[str, str | None], leaving: Mapping[str, str]
 ) -> tuple[Plan, Change]:
@@ -184,7 +178,10 @@ def plan_promote(snap: Snapshot, model: str, version: str, stage: str, reason: s
     stage_gates = model_doc.gates.get(stage, {}) if model_doc else {}
     results = tuple(gates.evaluate(stage_gates, candidate, holder))
     requires = snap.config.requires.get(stage, ())
-    order = OrderCheck(stage, requires, _held(snap, model, candidate.version, requires)) if requires else None
+    order = None
+    if requires:  # "must have held", as gitreg check reads it for the same move
+        held = history.held(snap.repo, str(snap.commit), snap.models_dir, model, candidate.version, requires)
+        order = OrderCheck(stage, requires, held)
     previous = holder_pointer.version if holder_pointer else None
     plan = Plan("promote", model, stage, candidate.version, previous, reason, results, order)
     leaving = {stage: previous} if previous else {}
