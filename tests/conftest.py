@@ -119,19 +119,29 @@ def state(registry: Path) -> RepoState:
     )
 
 
+@pytest.fixture(scope="session")
+def _templates(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("registry-templates")
+
+
 @pytest.fixture
-def registry(tmp_path: Path) -> Path:
+def registry(tmp_path: Path, _templates: Path) -> Path:
+    """A registry as ``gitreg init`` makes it at ``tmp_path/registry``. One
+    ``api.init`` per session makes a template (init costs ten copies); each
+    test gets a copy whose storage path — the one absolute path ``init``
+    commits — is made the copy's own in the first commit."""
+    template = _templates / "init" / "registry"
+    if not template.exists():
+        api.init(template)
     path = tmp_path / "registry"
-    api.init(path)
+    shutil.copytree(template, path, symlinks=True)
+    config = path / ".dvc" / "config"
+    config.write_text(config.read_text().replace(str(template), str(path)))
+    git(path, "commit", "-q", "--amend", "--no-edit", "--no-verify", "-a")
     return path
 
 
 Setup = Callable[[Path, Path], None]  # (folder, artifact): make folder/"registry" and what goes beside it
-
-
-@pytest.fixture(scope="session")
-def _templates(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("registry-templates")
 
 
 def _skip_dvc_tmp(folder: str, names: list[str]) -> set[str]:

@@ -196,6 +196,7 @@ def test_the_tags_workflow_pushes_the_missing_tags(ci_registry: Path, tmp_path: 
     assert "fraud#staging#1" in git(ci_registry, "ls-remote", "--tags", "origin")
 
 
+@pytest.mark.stress
 def test_the_install_step_installs_the_committed_wheel_offline(ci_registry: Path, tmp_path: Path) -> None:
     """The generated workflow installs gitreg from the wheel `init` committed
     (never a name from an index); run its install step verbatim in a fresh

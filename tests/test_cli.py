@@ -95,7 +95,11 @@ def test_every_command_shows_examples_that_parse(path: str, command: click.Comma
             while isinstance(group, click.Group):
                 group = group.commands[words.pop(0)]
             assert group is command or part != line  # a pipe's other end is another command
-            group.make_context(path, words)  # raises click's UsageError on a wrong option or argument
+            # under the group's own context, as a run has it (click keeps the
+            # first context's help option names on the command: a bare
+            # make_context would leave `--help` without `-h` for later tests)
+            parent = click.Context(main, info_name="gitreg", **main.context_settings)
+            group.make_context(path, words, parent=parent)  # raises click's UsageError on a wrong option or argument
 
 
 def test_commands_reach_the_registry_only_through_the_api() -> None:

@@ -156,6 +156,7 @@ def run_dvc(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return done
 
 
+@pytest.mark.stress
 @pytest.mark.parametrize("mode", [["-w"], ["-a"], ["-T"], ["-A"], ["-w", "-a", "-T", "-A"]], ids=str)
 def test_dvc_gc_in_any_mode_keeps_every_registered_object(
     registry: Path, two_versions: dict[str, Path], tmp_path: Path, cli: Cli, mode: list[str]
@@ -169,6 +170,7 @@ def test_dvc_gc_in_any_mode_keeps_every_registered_object(
         assert "0 with problems" in cli("verify", "--remote", "-R", registry).stdout
 
 
+@pytest.mark.stress
 def test_dvc_gc_in_a_project_sharing_the_remote_keeps_the_registry(tmp_path: Path, cli: Cli) -> None:
     """A training project and a registry given the same remote: `dvc gc
     --cloud` on either side, in every mode, removes nothing of the other's
@@ -198,6 +200,7 @@ def test_dvc_gc_in_a_project_sharing_the_remote_keeps_the_registry(tmp_path: Pat
         assert "in sync" in run_dvc(training, "status", "--cloud").stdout, mode
 
 
+@pytest.mark.stress
 def test_dvc_get_and_import_return_the_registered_bytes(
     registry: Path, two_versions: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -233,6 +236,7 @@ def test_the_dvc_pointer_is_derived_and_checked(registry: Path, two_versions: di
     assert "The registry is up to date." in cli("upgrade", "-R", registry).stdout
 
 
+@pytest.mark.stress
 def test_dvc_artifacts_get_by_stage_and_by_version(
     registry: Path, two_versions: dict[str, Path], tmp_path: Path
 ) -> None:

@@ -7,13 +7,14 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from gitreg import api
 from gitreg.errors import ConflictError
-from tests.conftest import Cli, git, state
+from tests.conftest import Cli, Setup, git, state
 
 
 def listing(cli: Cli, registry: Path) -> dict[str, object]:
@@ -23,22 +24,20 @@ def listing(cli: Cli, registry: Path) -> dict[str, object]:
     return {"models": models, "versions": per_model}
 
 
-@pytest.fixture
-def source(registry: Path, tmp_path: Path) -> Path:
-    """Two models: fraud with four versions (one a folder, one archived,
-    evaluations, labels, gates) in staging and production; churn with one."""
-    work = tmp_path / "work"
-    work.mkdir()
+def _two_models(folder: Path, artifact: Path) -> None:
+    registry = folder / "registry"
+    api.init(registry)
+    work = folder / "work"
     for i in range(3):
         (work / f"f{i}.bin").write_bytes(f"fraud weights {i}".encode() * 50)
         api.register(
             "fraud", work / f"f{i}.bin", metrics={"auc": 0.9 + i / 100}, labels={"team": "risk"}, registry=registry
         )
-    folder = work / "tokenizer"
-    folder.mkdir()
-    (folder / "vocab.txt").write_text("a b c")
-    (folder / "merges.txt").write_text("ab")
-    api.register("fraud", folder, metrics={"auc": 0.95}, description="with tokenizer", registry=registry)
+    tokenizer = work / "tokenizer"
+    tokenizer.mkdir()
+    (tokenizer / "vocab.txt").write_text("a b c")
+    (tokenizer / "merges.txt").write_text("ab")
+    api.register("fraud", tokenizer, metrics={"auc": 0.95}, description="with tokenizer", registry=registry)
     api.register("churn", work / "f0.bin", version="2.1.0", params={"depth": 6}, registry=registry)
     api.set_model(
         "fraud", description="Card fraud", owners=["@risk"], gates={"production": {"min_auc": 0.9}}, registry=registry
@@ -48,7 +47,13 @@ def source(registry: Path, tmp_path: Path) -> Path:
     api.promote("fraud", "1.0.3", to="staging", registry=registry)
     api.archive("fraud", "1.0.0", registry=registry)
     api.evaluate("fraud", "1.0.1", metrics={"auc": 0.905}, environment="production", registry=registry)
-    return registry
+
+
+@pytest.fixture
+def source(build_registry: Callable[[Setup], Path]) -> Path:
+    """Two models: fraud with four versions (one a folder, one archived,
+    evaluations, labels, gates) in staging and production; churn with one."""
+    return build_registry(_two_models)
 
 
 def test_export_import_round_trip_is_lossless(source: Path, tmp_path: Path, cli: Cli) -> None:
@@ -109,7 +114,12 @@ def test_export_is_schema_valid_and_selects_models(source: Path, cli: Cli, tmp_p
     )
     assert refused.returncode == 1 and b"not a version" in refused.stdout
     assert [m["model"]["name"] for m in doc["models"]] == ["churn"]
-    assert doc["remotes"] == {"storage": {"url": str(source / ".gitreg" / "storage")}}
+    # the remotes the registry commits (a clone's own .dvc/config.local stays out)
+    committed = git(source, "show", "HEAD:.dvc/config")
+    assert [line.strip() for line in committed.splitlines() if "url = " in line] == [
+        f"url = {doc['remotes']['storage']['url']}"
+    ]
+    assert list(doc["remotes"]) == ["storage"] and doc["remotes"]["storage"]["url"].endswith("/.gitreg/storage")
     assert "not registered" in cli("export", "nope", "-R", source, code=1).stderr
 
 

@@ -19,6 +19,7 @@ from tests.conftest import Cli
 from tests.helpers import GTO, gto, gto_view, our_view
 
 
+@pytest.mark.stress
 def test_gto_agrees_through_a_whole_lifecycle(registry: Path, artifact: Path, cli: Cli) -> None:
     def agree() -> None:
         assert gto_view(registry) == our_view(registry, cli)
@@ -50,6 +51,7 @@ def test_gto_agrees_through_a_whole_lifecycle(registry: Path, artifact: Path, cl
     assert our_view(registry, cli)["fraud"] == {"latest": "v1.1.0", "stages": {"development": "v1.0.2"}}
 
 
+@pytest.mark.stress
 def test_tag_times_are_real_and_ordered_per_version(registry: Path, artifact: Path) -> None:
     """GTO orders a version's events of one stage (and its registrations) by
     tagger time at one-second resolution: each such tag is strictly later
@@ -129,6 +131,7 @@ def test_gto_versions_without_manifests_are_never_unassigned(registry: Path, art
     assert "have GTO tags but no manifest" in doctor and "GTO tags match the files" not in doctor
 
 
+@pytest.mark.stress
 def test_the_dvc_and_gto_guide_runs_as_written(tmp_path: Path, artifact: Path) -> None:
     """docs/dvc-gto.md: its commands, in order, with the real gto and dvc."""
     from tests.conftest import run_guide
@@ -203,6 +206,7 @@ def _write_folder(folder: Path, data: bytes) -> None:
     (folder / "tok" / "vocab.txt").write_text("a\nb\n")
 
 
+@pytest.mark.stress
 def test_a_gto_registry_is_adopted_in_place(tmp_path: Path, cli: Cli) -> None:
     from tests.conftest import git, state
 
@@ -252,6 +256,7 @@ def test_a_gto_registry_is_adopted_in_place(tmp_path: Path, cli: Cli) -> None:
         assert (got / rev).read_bytes() == data * 500
 
 
+@pytest.mark.stress
 def test_adoption_leaves_hostile_gto_versions_to_gto(tmp_path: Path, cli: Cli) -> None:
     """A registered version whose DVC entry names an object id that is a
     path, or whose annotated path leaves the repository, is not adopted:
@@ -350,6 +355,7 @@ def _agree_in_full(registry: Path, cli: Cli, removed: set[tuple[str, str]]) -> N
             assert [(e["event"], e["version"]) for e in theirs] == expected, (model, stage)
 
 
+@pytest.mark.stress
 @pytest.mark.parametrize("seed", [1, 4, 9])  # each runs every kind of operation (asserted)
 def test_a_random_sequence_of_operations_leaves_gto_and_gitreg_agreeing(
     registry: Path, tmp_path: Path, cli: Cli, seed: int

@@ -147,13 +147,21 @@ REFERENCES = {
 }
 
 
-@pytest.mark.parametrize(("ref", "version"), REFERENCES.values(), ids=REFERENCES.keys())
-def test_references_in_every_spelling(registry: Path, artifact: Path, cli: Cli, ref: str, version: str) -> None:
+def _four_versions(folder: Path, artifact: Path) -> None:
+    registry = folder / "registry"
+    api.init(registry)
     for _ in range(4):
         api.register("fraud", artifact, registry=registry)
     api.promote("fraud", "1.0.0", to="staging", registry=registry)
     api.deprecate("fraud", "1.0.3", registry=registry)
     api.archive("fraud", "1.0.2", registry=registry)
+
+
+@pytest.mark.parametrize(("ref", "version"), REFERENCES.values(), ids=REFERENCES.keys())
+def test_references_in_every_spelling(
+    build_registry: Callable[[Setup], Path], artifact: Path, cli: Cli, ref: str, version: str
+) -> None:
+    registry = build_registry(_four_versions)
     assert json.loads(cli("resolve", ref, "--json", "-R", registry).stdout)["version"] == version
     assert json.loads(cli("show", ref, "--json", "-R", registry).stdout)["version"] == version
     assert api.resolve(ref, registry=registry).version == version

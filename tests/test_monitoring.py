@@ -213,7 +213,7 @@ def test_deploy_ranks_lower_is_better_metrics_and_skips_failing_gates(reg: Path)
     assert not failing.eligible and "max_loss" in failing.why
 
 
-def test_deploy_refuses_bad_input(reg: Path, registry: Path, cli: Cli) -> None:
+def test_deploy_refuses_bad_input(reg: Path, cli: Cli) -> None:
     before = state(reg)
     assert "--min-improvement applies" in cli("deploy", "fraud", "--min-improvement", "1", "-R", reg, code=2).stderr
     assert (

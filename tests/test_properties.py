@@ -131,6 +131,7 @@ OPERATIONS = st.lists(
 )
 
 
+@pytest.mark.stress
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(operations=OPERATIONS)
 def test_any_sequence_of_operations_keeps_the_registry_valid_and_gto_agreeing(

@@ -202,6 +202,7 @@ def test_progress_bars_only_when_asked(registry: Path, tmp_path: Path, cli: Cli)
     assert cli("pull", "big@1.0.1", "-o", tmp_path / "o2.bin", "--json", "-R", registry).stderr == ""
 
 
+@pytest.mark.stress
 def test_a_folder_of_thousands_of_files(registry: Path, tmp_path: Path) -> None:
     folder = tmp_path / "shards"
     for i in range(2500):

@@ -76,6 +76,7 @@ def object_key(md5: str) -> str:
     return f"registry/files/md5/{md5[:2]}/{md5[2:]}"
 
 
+@pytest.mark.stress
 def test_register_pull_verify_on_s3(s3: str, tmp_path: Path, cli: Cli) -> None:
     registry = s3_registry(tmp_path, s3)
     model = tmp_path / "model.bin"
@@ -122,7 +123,10 @@ def test_register_pull_verify_on_s3(s3: str, tmp_path: Path, cli: Cli) -> None:
     assert "is missing from DVC remote 'storage'" in result.stderr
 
 
-def test_an_unreachable_s3_remote_names_the_remote(s3: str, tmp_path: Path, cli: Cli, artifact: Path) -> None:
+def test_an_unreachable_s3_remote_names_the_remote(
+    s3: str, tmp_path: Path, cli: Cli, artifact: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # the message is under test, not botocore's retries (a minute)
     registry = s3_registry(tmp_path, "http://127.0.0.1:9")  # nothing listens there
     result = cli("register", "fraud", "-a", artifact, "-R", registry, code=1)
     assert "DVC remote 'storage'" in result.stderr and "testing" not in result.stderr

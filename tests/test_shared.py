@@ -151,6 +151,7 @@ def test_16_writers_register_160_distinct_versions(remote: str, artifact: Path, 
     assert_consistent(remote)
 
 
+@pytest.mark.stress
 def test_concurrent_promotions_and_rollbacks(remote: str, artifact: Path, tmp_path: Path) -> None:
     for auc in (0.9, 0.91, 0.92, 0.93):
         api.register("fraud", artifact, metrics={"auc": auc}, registry=remote)
@@ -308,6 +309,7 @@ def test_sync_fast_forwards_a_checkout_and_fetches_a_url(remote: str, artifact: 
     assert json.loads(cli("sync", "--json", "-R", remote).stdout)["remote"] == remote
 
 
+@pytest.mark.stress
 def test_a_killed_gitreg_holds_the_cache_lock_until_its_git_children_end(tmp_path: Path) -> None:
     """A git process outlives a gitreg killed while waiting for it (an orphaned
     fetch or push): the cache's lock stays held until that git is gone, so the

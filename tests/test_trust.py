@@ -667,6 +667,7 @@ def test_a_closed_stdout_ends_quietly(registry: Path, artifact: Path, tmp_path: 
 # -- 14. the cache lock covers git push too --------------------------------------
 
 
+@pytest.mark.stress
 def test_a_killed_gitreg_holds_the_cache_lock_while_its_orphaned_push_runs(tmp_path: Path) -> None:
     from tests.helpers import kill_while_locked
 
