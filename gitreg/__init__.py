@@ -31,6 +31,7 @@ _TYPES = {
 
 if TYPE_CHECKING:
     from gitreg.api import (
+        annotate,
         archive,
         check,
         compare,
@@ -106,6 +107,7 @@ __all__ = [
     "StagePointer",
     "VersionSummary",
     "__version__",
+    "annotate",
     "archive",
     "check",
     "compare",

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from gitreg.ci import check as checking
     from gitreg.ci.check import Report
     from gitreg.documents import inputs, query
+    from gitreg.operations import annotate as annotating
     from gitreg.operations import compare as comparing
     from gitreg.operations import deploy as deploying
     from gitreg.operations import diff as changes
@@ -62,9 +63,10 @@ if TYPE_CHECKING:
 else:  # each loads when a function here first uses it
     checking = lazy.module("gitreg.ci.check")
     inputs, query = (lazy.module(f"gitreg.documents.{name}") for name in ("inputs", "query"))
-    changes, comparing, deploying, diagnosis, exchange, hist, lifecycle, mirror, monitoring, retention = (
+    annotating, changes, comparing, deploying, diagnosis, exchange, hist, lifecycle, mirror, monitoring, retention = (
         lazy.module(f"gitreg.operations.{name}")
         for name in (
+            "annotate",
             "diff",
             "compare",
             "deploy",
@@ -470,6 +472,35 @@ def rollback(
 def archive(model: str, version: str, *, registry: RegistryArg = None) -> ModelVersion:
     """Mark a version archived (refused while it holds a stage)."""
     return lifecycle.set_status(_open(registry), model, version, "archived")[0]
+
+
+@events.emits("annotate")
+def annotate(
+    model: str,
+    version: str,
+    *,
+    labels: Mapping[str, str] | None = None,
+    unset_labels: Sequence[str] = (),
+    description: str | None = None,
+    clear_degraded: bool = False,
+    reason: str = "",
+    registry: RegistryArg = None,
+) -> ModelVersion:
+    """Append an annotation to a registered version: set ``labels``, remove
+    ``unset_labels``, replace the ``description``, or (``clear_degraded``,
+    with a ``reason``) clear the degraded mark ``gitreg monitor`` set. The
+    record (who, when, why) stays in the manifest; the registered core is
+    untouched."""
+    return annotating.annotate(
+        _open(registry),
+        model,
+        version,
+        labels=labels,
+        unset_labels=unset_labels,
+        description=description,
+        clear_degraded=clear_degraded,
+        reason=reason,
+    )[0]
 
 
 @events.emits("deprecate")

@@ -143,6 +143,11 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "verify": ("gitreg verify", "gitreg verify fraud@1.0.2 --remote", "gitreg verify --repair"),
     "lineage": ("gitreg lineage fraud@production",),
     "evaluate": ("gitreg evaluate fraud 1.0.2 --metric auc=0.91 --environment shadow",),
+    "annotate": (
+        "gitreg annotate fraud 1.0.2 --label approved=yes --description 'Retrained on June data'",
+        "gitreg annotate fraud 1.0.2 --unset-label approved --reason 'approval withdrawn'",
+        "gitreg annotate fraud 1.0.2 --clear-degraded --reason 'the drop was a broken feature pipeline'",
+    ),
     "monitor": (
         "gitreg monitor fraud --metric auc=0.87",
         "gitreg monitor fraud --metrics-file live.json --threshold 0.1",
@@ -839,6 +844,49 @@ def evaluate(
         model, version, metrics=metrics, metrics_file=metrics_file, environment=environment, registry=registry
     )
     echo(render.to_json(render.version_json(updated)) if as_json else render.evaluated_text(updated))
+
+
+@main.command()
+@click.argument("model")
+@click.argument("version")
+@pairs_option("--label", "labels", "label", "Set a label (repeatable).")
+@click.option("--unset-label", "unset_labels", multiple=True, metavar="KEY", help="Remove a label (repeatable).")
+@click.option("--description", metavar="TEXT", help="Replace the version's description.")
+@click.option("--clear-degraded", is_flag=True, help="Clear the degraded mark `gitreg monitor` set (needs --reason).")
+@click.option("--reason", default="", metavar="TEXT", help="Why (kept in the record and the commit).")
+@registry_option
+@json_option
+def annotate(
+    model: str,
+    version: str,
+    labels: dict[str, str],
+    unset_labels: tuple[str, ...],
+    description: str | None,
+    clear_degraded: bool,
+    reason: str,
+    registry: Registry,
+    as_json: bool,
+) -> None:
+    """Say something about VERSION after its registration.
+
+    Appends one record (who, when, why, what) to the version's manifest, in
+    one commit: labels set or removed, a new description, or the degraded
+    mark cleared. Records are never rewritten: the manifest keeps every one,
+    and `gitreg check` refuses any other edit of a registered version.
+    """
+    from gitreg import api, render
+
+    updated = api.annotate(
+        model,
+        version,
+        labels=labels,
+        unset_labels=unset_labels,
+        description=description,
+        clear_degraded=clear_degraded,
+        reason=reason,
+        registry=registry,
+    )
+    echo(render.to_json(render.version_json(updated)) if as_json else render.annotated_text(updated))
 
 
 MONITOR_EXIT = {"healthy": 0, "rolled-back": 4, "degraded": 5}

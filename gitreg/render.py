@@ -861,6 +861,19 @@ def evaluated_text(updated: ModelVersion) -> str:
     return f"Recorded evaluation {len(updated.evaluations)} of {updated.model} {updated.version}{where}: {values}"
 
 
+def annotated_text(updated: ModelVersion) -> str:
+    note = updated.annotations[-1]
+    said = [f"{k}={v}" for k, v in note.labels.items()] + [f"-{k}" for k in note.unset_labels]
+    if note.description is not None:
+        said.append("description")
+    if note.degraded is not None:
+        said.append("degraded" if note.degraded else "degraded mark cleared")
+    why = f" ({note.reason})" if note.reason else ""
+    return (
+        f"Recorded annotation {len(updated.annotations)} of {updated.model} {updated.version}: {', '.join(said)}{why}"
+    )
+
+
 def model_edited_json(edited: ModelEdited) -> dict[str, Any]:
     return dict(plain(edited.model.to_doc())) | {"commit": edited.commit}
 

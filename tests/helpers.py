@@ -123,7 +123,37 @@ def name_disagrees(reg: Path) -> None:
     path(reg, "fraud", "versions", "1.0.4.yaml").write_text(source)
 
 
+def relabel_by_hand(reg: Path) -> None:
+    edit_yaml(path(reg, "fraud", "versions", "1.0.0.yaml"), labels={"approved": "yes"})
+
+
+def redescribe_by_hand(reg: Path) -> None:
+    edit_yaml(path(reg, "fraud", "versions", "1.0.0.yaml"), description="production-ready")
+
+
+def forge_an_annotation(reg: Path) -> None:
+    """An annotation record appended by hand that says one thing while the
+    labels say another."""
+    note = {"at": "2026-01-01T00:00:00Z", "by": "Eve <e@x.y>", "labels": {"team": "risk"}}
+    edit_yaml(path(reg, "fraud", "versions", "1.0.0.yaml"), annotations=[note], labels={"approved": "yes"})
+
+
 BYPASSES: list[tuple[str, Edit, str]] = [
+    (
+        "label a version by hand",
+        relabel_by_hand,
+        "models/fraud/versions/1.0.0.yaml /labels: labels change only by an appended annotation",
+    ),
+    (
+        "describe a version by hand",
+        redescribe_by_hand,
+        "models/fraud/versions/1.0.0.yaml /description: the description changes only by an appended annotation",
+    ),
+    (
+        "append an annotation that does not match the labels",
+        forge_an_annotation,
+        "models/fraud/versions/1.0.0.yaml /labels: labels change only by an appended annotation",
+    ),
     (
         "edit a version's metrics so it passes",
         edit_metrics,

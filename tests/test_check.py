@@ -136,10 +136,17 @@ def test_annotations_only_edits_pass(pr_registry: Path, cli: Cli) -> None:
     def annotate(r: Path) -> None:
         file = path(r, "fraud", "versions", "1.0.0.yaml")
         doc = yamlio.load(file.read_text(), "x")
+        note = {
+            "at": "2026-02-01T00:00:00Z",
+            "by": "Ops <o@x.y>",
+            "description": "superseded",
+            "labels": {"note": "old"},
+        }
         edit_yaml(
             file,
             description="superseded",
             labels={"note": "old"},
+            annotations=[note],  # labels and description change by an appended record, as gitreg annotate writes
             status="archived",
             evaluations=[
                 *doc["evaluations"],

@@ -463,8 +463,18 @@ def _check_version_edit(path: str, old: ModelVersion, new: ModelVersion) -> list
         Violation("immutable", path, f"/{name}", f"{name} is part of the registered core and cannot change")
         for name in manifest.core_changes(old, new)
     ]
-    if new.evaluations[: len(old.evaluations)] != old.evaluations:
-        found.append(Violation("immutable", path, "/evaluations", "evaluations can only be appended"))
+    why = {
+        "evaluations": "evaluations can only be appended",
+        "annotations": "annotations can only be appended",
+        "labels": "labels change only by an appended annotation (gitreg annotate) that says so",
+        "description": "the description changes only by an appended annotation (gitreg annotate) that says so",
+    }
+    found += [Violation("immutable", path, f"/{name}", why[name]) for name in manifest.record_changes(old, new)]
+    found += [
+        Violation("immutable", path, f"/annotations/{index}", "clearing the degraded mark needs a reason")
+        for index, note in enumerate(new.annotations)
+        if index >= len(old.annotations) and note.degraded is False and not note.reason.strip()
+    ]
     return found
 
 

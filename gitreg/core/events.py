@@ -68,6 +68,7 @@ WRITES = frozenset(
         "archive",
         "deprecate",
         "evaluate",
+        "annotate",
         "monitor",
         "deploy",
         "gc",

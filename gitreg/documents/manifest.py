@@ -7,7 +7,7 @@ they are written (``render``); the rest of the code only sees these types.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -58,8 +58,25 @@ def core_changes(old: ModelVersion, new: ModelVersion) -> list[str]:
 
 def same_registration(then: ModelVersion, now: ModelVersion) -> bool:
     """Whether ``now`` is the version registered as ``then``: the same core,
-    and its evaluations only appended to."""
-    return not core_changes(then, now) and now.evaluations[: len(then.evaluations)] == then.evaluations
+    and its evaluations and annotations only appended to."""
+    return not core_changes(then, now) and not record_changes(then, now)
+
+
+def record_changes(old: ModelVersion, new: ModelVersion) -> list[str]:
+    """What a later manifest of a version changed other than by appending
+    records: the append-only lists rewritten, or ``labels`` and
+    ``description`` not what the appended annotations make of them."""
+    found = [
+        name
+        for name in ("evaluations", "annotations")
+        if getattr(new, name)[: len(getattr(old, name))] != getattr(old, name)
+    ]
+    if "annotations" not in found:
+        labels, description = annotated(old.labels, old.description, new.annotations[len(old.annotations) :])
+        found += [
+            name for name, want in (("labels", labels), ("description", description)) if getattr(new, name) != want
+        ]
+    return found
 
 
 def _plain(value: Any) -> Any:
@@ -275,6 +292,64 @@ class Evaluation:
 
 
 @dataclass(frozen=True)
+class Annotation:
+    """One record of what was said about a version after its registration
+    (``gitreg annotate``, or ``gitreg monitor`` marking it degraded): records
+    are only appended, and a version's ``labels`` and ``description`` are
+    its registered ones with every record applied in order."""
+
+    at: str
+    by: str
+    reason: str = ""
+    description: str | None = None  # the new description
+    labels: Mapping[str, str] = field(default_factory=lambda: _frozen(None))  # set (or changed)
+    unset_labels: tuple[str, ...] = ()  # removed
+    degraded: bool | None = None  # True: marked degraded; False: the mark cleared
+    evidence: str = ""  # what showed the degradation (the measurement)
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> Annotation:
+        return cls(
+            doc["at"],
+            doc["by"],
+            doc.get("reason", ""),
+            doc.get("description"),
+            _frozen(doc.get("labels")),
+            tuple(doc.get("unset_labels", ())),
+            doc.get("degraded"),
+            doc.get("evidence", ""),
+        )
+
+    def to_doc(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"at": self.at, "by": self.by}
+        if self.reason:
+            doc["reason"] = self.reason
+        if self.description is not None:
+            doc["description"] = self.description
+        if self.labels:
+            doc["labels"] = dict(self.labels)
+        if self.unset_labels:
+            doc["unset_labels"] = list(self.unset_labels)
+        if self.degraded is not None:
+            doc["degraded"] = self.degraded
+        if self.evidence:
+            doc["evidence"] = self.evidence
+        return doc
+
+    def apply(self, labels: Mapping[str, str], description: str) -> tuple[Mapping[str, str], str]:
+        """``labels`` and ``description`` after this record."""
+        merged = {k: v for k, v in labels.items() if k not in self.unset_labels} | dict(self.labels)
+        return _frozen(merged), description if self.description is None else self.description
+
+
+def annotated(labels: Mapping[str, str], description: str, records: Sequence[Annotation]) -> tuple[dict[str, str], str]:
+    """``labels`` and ``description`` with ``records`` applied in order."""
+    for record in records:
+        labels, description = record.apply(labels, description)
+    return dict(labels), description
+
+
+@dataclass(frozen=True)
 class ModelVersion:
     model: str
     version: str
@@ -290,8 +365,24 @@ class ModelVersion:
     labels: Mapping[str, str] = field(default_factory=lambda: _frozen(None))
     status: str = "active"
     evaluations: tuple[Evaluation, ...] = ()
+    annotations: tuple[Annotation, ...] = ()
 
     KIND = "ModelVersion"
+
+    @property
+    def degraded(self) -> Annotation | None:
+        """The record that marked this version degraded, unless a later one
+        cleared the mark."""
+        for record in reversed(self.annotations):
+            if record.degraded is not None:
+                return record if record.degraded else None
+        return None
+
+    @property
+    def state(self) -> str:
+        """The status as users see it: ``degraded`` for an active version
+        marked degraded, else ``status``."""
+        return "degraded" if self.status == "active" and self.degraded else self.status
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> ModelVersion:
@@ -313,6 +404,7 @@ class ModelVersion:
                 Evaluation(e["at"], e["by"], _frozen(e["metrics"]), e.get("environment"))
                 for e in doc.get("evaluations", ())
             ),
+            annotations=tuple(Annotation.from_doc(a) for a in doc.get("annotations", ())),
         )
 
     def to_doc(self) -> dict[str, Any]:
@@ -335,6 +427,8 @@ class ModelVersion:
         if self.signature is not None:
             doc["signature"] = _plain(self.signature)
         doc["evaluations"] = [e.to_doc() for e in self.evaluations]
+        if self.annotations:
+            doc["annotations"] = [a.to_doc() for a in self.annotations]
         return doc
 
 
