@@ -216,15 +216,17 @@ def list_models(*, at: str | None = None, registry: RegistryArg = None) -> Model
 def list_versions(
     model: str | None = None,
     *,
-    where: Sequence[str] = (),
+    where: str | Sequence[str] = (),
     labels: Mapping[str, str] | None = None,
     at: str | None = None,
     registry: RegistryArg = None,
 ) -> list[VersionSummary]:
     """The versions of ``model`` (or of every model), newest first, with
     stage and metrics; ``where`` conditions such as ``"metrics.auc > 0.9"``
-    (see ``gitreg.documents.query``) and ``labels`` keep only the versions that match."""
-    conditions = [c for text in where for c in query.parse(text)]
+    (one, or several that must all hold; see ``gitreg.documents.query``) and
+    ``labels`` keep only the versions that match."""
+    expressions = [where] if isinstance(where, str) else list(where)
+    conditions = [c for text in expressions for c in query.parse(text)]
     conditions += [query.Condition(f"labels.{k}", "==", v) for k, v in inputs.labels(labels).items()]
     snap = _open(registry).snapshot_at(at)
     return snap.version_summaries(model, conditions) if model is not None else snap.search(conditions)
@@ -402,6 +404,7 @@ def promote(
     *,
     to: str,
     reason: str = "",
+    force_degraded: str | None = None,
     dry_run: bool = False,
     branch: str | None = None,
     registry: RegistryArg = None,
@@ -411,9 +414,14 @@ def promote(
     the full plan) if not. ``dry_run`` returns the plan without writing.
     ``branch`` (also on demote, unassign, rollback) puts the commit on a new
     branch for a pull request instead ("" for a default name), pushed to
-    ``origin`` when there is one; merging it is the promotion."""
+    ``origin`` when there is one; merging it is the promotion. A version
+    marked degraded is refused unless ``force_degraded`` says why; the same
+    commit then clears the mark, that reason on the record."""
     return _move(
-        registry, lambda snap, who: lifecycle.plan_promote(snap, model, version, to, reason, who), dry_run, branch
+        registry,
+        lambda snap, who: lifecycle.plan_promote(snap, model, version, to, reason, who, force_degraded),
+        dry_run,
+        branch,
     )
 
 
@@ -456,15 +464,22 @@ def rollback(
     stage: str = "production",
     to: str | None = None,
     reason: str = "",
+    force_degraded: str | None = None,
     dry_run: bool = False,
     branch: str | None = None,
     registry: RegistryArg = None,
 ) -> Moved:
-    """Give the stage back to its previous holder (from the pointer file's
-    history), or to ``to``, which must have held it before. Skips metric
-    gates; the target must still be active."""
+    """Give the stage back: to the holder before the current one that may
+    still hold it (active, not degraded, its registered core unchanged),
+    read from the pointer file's history; repeated rollbacks keep walking
+    back. Or to ``to``: a rightful past holder skips the metric gates, any
+    other active version must pass them as a promotion would. A version
+    marked degraded is refused unless ``force_degraded`` says why."""
     return _move(
-        registry, lambda snap, who: lifecycle.plan_rollback(snap, model, stage, to, reason, who), dry_run, branch
+        registry,
+        lambda snap, who: lifecycle.plan_rollback(snap, model, stage, to, reason, who, force_degraded),
+        dry_run,
+        branch,
     )
 
 

@@ -479,6 +479,14 @@ def branch_options(func: Any) -> Any:
     )(func)
 
 
+force_degraded_option = click.option(
+    "--force-degraded",
+    "force_degraded",
+    metavar="TEXT",
+    help="Move a version marked degraded all the same, for this reason (the commit clears the mark).",
+)
+
+
 def move_options(func: Any) -> Any:
     """What every pointer move takes besides its own arguments: --reason,
     --dry-run, --branch, --pr-body, the registry and --json."""
@@ -541,17 +549,19 @@ def _report_move(moved: Any, as_json: bool, pr_body: str | None) -> dict[str, An
 @click.argument("model")
 @click.argument("version")
 @click.option("--to", "to", required=True, metavar="STAGE", help="The stage to promote to.")
+@force_degraded_option
 @move_options
-def promote(model: str, version: str, to: str, **move: Any) -> None:
+def promote(model: str, version: str, to: str, force_degraded: str | None, **move: Any) -> None:
     """Promote VERSION of MODEL to a stage, through its gates.
 
     The model's gates for the stage (model.yaml: min_, max_, min_improvement_,
     require_) and the stage-order policy (.gitreg/config.yaml) must pass;
-    otherwise the gate table is printed, nothing is written, exit 1.
+    otherwise the gate table is printed, nothing is written, exit 1. A
+    version marked degraded (by `gitreg monitor`) is refused.
     """
     from gitreg import api
 
-    _show_move(api.promote, model, version, to=to, **move)
+    _show_move(api.promote, model, version, to=to, force_degraded=force_degraded, **move)
 
 
 @main.command()
@@ -584,17 +594,20 @@ def unassign(model: str, stage: str, **move: Any) -> None:
 @main.command()
 @click.argument("model")
 @click.option("--stage", default="production", show_default=True, help="The stage to roll back.")
-@click.option("--to", "to", metavar="VERSION", help="An earlier holder to restore [default: the previous one].")
+@click.option("--to", "to", metavar="VERSION", help="The version to restore [default: the previous holder].")
+@force_degraded_option
 @move_options
-def rollback(model: str, stage: str, to: str | None, **move: Any) -> None:
+def rollback(model: str, stage: str, to: str | None, force_degraded: str | None, **move: Any) -> None:
     """Give a stage back to its previous holder.
 
-    The previous holder comes from the pointer file's own git history. Metric
-    gates are skipped; the target must have held the stage and be active.
+    The previous holder comes from the pointer file's own git history: the
+    one before the current holder that is still active, not degraded and
+    unchanged. Repeated rollbacks keep walking back. Metric gates are skipped
+    for a version that held the stage; --to another version must pass them.
     """
     from gitreg import api
 
-    _show_move(api.rollback, model, stage=stage, to=to, **move)
+    _show_move(api.rollback, model, stage=stage, to=to, force_degraded=force_degraded, **move)
 
 
 def _status_command(name: str, status: str) -> None:

@@ -223,11 +223,13 @@ def test_rollback_restores_the_previous_holder(reg: Path, cli: Cli) -> None:
         "Gitreg-From": "1.0.2",
         "Gitreg-Reason": "p99 latency",
     }
-    api.rollback("fraud", registry=reg)  # and back again: the previous holder is now 1.0.2
+    with pytest.raises(NotFoundError, match="nothing to roll back to"):  # a rollback walks back, never toggles
+        api.rollback("fraud", registry=reg)
+    api.rollback("fraud", to="1.0.2", registry=reg)  # a rightful past holder, by name
     assert stages(reg)["production"] == "1.0.2"
-    api.rollback("fraud", to="1.0.1", registry=reg)
+    api.rollback("fraud", registry=reg)
     assert stages(reg)["production"] == "1.0.1"
-    with pytest.raises(ConflictError, match="has never held staging"):
+    with pytest.raises(GateFailed, match="min_auc"):  # never held staging: its gates decide
         api.rollback("fraud", stage="staging", to="1.0.0", registry=reg)
 
 
@@ -236,7 +238,7 @@ def test_rollback_target_must_be_active(reg: Path) -> None:
     api.promote("fraud", "1.0.2", to="staging", registry=reg)
     api.archive("fraud", "1.0.1", registry=reg)
     before = state(reg)
-    with pytest.raises(ConflictError, match=r"fraud 1\.0\.1 is archived"):
+    with pytest.raises(ConflictError, match=r"every earlier holder of fraud staging \(1\.0\.1\) is degraded, archived"):
         api.rollback("fraud", stage="staging", registry=reg)
     assert state(reg) == before
 
@@ -253,8 +255,12 @@ def test_git_revert_of_a_promotion_equals_a_rollback(reg: Path, tmp_path: Path) 
     assert stages(twin) == stages(reg) == {"staging": "1.0.2", "production": "1.0.1"}
     moves = api.history("fraud", stage="production", registry=twin)
     assert (moves[0].action, moves[0].previous, moves[0].version) == ("manual", "1.0.2", "1.0.1")
+    for walked in (reg, twin):  # the revert undid the promotion as the rollback did: nothing is left before 1.0.1
+        with pytest.raises(NotFoundError, match="nothing to roll back to"):
+            api.rollback("fraud", registry=walked)
+    api.promote("fraud", "1.0.2", to="production", registry=twin)
     api.rollback("fraud", registry=twin)  # a reverted pointer history still rolls back
-    assert stages(twin)["production"] == "1.0.2"
+    assert stages(twin)["production"] == "1.0.1"
 
 
 def test_history(reg: Path, cli: Cli) -> None:

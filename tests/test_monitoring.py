@@ -119,7 +119,7 @@ def test_monitor_just_past_the_threshold_rolls_back_in_the_same_commit(reg: Path
 def test_monitor_threshold_comes_from_the_model_then_the_default(reg: Path, cli: Cli) -> None:
     cli("monitor", "fraud", "--metric", "auc=0.90", "-R", reg, code=4)  # 5.3% worse: past the default 5%
     assert stages(reg)["production"] == "1.0.0"
-    api.promote("fraud", "1.0.1", to="production", registry=reg)
+    api.promote("fraud", "1.0.1", to="production", force_degraded="the threshold was too tight", registry=reg)
     api.set_model("fraud", monitor_threshold=0.2, registry=reg)
     cli("monitor", "fraud", "--metric", "auc=0.80", "-R", reg, code=0)  # 15.8% < 20%
     assert stages(reg)["production"] == "1.0.1"

@@ -315,10 +315,12 @@ def test_gitreg_rollback_never_restores_a_version_that_never_rightfully_held_the
     _merge(pr_registry, "first", "--ff-only")
     line = _one_line_error(cli("rollback", "fraud", "--stage", "staging", "-R", pr_registry, code=1).stderr)
     assert "nothing to roll back to" in line
+    before = state(pr_registry)
     line = _one_line_error(
         cli("rollback", "fraud", "--stage", "staging", "--to", "1.0.0", "-R", pr_registry, code=1).stderr
     )
-    assert "has never held staging" in line
+    assert "refused: min_auc" in line  # not a rollback: the stage's gates judge it, as a promotion
+    assert state(pr_registry) == before
 
 
 def test_a_version_removed_and_written_again_is_no_rollback(pr_registry: Path, cli: Cli, artifact: Path) -> None:

@@ -26,7 +26,7 @@ from gitreg.documents.manifest import Model, ModelVersion, RegistryConfig, Stage
 from gitreg.documents.names import Version, escaped, is_name
 from gitreg.errors import InvalidDocumentError, NotFoundError, UsageError
 from gitreg.operations import history
-from gitreg.operations.lifecycle import OrderCheck
+from gitreg.operations.lifecycle import OrderCheck, degraded_refusal
 from gitreg.storage import location
 from gitreg.storage.git import Repo
 
@@ -718,6 +718,8 @@ def check_change(repo: Repo, base_rev: str, head: str) -> Report:
             )
             moves.append(move)
             reader.violations += _move_violations(move, base)
+            if isinstance(candidate, ModelVersion) and candidate.degraded is not None:
+                reader.violations.append(Violation("degraded", path, "/version", degraded_refusal(candidate)))
     reader.violations += _check_deletions(repo, base, base_config, head, deleted)
     _check_pointers(reader, config, docs, models)
     _check_dvc_pointers(reader, docs, [w for p in touched if (w := layout.classify(config.models_dir, p))])

@@ -296,8 +296,9 @@ class Snapshot:
         found = []
         for d in docs:
             stages = tuple(sorted(holders.get(d.version, []), key=lambda s: order.get(s, len(order))))
-            summary = VersionSummary(model, d.version, stages, d.status, d.created_at, d.created_by, d.metrics)
-            if conditions and not query.matches(conditions, manifest._plain(d.to_doc()) | {"stage": summary.stage}):
+            summary = VersionSummary(model, d.version, stages, d.state, d.created_at, d.created_by, d.metrics)
+            seen = {"stage": list(stages) or [summary.stage], "status": summary.status}
+            if conditions and not query.matches(conditions, manifest._plain(d.to_doc()) | seen):
                 continue
             found.append(summary)
         return found

@@ -4,12 +4,15 @@
     CONDITION := FIELD OP VALUE
     FIELD     := metrics.NAME | params.NAME[.NAME...] | metadata.NAME | labels.NAME
                  | version | stage | status | created_by | created_at
-    OP        := > | >= | < | <= | == | != | ~        (~: the text contains VALUE)
-    VALUE     := a number, true, false, 'quoted text', "quoted text" or a bare word
+    OP        := > | >= | < | <= | == | != | ~ | in  (~: the text contains VALUE)
+    VALUE     := a number, true, false, 'quoted text', "quoted text" or a bare word;
+                 after ``in``, a list of them: [staging, production]
 
 Numbers compare as numbers and text as text (ISO dates compare correctly as
-text); a missing field or a value of another type never matches. Nothing is
-evaluated: the expression is parsed into data and compared field by field.
+text); a missing field or a value of another type never matches. A field
+with several values (``stage``: a version may hold several stages) matches
+when any value does (``!=``: when none equals VALUE). Nothing is evaluated:
+the expression is parsed into data and compared field by field.
 """
 
 from __future__ import annotations
@@ -24,8 +27,12 @@ from gitreg.documents.names import shown
 from gitreg.errors import UsageError
 
 _FIELD = r"(?:metrics|params|metadata|labels)\.[A-Za-z0-9_][A-Za-z0-9_.:/-]*|version|stage|status|created_by|created_at"
-_VALUE = r"'[^']*'|\"[^\"]*\"|[^\s'\"]+"
-_CONDITION = re.compile(rf"\s*(?P<field>{_FIELD})\s*(?P<op>>=|<=|==|!=|>|<|~)\s*(?P<value>{_VALUE})\s*")
+_VALUE = r"'[^']*'|\"[^\"]*\"|[^\s'\"\[\],]+"
+_LIST = rf"\[\s*(?:(?:{_VALUE})\s*(?:,\s*(?:{_VALUE})\s*)*)?\]"
+_CONDITION = re.compile(
+    rf"\s*(?P<field>{_FIELD})\s*(?:(?P<op>>=|<=|==|!=|>|<|~)\s*(?P<value>{_VALUE})|\s(?P<in>in)\s*(?P<items>{_LIST}))\s*"
+)
+_ITEM = re.compile(_VALUE)
 _AND = re.compile(r"\s+and\s+", re.IGNORECASE)
 _NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
@@ -40,11 +47,14 @@ _OPS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
+Value = str | float | bool
+
+
 @dataclass(frozen=True)
 class Condition:
     field: str
     op: str
-    value: str | float | bool
+    value: Value | tuple[Value, ...]  # a tuple for ``in``
 
 
 def _value(text: str) -> str | float | bool:
@@ -65,9 +75,13 @@ def parse(expression: str) -> list[Condition]:
             raise UsageError(
                 f"cannot read the condition {shown(part)}: expected FIELD OP VALUE, e.g. 'metrics.auc > 0.9' "
                 "(fields: metrics.X, params.X, metadata.X, labels.X, version, stage, status, created_by, created_at; "
-                "ops: > >= < <= == != ~)"
+                "ops: > >= < <= == != ~, and `in [A, B]`)"
             )
-        conditions.append(Condition(m["field"], m["op"], _value(m["value"])))
+        if m["in"]:
+            items = tuple(_value(item) for item in _ITEM.findall(m["items"][1:-1]))
+            conditions.append(Condition(m["field"], "in", items))
+        else:
+            conditions.append(Condition(m["field"], m["op"], _value(m["value"])))
     return conditions
 
 
@@ -83,7 +97,13 @@ def _lookup(record: Mapping[str, Any], field: str) -> Any:
     return value
 
 
-def _holds(actual: Any, op: str, wanted: str | float | bool) -> bool:
+def _holds(actual: Any, op: str, wanted: Value | tuple[Value, ...]) -> bool:
+    if isinstance(actual, list | tuple):  # several values: any of them (!=: none equal)
+        if op == "!=":
+            return not any(_holds(a, "==", wanted) for a in actual)
+        return any(_holds(a, op, wanted) for a in actual)
+    if isinstance(wanted, tuple):  # in
+        return any(_holds(actual, "==", w) for w in wanted)
     if actual is None:
         return False
     if op == "~":

@@ -4,9 +4,12 @@ promote it through the normal gates (``lifecycle.plan_promote``).
 ``best``: the best-scoring eligible version, if it scores better than the
 current holder. ``conservative``: the same candidate, but only if it beats
 the holder by at least ``min_improvement`` (in the metric's own units, as
-the ``min_improvement_`` gate reads it). Eligible: active, not the holder,
-a finite value of the metric, the stage-order policy met and every gate of
-the stage passed.
+the ``min_improvement_`` gate reads it). Eligible: active, not marked
+degraded, not the holder, a finite value of the metric, the stage-order
+policy met and every gate of the stage passed. A version's score is its
+latest evaluation of the metric in the stage's environment (what
+``gitreg monitor`` and ``gitreg evaluate --environment STAGE`` record) when
+it has one, else its registered value.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import cast
 from gitreg.core.registry import Registry
 from gitreg.core.snapshot import Snapshot
 from gitreg.documents import gates
-from gitreg.documents.manifest import Model
+from gitreg.documents.manifest import Model, ModelVersion
 from gitreg.documents.names import check_name
 from gitreg.errors import UsageError
 from gitreg.operations import lifecycle
@@ -34,6 +37,16 @@ class Candidate:
     score: float | None
     eligible: bool
     why: str  # why not eligible ("" when eligible)
+    measured_at: str | None = None  # when the score was measured in the stage's environment (None: registered)
+
+
+def score(version: ModelVersion, metric: str, environment: str) -> tuple[float | None, str | None]:
+    """The version's latest evaluation of ``metric`` in ``environment`` and
+    when it was made; else its registered value (and None)."""
+    for evaluation in reversed(version.evaluations):
+        if evaluation.environment == environment and metric in evaluation.metrics:
+            return gates.score(evaluation.metrics[metric]), evaluation.at
+    return gates.score(version.metrics.get(metric)), None
 
 
 @dataclass(frozen=True)
@@ -84,22 +97,22 @@ def decide(
         raise UsageError(f"model {model!r} has no versions to deploy")
     pointer = snap.pointers(model).get(stage)
     holder = next((v for v in versions if pointer and v.version == pointer.version), None)
-    holder_score = gates.score(holder.metrics.get(name)) if holder else None
+    holder_score = score(holder, name, stage)[0] if holder else None
     candidates = []
     for v in versions:
         if holder is not None and v.version == holder.version:
             continue
-        value = gates.score(v.metrics.get(name))
+        value, measured_at = score(v, name, stage)
         why = ""
-        if v.status != "active":
-            why = v.status
+        if v.state != "active":
+            why = v.state
         elif value is None:
             why = f"no usable {name}"
         else:
             plan, _ = lifecycle.plan_promote(snap, model, v.version, stage, "", who)
             if not plan.allowed:
                 why = "; ".join(plan.failures())
-        candidates.append(Candidate(v.version, value, not why, why))
+        candidates.append(Candidate(v.version, value, not why, why, measured_at))
 
     def rank(c: Candidate) -> tuple[int, float]:
         if c.score is None:
@@ -114,8 +127,8 @@ def decide(
     elif holder is None or holder_score is None:
         chosen, why = top.version, f"{stage} has no holder with a usable {name}"
     else:
-        score = cast(float, top.score)  # eligible versions have one
-        gain = holder_score - score if lower else score - holder_score
+        top_score = cast(float, top.score)  # eligible versions have one
+        gain = holder_score - top_score if lower else top_score - holder_score
         if gain <= 0:
             why = (
                 f"{stage}'s holder {holder.version} ({name} {holder_score:g}) scores at least as well as {top.version}"

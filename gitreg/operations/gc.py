@@ -28,7 +28,7 @@ from gitreg.core.transaction import Change, TagSpec
 from gitreg.documents import dvcyaml, layout, manifest, tags
 from gitreg.documents.manifest import Artifact, ModelVersion, Retention, StagePointer
 from gitreg.errors import InvalidDocumentError, NotFoundError, UsageError
-from gitreg.operations import history
+from gitreg.operations import history, lifecycle
 
 DAY = 86400.0
 
@@ -68,9 +68,8 @@ def review_model(
     its stage pointers) with the reasons it is kept (none: expired)."""
     held = {p.version: stage for stage, p in pointers.items()}
     restore: dict[str, str] = {}
-    for stage, pointer in pointers.items():
-        past = history.holders(snap.repo, snap.commit, snap.models_dir, model, stage) if snap.commit else []
-        earlier = next((v for _, v in past if v is not None and v != pointer.version), None)
+    for stage in pointers:
+        earlier = lifecycle.rollback_target(snap, model, stage)
         if earlier is not None:
             restore.setdefault(earlier, stage)
     ever: dict[str, str] = {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from gitreg.core.registry import Registry
@@ -105,6 +105,35 @@ def _require_active(version: ModelVersion, what: str) -> None:
         )
 
 
+def degraded_refusal(version: ModelVersion) -> str:
+    """Why a version marked degraded may not be moved onto a stage."""
+    mark = version.degraded
+    why = mark.reason if mark is not None and mark.reason else "no reason given"
+    return (
+        f"{version.model} {version.version} is marked degraded ({why}): clear the mark first "
+        "(gitreg annotate --clear-degraded --reason TEXT)"
+    )
+
+
+def _cleared(
+    snap: Snapshot, version: ModelVersion, stage: str, force_degraded: str | None, who: str
+) -> dict[str, bytes | None]:
+    """Nothing for a version not marked degraded. For one that is: refused,
+    unless ``force_degraded`` gives the reason to move it all the same; then
+    the move's commit also clears the mark, that reason on the record."""
+    if version.degraded is None:
+        return {}
+    if force_degraded is None or not force_degraded.strip():
+        raise ConflictError(f"{degraded_refusal(version)}, or force it with a reason (--force-degraded TEXT)")
+    from gitreg.operations import annotate
+
+    note = annotate.record(
+        at=timestamp(time.time()), by=who, degraded=False, reason=f"forced onto {stage}: {force_degraded}"
+    )
+    path, data, _ = annotate.appended(snap, version, note)
+    return {path: data}
+
+
 def _diff(paths: Mapping[str, tuple[bytes | None, bytes | None]]) -> str:
     out: list[str] = []
     for path, (old, new) in paths.items():
@@ -130,11 +159,17 @@ def _registration_commit(snap: Snapshot, model: str, version: str) -> str:
 
 
 def _move(
-    snap: Snapshot, plan: Plan, who: str, writes: Mapping[str, str | None], leaving: Mapping[str, str]
+    snap: Snapshot,
+    plan: Plan,
+    who: str,
+    writes: Mapping[str, str | None],
+    leaving: Mapping[str, str],
+    also: Mapping[str, bytes | None] | None = None,
 ) -> tuple[Plan, Change]:
     """Files, tags and message for a plan. ``writes``: stage -> new holder
-    (None removes the pointer); ``leaving``: stage -> version losing it."""
-    files: dict[str, bytes | None] = {}
+    (None removes the pointer); ``leaving``: stage -> version losing it;
+    ``also``: other files the same commit writes (a cleared degraded mark)."""
+    files: dict[str, bytes | None] = dict(also or {})
     before: dict[str, tuple[bytes | None, bytes | None]] = {}
     current = snap.read_files([layout.stage_path(snap.models_dir, plan.model, s) for s in writes])
     for stage, version in writes.items():
@@ -166,10 +201,13 @@ def _move(
 # -- promote ------------------------------------------------------------------
 
 
-def plan_promote(snap: Snapshot, model: str, version: str, stage: str, reason: str, who: str) -> tuple[Plan, Change]:
+def plan_promote(
+    snap: Snapshot, model: str, version: str, stage: str, reason: str, who: str, force_degraded: str | None = None
+) -> tuple[Plan, Change]:
     candidate = _version(snap, model, version)
     snap.check_stage(stage)
     _require_active(candidate, "hold a stage")
+    cleared = _cleared(snap, candidate, stage, force_degraded, who)
     holder_pointer = snap.pointers(model).get(stage)
     if holder_pointer is not None and holder_pointer.version == candidate.version:
         raise ConflictError(f"{model} {candidate.version} already holds {stage}")
@@ -185,7 +223,7 @@ def plan_promote(snap: Snapshot, model: str, version: str, stage: str, reason: s
     previous = holder_pointer.version if holder_pointer else None
     plan = Plan("promote", model, stage, candidate.version, previous, reason, results, order)
     leaving = {stage: previous} if previous else {}
-    return _move(snap, plan, who, {stage: candidate.version}, leaving)
+    return _move(snap, plan, who, {stage: candidate.version}, leaving, cleared)
 
 
 Planner = Callable[[Snapshot, str], tuple[Plan, Change]]  # (snapshot, who) -> plan and its change
@@ -261,40 +299,104 @@ def plan_unassign(snap: Snapshot, model: str, stage: str, reason: str, who: str)
 # -- rollback ------------------------------------------------------------------
 
 
-def plan_rollback(snap: Snapshot, model: str, stage: str, to: str | None, reason: str, who: str) -> tuple[Plan, Change]:
+def walk_back(past: Sequence[history.Holding], actions: Mapping[str, str]) -> list[str]:
+    """The versions a stage would return to, newest first, from its rightful
+    holders in order (``actions``: commit -> its ``Gitreg-Action``). A
+    promotion goes on top, even of a version that held the stage before; a
+    rollback returns to an entry and undoes every move above it; any other
+    move (a ``git revert``, a merged pull request) back to the entry just
+    below the top undoes the top. So repeated rollbacks keep walking back
+    instead of toggling, and a rollback after a promotion undoes it."""
+    stack: list[str] = []
+    for holding in past:
+        action = actions.get(holding.commit, "")
+        if action == "rollback" and holding.version in stack:
+            del stack[len(stack) - stack[::-1].index(holding.version) :]
+        elif action not in ("promote", "rollback") and stack[-2:-1] == [holding.version]:
+            stack.pop()
+        else:
+            stack.append(holding.version)
+    return stack[::-1]
+
+
+def _earlier(snap: Snapshot, model: str, stage: str, current: str | None, past: Sequence[history.Holding]) -> list[str]:
+    """The walk back from ``current`` (``walk_back``): the holders before it, newest first."""
+    if not past:
+        return []
+    path = layout.stage_path(snap.models_dir, model, stage)
+    rows = snap.repo.log(str(snap.commit), [path], ["%H", "%(trailers:key=Gitreg-Action,valueonly)"])
+    walk = walk_back(past, {commit: action.strip() for commit, action in rows})
+    if current in walk:
+        walk = walk[walk.index(current) + 1 :]
+    return [v for v in walk if v != current]
+
+
+def rollback_target(snap: Snapshot, model: str, stage: str) -> str | None:
+    """The version ``gitreg rollback`` would give ``stage`` now (None: none)."""
+    pointer = snap.pointers(model).get(stage)
+    current = pointer.version if pointer else None
+    past = history.rightful(snap.repo, snap.commit, snap.models_dir, model, stage) if snap.commit else []
+    earlier = _earlier(snap, model, stage, current, past)
+    return next((v for v in earlier if _restorable(snap, model, v, past) is not None), None)
+
+
+def _restorable(snap: Snapshot, model: str, version: str, past: Sequence[history.Holding]) -> ModelVersion | None:
+    """``version``'s manifest when it may hold the stage again as it did:
+    still registered with the core it held it with, active, not degraded."""
+    document = snap.version(model, version)
+    if document is None or document.status != "active" or document.degraded is not None:
+        return None
+    if not any(h.version == version and manifest.same_registration(h.document, document) for h in past):
+        return None
+    return document
+
+
+def plan_rollback(
+    snap: Snapshot,
+    model: str,
+    stage: str,
+    to: str | None,
+    reason: str,
+    who: str,
+    force_degraded: str | None = None,
+) -> tuple[Plan, Change]:
+    """Give ``stage`` back. Without ``to``: to the holder before the current
+    one on the walk back (``walk_back``) that may still hold it — active,
+    not degraded, the registered core unchanged —, skipping the gates as a
+    return to a rightful holder. With ``to``: that version; a rightful past
+    holder skips the gates, any other active version must pass them as a
+    promotion would."""
     check_name(model)
     snap.check_stage(stage)
     pointer = snap.pointers(model).get(stage)
     current = pointer.version if pointer else None
-    # rightful past holders, newest first: what `gitreg check` accepts as a rollback
-    rightful = history.rightful(snap.repo, snap.commit, snap.models_dir, model, stage) if snap.commit else []
-    past = list(reversed(rightful))
-    if to is not None:
-        target = str(Version.parse(to))
-        if target == current:
-            raise ConflictError(f"{model} {target} already holds {stage}")
-        if not any(h.version == target for h in past):
-            raise ConflictError(
-                f"{model} {target} has never held {stage} (by a move that passed its gates then), so this is "
-                "no rollback; use `gitreg promote`"
-            )
-    else:
-        earlier = [h.version for h in past if h.version != current]
+    # rightful past holders, oldest first: what `gitreg check` accepts as a rollback
+    past = history.rightful(snap.repo, snap.commit, snap.models_dir, model, stage) if snap.commit else []
+    why = reason or (f"rollback from {current}" if current else "rollback")
+    if to is None:
+        earlier = _earlier(snap, model, stage, current, past)
         if not earlier:
             raise NotFoundError(f"nothing to roll back to: {model} has no earlier holder of {stage}")
-        target = earlier[0]
-    document = snap.version(model, target)
-    if document is None:
-        raise NotFoundError(f"{model} {target} held {stage} before but is no longer registered")
-    if not any(h.version == target and manifest.same_registration(h.document, document) for h in past):
-        raise ConflictError(
-            f"{model} {target} is no longer the version that held {stage} (its registered core changed); "
-            "use `gitreg promote`"
-        )
+        eligible = [v for v in earlier if _restorable(snap, model, v, past) is not None]
+        if not eligible:
+            raise ConflictError(
+                f"nothing to roll back to: every earlier holder of {model} {stage} ({', '.join(earlier)}) is "
+                "degraded, archived, deprecated, removed or changed since; use `gitreg promote`"
+            )
+        plan = Plan("rollback", model, stage, eligible[0], current, why)
+        return _move(snap, plan, who, {stage: eligible[0]}, {stage: current} if current else {})
+    target = str(Version.parse(to))
+    if target == current:
+        raise ConflictError(f"{model} {target} already holds {stage}")
+    document = _version(snap, model, target)
     _require_active(document, "hold a stage")
-    why = reason or (f"rollback from {current}" if current else "rollback")
-    plan = Plan("rollback", model, stage, target, current, why)
-    return _move(snap, plan, who, {stage: target}, {stage: current} if current else {})
+    cleared = _cleared(snap, document, stage, force_degraded, who)
+    if any(h.version == target and manifest.same_registration(h.document, document) for h in past):
+        plan = Plan("rollback", model, stage, target, current, why)
+        return _move(snap, plan, who, {stage: target}, {stage: current} if current else {}, cleared)
+    promoted, _ = plan_promote(snap, model, target, stage, why, who, force_degraded)
+    plan = dataclasses.replace(promoted, action="rollback", files={}, diff="")
+    return _move(snap, plan, who, {stage: target}, {stage: current} if current else {}, cleared)
 
 
 # -- status --------------------------------------------------------------------

@@ -21,7 +21,7 @@ from gitreg.documents import gates, inputs, layout, manifest
 from gitreg.documents.manifest import Evaluation, ModelVersion
 from gitreg.documents.names import Version, check_name
 from gitreg.errors import ConflictError, NotFoundError, UsageError
-from gitreg.operations import lifecycle
+from gitreg.operations import annotate, lifecycle
 from gitreg.operations.lifecycle import Plan
 
 DEFAULT_THRESHOLD = 0.05
@@ -258,12 +258,19 @@ def monitor(
             limit = model_doc.monitor_threshold
         limit = DEFAULT_THRESHOLD if limit is None else limit
         checks = _checks(snap, holder, measured)
-        path, data, _ = _appended(snap, holder, Evaluation(at, who, measured, environment or stage))
+        evaluation = Evaluation(at, who, measured, environment or stage)
+        path, data, _ = _appended(snap, holder, evaluation)
         trailers = {"Gitreg-Action": "evaluate", "Gitreg-Model": model, "Gitreg-Version": holder.version}
         trailers["Gitreg-Environment"] = environment or stage
         result = Monitored(model, stage, holder.version, limit, checks, "healthy", None, "", None)
         if not result.degraded:
             return result, Change({path: data}, f"Monitor {model} {holder.version} in {stage}: healthy", trailers)
+        # the version is marked degraded, with the measurement as evidence, in the same commit
+        evidence = ", ".join(f"{c.metric}={c.measured:g} (registered {c.registered:g})" for c in checks)
+        mark = annotate.record(at=at, by=who, degraded=True, reason=_reason(checks, limit), evidence=evidence)
+        path, data, _ = annotate.appended(
+            snap, dataclasses.replace(holder, evaluations=(*holder.evaluations, evaluation)), mark
+        )
         try:
             plan, change = lifecycle.plan_rollback(snap, model, stage, None, _reason(checks, limit), who)
         except (NotFoundError, ConflictError) as exc:

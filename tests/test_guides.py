@@ -1,0 +1,32 @@
+"""The topic guides under docs/ run as written (each `sh` block, then each
+`python` block, in the folder the commands leave)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from gitreg import api
+from tests.conftest import run_guide
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def test_the_lifecycle_guide_runs_as_written(tmp_path: Path) -> None:
+    page = DOCS / "lifecycle.md"
+    out = run_guide(page, tmp_path).stdout
+    registry = tmp_path / "registry"
+    assert "monitor exit 4" in out and "promote exit 1" in out
+    assert api.resolve("fraud@production", registry=registry).version == "1.0.0"
+    shown = api.show("fraud@1.0.2", registry=registry)
+    assert shown.state == "degraded" and [a.unset_labels for a in shown.annotations][:2] == [(), ("reviewed",)]
+    (code,) = re.findall(r"```python\n(.*?)```", page.read_text(), re.S)
+    done = subprocess.run([sys.executable, "-c", code], cwd=registry, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['1.0.2', '1.0.0']"
+    assert api.resolve("fraud@production", registry=registry).version == "1.0.0"
+    cleared = api.show("fraud@1.0.2", registry=registry)
+    assert cleared.state == "active" and cleared.annotations[-1].reason.startswith("forced onto production: ")
+    assert api.check(registry=registry).ok
