@@ -109,6 +109,64 @@ def metrics_options(func: Any, *, file_help: str, pair_help: str) -> Any:
     return pairs_option("--metric", "metrics", "metric", pair_help)(func)
 
 
+def _names(ctx: click.Context, read: Callable[[Any], list[str]], incomplete: str) -> list[str]:
+    """Shell completion from the registry the command line names (or the
+    default one), read offline; a completion never fails, it offers nothing."""
+    from gitreg import api
+
+    try:
+        registry = api.open_registry(ctx.params.get("registry"), offline=True)
+        return [name for name in read(registry) if name.startswith(incomplete)]
+    except Exception:  # a broken registry or bad input must not break the user's shell
+        return []
+
+
+def _models(registry: Any) -> list[str]:
+    from gitreg import api
+
+    return [m.name for m in api.list_models(registry=registry)]
+
+
+def _versions(registry: Any, model: str) -> list[str]:
+    from gitreg import api
+
+    return [v.version for v in api.list_versions(model, registry=registry)]
+
+
+def _stages(registry: Any) -> list[str]:
+    from gitreg import api
+
+    return list(api.list_models(registry=registry).stages)
+
+
+def complete_models(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    return _names(ctx, _models, incomplete)
+
+
+def complete_versions(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    return _names(ctx, lambda r: _versions(r, ctx.params.get("model") or ""), incomplete)
+
+
+def complete_stages(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    return _names(ctx, _stages, incomplete)
+
+
+def complete_refs(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """MODEL, then MODEL@ followed by its stages, latest and versions."""
+    model, at, _ = incomplete.partition("@")
+    if not at:
+        return _names(ctx, _models, incomplete)
+
+    def refs(registry: Any) -> list[str]:
+        return [f"{model}@{name}" for name in [*_stages(registry), "latest", *_versions(registry, model)]]
+
+    return _names(ctx, refs, incomplete)
+
+
+model_argument = functools.partial(click.argument, "model", shell_complete=complete_models)
+version_argument = functools.partial(click.argument, "version", shell_complete=complete_versions)
+
+
 # What each command looks like in use: shown under its --help (and in
 # docs/cli.md); tests/test_cli.py parses every one against its command.
 EXAMPLES: dict[str, tuple[str, ...]] = {
@@ -304,7 +362,7 @@ def init(path: str, as_json: bool, **options: Any) -> None:
 
 
 @main.command()
-@click.argument("model")
+@model_argument()
 @click.option("--artifact", "-a", required=True, metavar="PATH", help="The model file or folder to store.")
 @click.option("--version", "version", metavar="X.Y.Z", help="Version to register [default: next after the highest].")
 @click.option(
@@ -347,7 +405,7 @@ def register(model: str, artifact: str, progress: bool | None, as_json: bool, **
 
 
 @main.command("list")
-@click.argument("model", required=False)
+@model_argument(required=False)
 @click.option(
     "--where",
     "where",
@@ -386,7 +444,7 @@ def list_(
 
 
 @main.command()
-@click.argument("ref", metavar="MODEL[@VERSION|@STAGE|@latest]")
+@click.argument("ref", metavar="MODEL[@VERSION|@STAGE|@latest]", shell_complete=complete_refs)
 @at_option
 @registry_option
 @json_option
@@ -546,9 +604,11 @@ def _report_move(moved: Any, as_json: bool, pr_body: str | None) -> dict[str, An
 
 
 @main.command()
-@click.argument("model")
-@click.argument("version")
-@click.option("--to", "to", required=True, metavar="STAGE", help="The stage to promote to.")
+@model_argument()
+@version_argument()
+@click.option(
+    "--to", "to", required=True, metavar="STAGE", shell_complete=complete_stages, help="The stage to promote to."
+)
 @force_degraded_option
 @move_options
 def promote(model: str, version: str, to: str, force_degraded: str | None, **move: Any) -> None:
@@ -565,9 +625,11 @@ def promote(model: str, version: str, to: str, force_degraded: str | None, **mov
 
 
 @main.command()
-@click.argument("model")
-@click.argument("version")
-@click.option("--to", "to", required=True, metavar="STAGE", help="The stage to demote to.")
+@model_argument()
+@version_argument()
+@click.option(
+    "--to", "to", required=True, metavar="STAGE", shell_complete=complete_stages, help="The stage to demote to."
+)
 @move_options
 def demote(model: str, version: str, to: str, **move: Any) -> None:
     """Demote VERSION of MODEL to a lower stage.
@@ -581,8 +643,8 @@ def demote(model: str, version: str, to: str, **move: Any) -> None:
 
 
 @main.command()
-@click.argument("model")
-@click.option("--stage", required=True, help="The stage whose pointer to remove.")
+@model_argument()
+@click.option("--stage", shell_complete=complete_stages, required=True, help="The stage whose pointer to remove.")
 @move_options
 def unassign(model: str, stage: str, **move: Any) -> None:
     """Remove MODEL's pointer for a stage: no version holds it afterwards."""
@@ -592,8 +654,10 @@ def unassign(model: str, stage: str, **move: Any) -> None:
 
 
 @main.command()
-@click.argument("model")
-@click.option("--stage", default="production", show_default=True, help="The stage to roll back.")
+@model_argument()
+@click.option(
+    "--stage", shell_complete=complete_stages, default="production", show_default=True, help="The stage to roll back."
+)
 @click.option("--to", "to", metavar="VERSION", help="The version to restore [default: the previous holder].")
 @force_degraded_option
 @move_options
@@ -612,8 +676,8 @@ def rollback(model: str, stage: str, to: str | None, force_degraded: str | None,
 
 def _status_command(name: str, status: str) -> None:
     @main.command(name=name, help=f"Mark VERSION of MODEL {status}.\n\nRefused while the version holds a stage.")
-    @click.argument("model")
-    @click.argument("version")
+    @model_argument()
+    @version_argument()
     @registry_option
     @json_option
     def command(model: str, version: str, registry: Registry, as_json: bool) -> None:
@@ -628,8 +692,12 @@ _status_command("deprecate", "deprecated")
 
 
 @main.command()
-@click.argument("model")
-@click.option("--stage", help="Only the moves of this stage's pointer, with the version before and after.")
+@model_argument()
+@click.option(
+    "--stage",
+    shell_complete=complete_stages,
+    help="Only the moves of this stage's pointer, with the version before and after.",
+)
 @click.option(
     "--metrics",
     "metrics",
@@ -670,7 +738,7 @@ def history(
 
 
 @main.command()
-@click.argument("model")
+@model_argument()
 @click.argument("versions", nargs=-1, required=True)
 @at_option
 @registry_option
@@ -685,7 +753,7 @@ def compare(model: str, versions: tuple[str, ...], at: str | None, registry: Reg
 
 
 @main.command()
-@click.argument("ref", metavar="MODEL@STAGE|MODEL@VERSION|MODEL@latest")
+@click.argument("ref", metavar="MODEL@STAGE|MODEL@VERSION|MODEL@latest", shell_complete=complete_refs)
 @at_option
 @registry_option
 @json_option
@@ -757,7 +825,7 @@ def doctor(registry: Registry, as_json: bool) -> None:
 
 
 @main.command()
-@click.argument("ref", metavar="MODEL@VERSION|MODEL@STAGE|MODEL@latest")
+@click.argument("ref", metavar="MODEL@VERSION|MODEL@STAGE|MODEL@latest", shell_complete=complete_refs)
 @click.option("--output", "-o", type=click.Path(), help="Where to write it [default: its own name, here].")
 @click.option("--force", is_flag=True, help="Replace what is at the output path.")
 @progress_option
@@ -810,7 +878,7 @@ def verify(target: str | None, remote: bool, repair: bool, at: str | None, regis
 
 
 @main.command("lineage")
-@click.argument("ref", metavar="MODEL@VERSION|MODEL@STAGE|MODEL@latest")
+@click.argument("ref", metavar="MODEL@VERSION|MODEL@STAGE|MODEL@latest", shell_complete=complete_refs)
 @at_option
 @registry_option
 @json_option
@@ -830,8 +898,8 @@ measurement_options = functools.partial(
 
 
 @main.command()
-@click.argument("model")
-@click.argument("version")
+@model_argument()
+@version_argument()
 @measurement_options
 @click.option("--environment", metavar="ENV", help="Where it was measured, e.g. production, shadow, offline-eval.")
 @registry_option
@@ -860,8 +928,8 @@ def evaluate(
 
 
 @main.command()
-@click.argument("model")
-@click.argument("version")
+@model_argument()
+@version_argument()
 @pairs_option("--label", "labels", "label", "Set a label (repeatable).")
 @click.option("--unset-label", "unset_labels", multiple=True, metavar="KEY", help="Remove a label (repeatable).")
 @click.option("--description", metavar="TEXT", help="Replace the version's description.")
@@ -906,9 +974,15 @@ MONITOR_EXIT = {"healthy": 0, "rolled-back": 4, "degraded": 5}
 
 
 @main.command()
-@click.argument("model")
+@model_argument()
 @measurement_options
-@click.option("--stage", default="production", show_default=True, help="The stage whose holder was measured.")
+@click.option(
+    "--stage",
+    shell_complete=complete_stages,
+    default="production",
+    show_default=True,
+    help="The stage whose holder was measured.",
+)
 @click.option(
     "--threshold",
     type=float,
@@ -940,7 +1014,7 @@ def monitor(model: str, as_json: bool, **options: Any) -> None:
 
 
 @main.command()
-@click.argument("model")
+@model_argument()
 @click.option(
     "--strategy",
     type=click.Choice(["best", "conservative"]),
@@ -958,7 +1032,15 @@ def monitor(model: str, as_json: bool, **options: Any) -> None:
     metavar="DELTA",
     help="conservative: how much better than the holder, in the metric's units [default: 0, i.e. strictly better].",
 )
-@click.option("--to", "to", default="production", show_default=True, metavar="STAGE", help="The stage to deploy to.")
+@click.option(
+    "--to",
+    "to",
+    default="production",
+    show_default=True,
+    metavar="STAGE",
+    shell_complete=complete_stages,
+    help="The stage to deploy to.",
+)
 @reason_option
 @dry_run_option
 @branch_options
@@ -1102,7 +1184,7 @@ def model() -> None:
 
 
 @model.command("show")
-@click.argument("model", metavar="MODEL")
+@model_argument(metavar="MODEL")
 @at_option
 @registry_option
 @json_option
@@ -1115,7 +1197,7 @@ def model_show(model: str, at: str | None, registry: Registry, as_json: bool) ->
 
 
 @model.command("set")
-@click.argument("model", metavar="MODEL")
+@model_argument(metavar="MODEL")
 @click.option("--description", help="Replace the description.")
 @click.option("--owner", "owners", multiple=True, help="An owner (repeatable; replaces the list).")
 @pairs_option("--label", "labels", "label", "Set a label (repeatable).")

@@ -222,7 +222,10 @@ def order_json(order: OrderCheck | None) -> dict[str, Any] | None:
     return {"stage": order.stage, "requires": list(order.requires), "held": list(order.held), "passed": order.passed}
 
 
-def plan_json(plan: Plan, commit: str | None = None, tag_names: Sequence[str] = ()) -> dict[str, Any]:
+def plan_json(
+    plan: Plan, commit: str | None = None, tag_names: Sequence[str] = (), *, dry_run: bool = False
+) -> dict[str, Any]:
+    """A move's plan; ``commit`` None with ``dry_run`` False: refused, nothing written."""
     return {
         "action": plan.action,
         "model": plan.model,
@@ -237,7 +240,7 @@ def plan_json(plan: Plan, commit: str | None = None, tag_names: Sequence[str] = 
         "diff": plan.diff,
         "commit": commit,
         "tags": list(tag_names),
-        "dry_run": commit is None,
+        "dry_run": dry_run,
     }
 
 
@@ -834,7 +837,7 @@ def registered_text(r: Registered) -> str:
 
 
 def move_json(moved: Moved, body: str | None) -> dict[str, Any]:
-    doc = plan_json(moved.plan, moved.commit, moved.tags)
+    doc = plan_json(moved.plan, moved.commit, moved.tags, dry_run=moved.commit is None)
     return doc | {"branch": moved.branch, "pushed_to": moved.pushed_to, "pr_body": body}
 
 

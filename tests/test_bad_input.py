@@ -176,7 +176,7 @@ def test_existing_version_exits_1(registry: Path, artifact: Path, cli: Cli) -> N
             "unknown stage 'nostage': this registry's stages are development, staging, production",
         ),
         (["show", "fraud@9.9.9"], 1, "fraud@9.9.9 is not registered"),
-        (["show", "ghost@latest"], 1, "model 'ghost' has no versions"),
+        (["show", "ghost@latest"], 1, "model 'ghost' is not registered"),
         (["show", "fraud@production"], 1, "no version of 'fraud' holds stage 'production'"),
         (["show", "fraud@"], 2, "names no version"),
         (["show", "Fraud@1.0.0"], 2, "invalid model name 'Fraud'"),
@@ -228,3 +228,36 @@ def test_version_file_disagreeing_with_its_path(registry: Path, artifact: Path, 
     os.system(f"git -C {registry} add -A && git -C {registry} commit -qm mv")  # noqa: S605
     result = cli("show", "fraud@2.0.0", "-R", registry, code=1)
     assert "models/fraud/versions/2.0.0.yaml: /version: is '1.0.0' but the file's path says '2.0.0'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["resolve", "nope@production"], "model 'nope' is not registered"),
+        (["resolve", "frud@production"], "model 'frud' is not registered (did you mean 'fraud'?)"),
+        (["show", "fraud@stagin"], "unknown stage 'stagin' (did you mean 'staging'?)"),
+        (["promote", "fraud", "1.0.0", "--to", "prod"], "unknown stage 'prod' (did you mean 'production'?)"),
+        (["promote", "fruad", "1.0.0", "--to", "staging"], "model 'fruad' is not registered (did you mean 'fraud'?)"),
+        (["list", "fraudd"], "model 'fraudd' is not registered (did you mean 'fraud'?)"),
+        (["resolve", "zzz@latest"], "model 'zzz' is not registered"),
+    ],
+)
+def test_unknown_names_are_named_with_the_closest_known_one(
+    registry: Path, artifact: Path, cli: Cli, args: list[str], message: str
+) -> None:
+    api.register("fraud", artifact, registry=registry)
+    before = state(registry)
+    result = cli(*args, "-R", registry, code=2 if "stage" in message else 1)
+    assert result.stderr.startswith(f"gitreg: error: {message}") and result.stderr.count("\n") == 1
+    assert state(registry) == before
+
+
+def test_a_refused_promotion_is_no_dry_run_in_json(registry: Path, artifact: Path, cli: Cli) -> None:
+    import json
+
+    api.register("fraud", artifact, registry=registry)
+    refused = cli("promote", "fraud", "1.0.0", "--to", "production", "--json", "-R", registry, code=1)
+    doc = json.loads(refused.stdout)
+    assert doc["allowed"] is False and doc["dry_run"] is False and doc["commit"] is None
+    planned = cli("promote", "fraud", "1.0.0", "--to", "staging", "--dry-run", "--json", "-R", registry)
+    assert json.loads(planned.stdout)["dry_run"] is True

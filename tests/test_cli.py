@@ -186,3 +186,39 @@ def test_every_api_function_is_reachable_from_the_package() -> None:
     assert public and all(getattr(gitreg, name) is getattr(api, name) for name in public)
     assert set(public) <= set(gitreg.__all__)
     assert importlib.import_module("gitreg").ModelVersion.__name__ == "ModelVersion"
+
+
+def test_shell_completion_offers_models_versions_stages_and_refs(registry: Path, artifact: Path) -> None:
+    """click's completion protocol, as bash drives it (README: Shell completion)."""
+    import os
+    import subprocess
+    import sys
+
+    from gitreg import api
+
+    api.register("fraud", artifact, registry=registry)
+    api.register("fraud", artifact, registry=registry)
+    scripts = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{scripts}{os.pathsep}{os.environ['PATH']}"}
+
+    def offered(line: str) -> list[str]:
+        words = line.split(" ")
+        run = {**env, "_GITREG_COMPLETE": "bash_complete", "COMP_WORDS": line, "COMP_CWORD": str(len(words) - 1)}
+        out = subprocess.run(["gitreg"], cwd=registry, env=run, capture_output=True, text=True, check=True).stdout
+        return [row.split(",", 1)[1] for row in out.splitlines()]
+
+    assert offered("gitreg promote fr") == ["fraud"]
+    assert offered("gitreg promote fraud ") == ["1.0.1", "1.0.0"]
+    assert offered("gitreg promote fraud 1.0.0 --to pro") == ["production"]
+    assert offered("gitreg resolve fraud@s") == ["fraud@staging"]
+    assert offered("gitreg rollback fraud --stage ") == ["development", "staging", "production"]
+    # outside any registry: nothing offered, no error
+    outside = {**env, "_GITREG_COMPLETE": "bash_complete", "COMP_WORDS": "gitreg promote f", "COMP_CWORD": "2"}
+    done = subprocess.run(["gitreg"], cwd=registry.parent, env=outside, capture_output=True, text=True, check=False)
+    assert (done.returncode, done.stdout.strip(), done.stderr) == (0, "", "")
+    # the README's line installs it in bash
+    hooked = subprocess.run(
+        ["bash", "-c", 'eval "$(_GITREG_COMPLETE=bash_source gitreg)" && complete -p gitreg'],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "gitreg" in hooked.stdout and "-F" in hooked.stdout

@@ -3,6 +3,7 @@ reads only the trees and files it needs (no history walk, no tag parsing)."""
 
 from __future__ import annotations
 
+import difflib
 import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -124,8 +125,16 @@ class Snapshot:
     def check_stage(self, stage: str) -> str:
         check_name(stage, "stage name")
         if stage not in self.config.stages:
-            raise UsageError(f"unknown stage {stage!r}: this registry's stages are {', '.join(self.config.stages)}")
+            raise UsageError(
+                f"unknown stage {stage!r}{_did_you_mean(stage, self.config.stages)}: "
+                f"this registry's stages are {', '.join(self.config.stages)}"
+            )
         return stage
+
+    def unknown_model(self, model: str) -> NotFoundError:
+        """The error for a model this registry does not have, naming the
+        closest one it has."""
+        return NotFoundError(f"model {model!r} is not registered{_did_you_mean(model, self.model_names())}")
 
     # -- listing from trees (no file contents) --------------------------------
 
@@ -288,7 +297,7 @@ class Snapshot:
         check_name(model)
         docs = self.all_versions(model)
         if not docs and self.model(model) is None:
-            raise NotFoundError(f"model {model!r} is not registered")
+            raise self.unknown_model(model)
         holders: dict[str, list[str]] = {}
         for stage, pointer in self.pointers(model).items():
             holders.setdefault(pointer.version, []).append(stage)
@@ -310,7 +319,11 @@ class Snapshot:
     def _latest_active(self, model: str) -> ModelVersion:
         found = self.versions(model)
         if not found:
-            raise NotFoundError(f"model {model!r} has no versions")
+            raise (
+                self.unknown_model(model)
+                if self.model(model) is None
+                else NotFoundError(f"model {model!r} has no versions")
+            )
         for version in reversed(found):
             document = self.version(model, str(version))
             if document is not None and document.status == "active":
@@ -417,10 +430,21 @@ class Snapshot:
             stage = self.check_stage(what)
             pointer = self.pointers(model).get(stage)
             if pointer is None:
+                if not self.versions(model) and self.model(model) is None:
+                    raise self.unknown_model(model)
                 raise NotFoundError(f"no version of {model!r} holds stage {stage!r}")
             version = pointer.version
         document = self.version(model, version)
         if document is None:
+            if not self.versions(model) and self.model(model) is None:
+                raise self.unknown_model(model)
             known = "" if self.versions(model) else f" (model {model!r} has no versions)"
             raise NotFoundError(f"{model}@{version} is not registered{known}")
         return document
+
+
+def _did_you_mean(name: str, known: Sequence[str]) -> str:
+    """ " (did you mean 'x'?)" for the known name ``name`` abbreviates or
+    most resembles, if any does."""
+    close = [k for k in known if k.startswith(name)][:1] or difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""

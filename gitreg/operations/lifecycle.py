@@ -94,6 +94,8 @@ def _version(snap: Snapshot, model: str, version: str) -> ModelVersion:
     text = str(Version.parse(version))
     found = snap.version(model, text)
     if found is None:
+        if not snap.versions(model) and snap.model(model) is None:
+            raise snap.unknown_model(model)
         raise NotFoundError(f"{model} {text} is not registered")
     return found
 
