@@ -32,6 +32,7 @@ _TYPES = {
 if TYPE_CHECKING:
     from gitreg.api import (
         annotate,
+        approve,
         archive,
         check,
         compare,
@@ -108,6 +109,7 @@ __all__ = [
     "VersionSummary",
     "__version__",
     "annotate",
+    "approve",
     "archive",
     "check",
     "compare",

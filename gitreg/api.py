@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from gitreg.ci.check import Report
     from gitreg.documents import inputs, query
     from gitreg.operations import annotate as annotating
+    from gitreg.operations import approve as approving
     from gitreg.operations import compare as comparing
     from gitreg.operations import deploy as deploying
     from gitreg.operations import diff as changes
@@ -63,10 +64,24 @@ if TYPE_CHECKING:
 else:  # each loads when a function here first uses it
     checking = lazy.module("gitreg.ci.check")
     inputs, query = (lazy.module(f"gitreg.documents.{name}") for name in ("inputs", "query"))
-    annotating, changes, comparing, deploying, diagnosis, exchange, hist, lifecycle, mirror, monitoring, retention = (
+    (
+        annotating,
+        approving,
+        changes,
+        comparing,
+        deploying,
+        diagnosis,
+        exchange,
+        hist,
+        lifecycle,
+        mirror,
+        monitoring,
+        retention,
+    ) = (
         lazy.module(f"gitreg.operations.{name}")
         for name in (
             "annotate",
+            "approve",
             "diff",
             "compare",
             "deploy",
@@ -516,6 +531,14 @@ def annotate(
         clear_degraded=clear_degraded,
         reason=reason,
     )[0]
+
+
+@events.emits("approve")
+def approve(model: str, version: str, *, stage: str, note: str = "", registry: RegistryArg = None) -> ModelVersion:
+    """Record your approval (by your git identity, now) of ``version`` for
+    ``stage``; the stage's ``require_approvals: N`` gate counts distinct
+    approvers (``require_owner_approvals``: among the model's owners)."""
+    return approving.approve(_open(registry), model, version, stage, note)[0]
 
 
 @events.emits("deprecate")

@@ -201,6 +201,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "verify": ("gitreg verify", "gitreg verify fraud@1.0.2 --remote", "gitreg verify --repair"),
     "lineage": ("gitreg lineage fraud@production",),
     "evaluate": ("gitreg evaluate fraud 1.0.2 --metric auc=0.91 --environment shadow",),
+    "approve": ("gitreg approve fraud 1.0.2 --for production --note 'reviewed in RISK-142'",),
     "annotate": (
         "gitreg annotate fraud 1.0.2 --label approved=yes --description 'Retrained on June data'",
         "gitreg annotate fraud 1.0.2 --unset-label approved --reason 'approval withdrawn'",
@@ -968,6 +969,30 @@ def annotate(
         registry=registry,
     )
     echo(render.to_json(render.version_json(updated)) if as_json else render.annotated_text(updated))
+
+
+@main.command()
+@model_argument()
+@version_argument()
+@click.option(
+    "--for", "stage", required=True, metavar="STAGE", shell_complete=complete_stages, help="The stage approved for."
+)
+@click.option("--note", default="", metavar="TEXT", help="What was reviewed, or a ticket.")
+@registry_option
+@json_option
+def approve(model: str, version: str, stage: str, note: str, registry: Registry, as_json: bool) -> None:
+    """Approve VERSION of MODEL for a stage, as yourself.
+
+    Appends an approval (your git identity, now, the note) to the version's
+    manifest in one commit. A stage's `require_approvals: N` gate counts
+    distinct approvers; `require_owner_approvals: N` only the model's owners
+    (listed by email). `gitreg check --base` counts the approvals the base
+    branch has: one added in the same pull request as the promotion does not.
+    """
+    from gitreg import api, render
+
+    updated = api.approve(model, version, stage=stage, note=note, registry=registry)
+    echo(render.to_json(render.version_json(updated)) if as_json else render.approved_text(updated, stage))
 
 
 MONITOR_EXIT = {"healthy": 0, "rolled-back": 4, "degraded": 5}

@@ -864,6 +864,14 @@ def evaluated_text(updated: ModelVersion) -> str:
     return f"Recorded evaluation {len(updated.evaluations)} of {updated.model} {updated.version}{where}: {values}"
 
 
+def approved_text(updated: ModelVersion, stage: str) -> str:
+    approvers = updated.approvers(stage)
+    return (
+        f"{updated.model} {updated.version} approved for {stage} by {approvers[-1]} "
+        f"({len(approvers)} approver(s) for {stage})"
+    )
+
+
 def annotated_text(updated: ModelVersion) -> str:
     note = updated.annotations[-1]
     said = [f"{k}={v}" for k, v in note.labels.items()] + [f"-{k}" for k in note.unset_labels]

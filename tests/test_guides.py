@@ -18,14 +18,15 @@ def test_the_lifecycle_guide_runs_as_written(tmp_path: Path) -> None:
     page = DOCS / "lifecycle.md"
     out = run_guide(page, tmp_path).stdout
     registry = tmp_path / "registry"
-    assert "monitor exit 4" in out and "promote exit 1" in out
+    assert "monitor exit 4" in out and "promote exit 1" in out and "unapproved promote exit 1" in out
+    assert api.resolve("fraud@staging", registry=registry).version == "1.0.3"
     assert api.resolve("fraud@production", registry=registry).version == "1.0.0"
     shown = api.show("fraud@1.0.2", registry=registry)
     assert shown.state == "degraded" and [a.unset_labels for a in shown.annotations][:2] == [(), ("reviewed",)]
     (code,) = re.findall(r"```python\n(.*?)```", page.read_text(), re.S)
     done = subprocess.run([sys.executable, "-c", code], cwd=registry, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "['1.0.2', '1.0.0']"
+    assert done.stdout.strip() == "['1.0.3', '1.0.0']"
     assert api.resolve("fraud@production", registry=registry).version == "1.0.0"
     cleared = api.show("fraud@1.0.2", registry=registry)
     assert cleared.state == "active" and cleared.annotations[-1].reason.startswith("forced onto production: ")

@@ -466,6 +466,7 @@ def _check_version_edit(path: str, old: ModelVersion, new: ModelVersion) -> list
     why = {
         "evaluations": "evaluations can only be appended",
         "annotations": "annotations can only be appended",
+        "approvals": "approvals can only be appended",
         "labels": "labels change only by an appended annotation (gitreg annotate) that says so",
         "description": "the description changes only by an appended annotation (gitreg annotate) that says so",
     }
@@ -505,7 +506,15 @@ def _check_move(
         holder_file = layout.version_path(base_config.models_dir, model, holder_pointer.version)
         holder = base_reader.documents([holder_file])[holder_file]
     stage_gates = model_doc.gates.get(stage, {}) if isinstance(model_doc, Model) else {}
-    results = tuple(gates.evaluate(stage_gates, candidate, holder)) if candidate else ()
+    results: tuple[GateResult, ...] = ()
+    if candidate is not None:
+        # approvals count as the base has them: one added in the same change does not
+        candidate_file = layout.version_path(base_config.models_dir, model, candidate.version)
+        on_base = base_reader.documents([candidate_file])[candidate_file]
+        approved = on_base.approvals if isinstance(on_base, ModelVersion) else ()
+        owners = model_doc.owners if isinstance(model_doc, Model) else ()
+        judged = dataclasses.replace(candidate, approvals=approved)
+        results = tuple(gates.evaluate(stage_gates, judged, holder, stage, owners))
     requires = base_config.requires.get(stage, ())
     order = None
     if requires:

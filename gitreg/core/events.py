@@ -69,6 +69,7 @@ WRITES = frozenset(
         "deprecate",
         "evaluate",
         "annotate",
+        "approve",
         "monitor",
         "deploy",
         "gc",

@@ -1,10 +1,12 @@
 """Promotion gates (docs/design.md §1): a pure function of the gates, the candidate
-and the stage's current holder. A missing metric, NaN or infinity fails."""
+and the stage's current holder. A missing metric, NaN or infinity fails.
+``require_approvals: N`` counts the candidate's distinct approvers for the
+stage, ``require_owner_approvals: N`` only those among the model's owners."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -51,8 +53,40 @@ def _number(value: object) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def evaluate_one(key: str, threshold: float | bool, candidate: ModelVersion, holder: ModelVersion | None) -> GateResult:
+APPROVALS = ("approvals", "owner_approvals")  # require_<these>: N, a count of approvers
+
+
+def is_owner(identity: str, owners: Sequence[str]) -> bool:
+    """Whether a git identity ('Name <email>') is one of ``owners``, listed
+    by email or as the whole identity (emails compared without case)."""
+    email = identity.rpartition("<")[2].rstrip(">").strip().lower()
+    return any(o.strip() == identity or o.strip().lower() == email for o in owners) if email else False
+
+
+def _approvals(
+    key: str, name: str, needed: float | bool, candidate: ModelVersion, stage: str, owners: Sequence[str]
+) -> GateResult:
+    found = candidate.approvers(stage)
+    if name == "owner_approvals":
+        found = tuple(a for a in found if is_owner(a, owners))
+    count = int(needed)
+    passed = len(found) >= count
+    who = "owners' approvals" if name == "owner_approvals" else "approvals"
+    reason = "ok" if passed else f"{len(found)} of {count} {who} for {stage or 'this stage'}"
+    return GateResult(key, "require", name, needed, len(found), None, passed, reason)
+
+
+def evaluate_one(
+    key: str,
+    threshold: float | bool,
+    candidate: ModelVersion,
+    holder: ModelVersion | None,
+    stage: str = "",
+    owners: Sequence[str] = (),
+) -> GateResult:
     kind, name = parse_gate(key)
+    if kind == "require" and name in APPROVALS:
+        return _approvals(key, name, threshold, candidate, stage, owners)
     if kind == "require":
         flag = candidate.metadata.get(name)
         passed = flag is True
@@ -93,10 +127,15 @@ def evaluate_one(key: str, threshold: float | bool, candidate: ModelVersion, hol
 
 
 def evaluate(
-    gates: Mapping[str, float | bool], candidate: ModelVersion, holder: ModelVersion | None
+    gates: Mapping[str, float | bool],
+    candidate: ModelVersion,
+    holder: ModelVersion | None,
+    stage: str = "",
+    owners: Sequence[str] = (),
 ) -> list[GateResult]:
-    """Every gate's result, in the order model.yaml lists them."""
-    return [evaluate_one(key, threshold, candidate, holder) for key, threshold in gates.items()]
+    """Every gate's result, in the order model.yaml lists them (``stage``
+    and the model's ``owners`` for the approval gates)."""
+    return [evaluate_one(key, threshold, candidate, holder, stage, owners) for key, threshold in gates.items()]
 
 
 def lower_is_better(model: Model | None, metric: str) -> bool:

@@ -194,7 +194,13 @@ def gate_edits(value: Mapping[str, Mapping[str, Any]] | None) -> list[tuple[str,
                 f"invalid gate {shown(key)}: use min_<metric>, max_<metric>, min_improvement_<metric> or require_<flag>"
             ) from None
         check_key(metric, "metric" if kind != "require" else "metadata")
-        if kind == "require":
+        if kind == "require" and metric in ("approvals", "owner_approvals"):
+            if isinstance(threshold, bool) or not isinstance(threshold, int | float) or threshold != int(threshold):
+                raise UsageError(f"gate {key!r} takes a number of approvers (1-64), got {shown(threshold)}")
+            if not 1 <= threshold <= 64:
+                raise UsageError(f"gate {key!r} takes a number of approvers (1-64), got {shown(threshold)}")
+            edits.append((stage, key, int(threshold)))
+        elif kind == "require":
             if threshold is not True:
                 raise UsageError(f"gate {key!r} takes the value true, got {shown(threshold)}")
             edits.append((stage, key, True))

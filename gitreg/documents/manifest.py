@@ -68,7 +68,7 @@ def record_changes(old: ModelVersion, new: ModelVersion) -> list[str]:
     ``description`` not what the appended annotations make of them."""
     found = [
         name
-        for name in ("evaluations", "annotations")
+        for name in ("evaluations", "annotations", "approvals")
         if getattr(new, name)[: len(getattr(old, name))] != getattr(old, name)
     ]
     if "annotations" not in found:
@@ -342,6 +342,26 @@ class Annotation:
         return _frozen(merged), description if self.description is None else self.description
 
 
+@dataclass(frozen=True)
+class Approval:
+    """One person's approval of a version for a stage (``gitreg approve``):
+    who by the git identity, when, and an optional note. Records are only
+    appended; ``require_approvals`` gates count distinct approvers."""
+
+    at: str
+    by: str
+    stage: str
+    note: str = ""
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> Approval:
+        return cls(doc["at"], doc["by"], doc["stage"], doc.get("note", ""))
+
+    def to_doc(self) -> dict[str, Any]:
+        doc = {"at": self.at, "by": self.by, "stage": self.stage}
+        return doc | ({"note": self.note} if self.note else {})
+
+
 def annotated(labels: Mapping[str, str], description: str, records: Sequence[Annotation]) -> tuple[dict[str, str], str]:
     """``labels`` and ``description`` with ``records`` applied in order."""
     for record in records:
@@ -366,8 +386,13 @@ class ModelVersion:
     status: str = "active"
     evaluations: tuple[Evaluation, ...] = ()
     annotations: tuple[Annotation, ...] = ()
+    approvals: tuple[Approval, ...] = ()
 
     KIND = "ModelVersion"
+
+    def approvers(self, stage: str) -> tuple[str, ...]:
+        """The distinct identities that approved this version for ``stage``, in order."""
+        return tuple(dict.fromkeys(a.by for a in self.approvals if a.stage == stage))
 
     @property
     def degraded(self) -> Annotation | None:
@@ -405,6 +430,7 @@ class ModelVersion:
                 for e in doc.get("evaluations", ())
             ),
             annotations=tuple(Annotation.from_doc(a) for a in doc.get("annotations", ())),
+            approvals=tuple(Approval.from_doc(a) for a in doc.get("approvals", ())),
         )
 
     def to_doc(self) -> dict[str, Any]:
@@ -429,6 +455,8 @@ class ModelVersion:
         doc["evaluations"] = [e.to_doc() for e in self.evaluations]
         if self.annotations:
             doc["annotations"] = [a.to_doc() for a in self.annotations]
+        if self.approvals:
+            doc["approvals"] = [a.to_doc() for a in self.approvals]
         return doc
 
 

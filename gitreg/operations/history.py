@@ -7,6 +7,7 @@ model's files: the trail (``events``) and the holders a stage has had
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -99,7 +100,8 @@ def rightful(repo: Repo, head: str, models_dir: str, model: str, stage: str) -> 
     pointer_path = layout.stage_path(models_dir, model, stage)
     names = []
     for commit, version in moves:
-        names += [f"{commit}:{layout.version_path(models_dir, model, version)}", f"{commit}^:{model_path}"]
+        version_path = layout.version_path(models_dir, model, version)
+        names += [f"{commit}:{version_path}", f"{commit}^:{version_path}", f"{commit}^:{model_path}"]
         names.append(f"{commit}^:{pointer_path}")
     blobs = repo.read_objects(names)
     before: dict[str, str] = {}  # commit -> the version holding the stage at its first parent
@@ -124,7 +126,12 @@ def rightful(repo: Repo, head: str, models_dir: str, model: str, stage: str) -> 
         if commit in before:
             holder_path = layout.version_path(models_dir, model, before[commit])
             holder = _parse_or_none(holder_blobs[f"{commit}^:{holder_path}"], ModelVersion, holder_path)
-        if all(g.passed for g in gates.evaluate(described.gates.get(stage, {}), held, holder)):
+        # approvals as they were before the move: one added with it does not count
+        before_move = _parse_or_none(blobs[f"{commit}^:{path}"], ModelVersion, path)
+        approved = before_move.approvals if isinstance(before_move, ModelVersion) else ()
+        judged = dataclasses.replace(held, approvals=approved)
+        results = gates.evaluate(described.gates.get(stage, {}), judged, holder, stage, described.owners)
+        if all(g.passed for g in results):
             found.append(Holding(commit, version, held))
     return found
 

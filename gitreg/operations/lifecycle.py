@@ -216,7 +216,8 @@ def plan_promote(
     holder = snap.version(model, holder_pointer.version) if holder_pointer else None
     model_doc = snap.model(model)
     stage_gates = model_doc.gates.get(stage, {}) if model_doc else {}
-    results = tuple(gates.evaluate(stage_gates, candidate, holder))
+    owners = model_doc.owners if model_doc else ()
+    results = tuple(gates.evaluate(stage_gates, candidate, holder, stage, owners))
     requires = snap.config.requires.get(stage, ())
     order = None
     if requires:  # "must have held", as gitreg check reads it for the same move
