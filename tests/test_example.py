@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from gitreg import api
 from tests.conftest import git
 
@@ -24,6 +26,7 @@ def readme_commands() -> str:
     return block
 
 
+@pytest.mark.stress
 def test_the_example_project_end_to_end(tmp_path: Path) -> None:
     project = tmp_path / "fraud-training"
     shutil.copytree(EXAMPLE, project)

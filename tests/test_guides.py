@@ -8,12 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from gitreg import api
 from tests.conftest import run_guide
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
+@pytest.mark.stress
 def test_the_lifecycle_guide_runs_as_written(tmp_path: Path) -> None:
     page = DOCS / "lifecycle.md"
     out = run_guide(page, tmp_path).stdout
