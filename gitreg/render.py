@@ -187,6 +187,10 @@ def plan_text(plan: Plan, commit: str | None = None) -> str:
         lines.append(f"  leaves: {', '.join(plan.removed)}")
     if plan.reason:
         lines.append(f"  reason: {plan.reason}")
+    if plan.transition is not None:
+        lines.append(f"  refused by transition rule: {plan.transition}")
+    if plan.archived is not None:
+        lines.append(f"  archives the replaced holder {plan.archived} (archive_replaced)")
     if plan.gates or plan.order:
         headers = ["GATE", "THRESHOLD", "VALUE", _holder_header(plan.previous).upper(), "DELTA", "RESULT", "WHY"]
         lines.append(table(headers, gate_rows(plan.gates, plan.order, why=True)))
@@ -237,6 +241,8 @@ def plan_json(
         "gates": gates_json(plan.gates),
         "order": order_json(plan.order),
         "removed": list(plan.removed),
+        "transition": plan.transition,
+        "archived": plan.archived,
         "diff": plan.diff,
         "commit": commit,
         "tags": list(tag_names),

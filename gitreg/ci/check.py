@@ -52,11 +52,12 @@ class MoveCheck:
     gates: tuple[GateResult, ...] = ()
     order: OrderCheck | None = None
     problems: tuple[str, ...] = ()  # the report's violations on this pointer file other than its gates and order
+    transition: str | None = None  # why the base's promotion.transitions refuse the move
 
     @property
     def passed(self) -> bool:
         gates_pass = all(g.passed for g in self.gates) and (self.order is None or self.order.passed)
-        return gates_pass and not self.problems
+        return gates_pass and not self.problems and self.transition is None
 
 
 @dataclass(frozen=True)
@@ -520,7 +521,15 @@ def _check_move(
     if requires:
         held = history.held(repo, base, base_config.models_dir, model, after.version, requires)
         order = OrderCheck(stage, requires, held)
-    return MoveCheck(path, model, stage, previous, after.version, False, results, order)
+    transition = None
+    if stage in base_config.transitions:  # where the version is on the base
+        paths = {s: layout.stage_path(base_config.models_dir, model, s) for s in base_config.stages}
+        found = base_reader.documents(list(paths.values()))
+        where = [
+            s for s, p in paths.items() if isinstance(found[p], StagePointer) and found[p].version == after.version
+        ]
+        transition = base_config.refused_transition(stage, where)
+    return MoveCheck(path, model, stage, previous, after.version, False, results, order, transition=transition)
 
 
 def _held_as_is(repo: Repo, base: str, models_dir: str, stage: str, candidate: ModelVersion) -> bool:
@@ -543,6 +552,8 @@ def _move_violations(move: MoveCheck, base: str) -> list[Violation]:
         for g in move.gates
         if not g.passed
     ]
+    if move.transition is not None:
+        found.append(Violation("transition", move.path, "/version", f"{move.model} {move.version}: {move.transition}"))
     if move.order is not None and not move.order.passed:
         found.append(
             Violation(

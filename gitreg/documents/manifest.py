@@ -147,6 +147,20 @@ class Hook:
 
 
 @dataclass(frozen=True)
+class Transition:
+    """``promotion.transitions.<stage>`` in the config: the stages a version
+    may enter ``<stage>`` from (None: any), and whether the holder it
+    replaces is archived."""
+
+    sources: tuple[str, ...] | None = None
+    archive_replaced: bool = False
+
+    def to_doc(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {} if self.sources is None else {"from": list(self.sources)}
+        return doc | ({"archive_replaced": True} if self.archive_replaced else {})
+
+
+@dataclass(frozen=True)
 class RegistryConfig:
     models_dir: str = "models"
     stages: tuple[str, ...] = DEFAULT_STAGES
@@ -155,6 +169,7 @@ class RegistryConfig:
     requires: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: _default_requires(DEFAULT_STAGES))
     retention: Retention | None = None
     hooks: tuple[Hook, ...] = ()
+    transitions: Mapping[str, Transition] = field(default_factory=lambda: _frozen(None))
 
     KIND = "RegistryConfig"
 
@@ -175,6 +190,12 @@ class RegistryConfig:
             requires=requires,
             retention=Retention.from_doc(doc["retention"]) if "retention" in doc else None,
             hooks=tuple(Hook(h["on"], h.get("webhook"), tuple(h.get("command", ()))) for h in doc.get("events", ())),
+            transitions=_frozen(
+                {
+                    stage: Transition(tuple(t["from"]) if "from" in t else None, bool(t.get("archive_replaced", False)))
+                    for stage, t in (promotion or {}).get("transitions", {}).items()
+                }
+            ),
         )
 
     def to_doc(self) -> dict[str, Any]:
@@ -187,6 +208,8 @@ class RegistryConfig:
             "artifacts": {"remote": self.remote},
             "promotion": {"requires": {k: list(v) for k, v in self.requires.items()}},
         }
+        if self.transitions:
+            doc["promotion"]["transitions"] = {k: t.to_doc() for k, t in self.transitions.items()}
         if self.retention is not None:
             doc["retention"] = self.retention.to_doc()
         if self.hooks:
@@ -198,10 +221,34 @@ class RegistryConfig:
         retention policy names that are not configured."""
         named = [("/promotion/requires", s) for target, needed in self.requires.items() for s in (target, *needed)]
         named += [("/retention/keep_stages", s) for s in (self.retention.keep_stages if self.retention else ())]
+        named += [
+            ("/promotion/transitions", s)
+            for target, rule in self.transitions.items()
+            for s in (target, *(rule.sources or ()))
+        ]
         return [(where, s) for where, s in dict.fromkeys(named) if s not in self.stages]
 
     def rank(self, stage: str) -> int:
         return self.stages.index(stage)
+
+    def where(self, held: Sequence[str]) -> tuple[str, ...]:
+        """The stages a version is in, for the transition rules: those it
+        holds, else the lowest stage."""
+        return tuple(held) or self.stages[:1]
+
+    def refused_transition(self, target: str, held: Sequence[str]) -> str | None:
+        """Why a version holding ``held`` may not enter ``target`` under
+        ``promotion.transitions`` (None: it may)."""
+        rule = self.transitions.get(target)
+        if rule is None or rule.sources is None or target in held:
+            return None
+        now = self.where(held)
+        if any(s in rule.sources for s in now):
+            return None
+        allowed = ", ".join(rule.sources) or "nowhere"
+        return (
+            f"{target} may be entered from {allowed} only (promotion.transitions); the version is in {', '.join(now)}"
+        )
 
 
 @dataclass(frozen=True)

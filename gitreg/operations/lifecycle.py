@@ -50,10 +50,13 @@ class Plan:
     removed: tuple[str, ...] = ()  # demote: stages the version leaves
     files: Mapping[str, bytes | None] = dataclasses.field(default_factory=dict)
     diff: str = ""
+    transition: str | None = None  # why promotion.transitions refuses the move (None: it allows it)
+    archived: str | None = None  # the replaced holder archived with the move (archive_replaced)
 
     @property
     def allowed(self) -> bool:
-        return all(g.passed for g in self.gates) and (self.order is None or self.order.passed)
+        gates_pass = all(g.passed for g in self.gates) and (self.order is None or self.order.passed)
+        return gates_pass and self.transition is None
 
     def title(self) -> str:
         """One line saying what the move does (the commit's subject)."""
@@ -67,6 +70,8 @@ class Plan:
         found = [f"{g.gate}: {g.reason}" for g in self.gates if not g.passed]
         if self.order is not None and not self.order.passed:
             found.append(f"stage order: {self.stage} needs a version that has held {' or '.join(self.order.requires)}")
+        if self.transition is not None:
+            found.append(f"transition: {self.transition}")
         return found
 
 
@@ -75,9 +80,8 @@ class GateFailed(GitregError):
 
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
-        super().__init__(
-            f"promotion of {plan.model} {plan.version} to {plan.stage} refused: {'; '.join(plan.failures())}"
-        )
+        what = "promotion" if plan.action == "promote" else plan.action
+        super().__init__(f"{what} of {plan.model} {plan.version} to {plan.stage} refused: {'; '.join(plan.failures())}")
 
 
 @dataclass(frozen=True)
@@ -167,6 +171,7 @@ def _move(
     writes: Mapping[str, str | None],
     leaving: Mapping[str, str],
     also: Mapping[str, bytes | None] | None = None,
+    also_tags: Sequence[TagSpec] = (),
 ) -> tuple[Plan, Change]:
     """Files, tags and message for a plan. ``writes``: stage -> new holder
     (None removes the pointer); ``leaving``: stage -> version losing it;
@@ -188,6 +193,7 @@ def _move(
         for stage, new in writes.items()
         if new is not None
     ]
+    specs += also_tags
     trailers = {"Gitreg-Action": plan.action, "Gitreg-Model": plan.model}
     if plan.version is not None:
         trailers["Gitreg-Version"] = plan.version
@@ -224,9 +230,21 @@ def plan_promote(
         held = history.held(snap.repo, str(snap.commit), snap.models_dir, model, candidate.version, requires)
         order = OrderCheck(stage, requires, held)
     previous = holder_pointer.version if holder_pointer else None
-    plan = Plan("promote", model, stage, candidate.version, previous, reason, results, order)
+    pointers = snap.pointers(model)
+    held_now = [s for s in snap.config.stages if s in pointers and pointers[s].version == candidate.version]
+    transition = snap.config.refused_transition(stage, held_now)
+    plan = Plan("promote", model, stage, candidate.version, previous, reason, results, order, transition=transition)
     leaving = {stage: previous} if previous else {}
-    return _move(snap, plan, who, {stage: candidate.version}, leaving, cleared)
+    files, specs = dict(cleared), []
+    rule = snap.config.transitions.get(stage)
+    if rule is not None and rule.archive_replaced and holder is not None:
+        still = [s for s, p in pointers.items() if s != stage and p.version == holder.version]
+        if not still:  # the replaced holder keeps no other stage: it is archived with the move
+            path, data, spec = _status_change(snap, holder, "archived")
+            files[path] = data
+            specs += spec
+            plan = dataclasses.replace(plan, archived=holder.version)
+    return _move(snap, plan, who, {stage: candidate.version}, leaving, files, specs)
 
 
 Planner = Callable[[Snapshot, str], tuple[Plan, Change]]  # (snapshot, who) -> plan and its change
@@ -285,7 +303,9 @@ def plan_demote(snap: Snapshot, model: str, version: str, stage: str, reason: st
         writes[stage] = target.version
         if previous is not None:
             leaving[stage] = previous
-    plan = Plan("demote", model, stage, target.version, previous, reason, removed=above)
+    held_now = [s for s in config.stages if s in pointers and pointers[s].version == target.version]
+    transition = config.refused_transition(stage, held_now)
+    plan = Plan("demote", model, stage, target.version, previous, reason, removed=above, transition=transition)
     return _move(snap, plan, who, writes, leaving)
 
 
@@ -405,6 +425,21 @@ def plan_rollback(
 # -- status --------------------------------------------------------------------
 
 
+def _status_change(snap: Snapshot, document: ModelVersion, status: str) -> tuple[str, bytes, list[TagSpec]]:
+    """The version file with ``status``, and GTO's spelling of a version
+    taken out of use: its deregistration tag (once)."""
+    updated = dataclasses.replace(document, status=status)
+    path = layout.version_path(snap.models_dir, document.model, document.version)
+    deregister = tags.TagEvent("deregister", document.model, version=document.version)
+    mirrored = snap.repo.tag_refs([deregister.name()])
+    specs = (
+        []
+        if mirrored
+        else [TagSpec(deregister, document.version, _registration_commit(snap, document.model, document.version))]
+    )
+    return path, manifest.render(updated, path), specs
+
+
 def set_status(registry: Registry, model: str, version: str, status: str) -> tuple[ModelVersion, str]:
     """Archive or deprecate a version (an annotation: its core stays as registered)."""
     if status not in ("archived", "deprecated"):
@@ -420,19 +455,11 @@ def set_status(registry: Registry, model: str, version: str, status: str) -> tup
                 f"{model} {document.version} holds {', '.join(held)}; move the pointer first "
                 f"(promote another version, `gitreg rollback`, `gitreg demote` or `gitreg unassign`)"
             )
+        path, data, specs = _status_change(snap, document, status)
         updated = dataclasses.replace(document, status=status)
-        path = layout.version_path(snap.models_dir, model, document.version)
         action = "archive" if status == "archived" else "deprecate"
-        # GTO's spelling of a version taken out of use: its deregistration tag (once)
-        deregister = tags.TagEvent("deregister", model, version=document.version)
-        mirrored = snap.repo.tag_refs([deregister.name()])
-        specs = (
-            []
-            if mirrored
-            else [TagSpec(deregister, document.version, _registration_commit(snap, model, document.version))]
-        )
         return Change(
-            {path: manifest.render(updated, path)},
+            {path: data},
             f"{action.capitalize()} {model} {document.version}",
             {"Gitreg-Action": action, "Gitreg-Model": model, "Gitreg-Version": document.version},
             tags=specs,
