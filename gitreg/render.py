@@ -106,7 +106,7 @@ def versions_text(items: Sequence[VersionSummary]) -> str:
         [
             *([v.model] if several else []),
             v.version,
-            v.stage,
+            f"{v.stage} (degraded)" if v.stages and v.status == "degraded" else v.stage,
             v.created_at[:19].replace("T", " ") + " UTC",
             v.created_by.split(" <")[0],
             *(number(v.metrics.get(n)) for n in names),

@@ -68,6 +68,18 @@ def test_monitor_marks_degraded_and_nothing_brings_it_back(reg: Path, cli: Cli) 
         "1.0.1",
     ]
     assert json.loads(cli("list", "fraud", "--json", "-R", reg).stdout)[0]["status"] == "degraded"
+    rows = {line.split()[0]: line.split("  20")[0] for line in cli("list", "fraud", "-R", reg).stdout.splitlines()[1:]}
+    assert [rows[v].split(maxsplit=1)[1].strip() for v in ("1.0.2", "1.0.1", "1.0.0")] == [
+        "staging (degraded)",  # still holds staging, which monitor did not watch
+        "degraded",
+        "production",
+    ]
+
+
+def test_a_degraded_holder_shows_as_such(reg: Path, cli: Cli) -> None:
+    api.monitor("fraud", stage="staging", metrics={"auc": 0.80}, registry=reg)  # 1.0.2 still holds production
+    row = next(line for line in cli("list", "fraud", "-R", reg).stdout.splitlines() if line.startswith("1.0.2"))
+    assert "production (degraded)" in row
     assert cli("check", "-R", reg).exit_code == 0
     assert gto_view(reg) == our_view(reg, cli)
 
