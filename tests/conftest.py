@@ -183,12 +183,19 @@ def build_registry(tmp_path: Path, artifact: Path, _templates: Path) -> Callable
     return build
 
 
-def _pushed_fraud_and_churn(folder: Path, artifact: Path) -> None:
+def init_with_origin(folder: Path) -> Path:
+    """``folder/registry``, made by ``gitreg init``, with an empty bare
+    ``folder/origin.git`` as its ``origin`` (for a setup to push to)."""
     origin = folder / "origin.git"
     git(folder, "init", "-q", "--bare", "-b", "main", str(origin))
     registry = folder / "registry"
     api.init(registry)
     git(registry, "remote", "add", "origin", str(origin))
+    return registry
+
+
+def _pushed_fraud_and_churn(folder: Path, artifact: Path) -> None:
+    registry = init_with_origin(folder)
     for auc in (0.80, 0.90, 0.95, 0.97):
         api.register("fraud", artifact, registry=registry, metrics={"auc": auc}, metadata={"approved": True})
     api.register("churn", artifact, registry=registry, metrics={"auc": 0.7})

@@ -13,18 +13,14 @@ import pytest
 from gitreg import api
 from gitreg.errors import ConflictError, NotFoundError
 from gitreg.operations.lifecycle import GateFailed
-from tests.conftest import Cli, Setup, git, state
+from tests.conftest import Cli, Setup, git, init_with_origin, state
 from tests.helpers import check, gto_view, our_view, pointer, pr
 
 
 def _three_in_production(folder: Path, artifact: Path) -> None:
     """fraud 1.0.0, 1.0.1, 1.0.2 (auc .90/.92/.95), each through staging to
     production in turn: 1.0.2 holds both stages now. Pushed to origin."""
-    origin = folder / "origin.git"
-    git(folder, "init", "-q", "--bare", "-b", "main", str(origin))
-    registry = folder / "registry"
-    api.init(registry)
-    git(registry, "remote", "add", "origin", str(origin))
+    registry = init_with_origin(folder)
     for auc in (0.90, 0.92, 0.95):
         done = api.register("fraud", artifact, metrics={"auc": auc}, registry=registry)
         api.promote("fraud", done.version, to="staging", registry=registry)

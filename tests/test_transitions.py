@@ -11,7 +11,7 @@ import pytest
 
 from gitreg import api
 from gitreg.operations.lifecycle import GateFailed
-from tests.conftest import Cli, Setup, git, state
+from tests.conftest import Cli, Setup, git, init_with_origin, state
 from tests.helpers import check, gto_view, messages, our_view, pointer, pr
 
 RULES = """promotion:
@@ -24,11 +24,7 @@ RULES = """promotion:
 
 
 def _ruled(folder: Path, artifact: Path) -> None:
-    origin = folder / "origin.git"
-    git(folder, "init", "-q", "--bare", "-b", "main", str(origin))
-    registry = folder / "registry"
-    api.init(registry)
-    git(registry, "remote", "add", "origin", str(origin))
+    registry = init_with_origin(folder)
     config = registry / ".gitreg" / "config.yaml"
     text = config.read_text()
     assert text.rstrip().endswith("- staging")  # promotion: is the file's last section

@@ -582,6 +582,13 @@ _PLAIN_PATH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*/[A-Za-z0-9_][A-Za-z0-9._-
 _PLAIN_MD5 = re.compile(r"[0-9a-f]*[acdf][0-9a-f]*(?:\.dir)?")  # a letter no number syntax uses
 
 
+def version_file(models_dir: str, document: ModelVersion) -> tuple[str, bytes]:
+    """A registered version's manifest path and bytes, for an edit after
+    registration (its DVC pointer does not change)."""
+    path = layout.version_path(models_dir, document.model, document.version)
+    return path, render(document, path)
+
+
 def version_files(models_dir: str, document: ModelVersion) -> dict[str, bytes]:
     """What a registered version writes: its manifest, and its DVC pointer
     (derived: the artifact entry, pulled by DVC to ``<version>/<path>`` beside

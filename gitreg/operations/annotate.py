@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from gitreg.core.registry import Registry
 from gitreg.core.snapshot import Snapshot, timestamp
 from gitreg.core.transaction import Change
-from gitreg.documents import inputs, layout, manifest
+from gitreg.documents import inputs, manifest
 from gitreg.documents.manifest import Annotation, ModelVersion
 from gitreg.documents.names import Version, check_name
 from gitreg.errors import ConflictError, NotFoundError, UsageError
@@ -55,8 +55,7 @@ def appended(snap: Snapshot, document: ModelVersion, note: Annotation) -> tuple[
     updated = dataclasses.replace(
         document, labels=labels, description=description, annotations=(*document.annotations, note)
     )
-    path = layout.version_path(snap.models_dir, document.model, document.version)
-    return path, manifest.render(updated, path), updated
+    return (*manifest.version_file(snap.models_dir, updated), updated)
 
 
 def annotate(

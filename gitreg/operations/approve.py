@@ -17,7 +17,7 @@ import time
 from gitreg.core.registry import Registry
 from gitreg.core.snapshot import Snapshot, timestamp
 from gitreg.core.transaction import Change
-from gitreg.documents import layout, manifest
+from gitreg.documents import manifest
 from gitreg.documents.manifest import Approval, ModelVersion
 from gitreg.documents.names import Version, check_name
 from gitreg.errors import ConflictError, NotFoundError, UsageError
@@ -47,11 +47,9 @@ def approve(registry: Registry, model: str, version: str, stage: str, note: str 
         if record.by in document.approvers(stage):
             raise ConflictError(f"{record.by} has already approved {model} {wanted} for {stage}")
         updated = dataclasses.replace(document, approvals=(*document.approvals, record))
-        path = layout.version_path(snap.models_dir, model, wanted)
+        path, data = manifest.version_file(snap.models_dir, updated)
         trailers = {"Gitreg-Action": "approve", "Gitreg-Model": model, "Gitreg-Version": wanted, "Gitreg-Stage": stage}
-        return Change(
-            {path: manifest.render(updated, path)}, f"Approve {model} {wanted} for {stage}", trailers, result=updated
-        )
+        return Change({path: data}, f"Approve {model} {wanted} for {stage}", trailers, result=updated)
 
     applied = registry.apply(build)
     return applied.change.result, applied.commit

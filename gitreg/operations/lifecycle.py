@@ -428,8 +428,7 @@ def plan_rollback(
 def _status_change(snap: Snapshot, document: ModelVersion, status: str) -> tuple[str, bytes, list[TagSpec]]:
     """The version file with ``status``, and GTO's spelling of a version
     taken out of use: its deregistration tag (once)."""
-    updated = dataclasses.replace(document, status=status)
-    path = layout.version_path(snap.models_dir, document.model, document.version)
+    path, data = manifest.version_file(snap.models_dir, dataclasses.replace(document, status=status))
     deregister = tags.TagEvent("deregister", document.model, version=document.version)
     mirrored = snap.repo.tag_refs([deregister.name()])
     specs = (
@@ -437,7 +436,7 @@ def _status_change(snap: Snapshot, document: ModelVersion, status: str) -> tuple
         if mirrored
         else [TagSpec(deregister, document.version, _registration_commit(snap, document.model, document.version))]
     )
-    return path, manifest.render(updated, path), specs
+    return path, data, specs
 
 
 def set_status(registry: Registry, model: str, version: str, status: str) -> tuple[ModelVersion, str]:

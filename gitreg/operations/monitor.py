@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from gitreg.core.registry import Registry
 from gitreg.core.snapshot import Snapshot, timestamp
 from gitreg.core.transaction import Change
-from gitreg.documents import gates, inputs, layout, manifest
+from gitreg.documents import gates, inputs, manifest
 from gitreg.documents.manifest import Evaluation, ModelVersion
 from gitreg.documents.names import Version, check_name
 from gitreg.errors import ConflictError, NotFoundError, UsageError
@@ -37,8 +37,7 @@ def _measurement(metrics: Mapping[str, float], environment: str | None) -> tuple
 
 def _appended(snap: Snapshot, document: ModelVersion, evaluation: Evaluation) -> tuple[str, bytes, ModelVersion]:
     updated = dataclasses.replace(document, evaluations=(*document.evaluations, evaluation))
-    path = layout.version_path(snap.models_dir, document.model, document.version)
-    return path, manifest.render(updated, path), updated
+    return (*manifest.version_file(snap.models_dir, updated), updated)
 
 
 # -- evaluate ------------------------------------------------------------------
