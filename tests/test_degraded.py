@@ -196,3 +196,13 @@ def test_a_version_in_two_stages_is_found_by_either(reg: Path, cli: Cli) -> None
         "1.0.0",
     ]
     assert "cannot read the condition" in cli("list", "--where", "stage in production", "-R", reg, code=2).stderr
+
+
+def test_labels_edited_by_hand_in_older_history_keep_a_version_restorable(reg: Path) -> None:
+    """Registries from before annotations edited labels by hand; such a
+    version is still the one registered (labels are no part of its core)."""
+    from tests.helpers import edit_yaml, path
+
+    edit_yaml(path(reg, "fraud", "versions", "1.0.1.yaml"), labels={"reviewed": "yes"})
+    git(reg, "commit", "-qam", "label by hand, as older registries did")
+    assert api.rollback("fraud", registry=reg).plan.version == "1.0.1"

@@ -56,21 +56,25 @@ def core_changes(old: ModelVersion, new: ModelVersion) -> list[str]:
     return [name for name in CORE_FIELDS if old_doc.get(name) != new_doc.get(name)]
 
 
+APPEND_ONLY = ("evaluations", "annotations", "approvals")  # lists a later commit may only extend
+
+
+def _rewritten(old: ModelVersion, new: ModelVersion) -> list[str]:
+    return [name for name in APPEND_ONLY if getattr(new, name)[: len(getattr(old, name))] != getattr(old, name)]
+
+
 def same_registration(then: ModelVersion, now: ModelVersion) -> bool:
     """Whether ``now`` is the version registered as ``then``: the same core,
-    and its evaluations and annotations only appended to."""
-    return not core_changes(then, now) and not record_changes(then, now)
+    and its evaluations, annotations and approvals only appended to (labels
+    and descriptions are no part of what was registered)."""
+    return not core_changes(then, now) and not _rewritten(then, now)
 
 
 def record_changes(old: ModelVersion, new: ModelVersion) -> list[str]:
     """What a later manifest of a version changed other than by appending
     records: the append-only lists rewritten, or ``labels`` and
     ``description`` not what the appended annotations make of them."""
-    found = [
-        name
-        for name in ("evaluations", "annotations", "approvals")
-        if getattr(new, name)[: len(getattr(old, name))] != getattr(old, name)
-    ]
+    found = _rewritten(old, new)
     if "annotations" not in found:
         labels, description = annotated(old.labels, old.description, new.annotations[len(old.annotations) :])
         found += [
