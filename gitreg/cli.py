@@ -938,17 +938,7 @@ def evaluate(
 @click.option("--reason", default="", metavar="TEXT", help="Why (kept in the record and the commit).")
 @registry_option
 @json_option
-def annotate(
-    model: str,
-    version: str,
-    labels: dict[str, str],
-    unset_labels: tuple[str, ...],
-    description: str | None,
-    clear_degraded: bool,
-    reason: str,
-    registry: Registry,
-    as_json: bool,
-) -> None:
+def annotate(model: str, version: str, registry: Registry, as_json: bool, **options: Any) -> None:
     """Say something about VERSION after its registration.
 
     Appends one record (who, when, why, what) to the version's manifest, in
@@ -958,16 +948,7 @@ def annotate(
     """
     from gitreg import api, render
 
-    updated = api.annotate(
-        model,
-        version,
-        labels=labels,
-        unset_labels=unset_labels,
-        description=description,
-        clear_degraded=clear_degraded,
-        reason=reason,
-        registry=registry,
-    )
+    updated = api.annotate(model, version, registry=registry, **options)
     echo(render.to_json(render.version_json(updated)) if as_json else render.annotated_text(updated))
 
 

@@ -56,10 +56,15 @@ def holders(repo: Repo, head: str, models_dir: str, model: str, stage: str) -> l
     merged pull request counts from its merge, never from the commits on its
     branch, which no check judged one by one (a version set there and set
     back within the same pull request never held the stage)."""
+    return [(commit, version) for commit, version, _ in _moves(repo, head, models_dir, model, stage)]
+
+
+def _moves(repo: Repo, head: str, models_dir: str, model: str, stage: str) -> list[tuple[str, str | None, str]]:
+    """``holders``, each with its commit's ``Gitreg-Action`` ("" for none)."""
     path = layout.stage_path(models_dir, model, stage)
-    commits = [row[0] for row in repo.log(head, [path], ["%H"], ["--first-parent"])]
-    contents = repo.read_commits_path(commits, path)
-    return [(c, _pointer_version(contents[c], path)) for c in commits]
+    rows = repo.log(head, [path], ["%H", "%(trailers:key=Gitreg-Action,valueonly)"], ["--first-parent"])
+    contents = repo.read_commits_path([commit for commit, _ in rows], path)
+    return [(commit, _pointer_version(contents[commit], path), action.strip()) for commit, action in rows]
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,7 @@ class Holding:
     commit: str
     version: str
     document: ModelVersion  # its manifest at that commit
+    action: str = ""  # the commit's Gitreg-Action ("" for a commit gitreg did not make)
 
 
 def _parse_or_none(data: bytes | None, kind: type[Any], path: str) -> Any:
@@ -93,31 +99,31 @@ def rightful(repo: Repo, head: str, models_dir: str, model: str, stage: str) -> 
     stage, and a version file removed and written again is a new version.
     What rollback may restore, and what "must have held" means, both read
     this."""
-    moves = [(c, v) for c, v in reversed(holders(repo, head, models_dir, model, stage)) if v]
+    moves = [(c, v, a) for c, v, a in reversed(_moves(repo, head, models_dir, model, stage)) if v]
     if not moves:
         return []
     model_path = layout.model_path(models_dir, model)
     pointer_path = layout.stage_path(models_dir, model, stage)
     names = []
-    for commit, version in moves:
+    for commit, version, _ in moves:
         version_path = layout.version_path(models_dir, model, version)
         names += [f"{commit}:{version_path}", f"{commit}^:{version_path}", f"{commit}^:{model_path}"]
         names.append(f"{commit}^:{pointer_path}")
     blobs = repo.read_objects(names)
     before: dict[str, str] = {}  # commit -> the version holding the stage at its first parent
-    for commit, _ in moves:
+    for commit, _, _ in moves:
         pointer = _parse_or_none(blobs[f"{commit}^:{pointer_path}"], StagePointer, pointer_path)
         if isinstance(pointer, StagePointer):
             before[commit] = pointer.version
     holder_blobs = repo.read_objects([f"{c}^:{layout.version_path(models_dir, model, v)}" for c, v in before.items()])
     found: list[Holding] = []
-    for commit, version in moves:
+    for commit, version, action in moves:
         path = layout.version_path(models_dir, model, version)
         held = _parse_or_none(blobs[f"{commit}:{path}"], ModelVersion, path)
         if not isinstance(held, ModelVersion) or (held.model, held.version) != (model, version):
             continue
         if any(h.version == version and manifest.same_registration(h.document, held) for h in found):
-            found.append(Holding(commit, version, held))  # a return to a rightful holder
+            found.append(Holding(commit, version, held, action))  # a return to a rightful holder
             continue
         described = _parse_or_none(blobs[f"{commit}^:{model_path}"], Model, model_path)
         if not isinstance(described, Model):
@@ -132,7 +138,7 @@ def rightful(repo: Repo, head: str, models_dir: str, model: str, stage: str) -> 
         judged = dataclasses.replace(held, approvals=approved)
         results = gates.evaluate(described.gates.get(stage, {}), judged, holder, stage, described.owners)
         if all(g.passed for g in results):
-            found.append(Holding(commit, version, held))
+            found.append(Holding(commit, version, held, action))
     return found
 
 

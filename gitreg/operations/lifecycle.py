@@ -21,7 +21,7 @@ from gitreg.documents.gates import GateResult
 from gitreg.documents.manifest import ModelVersion, StagePointer
 from gitreg.documents.names import Version, check_name
 from gitreg.errors import ConflictError, GitregError, NotFoundError, UsageError
-from gitreg.operations import history
+from gitreg.operations import annotate, history
 
 
 @dataclass(frozen=True)
@@ -131,8 +131,6 @@ def _cleared(
         return {}
     if force_degraded is None or not force_degraded.strip():
         raise ConflictError(f"{degraded_refusal(version)}, or force it with a reason (--force-degraded TEXT)")
-    from gitreg.operations import annotate
-
     note = annotate.record(
         at=timestamp(time.time()), by=who, degraded=False, reason=f"forced onto {stage}: {force_degraded}"
     )
@@ -216,7 +214,8 @@ def plan_promote(
     snap.check_stage(stage)
     _require_active(candidate, "hold a stage")
     cleared = _cleared(snap, candidate, stage, force_degraded, who)
-    holder_pointer = snap.pointers(model).get(stage)
+    pointers = snap.pointers(model)
+    holder_pointer = pointers.get(stage)
     if holder_pointer is not None and holder_pointer.version == candidate.version:
         raise ConflictError(f"{model} {candidate.version} already holds {stage}")
     holder = snap.version(model, holder_pointer.version) if holder_pointer else None
@@ -230,7 +229,6 @@ def plan_promote(
         held = history.held(snap.repo, str(snap.commit), snap.models_dir, model, candidate.version, requires)
         order = OrderCheck(stage, requires, held)
     previous = holder_pointer.version if holder_pointer else None
-    pointers = snap.pointers(model)
     held_now = [s for s in snap.config.stages if s in pointers and pointers[s].version == candidate.version]
     transition = snap.config.refused_transition(stage, held_now)
     plan = Plan("promote", model, stage, candidate.version, previous, reason, results, order, transition=transition)
@@ -322,9 +320,9 @@ def plan_unassign(snap: Snapshot, model: str, stage: str, reason: str, who: str)
 # -- rollback ------------------------------------------------------------------
 
 
-def walk_back(past: Sequence[history.Holding], actions: Mapping[str, str]) -> list[str]:
+def walk_back(past: Sequence[history.Holding]) -> list[str]:
     """The versions a stage would return to, newest first, from its rightful
-    holders in order (``actions``: commit -> its ``Gitreg-Action``). A
+    holders in order (each with its commit's ``Gitreg-Action``). A
     promotion goes on top, even of a version that held the stage before; a
     rollback returns to an entry and undoes every move above it; any other
     move (a ``git revert``, a merged pull request) back to the entry just
@@ -332,23 +330,18 @@ def walk_back(past: Sequence[history.Holding], actions: Mapping[str, str]) -> li
     instead of toggling, and a rollback after a promotion undoes it."""
     stack: list[str] = []
     for holding in past:
-        action = actions.get(holding.commit, "")
-        if action == "rollback" and holding.version in stack:
+        if holding.action == "rollback" and holding.version in stack:
             del stack[len(stack) - stack[::-1].index(holding.version) :]
-        elif action not in ("promote", "rollback") and stack[-2:-1] == [holding.version]:
+        elif holding.action not in ("promote", "rollback") and stack[-2:-1] == [holding.version]:
             stack.pop()
         else:
             stack.append(holding.version)
     return stack[::-1]
 
 
-def _earlier(snap: Snapshot, model: str, stage: str, current: str | None, past: Sequence[history.Holding]) -> list[str]:
+def _earlier(current: str | None, past: Sequence[history.Holding]) -> list[str]:
     """The walk back from ``current`` (``walk_back``): the holders before it, newest first."""
-    if not past:
-        return []
-    path = layout.stage_path(snap.models_dir, model, stage)
-    rows = snap.repo.log(str(snap.commit), [path], ["%H", "%(trailers:key=Gitreg-Action,valueonly)"])
-    walk = walk_back(past, {commit: action.strip() for commit, action in rows})
+    walk = walk_back(past)
     if current in walk:
         walk = walk[walk.index(current) + 1 :]
     return [v for v in walk if v != current]
@@ -359,7 +352,7 @@ def rollback_target(snap: Snapshot, model: str, stage: str) -> str | None:
     pointer = snap.pointers(model).get(stage)
     current = pointer.version if pointer else None
     past = history.rightful(snap.repo, snap.commit, snap.models_dir, model, stage) if snap.commit else []
-    earlier = _earlier(snap, model, stage, current, past)
+    earlier = _earlier(current, past)
     return next((v for v in earlier if _restorable(snap, model, v, past) is not None), None)
 
 
@@ -397,7 +390,7 @@ def plan_rollback(
     past = history.rightful(snap.repo, snap.commit, snap.models_dir, model, stage) if snap.commit else []
     why = reason or (f"rollback from {current}" if current else "rollback")
     if to is None:
-        earlier = _earlier(snap, model, stage, current, past)
+        earlier = _earlier(current, past)
         if not earlier:
             raise NotFoundError(f"nothing to roll back to: {model} has no earlier holder of {stage}")
         eligible = [v for v in earlier if _restorable(snap, model, v, past) is not None]

@@ -257,8 +257,7 @@ def monitor(
             limit = model_doc.monitor_threshold
         limit = DEFAULT_THRESHOLD if limit is None else limit
         checks = _checks(snap, holder, measured)
-        evaluation = Evaluation(at, who, measured, environment or stage)
-        path, data, _ = _appended(snap, holder, evaluation)
+        path, data, measured_holder = _appended(snap, holder, Evaluation(at, who, measured, environment or stage))
         trailers = {"Gitreg-Action": "evaluate", "Gitreg-Model": model, "Gitreg-Version": holder.version}
         trailers["Gitreg-Environment"] = environment or stage
         result = Monitored(model, stage, holder.version, limit, checks, "healthy", None, "", None)
@@ -267,9 +266,7 @@ def monitor(
         # the version is marked degraded, with the measurement as evidence, in the same commit
         evidence = ", ".join(f"{c.metric}={c.measured:g} (registered {c.registered:g})" for c in checks)
         mark = annotate.record(at=at, by=who, degraded=True, reason=_reason(checks, limit), evidence=evidence)
-        path, data, _ = annotate.appended(
-            snap, dataclasses.replace(holder, evaluations=(*holder.evaluations, evaluation)), mark
-        )
+        path, data, _ = annotate.appended(snap, measured_holder, mark)
         try:
             plan, change = lifecycle.plan_rollback(snap, model, stage, None, _reason(checks, limit), who)
         except (NotFoundError, ConflictError) as exc:
