@@ -252,6 +252,14 @@ def show(ref: str, *, at: str | None = None, registry: RegistryArg = None) -> Mo
     return _open(registry).snapshot_at(at).resolve(ref)
 
 
+def stages_held(ref: str, *, at: str | None = None, registry: RegistryArg = None) -> tuple[str, ...]:
+    """The stages the version ``ref`` names holds, in the configured order
+    (empty for none): a version may hold several at once."""
+    snap = _open(registry).snapshot_at(at)
+    version = snap.resolve(ref)
+    return snap.holders(version.model).get(version.version, ())
+
+
 def check(*, base: str | None = None, head: str = "HEAD", staged: bool = False, registry: RegistryArg = None) -> Report:
     """The checker: the whole registry at ``head``, or with ``base`` what the
     change from ``base`` to ``head`` did (moved pointers through the base's

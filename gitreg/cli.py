@@ -455,7 +455,8 @@ def show(ref: str, at: str | None, registry: Registry, as_json: bool) -> None:
     MODEL@VERSION, MODEL@STAGE and MODEL@latest (the newest active version)
     print the manifest, as do GTO's MODEL@vX.Y.Z and MODEL#STAGE and MLflow's
     models:/MODEL@STAGE and models:/MODEL/VERSION; a bare MODEL prints its
-    versions as `gitreg list MODEL` does.
+    versions as `gitreg list MODEL` does. A manifest is followed by
+    `stages`: the stages the version holds (a list; empty for none).
     """
     from gitreg import api, render
     from gitreg.documents import reference
@@ -465,7 +466,8 @@ def show(ref: str, at: str | None, registry: Registry, as_json: bool) -> None:
         echo(render.to_json(render.versions_json(versions)) if as_json else render.versions_text(versions))
         return
     version = api.show(ref, at=at, registry=registry)
-    echo(render.to_json(render.version_json(version)) if as_json else render.version_text(version))
+    held = api.stages_held(f"{version.model}@{version.version}", at=at, registry=registry)
+    echo(render.to_json(render.version_json(version, held)) if as_json else render.version_text(version, held))
 
 
 @main.command()

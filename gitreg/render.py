@@ -116,13 +116,17 @@ def versions_text(items: Sequence[VersionSummary]) -> str:
     return table(headers, rows)
 
 
-def version_json(version: ModelVersion) -> dict[str, Any]:
+def version_json(version: ModelVersion, stages: Sequence[str] | None = None) -> dict[str, Any]:
+    """The manifest and, when given, the stages the version holds
+    (``stages``: not part of the manifest, the registry's pointers say it)."""
     result: dict[str, Any] = plain(version.to_doc())
+    if stages is not None:
+        result["stages"] = list(stages)
     return result
 
 
-def version_text(version: ModelVersion) -> str:
-    return yamlio.dump(plain(version.to_doc())).rstrip("\n")
+def version_text(version: ModelVersion, stages: Sequence[str] | None = None) -> str:
+    return yamlio.dump(version_json(version, stages)).rstrip("\n")
 
 
 def _value(value: object) -> str:

@@ -196,6 +196,11 @@ def test_a_version_in_two_stages_is_found_by_either(reg: Path, cli: Cli) -> None
         "1.0.0",
     ]
     assert "cannot read the condition" in cli("list", "--where", "stage in production", "-R", reg, code=2).stderr
+    shown = json.loads(cli("show", "fraud@production", "--json", "-R", reg).stdout)
+    assert shown["version"] == "1.0.2" and shown["stages"] == ["staging", "production"]
+    assert json.loads(cli("show", "fraud@1.0.0", "--json", "-R", reg).stdout)["stages"] == []
+    assert "stages:\n- staging\n- production" in cli("show", "fraud@1.0.2", "-R", reg).stdout
+    assert api.stages_held("fraud@staging", registry=reg) == ("staging", "production")
 
 
 def test_labels_edited_by_hand_in_older_history_keep_a_version_restorable(reg: Path) -> None:

@@ -298,19 +298,24 @@ class Snapshot:
         docs = self.all_versions(model)
         if not docs and self.model(model) is None:
             raise self.unknown_model(model)
-        holders: dict[str, list[str]] = {}
-        for stage, pointer in self.pointers(model).items():
-            holders.setdefault(pointer.version, []).append(stage)
-        order = {s: i for i, s in enumerate(self.config.stages)}
+        holders = self.holders(model)
         found = []
         for d in docs:
-            stages = tuple(sorted(holders.get(d.version, []), key=lambda s: order.get(s, len(order))))
+            stages = holders.get(d.version, ())
             summary = VersionSummary(model, d.version, stages, d.state, d.created_at, d.created_by, d.metrics)
             seen = {"stage": list(stages) or [summary.stage], "status": summary.status}
             if conditions and not query.matches(conditions, manifest._plain(d.to_doc()) | seen):
                 continue
             found.append(summary)
         return found
+
+    def holders(self, model: str) -> dict[str, tuple[str, ...]]:
+        """{version: the stages it holds, in the configured order}."""
+        held: dict[str, list[str]] = {}
+        for stage, pointer in self.pointers(model).items():
+            held.setdefault(pointer.version, []).append(stage)
+        order = {s: i for i, s in enumerate(self.config.stages)}
+        return {v: tuple(sorted(s, key=lambda x: order.get(x, len(order)))) for v, s in held.items()}
 
     def search(self, conditions: Sequence[Condition]) -> list[VersionSummary]:
         """Versions of every model that satisfy all ``conditions``."""
