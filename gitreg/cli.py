@@ -618,7 +618,7 @@ def promote(model: str, version: str, to: str, force_degraded: str | None, **mov
     """Promote VERSION of MODEL to a stage, through its gates.
 
     The model's gates for the stage (model.yaml: min_, max_, min_improvement_,
-    require_) and the stage-order policy (.gitreg/config.yaml) must pass;
+    min_improvement_pct_, require_) and the stage-order policy (.gitreg/config.yaml) must pass;
     otherwise the gate table is printed, nothing is written, exit 1. A
     version marked degraded (by `gitreg monitor`) is refused.
     """
@@ -1029,7 +1029,7 @@ def monitor(model: str, as_json: bool, **options: Any) -> None:
     default="best",
     show_default=True,
     help="best: the best-scoring eligible version if it beats the holder; conservative: only if it beats it "
-    "by --min-improvement.",
+    "by --min-improvement and --min-improvement-pct.",
 )
 @click.option(
     "--metric", metavar="NAME", help="The metric to rank by [default: the stage's first metric gate in model.yaml]."
@@ -1039,6 +1039,12 @@ def monitor(model: str, as_json: bool, **options: Any) -> None:
     type=float,
     metavar="DELTA",
     help="conservative: how much better than the holder, in the metric's units [default: 0, i.e. strictly better].",
+)
+@click.option(
+    "--min-improvement-pct",
+    type=float,
+    metavar="PERCENT",
+    help="conservative: how much better than the holder, in percent of the holder's score.",
 )
 @click.option(
     "--to",

@@ -639,6 +639,7 @@ def decision_json(d: Decision) -> dict[str, Any]:
         "metric": d.metric,
         "lower_is_better": d.lower_is_better,
         "min_improvement": d.min_improvement,
+        "min_improvement_pct": d.min_improvement_pct,
         "holder": d.holder,
         "holder_score": d.holder_score,
         "candidates": [

@@ -4,8 +4,20 @@ import math
 
 import pytest
 
-from gitreg.documents.gates import evaluate, parse_gate
-from gitreg.documents.manifest import Artifact, ModelVersion
+from gitreg.documents import gates
+from gitreg.documents.gates import GateResult, parse_gate
+from gitreg.documents.manifest import Artifact, Model, ModelVersion
+
+
+def evaluate(
+    stage_gates: dict[str, float | bool],
+    candidate: ModelVersion,
+    holder: ModelVersion | None,
+    other: dict[str, float | bool] | None = None,
+) -> list[GateResult]:
+    """The gates as a model sets them for production (``other``: another stage's)."""
+    model = Model("fraud", gates={"production": stage_gates, "staging": other or {}})
+    return gates.evaluate(model, "production", candidate, holder)
 
 
 def version(
@@ -28,6 +40,7 @@ def version(
         ("min_auc", ("min", "auc")),
         ("max_latency_ms", ("max", "latency_ms")),
         ("min_improvement_auc", ("min_improvement", "auc")),
+        ("min_improvement_pct_auc", ("min_improvement_pct", "auc")),
         ("require_approved", ("require", "approved")),
         ("min_train.loss", ("min", "train.loss")),
     ],
@@ -78,6 +91,41 @@ def test_improvement_gate_with_no_holder_passes_and_says_so() -> None:
     assert result.passed and result.reason == "no current holder to improve on"
     (missing,) = evaluate({"min_improvement_auc": 0.02}, version({}), None)
     assert not missing.passed
+
+
+@pytest.mark.parametrize(
+    ("pct", "candidate", "holder", "passed"),
+    [
+        (2, 0.918, 0.90, True),  # +2.0 %
+        (2, 0.917, 0.90, False),  # +1.9 %
+        (0, 0.90, 0.90, True),
+        (-1, 0.892, 0.90, True),  # a tolerated loss of 0.9 %
+        (-1, 0.89, 0.90, False),
+        (10, -0.45, -0.50, True),  # +10 % of |-0.5|
+        (5, 0.1, 0.0, True),  # any gain on 0
+        (5, 0.0, 0.0, False),
+    ],
+)
+def test_relative_improvement_gate(pct: float, candidate: float, holder: float, passed: bool) -> None:
+    (result,) = evaluate(
+        {"min_improvement_pct_auc": pct}, version({"auc": candidate}), version({"auc": holder}, v="0.9")
+    )
+    assert result.passed is passed, result.reason
+    assert result.kind == "min_improvement_pct" and result.baseline == holder
+    assert (result.reason == "ok") is passed and ("holder 0.9" in result.reason) is not passed
+
+
+def test_improvement_is_a_decrease_for_a_metric_the_model_caps() -> None:
+    cap = {"max_loss": 1.0}  # another stage caps loss: lower is better
+    faster = version({"loss": 0.45})
+    slower = version({"loss": 0.55})
+    holder = version({"loss": 0.5}, v="0.9")
+    assert [r.passed for r in evaluate({"min_improvement_pct_loss": 5}, faster, holder, cap)] == [True]
+    assert [r.passed for r in evaluate({"min_improvement_pct_loss": 5}, slower, holder, cap)] == [False]
+    assert [r.passed for r in evaluate({"min_improvement_loss": 0.05}, faster, holder, cap)] == [True]
+    assert [r.passed for r in evaluate({"min_improvement_loss": 0.05}, slower, holder, cap)] == [False]
+    # uncapped, the same gain is a loss
+    assert [r.passed for r in evaluate({"min_improvement_pct_loss": 5}, faster, holder)] == [False]
 
 
 def test_delta_against_the_holder() -> None:

@@ -116,6 +116,25 @@ def test_improvement_gate_against_the_current_holder(reg: Path) -> None:
     assert gate.baseline == 0.95 and gate.delta == pytest.approx(-0.05)
 
 
+def test_relative_improvement_gate_in_promote_and_in_check(reg: Path, cli: Cli) -> None:
+    api.promote("fraud", "1.0.1", to="staging", registry=reg)
+    api.promote("fraud", "1.0.2", to="staging", registry=reg)
+    api.set_model("fraud", gates={"production": {"min_improvement_pct_auc": 6}}, registry=reg)
+    api.promote("fraud", "1.0.1", to="production", registry=reg)  # no holder yet
+    with pytest.raises(GateFailed, match=r"0.95 improves on 0.9 by 5.56%, less than 6% \(holder 1.0.1\)"):
+        api.promote("fraud", "1.0.2", to="production", registry=reg)
+    # a hand-made promotion of the same move fails the checker for the same gate
+    base = git(reg, "rev-parse", "HEAD")
+    pointer = reg / "models" / "fraud" / "stages" / "production.yaml"
+    pointer.write_text(pointer.read_text().replace('version: "1.0.1"', 'version: "1.0.2"'))
+    git(reg, "commit", "-qam", "promote by hand")
+    report = json.loads(cli("check", "--base", base, "--format", "json", "-R", reg, code=1).stdout)
+    assert "min_improvement_pct_auc" in json.dumps(report)
+    git(reg, "reset", "-q", "--hard", base)
+    api.set_model("fraud", gates={"production": {"min_improvement_pct_auc": 5.5}}, registry=reg)
+    assert api.promote("fraud", "1.0.2", to="production", registry=reg).plan.allowed
+
+
 def test_dry_run_writes_nothing(reg: Path, cli: Cli) -> None:
     before = state(reg)
     out = cli("promote", "fraud", "1.0.1", "--to", "staging", "--dry-run", "-R", reg).stdout

@@ -196,7 +196,13 @@ def test_deploy_conservative_needs_the_margin(reg: Path, cli: Cli) -> None:
     assert doc["chosen"] is None and "less than the required 0.03" in doc["why"] and doc["promotion"] is None
     assert state(reg) == before
     # 0.97 - 0.95 is 0.02 up to float rounding: the margin is met at equality
-    decision = api.deploy("fraud", strategy="conservative", min_improvement=0.02, registry=reg)
+    # relative: 0.97 is 2.1 % above 0.95
+    pct = ("deploy", "fraud", "--strategy", "conservative", "--min-improvement-pct")
+    doc = json.loads(cli(*pct, "2.5", "--json", "-R", reg).stdout)
+    assert doc["chosen"] is None and doc["min_improvement_pct"] == 2.5
+    assert "2.11% of the holder's score, less than the required 2.5%" in doc["why"]
+    assert state(reg) == before
+    decision = api.deploy("fraud", strategy="conservative", min_improvement=0.02, min_improvement_pct=2, registry=reg)
     assert decision.chosen == "1.0.2" and stages(reg)["production"] == "1.0.2"
 
 
@@ -216,9 +222,13 @@ def test_deploy_ranks_lower_is_better_metrics_and_skips_failing_gates(reg: Path)
 def test_deploy_refuses_bad_input(reg: Path, cli: Cli) -> None:
     before = state(reg)
     assert "--min-improvement applies" in cli("deploy", "fraud", "--min-improvement", "1", "-R", reg, code=2).stderr
+    conservative = ("deploy", "fraud", "--strategy", "conservative")
+    assert "not negative" in cli(*conservative, "--min-improvement", "-1", "-R", reg, code=2).stderr
+    assert "finite" in cli(*conservative, "--min-improvement-pct", "nan", "-R", reg, code=2).stderr
+    assert "finite" in cli(*conservative, "--min-improvement", "inf", "-R", reg, code=2).stderr
     assert (
-        "cannot be negative"
-        in cli("deploy", "fraud", "--strategy", "conservative", "--min-improvement", "-1", "-R", reg, code=2).stderr
+        "--min-improvement-pct applies"
+        in cli("deploy", "fraud", "--min-improvement-pct", "1", "-R", reg, code=2).stderr
     )
     assert "unknown stage" in cli("deploy", "fraud", "--to", "prod", "-R", reg, code=2).stderr
     with pytest.raises(UsageError, match="name the metric"):

@@ -506,16 +506,14 @@ def _check_move(
     if isinstance(holder_pointer, StagePointer):
         holder_file = layout.version_path(base_config.models_dir, model, holder_pointer.version)
         holder = base_reader.documents([holder_file])[holder_file]
-    stage_gates = model_doc.gates.get(stage, {}) if isinstance(model_doc, Model) else {}
     results: tuple[GateResult, ...] = ()
     if candidate is not None:
         # approvals count as the base has them: one added in the same change does not
         candidate_file = layout.version_path(base_config.models_dir, model, candidate.version)
         on_base = base_reader.documents([candidate_file])[candidate_file]
         approved = on_base.approvals if isinstance(on_base, ModelVersion) else ()
-        owners = model_doc.owners if isinstance(model_doc, Model) else ()
         judged = dataclasses.replace(candidate, approvals=approved)
-        results = tuple(gates.evaluate(stage_gates, judged, holder, stage, owners))
+        results = tuple(gates.evaluate(model_doc if isinstance(model_doc, Model) else None, stage, judged, holder))
     requires = base_config.requires.get(stage, ())
     order = None
     if requires:

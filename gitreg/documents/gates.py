@@ -1,19 +1,27 @@
-"""Promotion gates (docs/design.md §1): a pure function of the gates, the candidate
-and the stage's current holder. A missing metric, NaN or infinity fails.
-``require_approvals: N`` counts the candidate's distinct approvers for the
-stage, ``require_owner_approvals: N`` only those among the model's owners."""
+"""Promotion gates (docs/design.md §1): a pure function of the model (its
+gates and owners), the candidate and the stage's current holder. A missing
+metric, NaN or infinity fails.
+
+``min_improvement_<metric>`` asks for a gain over the holder in the metric's
+own units, ``min_improvement_pct_<metric>`` for a gain in percent of the
+holder's value (negative: a tolerated loss); a gain is a decrease for a
+metric the model caps with a ``max_`` gate (loss, latency), else an
+increase. ``require_approvals: N`` counts the candidate's distinct
+approvers for the stage, ``require_owner_approvals: N`` only those among
+the model's owners."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from gitreg.documents.manifest import Model, ModelVersion
 
-Kind = Literal["min", "max", "min_improvement", "require"]
+Kind = Literal["min", "max", "min_improvement", "min_improvement_pct", "require"]
 _PREFIXES: tuple[tuple[str, Kind], ...] = (
+    ("min_improvement_pct_", "min_improvement_pct"),
     ("min_improvement_", "min_improvement"),
     ("min_", "min"),
     ("max_", "max"),
@@ -83,7 +91,9 @@ def evaluate_one(
     holder: ModelVersion | None,
     stage: str = "",
     owners: Sequence[str] = (),
+    lower: bool = False,
 ) -> GateResult:
+    """One gate's result (``lower``: the metric is better when lower)."""
     kind, name = parse_gate(key)
     if kind == "require" and name in APPROVALS:
         return _approvals(key, name, threshold, candidate, stage, owners)
@@ -121,21 +131,36 @@ def evaluate_one(
         raw_base = holder.metrics.get(name)
         reason = f"current holder {holder.version} has no usable metric {name!r} ({raw_base!r})"
         return GateResult(key, kind, name, threshold, actual, None, False, reason)
-    passed = actual >= baseline + limit
-    reason = "ok" if passed else f"{actual:g} < {baseline:g} + {limit:g} (holder {holder.version})"
+    passed, reason = improved(actual, baseline, limit, percent=kind == "min_improvement_pct", lower=lower)
+    reason = f"{reason} (holder {holder.version})" if reason else "ok"
     return GateResult(key, kind, name, threshold, actual, baseline, passed, reason)
 
 
-def evaluate(
-    gates: Mapping[str, float | bool],
-    candidate: ModelVersion,
-    holder: ModelVersion | None,
-    stage: str = "",
-    owners: Sequence[str] = (),
-) -> list[GateResult]:
-    """Every gate's result, in the order model.yaml lists them (``stage``
-    and the model's ``owners`` for the approval gates)."""
-    return [evaluate_one(key, threshold, candidate, holder, stage, owners) for key, threshold in gates.items()]
+def improved(value: float, baseline: float, needed: float, *, percent: bool, lower: bool) -> tuple[bool, str]:
+    """Whether ``value`` improves on ``baseline`` by at least ``needed`` (in
+    the metric's units, or in percent of ``baseline``), and if not why not.
+    Shared by the improvement gates and ``deploy --strategy conservative``."""
+    gain = baseline - value if lower else value - baseline
+    if percent:
+        if baseline == 0:
+            passed = gain > 0 or (gain == 0 and needed <= 0)
+            return passed, "" if passed else f"{value:g} is no improvement on 0, and a percentage of 0 is undefined"
+        pct = gain / abs(baseline) * 100
+        passed = pct >= needed or math.isclose(pct, needed, rel_tol=1e-9, abs_tol=1e-12)
+        return passed, "" if passed else f"{value:g} improves on {baseline:g} by {pct:.3g}%, less than {needed:g}%"
+    passed = gain >= needed or math.isclose(gain, needed, rel_tol=1e-9, abs_tol=1e-12)
+    return passed, "" if passed else f"{value:g} improves on {baseline:g} by {gain:g}, less than {needed:g}"
+
+
+def evaluate(model: Model | None, stage: str, candidate: ModelVersion, holder: ModelVersion | None) -> list[GateResult]:
+    """Every gate ``model`` sets for ``stage``, in the order model.yaml lists
+    them, judged on ``candidate`` against the stage's ``holder``."""
+    if model is None:
+        return []
+    return [
+        evaluate_one(key, threshold, candidate, holder, stage, model.owners, lower_is_better(model, parse_gate(key)[1]))
+        for key, threshold in model.gates.get(stage, {}).items()
+    ]
 
 
 def lower_is_better(model: Model | None, metric: str) -> bool:

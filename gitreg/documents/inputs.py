@@ -181,7 +181,7 @@ def description(text: str | None) -> str:
 
 def gate_edits(value: Mapping[str, Mapping[str, Any]] | None) -> list[tuple[str, str, float | bool]]:
     """Gates to set, from ``{stage: {key: threshold}}``: numbers for
-    min_/max_/min_improvement_, ``True`` for require_."""
+    min_/max_/min_improvement_/min_improvement_pct_, ``True`` for require_."""
     from gitreg.documents.gates import parse_gate
 
     raw: list[tuple[str, str, object]] = [(s, k, v) for s, gates in (value or {}).items() for k, v in gates.items()]
@@ -191,7 +191,8 @@ def gate_edits(value: Mapping[str, Mapping[str, Any]] | None) -> list[tuple[str,
             kind, metric = parse_gate(key)
         except ValueError:
             raise UsageError(
-                f"invalid gate {shown(key)}: use min_<metric>, max_<metric>, min_improvement_<metric> or require_<flag>"
+                f"invalid gate {shown(key)}: use min_<metric>, max_<metric>, min_improvement_[pct_]<metric> "
+                "or require_<flag>"
             ) from None
         check_key(metric, "metric" if kind != "require" else "metadata")
         if kind == "require" and metric in ("approvals", "owner_approvals"):

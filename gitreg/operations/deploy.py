@@ -4,7 +4,8 @@ promote it through the normal gates (``lifecycle.plan_promote``).
 ``best``: the best-scoring eligible version, if it scores better than the
 current holder. ``conservative``: the same candidate, but only if it beats
 the holder by at least ``min_improvement`` (in the metric's own units, as
-the ``min_improvement_`` gate reads it). Eligible: active, not marked
+the ``min_improvement_`` gate reads it) and ``min_improvement_pct`` (in
+percent of the holder's score, as ``min_improvement_pct_`` reads it). Eligible: active, not marked
 degraded, not the holder, a finite value of the metric, the stage-order
 policy met and every gate of the stage passed. A version's score is its
 latest evaluation of the metric in the stage's environment (what
@@ -57,6 +58,7 @@ class Decision:
     metric: str
     lower_is_better: bool
     min_improvement: float
+    min_improvement_pct: float | None
     holder: str | None
     holder_score: float | None
     candidates: tuple[Candidate, ...]  # ranked: eligible first, best first
@@ -74,19 +76,33 @@ def default_metric(model: Model | None, stage: str) -> str | None:
     return None
 
 
+def _margin(option: str, value: float | None, strategy: str) -> None:
+    if value is None:
+        return
+    if strategy != "conservative":
+        raise UsageError(f"--{option} applies to the conservative strategy only")
+    if not math.isfinite(value) or value < 0:
+        raise UsageError(f"invalid --{option} {value!r}: a finite number, not negative")
+
+
 def decide(
-    snap: Snapshot, model: str, stage: str, strategy: str, metric: str | None, min_improvement: float | None, who: str
+    snap: Snapshot,
+    model: str,
+    stage: str,
+    strategy: str,
+    metric: str | None,
+    min_improvement: float | None,
+    who: str,
+    min_improvement_pct: float | None = None,
 ) -> Decision:
     """Rank the versions and choose one (pure: reads ``snap`` only)."""
     check_name(model)
     snap.check_stage(stage)
     if strategy not in STRATEGIES:
         raise UsageError(f"unknown strategy {strategy!r}: use best or conservative")
-    if min_improvement is not None and strategy != "conservative":
-        raise UsageError("--min-improvement applies to the conservative strategy only")
+    _margin("min-improvement", min_improvement, strategy)
+    _margin("min-improvement-pct", min_improvement_pct, strategy)
     margin = min_improvement if min_improvement is not None else 0.0
-    if margin < 0:
-        raise UsageError(f"invalid --min-improvement {margin!r}: it cannot be negative")
     model_doc = snap.model(model)
     name = metric or default_metric(model_doc, stage)
     if name is None:
@@ -133,8 +149,10 @@ def decide(
             why = (
                 f"{stage}'s holder {holder.version} ({name} {holder_score:g}) scores at least as well as {top.version}"
             )
-        elif strategy == "conservative" and gain < margin and not math.isclose(gain, margin, rel_tol=1e-9):
-            why = f"{top.version} beats {holder.version} by {gain:g} {name}, less than the required {margin:g}"
+        elif strategy == "conservative" and (
+            short := _short(top_score, holder_score, margin, min_improvement_pct, lower)
+        ):
+            why = f"{top.version} beats {holder.version} by {gain:g} {name}, {short}"
         else:
             chosen, why = top.version, f"{top.version} beats {holder.version} by {gain:g} {name}"
     return Decision(
@@ -144,12 +162,26 @@ def decide(
         name,
         lower,
         margin,
+        min_improvement_pct,
         holder.version if holder else None,
         holder_score,
         ranked,
         chosen,
         why,
     )
+
+
+def _short(score: float, holder: float, margin: float, pct: float | None, lower: bool) -> str:
+    """What the conservative strategy finds missing in ``score``'s gain over
+    the holder's (``""``: nothing)."""
+    if not gates.improved(score, holder, margin, percent=False, lower=lower)[0]:
+        return f"less than the required {margin:g}"
+    if pct is not None:
+        passed, _ = gates.improved(score, holder, pct, percent=True, lower=lower)
+        if not passed:
+            relative = (holder - score if lower else score - holder) / abs(holder) * 100 if holder else math.inf
+            return f"{relative:.3g}% of the holder's score, less than the required {pct:g}%"
+    return ""
 
 
 def deploy(
@@ -160,13 +192,15 @@ def deploy(
     stage: str = "production",
     metric: str | None = None,
     min_improvement: float | None = None,
+    min_improvement_pct: float | None = None,
     reason: str = "",
     dry_run: bool = False,
     branch: str | None = None,
 ) -> Decision:
     """Choose a version by ``strategy`` and promote it to ``stage`` through
     its gates (``GateFailed`` if they refuse it at commit time)."""
-    decision = decide(registry.snapshot(), model, stage, strategy, metric, min_improvement, registry.repo.identity())
+    who = registry.repo.identity()
+    decision = decide(registry.snapshot(), model, stage, strategy, metric, min_improvement, who, min_improvement_pct)
     if decision.chosen is None:
         return decision
     why = reason or f"deploy ({strategy}, by {decision.metric}): {decision.why}"

@@ -136,7 +136,7 @@ def rightful(repo: Repo, head: str, models_dir: str, model: str, stage: str) -> 
         before_move = _parse_or_none(blobs[f"{commit}^:{path}"], ModelVersion, path)
         approved = before_move.approvals if isinstance(before_move, ModelVersion) else ()
         judged = dataclasses.replace(held, approvals=approved)
-        results = gates.evaluate(described.gates.get(stage, {}), judged, holder, stage, described.owners)
+        results = gates.evaluate(described, stage, judged, holder)
         if all(g.passed for g in results):
             found.append(Holding(commit, version, held, action))
     return found

@@ -220,9 +220,7 @@ def plan_promote(
         raise ConflictError(f"{model} {candidate.version} already holds {stage}")
     holder = snap.version(model, holder_pointer.version) if holder_pointer else None
     model_doc = snap.model(model)
-    stage_gates = model_doc.gates.get(stage, {}) if model_doc else {}
-    owners = model_doc.owners if model_doc else ()
-    results = tuple(gates.evaluate(stage_gates, candidate, holder, stage, owners))
+    results = tuple(gates.evaluate(model_doc, stage, candidate, holder))
     requires = snap.config.requires.get(stage, ())
     order = None
     if requires:  # "must have held", as gitreg check reads it for the same move
