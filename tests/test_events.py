@@ -71,11 +71,19 @@ def subscribe(registry: Path, text: str) -> None:
 
 
 def events_in(stderr: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    """The events in ``stderr`` (start events checked and left out)."""
+    found = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    starts = [e for e in found if e.get("status") == "start"]
+    ends = [e for e in found if e.get("status") in ("complete", "error")]
+    assert [s["operation"] for s in starts] == [e["operation"] for e in ends]  # one start per operation, first
+    return [e for e in found if e.get("status") != "start"]
 
 
 def test_log_json_emits_one_event_per_operation(reg: Path, cli: Cli) -> None:
     result = cli("--log-json", "rollback", "fraud", "--reason", "bad latency", "-R", reg)
+    start = json.loads(result.stderr.splitlines()[0])
+    assert start["event"] == "gitreg.rollback.start" and start["registry"] == str(reg)
+    assert (start["model"], start["stage"]) == ("fraud", "production") and "duration_ms" not in start
     (event,) = events_in(result.stderr)
     assert event["event"] == "gitreg.rollback.complete" and event["exit_code"] == 0
     assert (event["model"], event["stage"], event["version"], event["from"]) == (
@@ -106,14 +114,21 @@ def test_gitreg_log_appends_events_from_the_cli_and_the_python_api(
     with pytest.raises(Exception, match="min_auc"):
         api.promote("fraud", "1.0.2", to="production", registry=reg)
     kinds = [json.loads(line)["event"] for line in log.read_text().splitlines()]
-    assert kinds == ["gitreg.model.set.complete", "gitreg.register.complete", "gitreg.promote.error"]
-    registered = json.loads(log.read_text().splitlines()[1])
+    assert kinds == [
+        "gitreg.model.set.start",
+        "gitreg.model.set.complete",
+        "gitreg.register.start",
+        "gitreg.register.complete",
+        "gitreg.promote.start",
+        "gitreg.promote.error",
+    ]
+    registered = json.loads(log.read_text().splitlines()[3])
     assert (registered["model"], registered["version"], registered["action"]) == ("fraud", "1.0.2", "register")
 
 
 def test_a_webhook_receives_rollback_events(reg: Path, cli: Cli, webhook: tuple[str, list[Any], Any]) -> None:
     url, received, _ = webhook
-    subscribe(reg, f"- on: gitreg.rollback.*\n  webhook: {url}\n")
+    subscribe(reg, f"- on: gitreg.rollback.complete\n  webhook: {url}\n")
     cli("promote", "fraud", "1.0.0", "--to", "production", "-R", reg)  # not subscribed
     cli("list", "-R", reg)
     assert received == []
@@ -132,7 +147,7 @@ def test_a_failed_delivery_never_fails_the_operation(
 ) -> None:
     url, received, handler = webhook
     handler.status = 500
-    subscribe(reg, f"- on: 'gitreg.*'\n  webhook: {url}\n- on: 'gitreg.*'\n  webhook: http://127.0.0.1:9/closed\n")
+    subscribe(reg, f"- on: 'gitreg.*.complete'\n  webhook: {url}\n- on: 'gitreg.*.complete'\n  webhook: http://127.0.0.1:9/closed\n")
     result = cli("--log-json", "rollback", "fraud", "-R", reg)
     assert "Done: commit" in result.stdout
     host = url[: url.index("/", 8)]
@@ -148,7 +163,7 @@ def test_a_command_hook_gets_the_event_on_stdin_and_reads_never_trigger(reg: Pat
     script = f"import sys; open({str(out)!r}, 'a').write(sys.stdin.read() + '\\n')"
     subscribe(
         reg,
-        f"- on: 'gitreg.*'\n  command: [{sys.executable}, -c, {json.dumps(script)}]\n"
+        f"- on: 'gitreg.promote.*'\n  command: [{sys.executable}, -c, {json.dumps(script)}]\n"
         f"- on: gitreg.promote.error\n  command: [{sys.executable}, -c, 'import sys; sys.exit(3)']\n",
     )
     for args in (["list"], ["show", "fraud@production"], ["check"], ["history", "fraud"]):
@@ -158,7 +173,7 @@ def test_a_command_hook_gets_the_event_on_stdin_and_reads_never_trigger(reg: Pat
     result = cli("promote", "fraud", "9.9.9", "--to", "production", "-R", reg, code=1)
     assert "not delivered to" in result.stderr and "exit 3" in result.stderr
     kinds = [json.loads(line)["event"] for line in out.read_text().splitlines()]
-    assert kinds == ["gitreg.promote.complete", "gitreg.promote.error"]
+    assert kinds == ["gitreg.promote.start", "gitreg.promote.complete", "gitreg.promote.start", "gitreg.promote.error"]
 
 
 def test_no_hooks_switch_and_a_bad_subscription(
@@ -187,3 +202,39 @@ def test_a_webhook_url_is_never_printed_or_logged(
     result = cli("--log-json", "rollback", "fraud", "-R", reg)
     assert "not delivered to http://127.0.0.1:" in result.stderr
     assert "s3cr3t" not in result.output and "s3cr3t" not in log.read_text()
+
+
+def test_measurements_and_automatic_rollbacks_are_events_of_their_own(
+    reg: Path, cli: Cli, webhook: tuple[str, list[Any], Any]
+) -> None:
+    url, received, _ = webhook
+    subscribe(reg, f"- on: gitreg.performance_update\n  webhook: {url}\n- on: gitreg.auto_rollback\n  webhook: {url}\n")
+    cli("evaluate", "fraud", "1.0.0", "--metric", "auc=0.91", "--environment", "shadow", "-R", reg)
+    (update,) = received
+    assert update["event"] == "gitreg.performance_update" and update["operation"] == "evaluate"
+    assert (update["model"], update["version"], update["environment"]) == ("fraud", "1.0.0", "shadow")
+    assert update["metrics"] == {"auc": 0.91} and update["commit"] == git(reg, "rev-parse", "HEAD")
+    cli("monitor", "fraud", "--metric", "auc=0.94", "-R", reg)
+    assert (received[-1]["outcome"], received[-1]["stage"], received[-1]["version"]) == (
+        "healthy",
+        "production",
+        "1.0.1",
+    )
+    # a dry run records nothing and signals nothing
+    before = len(received)
+    cli("monitor", "fraud", "--metric", "auc=0.1", "--dry-run", "-R", reg, code=4)
+    assert len(received) == before
+    result = cli("--log-json", "monitor", "fraud", "--metric", "auc=0.5", "-R", reg, code=4)
+    update, rolled = received[-2:]
+    assert update["event"] == "gitreg.performance_update" and update["outcome"] == "rolled-back"
+    assert update["drop"]["auc"] > 0.4
+    assert rolled["event"] == "gitreg.auto_rollback" and (rolled["from"], rolled["to"]) == ("1.0.1", "1.0.0")
+    assert "auc 0.5 is" in rolled["reason"] and "auc=0.5 (registered 0.95)" in rolled["evidence"]
+    assert rolled["commit"] == git(reg, "rev-parse", "HEAD")
+    kinds = [json.loads(line)["event"] for line in result.stderr.splitlines() if line.startswith("{")]
+    assert kinds == [
+        "gitreg.monitor.start",
+        "gitreg.performance_update",
+        "gitreg.auto_rollback",
+        "gitreg.monitor.complete",
+    ]

@@ -1,5 +1,9 @@
-"""Structured events: every operation emits one JSON event,
-``gitreg.<operation>.complete`` or ``gitreg.<operation>.error``.
+"""Structured events: every operation emits ``gitreg.<operation>.start``
+when it has opened its registry (or just before its end, if it ends
+before opening one), then ``gitreg.<operation>.complete`` or
+``gitreg.<operation>.error``. A commit can signal more: ``evaluate`` and
+``monitor`` a ``gitreg.performance_update`` (the measurement), ``monitor``
+a ``gitreg.auto_rollback`` when it gave the stage back (``Change.events``).
 
 Where they go:
 - ``GITREG_LOG=PATH`` appends one JSON line per event to PATH (``-`` or
@@ -26,7 +30,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
@@ -98,6 +102,7 @@ class _Operation:
     started: float
     fields: dict[str, Any] = field(default_factory=dict)
     registry: Registry | None = None  # the registry it works on, once opened
+    announced: bool = False  # its start event was emitted
 
 
 _current: contextvars.ContextVar[_Operation | None] = contextvars.ContextVar("gitreg_operation", default=None)
@@ -122,22 +127,35 @@ def arguments(values: dict[str, Any]) -> None:
 
 
 def opened(registry: Registry) -> None:
-    """The running operation works on ``registry``."""
+    """The running operation works on ``registry``: its start event goes out."""
     current = _current.get()
     if current is not None and current.registry is None:
         current.registry = registry
+        _start(current)
 
 
-def committed(registry: Registry, commit: str, trailers: dict[str, str], tag_names: tuple[str, ...]) -> None:
-    """Called by ``Registry.apply`` for each commit it lands."""
+def committed(
+    registry: Registry,
+    commit: str,
+    trailers: dict[str, str],
+    tag_names: tuple[str, ...],
+    signals: Sequence[tuple[str, Mapping[str, Any]]] = (),
+) -> None:
+    """Called by ``Registry.apply`` for each commit it lands; ``signals``
+    are the commit's own events (kind without ``gitreg.``, fields)."""
     current = _current.get()
     if current is None:
         return
     current.registry = registry
+    _start(current)
     current.fields.update({_TRAILERS[k]: v for k, v in trailers.items() if k in _TRAILERS})
     current.fields["commit"] = commit
     if tag_names:
         current.fields["tags"] = list(tag_names)
+    for kind, fields in signals:
+        event = {"event": f"gitreg.{kind}", "at": timestamp(time.time()), "operation": current.name}
+        event |= {"registry": registry.name, "commit": commit} | dict(fields)
+        _send(current, event, "")
 
 
 @contextlib.contextmanager
@@ -153,6 +171,7 @@ def operation(name: str, **fields: Any) -> Iterator[None]:
     try:
         yield
     except BaseException as exc:
+        _start(current)
         from click.exceptions import Exit
 
         code = exit_code_for(exc)
@@ -163,6 +182,7 @@ def operation(name: str, **fields: Any) -> Iterator[None]:
             _emit(current, "error", detail)
         raise
     else:
+        _start(current)
         _emit(current, "complete", {"exit_code": 0})
     finally:
         _current.reset(token)
@@ -188,16 +208,29 @@ def emits(name: str) -> Callable[[F], F]:
     return wrap
 
 
+def _start(current: _Operation) -> None:
+    if not current.announced:
+        current.announced = True
+        _emit(current, "start", {})
+
+
 def _emit(current: _Operation, status: str, outcome: dict[str, Any]) -> None:
     kind = f"gitreg.{current.name}.{status}"
     event: dict[str, Any] = {"event": kind, "at": timestamp(time.time())}
     event |= {"operation": current.name, "status": status} | current.fields
     event |= {k: v for k, v in outcome.items() if k not in current.fields}
-    event["duration_ms"] = round((time.monotonic() - current.started) * 1000)
+    if status != "start":
+        event["duration_ms"] = round((time.monotonic() - current.started) * 1000)
     if current.registry is not None:
         event.setdefault("registry", current.registry.name)
-        if current.name in WRITES:
-            event["delivery"] = _deliver(current.registry, event, status)
+    _send(current, event, status)
+
+
+def _send(current: _Operation, event: dict[str, Any], status: str) -> None:
+    """Log ``event`` and deliver it to the subscriptions of a registry the
+    operation writes to."""
+    if current.registry is not None and current.name in WRITES:
+        event["delivery"] = _deliver(current.registry, event, status)
     _log(event)
 
 
@@ -225,7 +258,7 @@ def _warn(message: str) -> None:
 def _matches(hook: Hook, event: dict[str, Any], status: str) -> bool:
     kinds = {event["event"]}
     action = event.get("action")
-    if action:  # e.g. monitor that rolled back also matches gitreg.rollback.complete
+    if action and status:  # e.g. monitor that rolled back also matches gitreg.rollback.complete
         kinds.add(f"gitreg.{action}.{status}")
     return any(fnmatch.fnmatchcase(kind, hook.on) for kind in kinds)
 

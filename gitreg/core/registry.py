@@ -131,7 +131,8 @@ class Registry:
         """``Transaction.apply``, then the commit is told to ``core.events``
         (the operation's event and the registry's subscriptions)."""
         applied = self.transaction.apply(build, branch=branch)
-        events.committed(self, applied.commit, dict(applied.change.trailers), applied.tag_names)
+        change = applied.change
+        events.committed(self, applied.commit, dict(change.trailers), applied.tag_names, change.events)
         return applied
 
     def push_branch(self, name: str) -> str | None:

@@ -67,6 +67,8 @@ class Change:
     tags: Sequence[TagSpec] = ()
     result: Any = None
     before: Sequence[Change] = ()  # commits to make first, in order (each with its own tags)
+    # events the commit signals beyond its operation's own (``core.events``): (kind, fields)
+    events: Sequence[tuple[str, Mapping[str, Any]]] = ()
 
     def all_files(self) -> dict[str, bytes | None]:
         """The files as the whole series leaves them."""

@@ -13,6 +13,7 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from gitreg.core.registry import Registry
 from gitreg.core.snapshot import Snapshot, timestamp
@@ -67,10 +68,19 @@ def evaluate(
         if environment:
             trailers["Gitreg-Environment"] = environment
         where = f" in {environment}" if environment else ""
-        return Change({path: data}, f"Evaluate {model} {wanted}{where}", trailers, result=updated)
+        update = _performance_update(model, wanted, measured, environment)
+        return Change({path: data}, f"Evaluate {model} {wanted}{where}", trailers, result=updated, events=[update])
 
     applied = registry.apply(build)
     return applied.change.result, applied.commit
+
+
+def _performance_update(
+    model: str, version: str, measured: Mapping[str, float], environment: str | None, **more: Any
+) -> tuple[str, dict[str, Any]]:
+    """The ``gitreg.performance_update`` event a recorded measurement signals."""
+    fields = {"model": model, "version": version, "metrics": dict(measured), "environment": environment}
+    return "performance_update", fields | more
 
 
 # -- the trend -------------------------------------------------------------------
@@ -261,8 +271,16 @@ def monitor(
         trailers = {"Gitreg-Action": "evaluate", "Gitreg-Model": model, "Gitreg-Version": holder.version}
         trailers["Gitreg-Environment"] = environment or stage
         result = Monitored(model, stage, holder.version, limit, checks, "healthy", None, "", None)
+        drops = {c.metric: c.drop for c in checks}
+
+        def update(outcome: str) -> tuple[str, dict[str, Any]]:
+            return _performance_update(
+                model, holder.version, measured, environment or stage, stage=stage, outcome=outcome, drop=drops
+            )
+
         if not result.degraded:
-            return result, Change({path: data}, f"Monitor {model} {holder.version} in {stage}: healthy", trailers)
+            summary = f"Monitor {model} {holder.version} in {stage}: healthy"
+            return result, Change({path: data}, summary, trailers, events=[update("healthy")])
         # the version is marked degraded, with the measurement as evidence, in the same commit
         evidence = ", ".join(f"{c.metric}={c.measured:g} (registered {c.registered:g})" for c in checks)
         mark = annotate.record(at=at, by=who, degraded=True, reason=_reason(checks, limit), evidence=evidence)
@@ -272,10 +290,14 @@ def monitor(
         except (NotFoundError, ConflictError) as exc:
             result = dataclasses.replace(result, outcome="degraded", note=str(exc))
             summary = f"Monitor {model} {holder.version} in {stage}: degraded, no rollback possible"
-            return result, Change({path: data}, summary, trailers | {"Gitreg-Reason": _reason(checks, limit)})
+            trailers |= {"Gitreg-Reason": _reason(checks, limit)}
+            return result, Change({path: data}, summary, trailers, events=[update("degraded")])
         result = dataclasses.replace(result, outcome="rolled-back", rollback=plan)
         files = dict(change.files) | {path: data}
-        return result, dataclasses.replace(change, files=files, summary=f"{plan.title()} (monitor)")
+        rolled: dict[str, Any] = {"model": model, "stage": stage, "from": holder.version, "to": plan.version}
+        rolled |= {"reason": _reason(checks, limit), "evidence": evidence, "threshold": limit}
+        signals = [update("rolled-back"), ("auto_rollback", rolled)]
+        return result, dataclasses.replace(change, files=files, summary=f"{plan.title()} (monitor)", events=signals)
 
     if dry_run:
         return assess(registry.snapshot())[0]
