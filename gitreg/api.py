@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from gitreg.operations import history as hist
     from gitreg.operations import lifecycle
     from gitreg.operations import monitor as monitoring
+    from gitreg.operations import status as statusing
     from gitreg.operations import tags_sync as mirror
     from gitreg.operations.compare import Comparison
     from gitreg.operations.deploy import Decision
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
     from gitreg.operations.model import ModelEdited
     from gitreg.operations.monitor import Monitored, Trend
     from gitreg.operations.register import Registered
+    from gitreg.operations.status import Status
     from gitreg.operations.tags_sync import SyncResult
     from gitreg.operations.upgrade import Upgraded
     from gitreg.storage.artifacts import Progress
@@ -77,6 +79,7 @@ else:  # each loads when a function here first uses it
         mirror,
         monitoring,
         retention,
+        statusing,
     ) = (
         lazy.module(f"gitreg.operations.{name}")
         for name in (
@@ -92,6 +95,7 @@ else:  # each loads when a function here first uses it
             "tags_sync",
             "monitor",
             "gc",
+            "status",
         )
     )
 
@@ -646,6 +650,21 @@ def metric_history(
     """Per version and metric: registered value, best, latest evaluation and
     the change since registration (only ``environment``'s evaluations, if given)."""
     return monitoring.trend(_open(registry).snapshot_at(at), model, environment)
+
+
+def status(model: str, *, stale_days: float = 7.0, at: str | None = None, registry: RegistryArg = None) -> Status:
+    """How ``model`` is doing: each stage's holder and its latest measurement
+    there, the versions marked degraded or set aside, and recommendations
+    (what to promote, roll back, measure, clean up), each with its command.
+    A holder unmeasured for ``stale_days`` is stale, as is an unheld version
+    older than every holder registered longer ago. With ``at``, staleness is
+    judged at that state's time."""
+    reg = _open(registry)
+    snap = reg.snapshot_at(at)
+    now = None
+    if at is not None and snap.commit:  # that state's time: when its commit was made
+        now = float(reg.repo.log(snap.commit, [], ["%ct"], ["-1"])[0][0])
+    return statusing.status(snap, model, reg.repo.identity(), stale_days=stale_days, now=now)
 
 
 @events.emits("monitor")

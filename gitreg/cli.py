@@ -193,6 +193,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "gitreg history fraud --metrics",
     ),
     "compare": ("gitreg compare fraud 1.0.1 1.0.2",),
+    "status": ("gitreg status fraud", "gitreg status fraud --stale-days 2 --json"),
     "resolve": ("gitreg resolve fraud@production --json", "gitreg resolve models:/fraud/3 --at 2026-06-01"),
     "diff": ("gitreg diff HEAD~5", "gitreg diff 2026-05-01 2026-06-01 --json"),
     "sync": ("gitreg sync -R https://github.com/acme/registry.git",),
@@ -738,6 +739,36 @@ def history(
         raise UsageError("--environment applies to --metrics only")
     events = api.history(model, stage=stage, at=at, registry=registry)
     echo(render.to_json(render.events_json(events)) if as_json else render.events_text(events))
+
+
+@main.command()
+@model_argument()
+@click.option(
+    "--stale-days",
+    type=float,
+    default=7.0,
+    show_default=True,
+    metavar="DAYS",
+    help="A holder unmeasured this long, or an unheld version older than every holder registered this long ago, "
+    "is stale.",
+)
+@at_option
+@registry_option
+@json_option
+def status(model: str, stale_days: float, at: str | None, registry: Registry, as_json: bool) -> None:
+    """How MODEL is doing, and what to do about it.
+
+    Each stage's holder with its latest measurement in that stage, the
+    versions marked degraded, deprecated or archived, and recommendations,
+    each with the command that carries it out: what to promote (deploy's
+    best choice, or the best version held back and why), what to roll back
+    (a degraded holder), what to measure (a stale holder) and what to clean
+    up (degraded, stale or expired versions).
+    """
+    from gitreg import api, render
+
+    found = api.status(model, stale_days=stale_days, at=at, registry=registry)
+    echo(render.to_json(render.status_json(found)) if as_json else render.status_text(found))
 
 
 @main.command()

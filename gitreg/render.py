@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # names for annotations only: rendering imports no command's 
     from gitreg.operations.model import ModelEdited
     from gitreg.operations.monitor import Monitored, Trend
     from gitreg.operations.register import Registered
+    from gitreg.operations.status import Status
     from gitreg.operations.tags_sync import SyncResult
     from gitreg.operations.upgrade import Upgraded
 else:
@@ -659,6 +660,65 @@ def decision_text(d: Decision) -> str:
         table(["VERSION", d.metric.upper(), "ELIGIBLE", "WHY NOT"], rows) if rows else "No other versions.",
         (f"Chosen: {d.chosen} ({d.why})" if d.chosen else f"No change: {d.why}"),
     ]
+    return "\n".join(lines)
+
+
+def status_json(s: Status) -> dict[str, Any]:
+    def measured(e: Any) -> dict[str, Any] | None:
+        return (
+            None if e is None else {"at": e.at, "by": e.by, "environment": e.environment, "metrics": plain(e.metrics)}
+        )
+
+    return {
+        "model": s.model,
+        "versions": s.versions,
+        "latest": s.latest,
+        "stale_days": s.stale_days,
+        "holders": [
+            {
+                "stage": h.stage,
+                "version": h.pointer.version,
+                "promoted_at": h.pointer.promoted_at,
+                "promoted_by": h.pointer.promoted_by,
+                "reason": h.pointer.reason,
+                "degraded": h.degraded is not None,
+                "latest_evaluation": measured(h.measured),
+            }
+            for h in s.holders
+        ],
+        "set_aside": [{"version": a.version, "state": a.state, "why": a.why, "at": a.at} for a in s.set_aside],
+        "recommendations": [
+            {"action": r.action, "stage": r.stage, "versions": list(r.versions), "why": r.why, "command": r.command}
+            for r in s.recommendations
+        ],
+    }
+
+
+def status_text(s: Status) -> str:
+    lines = [f"{s.model}: {s.versions} version(s), latest {s.latest or '-'}"]
+    if s.holders:
+        rows = []
+        for h in s.holders:
+            version = h.pointer.version + (" (degraded)" if h.degraded else "")
+            last = "-"
+            if h.measured is not None:
+                values = ", ".join(f"{k}={number(v)}" for k, v in h.measured.metrics.items())
+                last = f"{values} at {h.measured.at[:16].replace('T', ' ')}"
+            since = h.pointer.promoted_at[:16].replace("T", " ")
+            rows.append([h.stage, version, since, h.pointer.promoted_by.partition(" <")[0], last])
+        lines.append(table(["STAGE", "VERSION", "SINCE", "BY", "LAST MEASURED THERE"], rows))
+    else:
+        lines.append("No stage has a holder.")
+    if s.set_aside:
+        lines.append("Set aside:")
+        lines += [f"  {a.version}  {a.state}" + (f": {a.why}" if a.why else "") for a in s.set_aside]
+    if s.recommendations:
+        lines.append("Recommendations:")
+        for r in s.recommendations:
+            lines.append(f"  - {r.action}: {r.why}")
+            lines.append(f"      {r.command}")
+    else:
+        lines.append("Nothing to recommend.")
     return "\n".join(lines)
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -22,6 +23,10 @@ def test_the_lifecycle_guide_runs_as_written(tmp_path: Path) -> None:
     out = run_guide(page, tmp_path).stdout
     registry = tmp_path / "registry"
     assert "monitor exit 4" in out and "promote exit 1" in out and "unapproved promote exit 1" in out
+    assert "  - promote: 1.0.3 beats 1.0.0 by 0.06 auc" in out and "  - archive: 1.0.2 is degraded" in out
+    logged = [json.loads(line)["event"] for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    assert logged == ["gitreg.monitor.start", "gitreg.performance_update", "gitreg.monitor.complete"]
+    assert "less than the required 10%" in out
     assert api.resolve("fraud@staging", registry=registry).version == "1.0.3"
     assert api.resolve("fraud@production", registry=registry).version == "1.0.0"
     shown = api.show("fraud@1.0.2", registry=registry)
