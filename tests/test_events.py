@@ -147,7 +147,10 @@ def test_a_failed_delivery_never_fails_the_operation(
 ) -> None:
     url, received, handler = webhook
     handler.status = 500
-    subscribe(reg, f"- on: 'gitreg.*.complete'\n  webhook: {url}\n- on: 'gitreg.*.complete'\n  webhook: http://127.0.0.1:9/closed\n")
+    subscribe(
+        reg,
+        f"- on: 'gitreg.*.complete'\n  webhook: {url}\n- on: 'gitreg.*.complete'\n  webhook: http://127.0.0.1:9/closed\n",
+    )
     result = cli("--log-json", "rollback", "fraud", "-R", reg)
     assert "Done: commit" in result.stdout
     host = url[: url.index("/", 8)]
