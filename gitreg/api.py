@@ -186,6 +186,8 @@ def register(
     parent: str | None = None,
     require_clean: bool = False,
     progress: bool | Progress = False,
+    auto_deploy: bool = True,
+    branch: str | None = None,
     registry: RegistryArg = None,
 ) -> Registered:
     """Store ``artifact`` and register it as a new version of ``model``.
@@ -202,11 +204,23 @@ def register(
     MiB, or give your own (``gitreg.storage.artifacts.Progress``).
     Returns the manifest with its commit and GTO tag (``.version``,
     ``.artifact`` and ``.model`` read through to the manifest).
+
+    When model.yaml sets ``auto_deploy`` (and ``auto_deploy`` is not False
+    here), a second commit promotes the new version through the stage's
+    gates if the strategy chooses it, or to a pull-request ``branch``;
+    ``.deployed`` says what happened, or why not (a refusal never undoes
+    the registration).
     """
     from gitreg.operations import register as registering
 
-    return registering.register(
-        _open(registry),
+    reg = _open(registry)
+    if branch is not None:
+        described = reg.snapshot().model(check_name(model))
+        if not auto_deploy or described is None or described.auto_deploy is None:
+            raise UsageError(f"--branch is for the auto-deploy promotion, and model {model!r} has no auto_deploy")
+        branch = reg.repo.check_branch_name(branch) if branch else branch
+    registered = registering.register(
+        reg,
         model,
         artifact,
         version=version,
@@ -222,6 +236,10 @@ def register(
         parent=parent,
         require_clean=require_clean,
     )
+    if not auto_deploy:
+        return registered
+    deployed = deploying.after_registration(reg, registered.model, registered.version, branch=branch)
+    return dataclasses.replace(registered, deployed=deployed) if deployed is not None else registered
 
 
 def list_models(*, at: str | None = None, registry: RegistryArg = None) -> ModelList:
@@ -595,14 +613,18 @@ def set_model(
     gates: Mapping[str, Mapping[str, float | bool]] | None = None,
     remove_gates: Sequence[tuple[str, str] | str] = (),
     monitor_threshold: float | None = None,
+    auto_deploy: Mapping[str, Any] | bool | None = None,
     registry: RegistryArg = None,
 ) -> ModelEdited:
     """Edit model.yaml in one commit (created if missing): description,
     owners (replacing the list), labels (merged), gates (``{stage:
     {"min_auc": 0.9, "require_approved": True}}``), ``remove_gates``
     (``[(stage, key)]``) and the relative drop at which ``monitor`` rolls
-    back (``monitor_threshold``). Returns model.yaml as it now is and the
-    commit (None when nothing changed)."""
+    back (``monitor_threshold``), ``auto_deploy`` (``{"stage": "staging",
+    "strategy": "conservative", "min_improvement_pct": 2}``: after each
+    registration, promote the new version when the strategy chooses it;
+    False removes it). Returns model.yaml as it now is and the commit (None
+    when nothing changed)."""
     from gitreg.operations import model as modelling
 
     return modelling.set_model(
@@ -614,6 +636,7 @@ def set_model(
         gates=inputs.gate_edits(gates),
         remove_gates=inputs.gate_removals(remove_gates),
         monitor_threshold=inputs.threshold(monitor_threshold),
+        auto_deploy=inputs.auto_deploy(auto_deploy) if auto_deploy is not False else False,
     )
 
 

@@ -90,6 +90,25 @@ def json_option(func: Any) -> Any:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of text.")(func)
 
 
+def branch_options(func: Any) -> Any:
+    func = click.option(
+        "--pr-body",
+        "pr_body",
+        type=click.Path(dir_okay=False, writable=True),
+        metavar="FILE",
+        help="With --branch: write the pull-request body (markdown) to FILE instead of printing it.",
+    )(func)
+    return click.option(
+        "--branch",
+        is_flag=False,
+        flag_value="",
+        default=None,
+        metavar="[NAME]",
+        help="Commit to a new branch for a pull request instead (pushed to origin if there is one); "
+        "merging it is the change. Default name: gitreg/<action>-<model>-<stage>-<version>.",
+    )(func)
+
+
 def pairs_option(flag: str, dest: str, what: str, help: str, *, typed: bool = False) -> Callable[[F], F]:
     """A repeatable ``--flag K=V`` whose values reach the command (and the API
     keyword of the same name) as one mapping."""
@@ -222,6 +241,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "model set": (
         "gitreg model set fraud --owner risk-team --gate production:min_auc=0.9",
         "gitreg model set fraud --remove-gate production:min_auc --monitor-threshold 0.05",
+        "gitreg model set fraud --auto-deploy stage=staging --auto-deploy metric=auc",
     ),
     "demo": ("gitreg demo", "gitreg demo --dir /tmp/gitreg-demo"),
 }
@@ -385,25 +405,46 @@ def init(path: str, as_json: bool, **options: Any) -> None:
 @click.option("--run-url", help="A link to the training run.")
 @click.option("--parent", metavar="VERSION", help="The version this one was fine-tuned from.")
 @click.option("--require-clean", is_flag=True, help="Refuse if the training repository has uncommitted changes.")
+@click.option(
+    "--no-auto-deploy",
+    "auto_deploy",
+    flag_value=False,
+    default=True,
+    help="Do not run model.yaml's auto_deploy after registering.",
+)
+@branch_options
 @progress_option
 @registry_option
 @json_option
-def register(model: str, artifact: str, progress: bool | None, as_json: bool, **options: Any) -> None:
+def register(
+    model: str, artifact: str, progress: bool | None, pr_body: str | None, as_json: bool, **options: Any
+) -> None:
     """Register a new version of MODEL from an artifact.
 
     The artifact is hashed, stored in the DVC cache and pushed to the
     registry's DVC remote; the version manifest is committed with a GTO tag
     MODEL@vVERSION. The first version of a model also creates its model.yaml.
+
+    When model.yaml sets auto_deploy (`gitreg model set --auto-deploy`), a
+    second commit then promotes the new version through the stage's gates
+    if the strategy chooses it (with --branch: on a pull-request branch), or
+    says why not; the registration stands either way.
     """
     from gitreg import api, render
 
     registered = api.register(model, artifact, progress=_show_progress(progress, as_json), **options)
+    deployed = registered.deployed
+    promotion = _report_move(deployed.moved, True, pr_body) if deployed and deployed.moved else None
     if as_json:
-        echo(render.to_json(render.registered_json(registered)))
+        echo(render.to_json(render.registered_json(registered) | render.auto_deployed_json(deployed, promotion)))
         return
     if registered.lineage_notes:
         echo(f"note: lineage not captured: {'; '.join(registered.lineage_notes)}", err=True)
     echo(render.registered_text(registered))
+    if deployed is not None:
+        echo(render.auto_deployed_text(deployed))
+        if deployed.moved:
+            _report_move(deployed.moved, False, pr_body)
 
 
 @main.command("list")
@@ -456,8 +497,8 @@ def show(ref: str, at: str | None, registry: Registry, as_json: bool) -> None:
     MODEL@VERSION, MODEL@STAGE and MODEL@latest (the newest active version)
     print the manifest, as do GTO's MODEL@vX.Y.Z and MODEL#STAGE and MLflow's
     models:/MODEL@STAGE and models:/MODEL/VERSION; a bare MODEL prints its
-    versions as `gitreg list MODEL` does. A manifest is followed by
-    `stages`: the stages the version holds (a list; empty for none).
+    versions as `gitreg list MODEL` does. The text form is the manifest
+    file as committed; --json adds `stages`, the stages the version holds.
     """
     from gitreg import api, render
     from gitreg.documents import reference
@@ -467,8 +508,11 @@ def show(ref: str, at: str | None, registry: Registry, as_json: bool) -> None:
         echo(render.to_json(render.versions_json(versions)) if as_json else render.versions_text(versions))
         return
     version = api.show(ref, at=at, registry=registry)
+    if not as_json:
+        echo(render.version_text(version))
+        return
     held = api.stages_held(f"{version.model}@{version.version}", at=at, registry=registry)
-    echo(render.to_json(render.version_json(version, held)) if as_json else render.version_text(version, held))
+    echo(render.to_json(render.version_json(version, held)))
 
 
 @main.command()
@@ -519,25 +563,6 @@ def reason_option(func: Any) -> Any:
 def dry_run_option(func: Any) -> Any:
     return click.option(
         "--dry-run", is_flag=True, help="Show the plan (gates, deltas, the pointer diff) and write nothing."
-    )(func)
-
-
-def branch_options(func: Any) -> Any:
-    func = click.option(
-        "--pr-body",
-        "pr_body",
-        type=click.Path(dir_okay=False, writable=True),
-        metavar="FILE",
-        help="With --branch: write the pull-request body (markdown) to FILE instead of printing it.",
-    )(func)
-    return click.option(
-        "--branch",
-        is_flag=False,
-        flag_value="",
-        default=None,
-        metavar="[NAME]",
-        help="Commit to a new branch for a pull request instead (pushed to origin if there is one); "
-        "merging it is the change. Default name: gitreg/<action>-<model>-<stage>-<version>.",
     )(func)
 
 
@@ -1267,13 +1292,25 @@ def model_show(model: str, at: str | None, registry: Registry, as_json: bool) ->
     metavar="FRACTION",
     help="The relative drop at which `gitreg monitor` rolls back, e.g. 0.05 = 5%.",
 )
+@pairs_option(
+    "--auto-deploy",
+    "auto_deploy",
+    "auto-deploy setting",
+    "After each registration, promote the new version if a strategy chooses it (repeatable; replaces the "
+    "settings): stage=STAGE, strategy=best|conservative, metric=NAME, min_improvement=D, min_improvement_pct=P.",
+    typed=True,
+)
+@click.option("--no-auto-deploy", is_flag=True, help="Remove the auto-deploy settings.")
 @registry_option
 @json_option
-def model_set(model: str, as_json: bool, **options: Any) -> None:
+def model_set(model: str, as_json: bool, auto_deploy: dict[str, Any], no_auto_deploy: bool, **options: Any) -> None:
     """Edit MODEL's model.yaml in one commit (created if missing)."""
     from gitreg import api, render
 
-    edited = api.set_model(model, **options)
+    if auto_deploy and no_auto_deploy:
+        raise click.UsageError("give --auto-deploy or --no-auto-deploy, not both")
+    deploying = False if no_auto_deploy else auto_deploy or None
+    edited = api.set_model(model, auto_deploy=deploying, **options)
     echo(render.to_json(render.model_edited_json(edited)) if as_json else render.model_edited_text(edited))
 
 

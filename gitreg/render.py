@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # names for annotations only: rendering imports no command's 
     from gitreg.documents.gates import GateResult
     from gitreg.documents.manifest import Model, ModelVersion
     from gitreg.operations.compare import Comparison
-    from gitreg.operations.deploy import Decision
+    from gitreg.operations.deploy import AutoDeployed, Decision
     from gitreg.operations.diff import Field, RegistryDiff
     from gitreg.operations.doctor import Finding, Synced
     from gitreg.operations.export import Imported
@@ -126,8 +126,8 @@ def version_json(version: ModelVersion, stages: Sequence[str] | None = None) -> 
     return result
 
 
-def version_text(version: ModelVersion, stages: Sequence[str] | None = None) -> str:
-    return yamlio.dump(version_json(version, stages)).rstrip("\n")
+def version_text(version: ModelVersion) -> str:
+    return yamlio.dump(plain(version.to_doc())).rstrip("\n")
 
 
 def _value(value: object) -> str:
@@ -905,6 +905,20 @@ def registered_text(r: Registered) -> str:
     return (
         f"Registered {r.model} {r.version} (commit {r.commit[:10]}, tag {r.tag}, artifact md5 {a.md5}, {a.size} bytes)"
     )
+
+
+def auto_deployed_json(d: AutoDeployed | None, promotion: dict[str, Any] | None) -> dict[str, Any]:
+    """``register``'s ``auto_deploy`` part: null when the model sets none."""
+    if d is None:
+        return {"auto_deploy": None}
+    done = {"stage": d.stage, "strategy": d.strategy, "promoted": d.moved is not None, "why": d.why}
+    return {"auto_deploy": done | {"promotion": promotion}}
+
+
+def auto_deployed_text(d: AutoDeployed) -> str:
+    if d.moved is None:
+        return f"Auto-deploy ({d.strategy}) to {d.stage}: {d.version} not promoted: {d.why}"
+    return f"Auto-deploy ({d.strategy}) to {d.stage}: {d.why}"
 
 
 def move_json(moved: Moved, body: str | None) -> dict[str, Any]:

@@ -54,7 +54,10 @@ NOT_API = {
     "pr_body": "where the CLI writes the pull-request body it prints otherwise",
     "offline": "taken by api.open_registry, which opens the registry the command is given",
 }
-CHOOSES = {("history", "metrics"): "chooses api.metric_history over api.history"}
+CHOOSES = {
+    ("history", "metrics"): "chooses api.metric_history over api.history",
+    ("model set", "no_auto_deploy"): "is api.set_model's auto_deploy=False",
+}
 
 
 @pytest.mark.parametrize(("path", "command"), leaf_commands(), ids=[p for p, _ in leaf_commands()])

@@ -27,14 +27,16 @@ def test_the_lifecycle_guide_runs_as_written(tmp_path: Path) -> None:
     logged = [json.loads(line)["event"] for line in (tmp_path / "events.jsonl").read_text().splitlines()]
     assert logged == ["gitreg.monitor.start", "gitreg.performance_update", "gitreg.monitor.complete"]
     assert "less than the required 10%" in out
-    assert api.resolve("fraud@staging", registry=registry).version == "1.0.3"
+    assert "Auto-deploy (conservative) to staging: 1.0.4 not promoted: " in out and "0 of 1 approvals" in out
+    assert "Auto-deploy (conservative) to staging: 1.0.5 beats 1.0.3 by 0.03 auc" in out
+    assert api.resolve("fraud@staging", registry=registry).version == "1.0.5"
     assert api.resolve("fraud@production", registry=registry).version == "1.0.0"
     shown = api.show("fraud@1.0.2", registry=registry)
     assert shown.state == "degraded" and [a.unset_labels for a in shown.annotations][:2] == [(), ("reviewed",)]
     (code,) = re.findall(r"```python\n(.*?)```", page.read_text(), re.S)
     done = subprocess.run([sys.executable, "-c", code], cwd=registry, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "['1.0.3', '1.0.0']"
+    assert done.stdout.strip() == "['1.0.5', '1.0.0']"
     assert api.resolve("fraud@production", registry=registry).version == "1.0.0"
     cleared = api.show("fraud@1.0.2", registry=registry)
     assert cleared.state == "active" and cleared.annotations[-1].reason.startswith("forced onto production: ")

@@ -253,3 +253,38 @@ def threshold(value: float | None) -> float | None:
     if value is not None and (isinstance(value, bool) or not math.isfinite(value) or value < 0):
         raise UsageError(f"invalid threshold {shown(value)}: give a relative change such as 0.05 (5%)")
     return value
+
+
+AUTO_DEPLOY_KEYS = ("stage", "strategy", "metric", "min_improvement", "min_improvement_pct")
+
+
+def auto_deploy(value: Mapping[str, Any] | bool | None) -> dict[str, Any] | None:
+    """``auto_deploy`` settings, checked: ``stage`` (required), ``strategy``
+    (best, conservative), ``metric``, ``min_improvement`` and
+    ``min_improvement_pct`` (finite, not negative; conservative only)."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise UsageError(f"auto-deploy takes its settings (stage, strategy, ...), got {shown(value)}")
+    unknown = [k for k in value if k not in AUTO_DEPLOY_KEYS]
+    if unknown:
+        raise UsageError(f"unknown auto-deploy setting {shown(unknown[0])}: use {', '.join(AUTO_DEPLOY_KEYS)}")
+    stage = value.get("stage")
+    if not isinstance(stage, str) or not stage:
+        raise UsageError("auto-deploy needs a stage, e.g. stage=staging")
+    strategy = value.get("strategy", "best")
+    if strategy not in ("best", "conservative"):
+        raise UsageError(f"invalid auto-deploy strategy {shown(strategy)}: use best or conservative")
+    settings: dict[str, Any] = {"stage": stage, "strategy": strategy}
+    if value.get("metric") is not None:
+        settings["metric"] = check_key(value["metric"], "metric")
+    for key in ("min_improvement", "min_improvement_pct"):
+        margin = value.get(key)
+        if margin is None:
+            continue
+        if isinstance(margin, bool) or not isinstance(margin, int | float) or not math.isfinite(margin) or margin < 0:
+            raise UsageError(f"invalid auto-deploy {key} {shown(margin)}: a finite number, not negative")
+        if strategy != "conservative":
+            raise UsageError(f"auto-deploy {key} applies to the conservative strategy only")
+        settings[key] = margin
+    return settings

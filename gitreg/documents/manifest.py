@@ -256,6 +256,35 @@ class RegistryConfig:
 
 
 @dataclass(frozen=True)
+class AutoDeploy:
+    """``auto_deploy`` in model.yaml: after ``register``, promote the new
+    version to ``stage`` if ``strategy`` (``gitreg deploy``'s) chooses it."""
+
+    stage: str
+    strategy: str = "best"
+    metric: str | None = None
+    min_improvement: float | None = None
+    min_improvement_pct: float | None = None
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> AutoDeploy:
+        return cls(
+            doc["stage"],
+            doc.get("strategy", "best"),
+            doc.get("metric"),
+            doc.get("min_improvement"),
+            doc.get("min_improvement_pct"),
+        )
+
+    def to_doc(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"stage": self.stage, "strategy": self.strategy}
+        for key in ("metric", "min_improvement", "min_improvement_pct"):
+            if getattr(self, key) is not None:
+                doc[key] = getattr(self, key)
+        return doc
+
+
+@dataclass(frozen=True)
 class Model:
     name: str
     description: str = ""
@@ -263,6 +292,7 @@ class Model:
     labels: Mapping[str, str] = field(default_factory=lambda: _frozen(None))
     gates: Mapping[str, Mapping[str, float | bool]] = field(default_factory=lambda: _frozen(None))
     monitor_threshold: float | None = None  # `gitreg monitor`'s relative drop that triggers a rollback
+    auto_deploy: AutoDeploy | None = None
 
     KIND = "Model"
 
@@ -275,6 +305,7 @@ class Model:
             labels=_frozen(doc.get("labels")),
             gates=_frozen({k: _frozen(v) for k, v in doc.get("gates", {}).items()}),
             monitor_threshold=doc.get("monitor", {}).get("threshold"),
+            auto_deploy=AutoDeploy.from_doc(doc["auto_deploy"]) if "auto_deploy" in doc else None,
         )
 
     def to_doc(self) -> dict[str, Any]:
@@ -285,6 +316,8 @@ class Model:
         doc["gates"] = _plain(self.gates)
         if self.monitor_threshold is not None:
             doc["monitor"] = {"threshold": self.monitor_threshold}
+        if self.auto_deploy is not None:
+            doc["auto_deploy"] = self.auto_deploy.to_doc()
         return doc
 
 

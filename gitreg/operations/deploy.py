@@ -25,7 +25,7 @@ from gitreg.core.snapshot import Snapshot
 from gitreg.documents import gates
 from gitreg.documents.manifest import Model, ModelVersion
 from gitreg.documents.names import check_name
-from gitreg.errors import UsageError
+from gitreg.errors import GitregError, UsageError
 from gitreg.operations import lifecycle
 from gitreg.operations.lifecycle import Moved
 
@@ -94,8 +94,10 @@ def decide(
     min_improvement: float | None,
     who: str,
     min_improvement_pct: float | None = None,
+    only: str | None = None,
 ) -> Decision:
-    """Rank the versions and choose one (pure: reads ``snap`` only)."""
+    """Rank the versions and choose one (pure: reads ``snap`` only);
+    ``only``: the one version that may be chosen (auto-deploy's new one)."""
     check_name(model)
     snap.check_stage(stage)
     if strategy not in STRATEGIES:
@@ -116,7 +118,7 @@ def decide(
     holder_score = score(holder, name, stage)[0] if holder else None
     candidates = []
     for v in versions:
-        if holder is not None and v.version == holder.version:
+        if (holder is not None and v.version == holder.version) or (only is not None and v.version != only):
             continue
         value, measured_at = score(v, name, stage)
         why = ""
@@ -138,7 +140,9 @@ def decide(
     ranked = tuple(sorted(candidates, key=rank))
     top = ranked[0] if ranked and ranked[0].eligible else None
     chosen, why = None, ""
-    if top is None:
+    if top is None and only is not None:
+        why = f"{only} is not eligible for {stage}: {ranked[0].why}" if ranked else f"{only} already holds {stage}"
+    elif top is None:
         why = f"no eligible version for {stage}"
     elif holder is None or holder_score is None:
         chosen, why = top.version, f"{stage} has no holder with a usable {name}"
@@ -212,3 +216,62 @@ def deploy(
         branch=branch,
     )
     return dataclasses.replace(decision, moved=moved)
+
+
+@dataclass(frozen=True)
+class AutoDeployed:
+    """What ``auto_deploy`` in model.yaml did after a registration: the
+    decision and the promotion (``moved``), or why there was none."""
+
+    stage: str
+    strategy: str
+    version: str
+    why: str
+    decision: Decision | None = None
+    moved: Moved | None = None
+
+
+def after_registration(
+    registry: Registry, model: str, version: str, *, branch: str | None = None
+) -> AutoDeployed | None:
+    """The model's ``auto_deploy``, for ``version`` just registered: promote
+    it through the stage's gates (to a pull-request ``branch`` if given) when
+    the strategy chooses it over the holder. None when the model sets no
+    auto-deploy. Never raises for a refusal: the registration stands, and
+    ``why`` says why the version was not promoted."""
+    snap = registry.snapshot()
+    described = snap.model(model)
+    settings = described.auto_deploy if described is not None else None
+    if settings is None:
+        return None
+    done = AutoDeployed(settings.stage, settings.strategy, version, "")
+    if settings.metric is None and default_metric(described, settings.stage) is None:
+        why = f"auto_deploy names no metric and {settings.stage} has no metric gate: set auto_deploy's metric"
+        return dataclasses.replace(done, why=why)
+    who = registry.repo.identity()
+    try:
+        decision = decide(
+            snap,
+            model,
+            settings.stage,
+            settings.strategy,
+            settings.metric,
+            settings.min_improvement,
+            who,
+            settings.min_improvement_pct,
+            only=version,
+        )
+    except GitregError as exc:  # a setting the registry no longer accepts (a stage renamed, no metric)
+        return dataclasses.replace(done, why=str(exc))
+    if decision.chosen is None:
+        return dataclasses.replace(done, why=decision.why, decision=decision)
+    why = f"auto-deploy after registration ({settings.strategy}, by {decision.metric}): {decision.why}"
+    try:
+        moved = lifecycle.move(
+            registry,
+            lambda snap, who: lifecycle.plan_promote(snap, model, version, settings.stage, why, who),
+            branch=branch,
+        )
+    except GitregError as exc:  # refused on the tip it would commit on (the gates moved meanwhile)
+        return dataclasses.replace(done, why=str(exc), decision=decision)
+    return dataclasses.replace(done, why=decision.why, decision=dataclasses.replace(decision, moved=moved), moved=moved)

@@ -1,17 +1,18 @@
 """``gitreg model set``: edit a model's model.yaml (description, owners,
-labels, gates, monitor threshold) in one commit."""
+labels, gates, monitor threshold, auto-deploy) in one commit."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from gitreg.core.registry import Registry
 from gitreg.core.snapshot import Snapshot
 from gitreg.core.transaction import Change
 from gitreg.documents import layout, manifest
-from gitreg.documents.manifest import Model
+from gitreg.documents.manifest import AutoDeploy, Model
 from gitreg.documents.names import check_name
 from gitreg.errors import NotFoundError
 
@@ -38,13 +39,16 @@ def set_model(
     gates: Sequence[GateEdit] = (),
     remove_gates: Sequence[tuple[str, str]] = (),
     monitor_threshold: float | None = None,
+    auto_deploy: Mapping[str, Any] | bool | None = None,
 ) -> ModelEdited:
     """Edit ``model.yaml`` (created if the model has none yet) in one
-    commit; the commit is None when nothing changed."""
+    commit; the commit is None when nothing changed. ``auto_deploy``:
+    checked settings (``inputs.auto_deploy``), or False to remove them."""
     check_name(model)
 
     def build(snap: Snapshot) -> Change:
-        for stage in [g[0] for g in gates] + [r[0] for r in remove_gates]:
+        deploys = [auto_deploy["stage"]] if isinstance(auto_deploy, Mapping) else []
+        for stage in [g[0] for g in gates] + [r[0] for r in remove_gates] + deploys:
             snap.check_stage(stage)
         current = snap.model(model) or Model(name=model)
         updated = edit_model(
@@ -52,6 +56,10 @@ def set_model(
         )
         if monitor_threshold is not None:
             updated = dataclasses.replace(updated, monitor_threshold=monitor_threshold)
+        if isinstance(auto_deploy, Mapping):
+            updated = dataclasses.replace(updated, auto_deploy=AutoDeploy.from_doc(auto_deploy))
+        elif auto_deploy is False:
+            updated = dataclasses.replace(updated, auto_deploy=None)
         path = layout.model_path(snap.models_dir, model)
         files: dict[str, bytes | None] = {} if updated == snap.model(model) else {path: manifest.render(updated, path)}
         return Change(

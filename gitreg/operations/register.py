@@ -22,6 +22,7 @@ from gitreg.errors import ConflictError, NotFoundError, UsageError
 
 if TYPE_CHECKING:
     from gitreg.operations import lineage
+    from gitreg.operations.deploy import AutoDeployed
     from gitreg.storage.artifacts import Progress
 else:
     lineage = lazy.module("gitreg.operations.lineage")
@@ -36,6 +37,7 @@ class Registered:
     tag: str
     attempts: int = 1
     lineage_notes: tuple[str, ...] = ()  # what lineage capture could not find
+    deployed: AutoDeployed | None = None  # what model.yaml's auto_deploy did afterwards
 
     @property
     def model(self) -> str:
