@@ -26,7 +26,7 @@ from gitreg.core.registry import Registry
 from gitreg.core.snapshot import ModelList, Resolved, VersionSummary
 from gitreg.documents import reference
 from gitreg.documents.manifest import Model, ModelVersion
-from gitreg.documents.names import check_name
+from gitreg.documents.names import check_model_name
 from gitreg.errors import NotFoundError, UsageError
 from gitreg.storage.git import Repo
 
@@ -215,7 +215,7 @@ def register(
 
     reg = _open(registry)
     if branch is not None:
-        described = reg.snapshot().model(check_name(model))
+        described = reg.snapshot().model(check_model_name(model))
         if not auto_deploy or described is None or described.auto_deploy is None:
             raise UsageError(f"--branch is for the auto-deploy promotion, and model {model!r} has no auto_deploy")
         branch = reg.repo.check_branch_name(branch) if branch else branch
@@ -393,7 +393,7 @@ def verify(
     if target is not None and reference.names_version(target):
         versions = [snap.resolve(target)]
     elif target is not None:
-        versions = snap.all_versions(check_name(target))
+        versions = snap.all_versions(check_model_name(target))
         if not versions:
             raise NotFoundError(f"model {target!r} is not registered")
     else:
@@ -585,7 +585,7 @@ def history(
     snap = reg.snapshot_at(at)
     if stage is not None:
         snap.check_stage(stage)
-    check_name(model)
+    check_model_name(model)
     return hist.events(reg.repo, snap.commit, snap.models_dir, model, stage) if snap.commit else []
 
 
@@ -642,7 +642,7 @@ def set_model(
 
 def model_show(model: str, *, at: str | None = None, registry: RegistryArg = None) -> Model:
     """The model's model.yaml: description, owners, labels, gates."""
-    found = _open(registry).snapshot_at(at).model(check_name(model))
+    found = _open(registry).snapshot_at(at).model(check_model_name(model))
     if found is None:
         raise NotFoundError(f"model {model!r} is not registered")
     return found

@@ -26,7 +26,14 @@ from tests.helpers import BYPASSES, Edit, pr
 
 NAMES = {
     "dot dot": "a..b",
-    "slash": "a/b",
+    "two slashes": "a/b/c",
+    "leading slash": "/ab",
+    "trailing slash": "ab/",
+    "double slash": "a//b",
+    "namespace ending .lock": "a.lock/b",
+    "reserved in a namespace": "a/versions",
+    "namespace dot dot": "../b",
+    "65-character namespace": "a" * 65 + "/b",
     "backslash": "a\\b",
     "colon": "a:b",
     "NUL": "a\x00b",

@@ -79,7 +79,8 @@ def plain(*args: str) -> Setup:
 
 CASES: list[tuple[str, Setup, int, str]] = [
     ("name with ..", plain("a..b", "-a", "ART"), 2, "invalid model name 'a..b'"),
-    ("name with /", plain("a/b", "-a", "ART"), 2, "invalid model name 'a/b'"),
+    ("name with two /", plain("a/b/c", "-a", "ART"), 2, "invalid model name 'a/b/c'"),
+    ("reserved in a namespace", plain("a/stages", "-a", "ART"), 2, "'stages' is reserved inside a namespace"),
     ("uppercase name", plain("Fraud", "-a", "ART"), 2, "invalid model name 'Fraud'"),
     ("control character", plain("fr\x07aud", "-a", "ART"), 2, "invalid model name 'fr\\x07aud'"),
     ("leading dash", plain("-a", "ART", "--", "-fraud"), 2, "invalid model name '-fraud'"),

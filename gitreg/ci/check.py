@@ -23,7 +23,7 @@ from gitreg.core.snapshot import Snapshot
 from gitreg.documents import dvcyaml, gates, layout, manifest
 from gitreg.documents.gates import GateResult
 from gitreg.documents.manifest import Model, ModelVersion, RegistryConfig, StagePointer
-from gitreg.documents.names import Version, escaped, is_name
+from gitreg.documents.names import Version, escaped, is_model_name
 from gitreg.errors import InvalidDocumentError, NotFoundError, UsageError
 from gitreg.operations import history
 from gitreg.operations.lifecycle import OrderCheck, degraded_refusal
@@ -153,7 +153,7 @@ def _judge(models_dir: str, path: str, data: bytes | None) -> tuple[Any, list[Vi
     where = layout.classify(models_dir, path)
     if data is None or where is None:
         return None, []
-    if not is_name(where.model):
+    if not is_model_name(where.model):
         return None, [Violation("path", path, "", f"model folder {where.model!r} is not a valid name")]
     try:
         if where.kind == "model":
@@ -688,7 +688,9 @@ def check_change(repo: Repo, base_rev: str, head: str) -> Report:
     touched = [p for _, p in changes]
     docs = reader.documents(p for s, p in changes if s != "D")
     old_docs = old_reader.documents(p for s, p in changes if s != "A")
-    models = sorted({w.model for p in touched if (w := layout.classify(config.models_dir, p)) and is_name(w.model)})
+    models = sorted(
+        {w.model for p in touched if (w := layout.classify(config.models_dir, p)) and is_model_name(w.model)}
+    )
     # the pointers of every touched model, and the versions they name; its model.yaml
     model_trees = repo.read_trees([f"{head}:{layout.model_dir(config.models_dir, m)}" for m in models])
     for model in models:

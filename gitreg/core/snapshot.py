@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 from gitreg import lazy
 from gitreg.documents import layout, manifest, reference
 from gitreg.documents.manifest import Artifact, Model, ModelVersion, RegistryConfig, StagePointer
-from gitreg.documents.names import Version, check_name
+from gitreg.documents.names import Version, check_model_name, check_name
 from gitreg.errors import ConflictError, InvalidDocumentError, NotFoundError, UsageError
 from gitreg.storage import memo
 from gitreg.storage.git import Repo
@@ -139,10 +139,41 @@ class Snapshot:
     # -- listing from trees (no file contents) --------------------------------
 
     def model_names(self) -> list[str]:
+        return sorted(self._model_folders())
+
+    def _model_folders(self) -> dict[str, str]:
+        """{model: its folder's tree id}. A folder under ``models_dir`` that
+        holds none of a model's own files (``layout.MODEL_FILES``) but
+        folders is a namespace, whose folders are models ``NAMESPACE/NAME``.
+        What a folder is depends on its tree alone: remembered by tree id."""
         if not self.commit:
-            return []
-        entries = self.repo.ls_tree(self.commit, self.models_dir)
-        return sorted(e.path.rsplit("/", 1)[-1] for e in entries if e.type == "tree")
+            return {}
+        listing = self.repo.read_trees([f"{self.commit}:{self.models_dir}"])
+        top = {name: oid for _, kind, oid, name in next(iter(listing.values())) or [] if kind == "tree"}
+        found: dict[str, str] = {}
+        unknown: dict[str, str] = {}
+        for name, tree in top.items():
+            known = self.memo.get_derived("Folder", tree) if self.memo else None
+            if known is None:
+                unknown[name] = tree
+            elif known == "model":
+                found[name] = tree
+            else:
+                found |= {f"{name}/{child}": oid for child, oid in known.items()}
+        contents = self.repo.read_trees(list(unknown.values())) if unknown else {}
+        for name, tree in unknown.items():
+            entries = contents.get(tree) or []
+            names = {entry[3] for entry in entries}
+            children = {child: oid for _, kind, oid, child in entries if kind == "tree"}
+            if names & set(layout.MODEL_FILES) or not children:
+                found[name] = tree
+                value: object = "model"
+            else:
+                found |= {f"{name}/{child}": oid for child, oid in children.items()}
+                value = children
+            if self.memo:
+                self.memo.put_derived("Folder", tree, value)
+        return found
 
     def _names_in(self, folder: str) -> dict[str, str]:
         """{file stem: blob id} of the YAML files in ``folder``."""
@@ -214,8 +245,7 @@ class Snapshot:
         running object reader."""
         if not self.commit:
             return []
-        listing = self.repo.read_trees([f"{self.commit}:{self.models_dir}"])
-        folders = {name: oid for _, kind, oid, name in next(iter(listing.values())) or [] if kind == "tree"}
+        folders = self._model_folders()
         lines: dict[str, ModelSummary] = {}
         for model, tree in folders.items():
             known = self.memo.get_derived(f"ModelSummary {model}", tree) if self.memo else None
@@ -294,7 +324,7 @@ class Snapshot:
     def version_summaries(self, model: str, conditions: Sequence[Condition] = ()) -> list[VersionSummary]:
         """The model's versions, newest first; with ``conditions`` (see
         ``gitreg.documents.query``) only those that satisfy all of them."""
-        check_name(model)
+        check_model_name(model)
         docs = self.all_versions(model)
         if not docs and self.model(model) is None:
             raise self.unknown_model(model)
@@ -424,7 +454,7 @@ class Snapshot:
         is the newest active version: deprecated and archived ones are
         skipped, as GTO skips them."""
         model, what = reference.split(ref)
-        check_name(model)
+        check_model_name(model)
         if not what:
             raise UsageError(f"{ref!r} names no version: use MODEL@VERSION, MODEL@STAGE or MODEL@latest")
         if what == "latest":

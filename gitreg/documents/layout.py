@@ -24,12 +24,27 @@ class RegistryPath:
     name: str = ""  # the version or stage its file name gives
 
 
+MODEL_FILES = ("model.yaml", "versions", "stages")  # what a model's folder holds
+
+
+def split_model(relative: str) -> tuple[str, str]:
+    """(model, the rest) of a path relative to ``models_dir``: a folder's
+    own files (``MODEL_FILES``) make it a model's, else it is a namespace
+    and the next part names the model (``NAMESPACE/NAME``)."""
+    first, _, rest = relative.partition("/")
+    head = rest.partition("/")[0]
+    if not rest or head in MODEL_FILES:
+        return first, rest
+    second, _, rest = rest.partition("/")
+    return f"{first}/{second}", rest
+
+
 def classify(models_dir: str, path: str) -> RegistryPath | None:
     """None for paths outside ``models_dir``."""
     prefix = models_dir + "/"
     if not path.startswith(prefix):
         return None
-    model, _, rest = path[len(prefix) :].partition("/")
+    model, rest = split_model(path[len(prefix) :])
     if rest == "model.yaml":
         return RegistryPath("model", model)
     folder, _, file = rest.partition("/")

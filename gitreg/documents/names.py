@@ -11,6 +11,15 @@ from gitreg.errors import UsageError
 
 NAME_PATTERN = r"^(?!.*\.\.)(?!.*\.lock$)[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$"
 _NAME_RE = re.compile(NAME_PATTERN)
+# a model's name may carry a namespace, NAMESPACE/NAME (a use case, a team):
+# each part a name as above; the part after a namespace is never a word its
+# folder uses for a model's own files (models/NAMESPACE/NAME/ beside them)
+_SEGMENT = r"[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?"
+RESERVED_IN_NAMESPACE = ("versions", "stages", "model.yaml")
+MODEL_PATTERN = (
+    r"^(?!.*\.\.)(?!.*\.lock(?:/|$))" + _SEGMENT + r"(?:/(?!versions$|stages$|model\.yaml$)" + _SEGMENT + r")?$"
+)
+_MODEL_RE = re.compile(MODEL_PATTERN)
 
 _NUM = r"0|[1-9][0-9]*"
 _PRE_ID = r"0|[1-9][0-9]*|[0-9]*[a-z-][0-9a-z-]*"
@@ -57,6 +66,31 @@ def check_name(value: object, what: str = "model name") -> str:
 
 def is_name(value: object) -> bool:
     return isinstance(value, str) and _NAME_RE.fullmatch(value) is not None
+
+
+def check_model_name(value: object) -> str:
+    """Return ``value`` if it is a valid model name (``NAME`` or
+    ``NAMESPACE/NAME``), else raise UsageError."""
+    if not isinstance(value, str) or not _MODEL_RE.fullmatch(value):
+        if isinstance(value, str) and "/" in value:
+            namespace, _, name = value.partition("/")
+            if is_name(namespace) and name in RESERVED_IN_NAMESPACE:
+                raise UsageError(f"invalid model name {shown(value)}: {name!r} is reserved inside a namespace")
+        raise UsageError(
+            f"invalid model name {shown(value)}: use NAME or NAMESPACE/NAME, each 1-64 lowercase ASCII "
+            "letters, digits, '.', '_' or '-', starting and ending with a letter or digit, "
+            "with no '..' and no '.lock' ending"
+        )
+    return value
+
+
+def is_model_name(value: object) -> bool:
+    return isinstance(value, str) and _MODEL_RE.fullmatch(value) is not None
+
+
+def namespace(model: str) -> str | None:
+    """The namespace part of a model's name, if it has one."""
+    return model.partition("/")[0] if "/" in model else None
 
 
 class Quoted(str):

@@ -20,7 +20,7 @@ def split(ref: str) -> tuple[str, str]:
     text = ref
     if text.startswith(MLFLOW_SCHEME):
         rest = text[len(MLFLOW_SCHEME) :]
-        model, sep, what = rest.partition("@") if "@" in rest else rest.partition("/")
+        model, sep, what = rest.partition("@") if "@" in rest else rest.rpartition("/")  # NAMESPACE/NAME/VERSION
         if not sep or not what or "/" in what:
             raise UsageError(f"{ref!r} is not a model URI: use models:/MODEL@STAGE or models:/MODEL/VERSION")
     elif "#" in text and "@" not in text:

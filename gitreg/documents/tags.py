@@ -20,7 +20,7 @@ _SEMVER = (
 )
 _NAME = r"[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?"
 _TAG_RE = re.compile(
-    rf"^(?P<model>{_NAME})(?:"
+    rf"^(?P<model>{_NAME}(?:/{_NAME})?)(?:"
     rf"@v(?P<version>{_SEMVER})(?P<vcancel>!?)"
     rf"|@(?P<deprecated>deprecated)"
     rf"|#(?P<stage>{_NAME})(?P<scancel>!?)"
@@ -77,6 +77,13 @@ def parse(name: str) -> TagEvent | None:
         return TagEvent("deprecate", model, counter=counter)
     action = "unassign" if m["scancel"] else "assign"
     return TagEvent(action, model, stage=m["stage"], counter=counter)
+
+
+def patterns(*suffixes: str) -> list[str]:
+    """``for-each-ref`` patterns for tags ending in ``suffixes`` (e.g.
+    ``"@v*"``) of every model, namespaced ones included (a pattern's ``*``
+    does not cross the ``/`` of ``NAMESPACE/NAME``)."""
+    return [f"{depth}{suffix}" for suffix in suffixes for depth in ("*", "*/*")]
 
 
 def model_patterns(model: str) -> list[str]:

@@ -37,7 +37,7 @@ from gitreg.core.snapshot import Snapshot, timestamp
 from gitreg.core.transaction import Change
 from gitreg.documents import dvcyaml, layout, manifest, tags, yamlio
 from gitreg.documents.manifest import Artifact, Model, ModelVersion, RegistryConfig, StagePointer
-from gitreg.documents.names import Version, check_name, is_name
+from gitreg.documents.names import Version, check_model_name, is_name
 from gitreg.errors import ConflictError, GitregError, InvalidDocumentError, UsageError
 from gitreg.storage.git import Repo
 
@@ -56,7 +56,7 @@ class Adopted:
 def gto_tags(repo: Repo) -> tuple[list[tags.Found], list[str]]:
     """GTO's tags in gitreg's grammar, oldest first; and the names of tags in
     GTO's grammar that gitreg cannot read (names it does not accept)."""
-    rows = repo.tag_details(["*@*", "*#*"])
+    rows = repo.tag_details(tags.patterns("@*", "#*"))
     found = [
         dataclasses.replace(t, tagger=t.tagger or "unknown (GTO tag without a tagger)") for t in tags.ordered(rows)
     ]
@@ -175,7 +175,7 @@ def _plan(snap: Snapshot, head: str) -> tuple[dict[str, bytes | None], Adopted]:
     for tag in (t for t in found if t.event.action == "register"):
         model, version = tag.event.model, str(tag.event.version)
         try:
-            check_name(model)
+            check_model_name(model)
             Version.parse(version)
         except UsageError as exc:
             skipped.append(f"{model} v{version}: {exc}")

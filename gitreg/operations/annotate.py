@@ -15,7 +15,7 @@ from gitreg.core.snapshot import Snapshot, timestamp
 from gitreg.core.transaction import Change
 from gitreg.documents import inputs, manifest
 from gitreg.documents.manifest import Annotation, ModelVersion
-from gitreg.documents.names import Version, check_name
+from gitreg.documents.names import Version, check_model_name
 from gitreg.errors import ConflictError, NotFoundError, UsageError
 
 
@@ -71,7 +71,7 @@ def annotate(
 ) -> tuple[ModelVersion, str]:
     """Append one annotation to a version in one commit; returns the updated
     version and the commit."""
-    check_name(model)
+    check_model_name(model)
     wanted = str(Version.parse(version))
     note = record(
         at=timestamp(time.time()),

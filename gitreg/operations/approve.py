@@ -19,7 +19,7 @@ from gitreg.core.snapshot import Snapshot, timestamp
 from gitreg.core.transaction import Change
 from gitreg.documents import manifest
 from gitreg.documents.manifest import Approval, ModelVersion
-from gitreg.documents.names import Version, check_name
+from gitreg.documents.names import Version, check_model_name
 from gitreg.errors import ConflictError, NotFoundError, UsageError
 
 
@@ -27,7 +27,7 @@ def approve(registry: Registry, model: str, version: str, stage: str, note: str 
     """Append the caller's approval of ``version`` for ``stage`` in one
     commit; returns the updated version and the commit. One approval per
     person and stage."""
-    check_name(model)
+    check_model_name(model)
     wanted = str(Version.parse(version))
     if len(note) > 10000 or "\x00" in note:
         raise UsageError("the note is longer than 10000 characters or contains a NUL character")

@@ -10,7 +10,7 @@ from typing import Any
 from gitreg.core.snapshot import Snapshot
 from gitreg.documents import inputs
 from gitreg.documents.manifest import ModelVersion
-from gitreg.documents.names import Version, check_name
+from gitreg.documents.names import Version, check_model_name
 from gitreg.errors import NotFoundError, UsageError
 
 
@@ -38,7 +38,7 @@ def _differing(docs: Sequence[Mapping[str, Any]]) -> dict[str, tuple[Any, ...]]:
 
 
 def compare(snap: Snapshot, model: str, versions: Sequence[str]) -> Comparison:
-    check_name(model)
+    check_model_name(model)
     if len(versions) < 2:
         raise UsageError("name at least two versions to compare")
     docs: list[ModelVersion] = []

@@ -24,7 +24,7 @@ from gitreg.core.registry import Registry
 from gitreg.core.snapshot import Snapshot
 from gitreg.documents import gates
 from gitreg.documents.manifest import Model, ModelVersion
-from gitreg.documents.names import check_name
+from gitreg.documents.names import check_model_name
 from gitreg.errors import GitregError, UsageError
 from gitreg.operations import lifecycle
 from gitreg.operations.lifecycle import Moved
@@ -98,7 +98,7 @@ def decide(
 ) -> Decision:
     """Rank the versions and choose one (pure: reads ``snap`` only);
     ``only``: the one version that may be chosen (auto-deploy's new one)."""
-    check_name(model)
+    check_model_name(model)
     snap.check_stage(stage)
     if strategy not in STRATEGIES:
         raise UsageError(f"unknown strategy {strategy!r}: use best or conservative")

@@ -24,7 +24,7 @@ from gitreg.core.snapshot import Snapshot, timestamp
 from gitreg.core.transaction import Change, TagSpec
 from gitreg.documents import dvcyaml, layout, manifest, schema, tags
 from gitreg.documents.manifest import Model, ModelVersion, StagePointer
-from gitreg.documents.names import Version, check_name
+from gitreg.documents.names import Version, check_model_name
 from gitreg.errors import ConflictError, InvalidDocumentError, NotFoundError, UsageError
 from gitreg.storage import dvcconfig
 
@@ -35,7 +35,7 @@ def export(snap: Snapshot, source: str, models: Sequence[str] = ()) -> dict[str,
     """The state of ``models`` (default: every model) at the snapshot."""
     if snap.commit is None:
         raise NotFoundError(f"{source} has no commits to export")
-    names = list(dict.fromkeys(check_name(m) for m in models)) or snap.model_names()
+    names = list(dict.fromkeys(check_model_name(m) for m in models)) or snap.model_names()
     catalog = snap.catalog(names)
     model_files = [layout.model_path(snap.models_dir, name) for name in names]
     model_docs = snap.read_files(model_files)

@@ -168,7 +168,7 @@ def _refuse_gto_managed(repo: Repo, snap: Snapshot) -> None:
     """A repository GTO manages (its artifacts.yaml, or tags in its grammar)
     is not made a registry in place: gitreg would not know GTO's versions,
     and mirroring its own files would contradict GTO's assignments."""
-    found = [name for name, _, _ in repo.tag_targets(["*@v*", "*#*"]) if tags.parse(name) is not None]
+    found = [name for name, _, _ in repo.tag_targets(tags.patterns("@v*", "#*")) if tags.parse(name) is not None]
     has_index = snap.commit is not None and snap.read_files(["artifacts.yaml"])["artifacts.yaml"] is not None
     if found or has_index:
         what = f"{len(found)} GTO tag(s), e.g. {found[0]}" if found else "artifacts.yaml"

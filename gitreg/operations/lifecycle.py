@@ -19,7 +19,7 @@ from gitreg.core.transaction import Change, TagSpec
 from gitreg.documents import gates, layout, manifest, tags
 from gitreg.documents.gates import GateResult
 from gitreg.documents.manifest import ModelVersion, StagePointer
-from gitreg.documents.names import Version, check_name
+from gitreg.documents.names import Version, check_model_name
 from gitreg.errors import ConflictError, GitregError, NotFoundError, UsageError
 from gitreg.operations import annotate, history
 
@@ -94,7 +94,7 @@ class Moved:
 
 
 def _version(snap: Snapshot, model: str, version: str) -> ModelVersion:
-    check_name(model)
+    check_model_name(model)
     text = str(Version.parse(version))
     found = snap.version(model, text)
     if found is None:
@@ -306,7 +306,7 @@ def plan_demote(snap: Snapshot, model: str, version: str, stage: str, reason: st
 
 
 def plan_unassign(snap: Snapshot, model: str, stage: str, reason: str, who: str) -> tuple[Plan, Change]:
-    check_name(model)
+    check_model_name(model)
     snap.check_stage(stage)
     pointer = snap.pointers(model).get(stage)
     if pointer is None:
@@ -380,7 +380,7 @@ def plan_rollback(
     return to a rightful holder. With ``to``: that version; a rightful past
     holder skips the gates, any other active version must pass them as a
     promotion would."""
-    check_name(model)
+    check_model_name(model)
     snap.check_stage(stage)
     pointer = snap.pointers(model).get(stage)
     current = pointer.version if pointer else None

@@ -13,7 +13,7 @@ from gitreg.core.snapshot import Snapshot
 from gitreg.core.transaction import Change
 from gitreg.documents import layout, manifest
 from gitreg.documents.manifest import AutoDeploy, Model
-from gitreg.documents.names import check_name
+from gitreg.documents.names import check_model_name
 from gitreg.errors import NotFoundError
 
 
@@ -44,7 +44,7 @@ def set_model(
     """Edit ``model.yaml`` (created if the model has none yet) in one
     commit; the commit is None when nothing changed. ``auto_deploy``:
     checked settings (``inputs.auto_deploy``), or False to remove them."""
-    check_name(model)
+    check_model_name(model)
 
     def build(snap: Snapshot) -> Change:
         deploys = [auto_deploy["stage"]] if isinstance(auto_deploy, Mapping) else []

@@ -20,7 +20,7 @@ from gitreg.core.snapshot import Snapshot, timestamp
 from gitreg.core.transaction import Change
 from gitreg.documents import gates, inputs, manifest
 from gitreg.documents.manifest import Evaluation, ModelVersion
-from gitreg.documents.names import Version, check_name
+from gitreg.documents.names import Version, check_model_name, check_name
 from gitreg.errors import ConflictError, NotFoundError, UsageError
 from gitreg.operations import annotate, lifecycle
 from gitreg.operations.lifecycle import Plan
@@ -53,7 +53,7 @@ def evaluate(
 ) -> tuple[ModelVersion, str]:
     """Append one evaluation (now, by the git identity) to a version's
     history in one commit; returns the updated version and the commit."""
-    check_name(model)
+    check_model_name(model)
     wanted = str(Version.parse(version))
     measured, environment = _measurement(metrics, environment)
     who = registry.repo.identity()
@@ -112,7 +112,7 @@ class Trend:
 def trend(snap: Snapshot, model: str, environment: str | None = None) -> list[Trend]:
     """Per version (newest first) and metric, how its score developed after
     registration; with ``environment`` only evaluations made there count."""
-    check_name(model)
+    check_model_name(model)
     if environment is not None:
         check_name(environment, "environment name")
     versions = snap.all_versions(model)
@@ -239,7 +239,7 @@ def monitor(
     since, nothing is written. The evaluation's environment defaults to the
     stage's name.
     """
-    check_name(model)
+    check_model_name(model)
     measured, environment = _measurement(metrics, environment)
     threshold = inputs.threshold(threshold)
     who = registry.repo.identity()

@@ -17,7 +17,7 @@ from gitreg.core.snapshot import Snapshot, timestamp
 from gitreg.core.transaction import Change, TagSpec
 from gitreg.documents import dvcyaml, layout, manifest, tags
 from gitreg.documents.manifest import Artifact, Model, ModelVersion
-from gitreg.documents.names import BUMPS, Bump, Version, check_name, next_version
+from gitreg.documents.names import BUMPS, Bump, Version, check_model_name, next_version
 from gitreg.errors import ConflictError, NotFoundError, UsageError
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ def register(
     """
     from gitreg.storage import artifacts
 
-    check_name(model)
+    check_model_name(model)
     if version is not None and bump is not None:
         raise UsageError("give either a version or a bump, not both")
     requested = Version.parse(version) if version is not None else None

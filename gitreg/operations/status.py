@@ -27,7 +27,7 @@ from datetime import datetime
 
 from gitreg.core.snapshot import Snapshot
 from gitreg.documents.manifest import Annotation, Evaluation, ModelVersion, StagePointer
-from gitreg.documents.names import Version, check_name
+from gitreg.documents.names import Version, check_model_name
 from gitreg.errors import UsageError
 from gitreg.operations import deploy, gc
 
@@ -186,7 +186,7 @@ def _clean_up(
 
 def status(snap: Snapshot, model: str, who: str, *, stale_days: float = STALE_DAYS, now: float | None = None) -> Status:
     """The model's status at ``snap`` (``now``: the time staleness is judged at)."""
-    check_name(model)
+    check_model_name(model)
     if not 0 < stale_days < 100000:
         raise UsageError(f"invalid --stale-days {stale_days!r}: a positive number of days")
     now = time.time() if now is None else now

@@ -105,7 +105,7 @@ def orphan(model: str, version: str) -> str:
 def _foreign(registry: Registry, models: set[str]) -> list[str]:
     """GTO registrations of models that have no folder here (a repository GTO
     manages, say): reported, never touched."""
-    events = [tags.parse(name) for name, _, _ in registry.repo.tag_targets(["*@v*"])]
+    events = [tags.parse(name) for name, _, _ in registry.repo.tag_targets(tags.patterns("@v*"))]
     gone = {(e.model, e.version) for e in events if e is not None and e.action == "deregister"}
     return [
         orphan(e.model, str(e.version))
