@@ -24,9 +24,9 @@ from gitreg import lazy
 from gitreg.core import events
 from gitreg.core.registry import Registry
 from gitreg.core.snapshot import ModelList, Resolved, VersionSummary
-from gitreg.documents import reference
+from gitreg.documents import names, reference
 from gitreg.documents.manifest import Model, ModelVersion
-from gitreg.documents.names import check_model_name
+from gitreg.documents.names import check_model_name, check_name
 from gitreg.errors import NotFoundError, UsageError
 from gitreg.storage.git import Repo
 
@@ -139,6 +139,7 @@ def init(
     ci: str | None = None,
     ci_owners: str | None = None,
     ci_install: str | None = None,
+    ci_namespace_owners: Mapping[str, str] | None = None,
     adopt: bool = False,
 ) -> Initialised:
     """Make ``path`` a registry (creating the folder and git repo if needed).
@@ -148,7 +149,9 @@ def init(
     a folder of its own (``URL/gitreg-<8 hex>``: no DVC project sharing the
     remote can ``dvc gc`` its objects away). ``ci="github"`` adds the
     check and tag-sync workflows and a CODEOWNERS template (``ci_owners``
-    for its approvers, ``ci_install`` for the pip spec the workflows install).
+    for its approvers, ``ci_namespace_owners`` ``{namespace: owners}`` for
+    the models of each namespace, ``ci_install`` for the pip spec the
+    workflows install).
     Re-running is harmless.
 
     A repository GTO manages is refused, unless ``adopt``: then its
@@ -163,7 +166,14 @@ def init(
 
         adoption.preflight(Repo(path), models_dir)
     made = initialising.create(
-        path, remote=remote, models_dir=models_dir, ci=ci, ci_owners=ci_owners, ci_install=ci_install, adopt=adopt
+        path,
+        remote=remote,
+        models_dir=models_dir,
+        ci=ci,
+        ci_owners=ci_owners,
+        ci_install=ci_install,
+        adopt=adopt,
+        ci_namespace_owners=ci_namespace_owners,
     )
     return dataclasses.replace(made, adopted=adoption.adopt(_open(made.root))) if adopt else made
 
@@ -242,12 +252,15 @@ def register(
     return dataclasses.replace(registered, deployed=deployed) if deployed is not None else registered
 
 
-def list_models(*, at: str | None = None, registry: RegistryArg = None) -> ModelList:
-    """Every model: latest version, version per stage, number of versions
-    (a list, whose ``stages`` are the registry's, in order). ``at`` (on
-    every read) answers as of a revision or an ISO date/time."""
+def list_models(*, namespace: str | None = None, at: str | None = None, registry: RegistryArg = None) -> ModelList:
+    """Every model (or those in ``namespace``): latest version, version per
+    stage, number of versions (a list, whose ``stages`` are the registry's,
+    in order). ``at`` (on every read) answers as of a revision or an ISO
+    date/time."""
+    space = check_name(namespace, "namespace") if namespace is not None else None
     snap = _open(registry).snapshot_at(at)
-    return ModelList(snap.summaries(), snap.config.stages)
+    found = [m for m in snap.summaries() if space is None or names.namespace(m.name) == space]
+    return ModelList(found, snap.config.stages)
 
 
 def list_versions(
@@ -255,18 +268,25 @@ def list_versions(
     *,
     where: str | Sequence[str] = (),
     labels: Mapping[str, str] | None = None,
+    namespace: str | None = None,
     at: str | None = None,
     registry: RegistryArg = None,
 ) -> list[VersionSummary]:
-    """The versions of ``model`` (or of every model), newest first, with
-    stage and metrics; ``where`` conditions such as ``"metrics.auc > 0.9"``
-    (one, or several that must all hold; see ``gitreg.documents.query``) and
-    ``labels`` keep only the versions that match."""
+    """The versions of ``model`` (or of every model, or of every model in
+    ``namespace``), newest first, with stage and metrics; ``where``
+    conditions such as ``"metrics.auc > 0.9"`` (one, or several that must
+    all hold; see ``gitreg.documents.query``) and ``labels`` keep only the
+    versions that match."""
+    space = check_name(namespace, "namespace") if namespace is not None else None
     expressions = [where] if isinstance(where, str) else list(where)
     conditions = [c for text in expressions for c in query.parse(text)]
     conditions += [query.Condition(f"labels.{k}", "==", v) for k, v in inputs.labels(labels).items()]
     snap = _open(registry).snapshot_at(at)
-    return snap.version_summaries(model, conditions) if model is not None else snap.search(conditions)
+    if model is not None:
+        if space is not None and names.namespace(model) != space:
+            raise UsageError(f"model {model!r} is not in namespace {space!r}")
+        return snap.version_summaries(model, conditions)
+    return snap.search(conditions, space)
 
 
 def show(ref: str, *, at: str | None = None, registry: RegistryArg = None) -> ModelVersion:

@@ -349,6 +349,12 @@ def main(debug: bool, log_json: bool) -> None:
 @click.option(
     "--ci-owners", metavar="OWNERS", help="With --ci: approvers for CODEOWNERS [default: @your-org/ml-approvers]."
 )
+@pairs_option(
+    "--ci-namespace-owner",
+    "ci_namespace_owners",
+    "namespace owners",
+    "With --ci: NAMESPACE=OWNERS, the approvers of that namespace's models in CODEOWNERS (repeatable).",
+)
 @click.option(
     "--ci-install",
     metavar="SPEC",
@@ -459,6 +465,7 @@ def register(
     "ops > >= < <= == != ~).",
 )
 @pairs_option("--label", "labels", "label", "Only versions with this label (repeatable).")
+@click.option("--namespace", metavar="NAMESPACE", help="Only the models NAMESPACE/NAME.")
 @at_option
 @registry_option
 @json_option
@@ -466,6 +473,7 @@ def list_(
     model: str | None,
     where: tuple[str, ...],
     labels: dict[str, str],
+    namespace: str | None,
     at: str | None,
     registry: Registry,
     as_json: bool,
@@ -474,15 +482,16 @@ def list_(
 
     For models: latest version, the version in each stage, number of
     versions. For a model: each version's stage, registration and key metrics.
-    With --where or --label: the matching versions (of MODEL, or of every model).
+    With --where or --label: the matching versions (of MODEL, or of every
+    model). --namespace keeps the models of one namespace (NAMESPACE/NAME).
     """
     from gitreg import api, render
 
     if where or labels or model is not None:
-        found = api.list_versions(model, where=where, labels=labels, at=at, registry=registry)
+        found = api.list_versions(model, where=where, labels=labels, namespace=namespace, at=at, registry=registry)
         echo(render.to_json(render.versions_json(found)) if as_json else render.versions_text(found))
         return
-    listed = api.list_models(at=at, registry=registry)
+    listed = api.list_models(namespace=namespace, at=at, registry=registry)
     echo(render.to_json(render.summaries_json(listed)) if as_json else render.summaries_text(listed, listed.stages))
 
 

@@ -18,6 +18,18 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 @pytest.mark.stress
+def test_the_namespaces_guide_runs_as_written(tmp_path: Path) -> None:
+    out = run_guide(DOCS / "namespaces.md", tmp_path).stdout
+    registry = tmp_path / "registry"
+    assert [m.name for m in api.list_models(namespace="risk", registry=registry)] == ["risk/aml", "risk/fraud"]
+    # the namespace's listing, then its search: only risk's models
+    assert re.search(r"\nMODEL .*\nrisk/aml .*\nrisk/fraud .*\nVERSION .*\n1\.0\.0 ", out), out
+    assert "risk/fraud#staging#1" in out and "risk/fraud@v1.0.0" in out
+    assert "/models/risk/ @acme/risk-team" in out
+    assert api.check(registry=registry).ok
+
+
+@pytest.mark.stress
 def test_the_lifecycle_guide_runs_as_written(tmp_path: Path) -> None:
     page = DOCS / "lifecycle.md"
     out = run_guide(page, tmp_path).stdout

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from gitreg import api
 from gitreg.documents import layout, manifest, tags, yamlio
 from gitreg.documents.manifest import Artifact, ModelVersion
-from gitreg.documents.names import NAME_PATTERN, VERSION_PATTERN, Quoted, Version, is_name
+from gitreg.documents.names import NAME_PATTERN, VERSION_PATTERN, Quoted, Version, is_model_name, is_name
 from gitreg.errors import GitregError
 from tests.conftest import Cli, state
 from tests.helpers import gto_view, our_view
@@ -42,6 +42,30 @@ def _valid_ref(name: str) -> bool:
 def _inside(folder: str, path: str) -> bool:
     normal = os.path.normpath(path)
     return normal.startswith(folder + "/") and ".." not in PurePosixPath(normal).parts
+
+
+MODEL_NAMES = st.one_of(NAMES, st.tuples(NAMES, NAMES).map("/".join), st.tuples(EDGY, EDGY, EDGY).map("/".join))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])  # it runs git
+@given(MODEL_NAMES)
+def test_an_accepted_model_name_is_safe_everywhere_it_goes(name: str) -> None:
+    """NAMESPACE/NAME included: a valid tag, folders inside models/ that
+    classify back to the same model, and GTO's tag grammar reads it back."""
+    if not is_model_name(name):
+        return
+    assert name.isascii() and name.count("/") <= 1 and "\n" not in name
+    assert _valid_ref(f"{name}@v1.0.0") and _valid_ref(f"{name}#production#1")
+    for path in (
+        layout.model_path("models", name),
+        layout.version_path("models", name, "1.0.0"),
+        layout.stage_path("models", name, "production"),
+        layout.dvc_path("models", name, "1.0.0"),
+    ):
+        where = layout.classify("models", path)
+        assert _inside("models", path) and where is not None and where.model == name and where.kind != "unexpected"
+    event = tags.parse(f"{name}#production#3")
+    assert event is not None and (event.model, event.stage, event.counter) == (name, "production", 3)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])  # it runs git

@@ -74,7 +74,7 @@ def test_the_grammar_in_the_schemas_is_the_code_s() -> None:
     from pathlib import Path
 
     from gitreg.documents.inputs import KEY_PATTERN
-    from gitreg.documents.names import NAME_PATTERN, VERSION_PATTERN
+    from gitreg.documents.names import MODEL_PATTERN, NAME_PATTERN, VERSION_PATTERN
 
     def walk(node: object, key_patterns: list[str]) -> None:
         if isinstance(node, dict):
@@ -87,13 +87,16 @@ def test_the_grammar_in_the_schemas_is_the_code_s() -> None:
             for value in node:
                 walk(value, key_patterns)
 
-    seen = {"name": 0, "version": 0, "keys": 0}
+    seen = {"name": 0, "version": 0, "keys": 0, "model": 0}
     for path in (Path(__file__).resolve().parent.parent / "schemas").glob("*.schema.json"):
         doc = json.loads(path.read_text())
         defs = doc.get("$defs", {})
         if "name" in defs:
             assert defs["name"]["pattern"] == NAME_PATTERN, path.name
             seen["name"] += 1
+        if "model" in defs:
+            assert defs["model"]["pattern"] == MODEL_PATTERN, path.name
+            seen["model"] += 1
         if "version" in defs:
             assert defs["version"]["pattern"] == VERSION_PATTERN, path.name
             seen["version"] += 1
@@ -101,4 +104,4 @@ def test_the_grammar_in_the_schemas_is_the_code_s() -> None:
         walk(doc, keys)
         assert all(k == KEY_PATTERN for k in keys), (path.name, keys)
         seen["keys"] += len(keys)
-    assert seen["name"] >= 4 and seen["version"] >= 2 and seen["keys"] >= 3, seen
+    assert seen["name"] >= 4 and seen["version"] >= 2 and seen["keys"] >= 3 and seen["model"] == 3, seen

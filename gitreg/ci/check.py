@@ -23,7 +23,7 @@ from gitreg.core.snapshot import Snapshot
 from gitreg.documents import dvcyaml, gates, layout, manifest
 from gitreg.documents.gates import GateResult
 from gitreg.documents.manifest import Model, ModelVersion, RegistryConfig, StagePointer
-from gitreg.documents.names import Version, escaped, is_model_name
+from gitreg.documents.names import Version, escaped, inside_models, is_model_name, namespace
 from gitreg.errors import InvalidDocumentError, NotFoundError, UsageError
 from gitreg.operations import history
 from gitreg.operations.lifecycle import OrderCheck, degraded_refusal
@@ -172,7 +172,7 @@ def _judge(models_dir: str, path: str, data: bytes | None) -> tuple[Any, list[Vi
     except UsageError:  # the file name is not a version
         return None, [Violation("path", path, "", f"file name {where.name!r} is not a valid version")]
     message = (
-        "not a registry file: models/<model>/ holds model.yaml, "
+        "not a registry file: models/<model>/ (or models/<namespace>/<model>/) holds model.yaml, "
         "versions/<version>.yaml (with its <version>.dvc) and stages/<stage>.yaml"
     )
     return None, [Violation("unexpected", path, "", message)]
@@ -453,6 +453,9 @@ def check_tree(repo: Repo, commit: str) -> Report:
                     "schema", layout.model_path(config.models_dir, model), "", "missing: every model needs a model.yaml"
                 )
             )
+    for model in inside_models(described):
+        message = f"{namespace(model)!r} is a model, so its folder cannot hold model {model!r} as a namespace"
+        reader.violations.append(Violation("layout", layout.model_dir(config.models_dir, model), "", message))
     _check_pointers(reader, config, docs, models)
     _check_dvc_pointers(reader, docs, places)
     _check_dvc_yaml_tree(reader, docs, places)

@@ -18,6 +18,7 @@ from a package index: `gitreg` there belongs to an unrelated project.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from gitreg.ci import wheel
 from gitreg.errors import UsageError
@@ -146,7 +147,28 @@ jobs:
 """
 
 
-def codeowners(models_dir: str, owners: str) -> str:
+_OWNER = re.compile(r"@[A-Za-z0-9][A-Za-z0-9-]*(?:/[A-Za-z0-9][A-Za-z0-9._-]*)?|[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def check_owners(owners: str, what: str = "--ci-owners") -> str:
+    """CODEOWNERS owners: @user, @org/team or an email, separated by spaces."""
+    words = owners.split(" ")
+    if not owners.strip() or not all(_OWNER.fullmatch(w) for w in words if w):
+        raise UsageError(f"invalid {what} {owners!r}: give @user, @org/team or email addresses separated by spaces")
+    return " ".join(w for w in words if w)
+
+
+def codeowners(models_dir: str, owners: str, namespace_owners: Mapping[str, str] | None = None) -> str:
+    """CODEOWNERS: ``owners`` for every file, then the owners of each
+    namespace for its models (the last matching line wins, so a namespace's
+    team approves its promotions)."""
+    namespaced = "".join(f"/{models_dir}/{space}/ {team}\n" for space, team in sorted((namespace_owners or {}).items()))
+    if namespaced:
+        namespaced = "# Each namespace's models (models/NAMESPACE/NAME/) are its own team's to approve.\n" + namespaced
+    return _codeowners(models_dir, owners) + namespaced
+
+
+def _codeowners(models_dir: str, owners: str) -> str:
     return f"""# gitreg: who must approve changes to the registry.
 # Replace {DEFAULT_OWNERS} with your approvers, then in the branch protection
 # of the registry branch turn on "Require review from Code Owners" and make
@@ -158,6 +180,9 @@ def codeowners(models_dir: str, owners: str) -> str:
 /{models_dir}/*/versions/ {owners}
 /{models_dir}/*/stages/ {owners}
 /{models_dir}/*/model.yaml {owners}
+/{models_dir}/*/*/versions/ {owners}
+/{models_dir}/*/*/stages/ {owners}
+/{models_dir}/*/*/model.yaml {owners}
 /.gitreg/ {owners}
 /.github/ {owners}
 /.dvc/ {owners}
@@ -169,13 +194,19 @@ gitreg.toml {owners}
 """
 
 
-def files(models_dir: str, branch: str, owners: str = DEFAULT_OWNERS, install: str | None = None) -> dict[str, bytes]:
+def files(
+    models_dir: str,
+    branch: str,
+    owners: str = DEFAULT_OWNERS,
+    install: str | None = None,
+    namespace_owners: Mapping[str, str] | None = None,
+) -> dict[str, bytes]:
     """{path: content}: the workflows, CODEOWNERS and (by default) the wheel they install."""
     spec = check_install(install) if install else default_install()
     written = {
         CHECK_WORKFLOW: check_workflow(spec).encode(),
         TAGS_WORKFLOW: tags_workflow(branch, spec).encode(),
-        CODEOWNERS: codeowners(models_dir, owners).encode(),
+        CODEOWNERS: codeowners(models_dir, owners, namespace_owners).encode(),
     }
     if install is None:
         written[f"{WHEEL_DIR}/{wheel.filename()}"] = wheel.build()

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 from gitreg import lazy
 from gitreg.documents import layout, manifest, reference
 from gitreg.documents.manifest import Artifact, Model, ModelVersion, RegistryConfig, StagePointer
-from gitreg.documents.names import Version, check_model_name, check_name
+from gitreg.documents.names import Version, check_model_name, check_name, namespace
 from gitreg.errors import ConflictError, InvalidDocumentError, NotFoundError, UsageError
 from gitreg.storage import memo
 from gitreg.storage.git import Repo
@@ -135,6 +135,20 @@ class Snapshot:
         """The error for a model this registry does not have, naming the
         closest one it has."""
         return NotFoundError(f"model {model!r} is not registered{_did_you_mean(model, self.model_names())}")
+
+    def check_place(self, model: str) -> None:
+        """Refuse a new model whose folder would mix a model with a
+        namespace: ``risk/fraud`` when ``risk`` is a model, ``risk`` when
+        it is a namespace (``risk/fraud`` exists)."""
+        folders = self._model_folders()
+        if model in folders:
+            return
+        space = namespace(model)
+        if space is not None and space in folders:
+            raise ConflictError(f"cannot add model {model!r}: {space!r} is a model, so it cannot be a namespace too")
+        inside = sorted(m for m in folders if m.startswith(model + "/"))
+        if inside:
+            raise ConflictError(f"cannot add model {model!r}: it is a namespace (model {inside[0]!r} is in it)")
 
     # -- listing from trees (no file contents) --------------------------------
 
@@ -347,9 +361,11 @@ class Snapshot:
         order = {s: i for i, s in enumerate(self.config.stages)}
         return {v: tuple(sorted(s, key=lambda x: order.get(x, len(order)))) for v, s in held.items()}
 
-    def search(self, conditions: Sequence[Condition]) -> list[VersionSummary]:
-        """Versions of every model that satisfy all ``conditions``."""
-        return [v for model in self.model_names() for v in self.version_summaries(model, conditions)]
+    def search(self, conditions: Sequence[Condition], space: str | None = None) -> list[VersionSummary]:
+        """Versions of every model (in namespace ``space``, if given) that
+        satisfy all ``conditions``."""
+        models = [m for m in self.model_names() if space is None or namespace(m) == space]
+        return [v for model in models for v in self.version_summaries(model, conditions)]
 
     def _latest_active(self, model: str) -> ModelVersion:
         found = self.versions(model)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -91,6 +92,13 @@ def is_model_name(value: object) -> bool:
 def namespace(model: str) -> str | None:
     """The namespace part of a model's name, if it has one."""
     return model.partition("/")[0] if "/" in model else None
+
+
+def inside_models(models: Iterable[str]) -> list[str]:
+    """The models among ``models`` whose namespace is itself one of them:
+    a folder is a model's or a namespace, never both."""
+    known = set(models)
+    return sorted(m for m in known if namespace(m) in known)
 
 
 class Quoted(str):

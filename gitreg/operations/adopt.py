@@ -37,7 +37,7 @@ from gitreg.core.snapshot import Snapshot, timestamp
 from gitreg.core.transaction import Change
 from gitreg.documents import dvcyaml, layout, manifest, tags, yamlio
 from gitreg.documents.manifest import Artifact, Model, ModelVersion, RegistryConfig, StagePointer
-from gitreg.documents.names import Version, check_model_name, is_name
+from gitreg.documents.names import Version, check_model_name, inside_models, is_name, namespace
 from gitreg.errors import ConflictError, GitregError, InvalidDocumentError, UsageError
 from gitreg.storage.git import Repo
 
@@ -204,6 +204,11 @@ def _plan(snap: Snapshot, head: str) -> tuple[dict[str, bytes | None], Adopted]:
             continue
         documents[(model, version)] = document
         at_commit[(model, tag.target)] = version
+    for model in inside_models({m for m, _ in documents} | set(snap.model_names())):
+        for key in [k for k in documents if k[0] == model]:
+            skipped.append(f"{model} v{key[1]}: {namespace(model)!r} is a model, so it cannot be a namespace too")
+            del documents[key]
+            at_commit = {k: v for k, v in at_commit.items() if k[0] != model}
     # each stage's holder as GTO shows it
     latest: dict[tuple[str, str, str], tags.Found] = {}  # (model, stage, version) -> its latest stage event
     for tag in found:

@@ -24,7 +24,7 @@ from gitreg.core.snapshot import Snapshot, timestamp
 from gitreg.core.transaction import Change, TagSpec
 from gitreg.documents import dvcyaml, layout, manifest, schema, tags
 from gitreg.documents.manifest import Model, ModelVersion, StagePointer
-from gitreg.documents.names import Version, check_model_name
+from gitreg.documents.names import Version, check_model_name, inside_models, namespace
 from gitreg.errors import ConflictError, InvalidDocumentError, NotFoundError, UsageError
 from gitreg.storage import dvcconfig
 
@@ -164,8 +164,13 @@ def _plan(snap: Snapshot, entries: Sequence[Entry], remote_names: Mapping[str, s
     """What the import writes on ``snap``; refuses anything that would
     overwrite a different document."""
     plan = _Plan([], [], [], [])
+    names = [entry.model.name for entry in entries]
+    for name in inside_models({*names, *snap.model_names()}):
+        if name in names:
+            raise ConflictError(f"{source}: {namespace(name)!r} is a model, so it cannot hold model {name!r}")
     for entry in entries:
         name = entry.model.name
+        snap.check_place(name)
         for stage in entry.stages:
             if stage not in snap.config.stages:
                 raise UsageError(

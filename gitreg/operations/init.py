@@ -16,6 +16,7 @@ from gitreg.core.snapshot import Snapshot
 from gitreg.core.transaction import Change
 from gitreg.documents import layout, manifest, tags
 from gitreg.documents.manifest import RegistryConfig
+from gitreg.documents.names import check_name
 from gitreg.errors import ConflictError, NotFoundError, UsageError
 from gitreg.storage import credentials
 from gitreg.storage import location as locations
@@ -52,6 +53,7 @@ def create(
     ci_owners: str | None = None,
     ci_install: str | None = None,
     adopt: bool = False,
+    ci_namespace_owners: Mapping[str, str] | None = None,
 ) -> Initialised:
     """Make ``path`` a registry: a folder that does not exist yet or is in
     no git repo becomes a new repo; a folder inside a repo makes that
@@ -63,6 +65,13 @@ def create(
         raise UsageError(f"unknown CI {ci!r}: gitreg writes files for github")
     if ci and ci_install:
         ci_templates.check_install(ci_install)
+    if ci_owners is not None:
+        ci_owners = ci_templates.check_owners(ci_owners)
+    for space, team in (ci_namespace_owners or {}).items():
+        check_name(space, "namespace")
+        ci_templates.check_owners(team, f"owners of namespace {space}")
+    if ci_namespace_owners and not ci:
+        raise UsageError("--ci-namespace-owner writes CODEOWNERS: give it with --ci github")
     if remote and credentials.has_credentials(remote):
         raise UsageError(
             f"--remote {credentials.redact(remote)} carries credentials, which would be committed in "
@@ -93,7 +102,9 @@ def create(
 
     def build(snap: Snapshot) -> Change:
         branch = (repo.head_ref() or "refs/heads/main").removeprefix("refs/heads/")
-        ci_files = ci_templates.files(models_dir, branch, ci_owners or ci_templates.DEFAULT_OWNERS, ci_install)
+        ci_files = ci_templates.files(
+            models_dir, branch, ci_owners or ci_templates.DEFAULT_OWNERS, ci_install, ci_namespace_owners
+        )
         paths = [
             layout.CONFIG_PATH,
             layout.DVC_CONFIG_PATH,
@@ -136,7 +147,7 @@ def create(
             files[layout.DVCIGNORE_PATH] = dvcconfig.DVCIGNORE.encode()
         if ci:
             ci_files = ci_templates.files(
-                config.models_dir, branch, ci_owners or ci_templates.DEFAULT_OWNERS, ci_install
+                config.models_dir, branch, ci_owners or ci_templates.DEFAULT_OWNERS, ci_install, ci_namespace_owners
             )
             files |= {path: data for path, data in ci_files.items() if current[path] is None}
         outcome["remote"] = name

@@ -50,6 +50,7 @@ def set_model(
         deploys = [auto_deploy["stage"]] if isinstance(auto_deploy, Mapping) else []
         for stage in [g[0] for g in gates] + [r[0] for r in remove_gates] + deploys:
             snap.check_stage(stage)
+        snap.check_place(model)
         current = snap.model(model) or Model(name=model)
         updated = edit_model(
             current, description=description, owners=owners, labels=labels, gates=gates, remove_gates=remove_gates

@@ -107,6 +107,7 @@ def register(
     stored = [prepared.artifact or Artifact(source.path.name, "0" * 32, 0, config.remote)]
 
     def build(snap: Snapshot) -> Change:
+        snap.check_place(model)
         existing = snap.versions(model)
         # a tag differing only in case is the same file on case-insensitive file systems
         tagged = registry.repo.tag_refs(tags.model_patterns(model), ignore_case=True)
