@@ -13,7 +13,7 @@ import pytest
 from gitreg import api
 from gitreg.errors import UsageError
 from tests.conftest import Cli, Setup, git, state
-from tests.helpers import stages, trailers
+from tests.helpers import gto_view, our_view, stages, trailers
 
 
 def _one_in_staging(folder: Path, artifact: Path) -> None:
@@ -41,6 +41,7 @@ def test_register_promotes_a_better_version_in_a_second_commit(reg: Path, cli: C
     assert git(reg, "rev-list", "--count", f"{before}..HEAD") == "2"  # registration, then promotion
     assert trailers(reg)["Gitreg-Reason"].startswith("auto-deploy after registration (best, by auc)")
     assert api.check(base=before, registry=reg).ok  # the promotion passes the checker like any other
+    assert gto_view(reg) == our_view(reg, cli)  # GTO sees the registration and the assignment
 
     # a worse version is registered and stays where it is
     doc = json.loads(cli("register", "fraud", "-a", artifact, "--metric", "auc=0.91", "--json", "-R", reg).stdout)

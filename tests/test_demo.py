@@ -27,4 +27,6 @@ def test_demo_runs_end_to_end(tmp_path: Path, cli: Cli) -> None:
         ("promote", None, "1.0.0"),
     ]
     assert "fraud-detector#production#8" in git(registry, "tag").splitlines()
+    # status says what to do about the degraded 1.0.1 that still holds staging
+    assert "  - rollback: staging's holder 1.0.1 is marked degraded" in out
     assert git(registry, "status", "--porcelain") == ""

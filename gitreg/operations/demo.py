@@ -173,6 +173,8 @@ def run(directory: str | None, echo: Echo) -> Path:
     echo(render.trend_text(api.metric_history(MODEL, registry=registry)))
     echo(f"\n$ gitreg history {MODEL} --stage production")
     echo(render.events_text(api.history(MODEL, stage="production", registry=registry)))
+    echo(f"\n$ gitreg status {MODEL}   # what to do next")
+    echo(render.status_text(api.status(MODEL, registry=registry)))
     echo(f"\nThe registry is a git repository: {registry}")
     echo(f"  git -C {registry} log --format='%h %s%n%(trailers:only,unfold)'")
     echo(f"  git -C {registry} tag -n1")
