@@ -1343,7 +1343,8 @@ def demo(directory: str | None) -> None:
     Creates a registry with gates, trains a tiny model three times and
     registers each run, promotes through the gates (one is refused), records
     production measurements with `monitor` (the degraded one rolls back),
-    lists the result and its history, and tells you where to look.
+    lists the result, its history and `status` (what to do next), and tells
+    you where to look.
     """
     from gitreg import api
 
