@@ -54,14 +54,16 @@ def shown(value: object) -> str:
     return ascii(value) if isinstance(value, str) else repr(value)
 
 
+_RULE = (
+    "1-64 lowercase ASCII letters, digits, '.', '_' or '-', starting and ending with a letter or digit, "
+    "with no '..' and no '.lock' ending"
+)
+
+
 def check_name(value: object, what: str = "model name") -> str:
     """Return ``value`` if it is a valid model/stage name, else raise UsageError."""
     if not isinstance(value, str) or not _NAME_RE.fullmatch(value):
-        raise UsageError(
-            f"invalid {what} {shown(value)}: use 1-64 lowercase ASCII letters, digits, "
-            "'.', '_' or '-', starting and ending with a letter or digit, "
-            "with no '..' and no '.lock' ending"
-        )
+        raise UsageError(f"invalid {what} {shown(value)}: use {_RULE}")
     return value
 
 
@@ -77,11 +79,7 @@ def check_model_name(value: object) -> str:
             namespace, _, name = value.partition("/")
             if is_name(namespace) and name in RESERVED_IN_NAMESPACE:
                 raise UsageError(f"invalid model name {shown(value)}: {name!r} is reserved inside a namespace")
-        raise UsageError(
-            f"invalid model name {shown(value)}: use NAME or NAMESPACE/NAME, each 1-64 lowercase ASCII "
-            "letters, digits, '.', '_' or '-', starting and ending with a letter or digit, "
-            "with no '..' and no '.lock' ending"
-        )
+        raise UsageError(f"invalid model name {shown(value)}: use NAME or NAMESPACE/NAME, each {_RULE}")
     return value
 
 
