@@ -8,6 +8,7 @@ model's files: the trail (``events``) and the holders a stage has had
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -87,6 +88,25 @@ def _parse_or_none(data: bytes | None, kind: type[Any], path: str) -> Any:
 
 
 def rightful(repo: Repo, head: str, models_dir: str, model: str, stage: str) -> list[Holding]:
+    """``_rightful``; at a commit id (what it reads cannot change) the answer
+    is remembered: ``deploy`` and ``status`` ask it once per candidate
+    version (25 versions: 24 git logs of one pointer file, 0.23 of 0.55 s)."""
+    if not _COMMIT.fullmatch(head):
+        return _rightful(repo, head, models_dir, model, stage)
+    key = (str(repo.git_dir), head, models_dir, model, stage)  # the repository by its folder: no process kept
+    found = _REMEMBERED.get(key)
+    if found is None:
+        if len(_REMEMBERED) >= 256:
+            _REMEMBERED.clear()
+        found = _REMEMBERED[key] = tuple(_rightful(repo, head, models_dir, model, stage))
+    return list(found)
+
+
+_COMMIT = re.compile(r"[0-9a-f]{40}")
+_REMEMBERED: dict[tuple[str, str, str, str, str], tuple[Holding, ...]] = {}
+
+
+def _rightful(repo: Repo, head: str, models_dir: str, model: str, stage: str) -> list[Holding]:
     """The moves of ``stage`` on ``head``'s first-parent line that were
     legitimate, oldest first: the move passed the stage's gates as they were
     just before (model.yaml and the holder read at the commit's first
