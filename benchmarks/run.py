@@ -121,6 +121,7 @@ def ours(root: Path, models: int, versions: int, repeat: int, tmp: Path) -> dict
         "list": timed(lambda i: [GITREG, "list", *reg], repeat),
         "show": timed(lambda i: [GITREG, "show", model, *reg], repeat),
         "resolve": timed(lambda i: [GITREG, "resolve", f"{model}@production", *reg], repeat),
+        "status": timed(lambda i: [GITREG, "status", model, *reg], repeat),
         # the same reads parsing every document (a registry read for the first time)
         "list, no memo": timed(lambda i: [GITREG, "list", *reg], repeat, unremembered),
         "show, no memo": timed(lambda i: [GITREG, "show", model, *reg], repeat, unremembered),
@@ -260,6 +261,7 @@ NAMES = {
     "list": "`gitreg list` / `gto show` / `search_registered_models`",
     "show": "`gitreg show MODEL` / `gto show MODEL` / `get_registered_model` + versions",
     "resolve": "`gitreg resolve MODEL@production` / `get_model_version_by_alias`",
+    "status": "`gitreg status MODEL` (holders, recommendations: deploy's ranking per stage)",
     "list, no memo": "`gitreg list`, every document parsed (`GITREG_PARSE_MEMO=0`)",
     "show, no memo": "`gitreg show MODEL`, every document parsed",
     "resolve, no memo": "`gitreg resolve MODEL@production`, every document parsed",
