@@ -918,7 +918,7 @@ def auto_deployed_json(d: AutoDeployed | None, promotion: dict[str, Any] | None)
 def auto_deployed_text(d: AutoDeployed) -> str:
     if d.moved is None:
         return f"Auto-deploy ({d.strategy}) to {d.stage}: {d.version} not promoted: {d.why}"
-    return f"Auto-deploy ({d.strategy}) to {d.stage}: {d.why}"
+    return f"Auto-deploy ({d.strategy}) to {d.stage}: promoting {d.version} ({d.why})"
 
 
 def move_json(moved: Moved, body: str | None) -> dict[str, Any]:

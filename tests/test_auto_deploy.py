@@ -36,7 +36,8 @@ def test_register_promotes_a_better_version_in_a_second_commit(reg: Path, cli: C
     before = git(reg, "rev-parse", "HEAD")
     out = cli("register", "fraud", "-a", artifact, "--metric", "auc=0.93", "-R", reg).stdout
     assert "Registered fraud 1.0.1" in out
-    assert "Auto-deploy (best) to staging: 1.0.1 beats 1.0.0 by 0.03 auc" in out and "Done: commit" in out
+    assert "Auto-deploy (best) to staging: promoting 1.0.1 (1.0.1 beats 1.0.0 by 0.03 auc)" in out
+    assert "Done: commit" in out
     assert stages(reg) == {"staging": "1.0.1"}
     assert git(reg, "rev-list", "--count", f"{before}..HEAD") == "2"  # registration, then promotion
     assert trailers(reg)["Gitreg-Reason"].startswith("auto-deploy after registration (best, by auc)")

@@ -40,7 +40,7 @@ def test_the_lifecycle_guide_runs_as_written(tmp_path: Path) -> None:
     assert logged == ["gitreg.monitor.start", "gitreg.performance_update", "gitreg.monitor.complete"]
     assert "less than the required 10%" in out
     assert "Auto-deploy (conservative) to staging: 1.0.4 not promoted: " in out and "0 of 1 approvals" in out
-    assert "Auto-deploy (conservative) to staging: 1.0.5 beats 1.0.3 by 0.03 auc" in out
+    assert "Auto-deploy (conservative) to staging: promoting 1.0.5 (1.0.5 beats 1.0.3 by 0.03 auc)" in out
     assert api.resolve("fraud@staging", registry=registry).version == "1.0.5"
     assert api.resolve("fraud@production", registry=registry).version == "1.0.0"
     shown = api.show("fraud@1.0.2", registry=registry)
