@@ -751,11 +751,14 @@ def deploy(
     reason: str = "",
     dry_run: bool = False,
     branch: str | None = None,
+    force_degraded: str | None = None,
     registry: RegistryArg = None,
 ) -> Decision:
     """Pick the version ``strategy`` chooses (``best``, ``conservative``) and
     promote it to stage ``to`` through the gates; ``Decision.chosen`` is None
-    when the stage should stay as it is."""
+    when the stage should stay as it is. Versions marked degraded compete
+    only with ``force_degraded`` (the reason the chosen one's mark is
+    cleared with)."""
     return deploying.deploy(
         _open(registry),
         model,
@@ -767,6 +770,7 @@ def deploy(
         reason=reason,
         dry_run=dry_run,
         branch=branch,
+        force_degraded=force_degraded,
     )
 
 

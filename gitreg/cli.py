@@ -1120,6 +1120,7 @@ def monitor(model: str, as_json: bool, **options: Any) -> None:
     shell_complete=complete_stages,
     help="The stage to deploy to.",
 )
+@force_degraded_option
 @reason_option
 @dry_run_option
 @branch_options
@@ -1128,9 +1129,11 @@ def monitor(model: str, as_json: bool, **options: Any) -> None:
 def deploy(model: str, pr_body: str | None, as_json: bool, **options: Any) -> None:
     """Choose the version a stage should run and promote it through its gates.
 
-    Eligible versions are active, have the metric, meet the stage-order
-    policy and pass the stage's gates. Prints the ranking and the decision;
-    when the holder should stay, nothing is written (exit 0).
+    Eligible versions are active, not marked degraded (unless
+    --force-degraded gives the reason to rank them too), have the metric,
+    meet the stage-order policy and pass the stage's gates. Prints the
+    ranking and the decision; when the holder should stay, nothing is
+    written (exit 0).
     """
     from gitreg import api, render
 

@@ -72,6 +72,21 @@ def test_monitor_marks_degraded_and_nothing_brings_it_back(reg: Path, cli: Cli) 
     ]
 
 
+def test_deploy_ranks_degraded_versions_only_when_forced_with_a_reason(reg: Path, cli: Cli) -> None:
+    api.monitor("fraud", metrics={"auc": 0.80}, registry=reg)  # 1.0.2 degraded; 1.0.1 back in production
+    before = state(reg)
+    refused = cli("deploy", "fraud", "--force-degraded", " ", "-R", reg, code=2)
+    assert "--force-degraded needs a reason" in refused.stderr
+    assert state(reg) == before
+    api.evaluate("fraud", "1.0.2", metrics={"auc": 0.96}, environment="production", registry=reg)  # re-measured
+    assert api.deploy("fraud", metric="auc", registry=reg).chosen is None  # degraded: not ranked
+    out = cli("deploy", "fraud", "--metric", "auc", "--force-degraded", "the feed was delayed", "-R", reg).stdout
+    assert "Chosen: 1.0.2" in out and _holder(reg) == "1.0.2"
+    forced = api.show("fraud@1.0.2", registry=reg)
+    assert forced.state == "active" and forced.annotations[-1].reason == "forced onto production: the feed was delayed"
+    assert cli("check", "--base", "HEAD~1", "-R", reg).exit_code == 0
+
+
 def test_a_degraded_holder_shows_as_such(reg: Path, cli: Cli) -> None:
     api.monitor("fraud", stage="staging", metrics={"auc": 0.80}, registry=reg)  # 1.0.2 still holds production
     row = next(line for line in cli("list", "fraud", "-R", reg).stdout.splitlines() if line.startswith("1.0.2"))

@@ -95,9 +95,12 @@ def decide(
     who: str,
     min_improvement_pct: float | None = None,
     only: str | None = None,
+    force_degraded: str | None = None,
 ) -> Decision:
     """Rank the versions and choose one (pure: reads ``snap`` only);
-    ``only``: the one version that may be chosen (auto-deploy's new one)."""
+    ``only``: the one version that may be chosen (auto-deploy's new one);
+    ``force_degraded``: versions marked degraded are ranked too (a chosen
+    one's promotion clears the mark with this reason)."""
     check_model_name(model)
     snap.check_stage(stage)
     if strategy not in STRATEGIES:
@@ -122,12 +125,12 @@ def decide(
             continue
         value, measured_at = score(v, name, stage)
         why = ""
-        if v.state != "active":
+        if v.state != "active" and not (v.state == "degraded" and force_degraded):
             why = v.state
         elif value is None:
             why = f"no usable {name}"
         else:
-            plan, _ = lifecycle.plan_promote(snap, model, v.version, stage, "", who)
+            plan, _ = lifecycle.plan_promote(snap, model, v.version, stage, "", who, force_degraded)
             if not plan.allowed:
                 why = "; ".join(plan.failures())
         candidates.append(Candidate(v.version, value, not why, why, measured_at))
@@ -200,18 +203,25 @@ def deploy(
     reason: str = "",
     dry_run: bool = False,
     branch: str | None = None,
+    force_degraded: str | None = None,
 ) -> Decision:
     """Choose a version by ``strategy`` and promote it to ``stage`` through
-    its gates (``GateFailed`` if they refuse it at commit time)."""
+    its gates (``GateFailed`` if they refuse it at commit time); with
+    ``force_degraded`` (a reason) versions marked degraded compete too."""
+    if force_degraded is not None and not force_degraded.strip():
+        raise UsageError("--force-degraded needs a reason")
     who = registry.repo.identity()
-    decision = decide(registry.snapshot(), model, stage, strategy, metric, min_improvement, who, min_improvement_pct)
+    snap = registry.snapshot()
+    decision = decide(
+        snap, model, stage, strategy, metric, min_improvement, who, min_improvement_pct, force_degraded=force_degraded
+    )
     if decision.chosen is None:
         return decision
     why = reason or f"deploy ({strategy}, by {decision.metric}): {decision.why}"
     chosen = decision.chosen
     moved = lifecycle.move(
         registry,
-        lambda snap, who: lifecycle.plan_promote(snap, model, chosen, stage, why, who),
+        lambda snap, who: lifecycle.plan_promote(snap, model, chosen, stage, why, who, force_degraded),
         dry_run=dry_run,
         branch=branch,
     )
