@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from gitreg.operations.diff import RegistryDiff
     from gitreg.operations.doctor import Finding, Synced
     from gitreg.operations.export import Imported
+    from gitreg.operations.from_mlflow import Report as MlflowReport
     from gitreg.operations.gc import Collected
     from gitreg.operations.history import Event
     from gitreg.operations.init import Initialised
@@ -838,6 +839,29 @@ def import_registry(
     else:
         data, source = inputs.read_text_file(document, "export"), str(document)
     return exchange.import_state(_open(registry), data, source, dry_run=dry_run)
+
+
+@events.emits("import")
+def import_mlflow(
+    uri: str,
+    *,
+    models: Sequence[str] = (),
+    stage_map: Mapping[str, str] | None = None,
+    dry_run: bool = False,
+    registry: RegistryArg = None,
+) -> MlflowReport:
+    """Bring the MLflow model registry at tracking URI ``uri`` (sqlite:///…,
+    a folder, http://… of an ``mlflow server``) into this registry: every
+    version (MLflow's N as N.0.0), its tags, description, run metrics and
+    params, artifacts (stored in this registry's DVC remote and verified),
+    and the aliases and legacy stages as stage pointers (``stage_map``:
+    ``{"champion": "production"}`` overrides the default, the alias's own
+    name), history replayed at MLflow's dates. ``models``: only these
+    MLflow names. A second run writes nothing. Needs ``gitreg[mlflow]``.
+    See ``gitreg.operations.from_mlflow`` for the whole mapping."""
+    from gitreg.operations import from_mlflow
+
+    return from_mlflow.import_mlflow(_open(registry), uri, models=list(models), mapping=stage_map, dry_run=dry_run)
 
 
 def demo(directory: PathLike | None = None, *, narrate: Callable[[str], None] | None = None) -> Path:

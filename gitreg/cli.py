@@ -234,7 +234,11 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "deploy": ("gitreg deploy fraud --dry-run", "gitreg deploy fraud --strategy conservative --min-improvement 0.01"),
     "gc": ("gitreg gc --dry-run", "gitreg gc --remove-artifacts --branch"),
     "export": ("gitreg export -o registry.json", "gitreg export fraud --at 2026-06-01"),
-    "import": ("gitreg import registry.json --dry-run", "gitreg export -R old | gitreg import - -R new"),
+    "import": (
+        "gitreg import registry.json --dry-run",
+        "gitreg export -R old | gitreg import - -R new",
+        "gitreg import --from mlflow sqlite:///mlflow.db --stage-map champion=production --dry-run",
+    ),
     "upgrade": ("gitreg upgrade --dry-run", "gitreg upgrade --branch gitreg-upgrade"),
     "tags sync": ("gitreg tags sync", "gitreg tags sync --dry-run --json"),
     "model show": ("gitreg model show fraud",),
@@ -1199,21 +1203,60 @@ def export_command(models: tuple[str, ...], output: str | None, at: str | None, 
 
 
 @main.command("import")
-@click.argument("document", metavar="FILE|-")
+@click.argument("document", metavar="FILE|-|TRACKING_URI")
+@click.option(
+    "--from",
+    "source_kind",
+    type=click.Choice(["export", "mlflow"]),
+    default="export",
+    show_default=True,
+    help="What DOCUMENT is: a `gitreg export`, or an MLflow tracking URI (sqlite:///mlflow.db, http://HOST:PORT).",
+)
+@click.option("--model", "models", multiple=True, metavar="NAME", help="--from mlflow: only this model (repeatable).")
+@pairs_option(
+    "--stage-map",
+    "stage_map",
+    "stage mapping",
+    "--from mlflow: ALIAS=STAGE or MLFLOW_STAGE=STAGE (repeatable) [default: an alias's own name; Staging, "
+    "Production: staging, production].",
+)
 @click.option("--dry-run", is_flag=True, help="Say what would be imported and write nothing.")
 @registry_option
 @json_option
-def import_command(document: str, dry_run: bool, registry: Registry, as_json: bool) -> None:
-    """Import a `gitreg export` (FILE, or - for standard input).
+def import_command(
+    document: str,
+    source_kind: str,
+    models: tuple[str, ...],
+    stage_map: dict[str, str],
+    dry_run: bool,
+    registry: Registry,
+    as_json: bool,
+) -> None:
+    """Import a `gitreg export` (FILE, or - for standard input), or an MLflow registry.
 
-    Versions keep their numbers, timestamps and authors, stages their
-    holders; artifacts are copied into this registry's DVC remote when they
-    live elsewhere (credentials from the environment, as DVC reads them).
+    An export: versions keep their numbers, timestamps and authors, stages
+    their holders; artifacts are copied into this registry's DVC remote when
+    they live elsewhere (credentials from the environment, as DVC reads them).
     Refuses anything that would overwrite different content; nothing is
     written then. Importing the same export twice writes nothing the second time.
+
+    --from mlflow TRACKING_URI (needs gitreg[mlflow]): every registered model
+    and version through MLflow's client — MLflow's version N as N.0.0, tags,
+    descriptions, run metrics and params, artifacts stored in this
+    registry's DVC remote and verified, aliases and legacy stages as stage
+    pointers, history replayed at MLflow's dates — and a report of every
+    mapping, skip and flag. A second run imports only what is new.
     """
     from gitreg import api, render
 
+    if source_kind == "mlflow":
+        report = api.import_mlflow(document, models=models, stage_map=stage_map, dry_run=dry_run, registry=registry)
+        echo(render.to_json(render.mlflow_json(report)) if as_json else render.mlflow_text(report, dry_run))
+        return
+    if models or stage_map:
+        from gitreg.errors import UsageError
+
+        raise UsageError("--model and --stage-map are for --from mlflow")
     source = sys.stdin if document == "-" else document
     done = api.import_registry(source, dry_run=dry_run, registry=registry)
     echo(render.to_json(render.imported_json(done)) if as_json else render.imported_text(done, dry_run))
@@ -1320,7 +1363,9 @@ def model_set(model: str, as_json: bool, auto_deploy: dict[str, Any], no_auto_de
     from gitreg import api, render
 
     if auto_deploy and no_auto_deploy:
-        raise click.UsageError("give --auto-deploy or --no-auto-deploy, not both")
+        from gitreg.errors import UsageError
+
+        raise UsageError("give --auto-deploy or --no-auto-deploy, not both")
     deploying = False if no_auto_deploy else auto_deploy or None
     edited = api.set_model(model, auto_deploy=deploying, **options)
     echo(render.to_json(render.model_edited_json(edited)) if as_json else render.model_edited_text(edited))

@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # names for annotations only: rendering imports no command's 
     from gitreg.operations.diff import Field, RegistryDiff
     from gitreg.operations.doctor import Finding, Synced
     from gitreg.operations.export import Imported
+    from gitreg.operations.from_mlflow import Report as MlflowReport
     from gitreg.operations.gc import Collected
     from gitreg.operations.history import Event
     from gitreg.operations.init import Initialised
@@ -844,6 +845,48 @@ def imported_text(i: Imported, dry_run: bool) -> str:
         lines.append(f"Copied {i.objects_copied} object(s) into this registry's DVC remote.")
     if i.commit:
         lines.append(f"Done: commit {i.commit[:10]}, {len(i.tags)} tag(s)")
+    elif not dry_run:
+        lines.append("Nothing to import.")
+    return "\n".join(lines)
+
+
+def mlflow_json(r: MlflowReport) -> dict[str, Any]:
+    return {
+        "source": r.source,
+        "models": [{"mlflow": a, "model": b} for a, b in r.models],
+        "versions": [{"model": m, "version": v, "mlflow_version": n} for m, v, n in r.versions],
+        "pointers": [{"model": m, "stage": s, "version": v, "from": f} for m, s, v, f in r.pointers],
+        "stages_added": list(r.stages_added),
+        "skipped": list(r.skipped),
+        "flagged": list(r.flagged),
+        "already_imported": r.already,
+        "verified": [{"model": m, "version": v, "ok": ok} for m, v, ok in r.verified],
+        "never_stored": list(r.never_stored),
+        "commit": r.commit,
+        "commits": r.commits,
+    }
+
+
+def mlflow_text(r: MlflowReport, dry_run: bool) -> str:
+    verb = "Would import" if dry_run else "Imported"
+    lines = [
+        f"{verb} from {r.source}: {len(r.versions)} version(s) of {len(r.models)} model(s), "
+        f"{len(r.pointers)} stage pointer(s); {r.already} version(s) already here."
+    ]
+    lines += [f"  model {a!r} -> {b}" for a, b in r.models if a != b]
+    lines += [f"  {m} {v}  (MLflow version {n})" for m, v, n in r.versions]
+    lines += [f"  {m} {s} -> {v}  ({f})" for m, s, v, f in r.pointers]
+    if r.stages_added:
+        lines.append(f"Stages added to the configuration: {', '.join(r.stages_added)}")
+    lines += [f"Flagged: {f}" for f in r.flagged]
+    lines += [f"Skipped: {s}" for s in r.skipped]
+    if r.verified:
+        good = sum(ok for _, _, ok in r.verified)
+        lines.append(f"Verified: {good} of {len(r.verified)} artifact(s) in the DVC remote")
+        lines += [f"  NOT VERIFIED: {m} {v}" for m, v, ok in r.verified if not ok]
+    lines += [f"Not in MLflow: {n}" for n in r.never_stored]
+    if r.commit:
+        lines.append(f"Done: {r.commits} commit(s), the last {r.commit[:10]}")
     elif not dry_run:
         lines.append("Nothing to import.")
     return "\n".join(lines)

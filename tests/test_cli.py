@@ -44,7 +44,7 @@ API_FOR = {
     "show": ("show", "list_versions"),  # a bare MODEL lists its versions
     "history": ("history", "metric_history"),
     "export": ("export_registry",),
-    "import": ("import_registry",),
+    "import": ("import_registry", "import_mlflow"),
     "model set": ("set_model",),
 }
 # Destinations that are not API keywords, each for a reason.
@@ -57,6 +57,7 @@ NOT_API = {
 CHOOSES = {
     ("history", "metrics"): "chooses api.metric_history over api.history",
     ("model set", "no_auto_deploy"): "is api.set_model's auto_deploy=False",
+    ("import", "source_kind"): "chooses api.import_mlflow over api.import_registry",
 }
 
 

@@ -69,6 +69,8 @@ class Change:
     before: Sequence[Change] = ()  # commits to make first, in order (each with its own tags)
     # events the commit signals beyond its operation's own (``core.events``): (kind, fields)
     events: Sequence[tuple[str, Mapping[str, Any]]] = ()
+    when: float | None = None  # the commit's date (epoch seconds), when it replays history; else now
+    author: str | None = None  # its author ('Name <email>'), when not the committer
 
     def all_files(self) -> dict[str, bytes | None]:
         """The files as the whole series leaves them."""
@@ -240,7 +242,9 @@ class Transaction:
         for part in (*change.before, change):
             tree = self.repo.write_tree(parent, part.files)
             failpoints.reach("after-objects")
-            commit = self.repo.commit_tree(tree, [parent] if parent else [], part.message())
+            commit = self.repo.commit_tree(
+                tree, [parent] if parent else [], part.message(), when=part.when, author=part.author
+            )
             specs += [s if s.target else dataclasses.replace(s, target=commit) for s in part.tags]
             parent = commit
         return commit, specs

@@ -489,11 +489,22 @@ class Repo:
         self._trees[oid] = lines
         return oid
 
-    def commit_tree(self, tree: str, parents: Sequence[str], message: str) -> str:
+    def commit_tree(
+        self, tree: str, parents: Sequence[str], message: str, *, when: float | None = None, author: str | None = None
+    ) -> str:
+        """A commit object; ``when`` (epoch seconds) dates it as author and
+        committer, ``author`` ('Name <email>') names its author (an import
+        replaying another system's history)."""
         args = ["commit-tree", tree]
         for parent in parents:
             args += ["-p", parent]
-        code, out, err = self.run([*args, "-F", "-"], input=message.encode("utf-8"), check=False)
+        env: dict[str, str] = {}
+        if when is not None:
+            env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = f"@{int(when)} +0000"
+        if author is not None:
+            name, _, email = author.partition(" <")
+            env["GIT_AUTHOR_NAME"], env["GIT_AUTHOR_EMAIL"] = name, email.rstrip(">")
+        code, out, err = self.run([*args, "-F", "-"], input=message.encode("utf-8"), env=env, check=False)
         if code != 0:
             text = err.decode("utf-8", "replace")
             if "tell me who you are" in text or "empty ident" in text:

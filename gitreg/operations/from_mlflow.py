@@ -1,0 +1,510 @@
+"""``gitreg import --from mlflow TRACKING_URI``: an MLflow model registry
+brought into this registry through MLflow's own client (the optional
+``gitreg[mlflow]`` extra), losing nothing MLflow stores that a registry
+version can hold. The mapping, reversible and recorded in each manifest's
+``lineage.mlflow``:
+
+- a model name is lowercased, each run of characters outside ``a-z 0-9 . _
+  -`` becomes ``-`` ("Fraud Detector" -> ``fraud-detector``); two MLflow
+  names that map to one are refused (the second is skipped, reported);
+- MLflow's version ``N`` is ``N.0.0``;
+- legacy stages: ``Staging`` -> stage ``staging``, ``Production`` ->
+  ``production``, ``Archived`` -> status ``archived``; an alias -> the stage
+  of its own name, lowercased, unless ``stage_map`` says otherwise; a stage
+  the registry lacks is added to its configuration; an alias wins over a
+  legacy stage mapped to the same stage, the latest-updated version over
+  others in one legacy stage (each reported);
+- a version's tags, verbatim, in ``lineage.mlflow.tags``, and those that
+  fit also as labels; a model's tags as its labels (one that is no valid
+  label is reported skipped); descriptions as they are;
+- the run: ``run_id``, ``experiment_id``, whether it was deleted (flagged,
+  never dropped), its metrics (latest values) and params;
+- the artifacts, downloaded through MLflow and stored in the registry's DVC
+  remote, hashed on the way, verified after.
+
+History is replayed in time order: one commit per version, dated at its
+creation in MLflow and authored by its MLflow user; a commit per legacy
+stage holder, dated at the version's last update; aliases last, dated now
+(MLflow keeps no history of aliases or stage transitions). A run imports
+only what the registry does not have yet, so a second run writes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import tempfile
+import time
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from gitreg.core.registry import Registry
+from gitreg.core.snapshot import Snapshot, timestamp
+from gitreg.core.transaction import Change, TagSpec
+from gitreg.documents import dvcyaml, layout, manifest, tags
+from gitreg.documents.inputs import KEY_PATTERN
+from gitreg.documents.manifest import Artifact, Model, ModelVersion, RegistryConfig, StagePointer
+from gitreg.documents.names import check_name, is_model_name, is_name
+from gitreg.errors import ConflictError, UsageError
+from gitreg.storage import credentials
+
+LEGACY_STAGES = {"Staging": "staging", "Production": "production"}
+_KEY = re.compile(KEY_PATTERN.replace("$", r"\Z"))
+_NOT_NAME = re.compile(r"[^a-z0-9._-]+")
+LABEL_VALUE_MAX = 1024
+
+
+@dataclass(frozen=True)
+class SourceVersion:
+    """One MLflow model version as read, in plain values."""
+
+    number: int
+    created: float  # epoch seconds
+    updated: float
+    user: str
+    description: str
+    tags: Mapping[str, str]
+    stage: str  # MLflow's legacy stage: None, Staging, Production, Archived
+    source: str
+    run_id: str
+    model_id: str
+    run: Mapping[str, Any] | None  # experiment_id, deleted, metrics, params; None: the run is gone
+    download: str  # where MLflow serves its artifacts
+
+
+@dataclass(frozen=True)
+class SourceModel:
+    name: str
+    description: str
+    tags: Mapping[str, str]
+    aliases: Mapping[str, int]
+    versions: tuple[SourceVersion, ...]
+
+
+@dataclass(frozen=True)
+class Report:
+    """What an import did (or, in a dry run, would do)."""
+
+    source: str
+    models: tuple[tuple[str, str], ...]  # (MLflow name, gitreg name)
+    versions: tuple[tuple[str, str, int], ...]  # (model, gitreg version, MLflow version) imported
+    pointers: tuple[tuple[str, str, str, str], ...]  # (model, stage, version, from: "alias X" | "stage X")
+    stages_added: tuple[str, ...]
+    skipped: tuple[str, ...]  # what was not imported, and why
+    flagged: tuple[str, ...]  # imported, with something to know
+    already: int  # versions the registry already had from this source
+    verified: tuple[tuple[str, str, bool], ...] = ()  # (model, version, artifact verified in the remote)
+    commit: str | None = None
+    commits: int = 0
+    never_stored: tuple[str, ...] = (
+        "MLflow keeps no history of aliases or stage transitions: each holder is imported as of now "
+        "(legacy stages dated at the version's last update, aliases at the import)",
+    )
+
+
+@dataclass
+class _Plan:
+    config: RegistryConfig
+    stages_added: list[str] = field(default_factory=list)
+    models: dict[str, Model] = field(default_factory=dict)  # new model.yaml files
+    versions: list[tuple[ModelVersion, float, str]] = field(default_factory=list)  # (manifest, when, author)
+    pointers: list[tuple[StagePointer, float, str]] = field(default_factory=list)  # (pointer, when, from)
+    skipped: list[str] = field(default_factory=list)
+    flagged: list[str] = field(default_factory=list)
+    already: int = 0
+    names: dict[str, str] = field(default_factory=dict)
+
+
+def gitreg_name(name: str) -> str:
+    """The documented mapping of an MLflow model name to a gitreg one."""
+    return _NOT_NAME.sub("-", name.lower()).strip("-._")[:64].strip("-._")
+
+
+def stage_map(given: Mapping[str, str] | None) -> dict[str, str]:
+    """``--stage-map ALIAS_OR_STAGE=STAGE`` checked: targets are stage names."""
+    return {str(k): check_name(v, "stage name") for k, v in (given or {}).items()}
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """MLflow's warnings, log lines and progress bars are its own: the
+    report says what matters."""
+    before = os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
+    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
+    loggers = [logging.getLogger(name) for name in ("mlflow", "alembic")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+        if before is None:
+            os.environ.pop("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", None)
+        else:
+            os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = before
+
+
+def _check_store(uri: str) -> None:
+    """A local store must exist: MLflow would create an empty one where none is."""
+    if uri.startswith("sqlite:///"):
+        path = Path(uri.removeprefix("sqlite:///").split("?", 1)[0])
+        if not path.is_file():
+            raise UsageError(f"no MLflow database at {path} (from {credentials.redact(uri)})")
+    elif uri.startswith("file:") or "://" not in uri:
+        path = Path(uri.removeprefix("file://").removeprefix("file:"))
+        if not path.is_dir():
+            raise UsageError(f"no MLflow file store at {path}")
+
+
+def _client(uri: str) -> Any:
+    _check_store(uri)
+    with _quiet():
+        try:
+            from mlflow import MlflowClient
+        except ImportError:
+            raise UsageError("importing from MLflow needs its client: pip install 'gitreg[mlflow]'") from None
+        try:
+            return MlflowClient(tracking_uri=uri, registry_uri=uri)
+        except Exception as exc:
+            raise UsageError(
+                f"cannot read the MLflow registry at {credentials.redact(uri)}: {_first_line(exc)}"
+            ) from None
+
+
+def read(uri: str, wanted: Sequence[str] = ()) -> list[SourceModel]:
+    """Every registered model (or those named ``wanted``) with its versions,
+    as MLflow's client returns them."""
+    client = _client(uri)
+    found = []
+    with _quiet():
+        try:
+            listed = _all(lambda token: client.search_registered_models(max_results=1000, page_token=token))
+        except Exception as exc:  # MLflow's errors are its own classes; any means the store is not readable
+            raise UsageError(
+                f"cannot read the MLflow registry at {credentials.redact(uri)}: {_first_line(exc)}"
+            ) from None
+        names = {m.name for m in listed}
+        missing = [n for n in wanted if n not in names]
+        if missing:
+            raise UsageError(f"MLflow at {credentials.redact(uri)} has no registered model {missing[0]!r}")
+        for model in sorted(listed, key=lambda m: m.name):
+            if wanted and model.name not in wanted:
+                continue
+            versions = _all(
+                lambda token, name=model.name: client.search_model_versions(
+                    f"name = '{_quoted(name)}'", max_results=1000, page_token=token
+                )
+            )
+            found.append(
+                SourceModel(
+                    model.name,
+                    model.description or "",
+                    dict(model.tags or {}),
+                    {str(a): int(v) for a, v in (model.aliases or {}).items()},
+                    tuple(sorted((_version(client, v) for v in versions), key=lambda v: v.number)),
+                )
+            )
+    return found
+
+
+def _all(page: Any) -> list[Any]:
+    items: list[Any] = []
+    token = None
+    while True:
+        batch = page(token)
+        items += list(batch)
+        token = getattr(batch, "token", None)
+        if not token:
+            return items
+
+
+def _quoted(name: str) -> str:
+    return name.replace("\\", "\\\\").replace("'", "\\'")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _version(client: Any, v: Any) -> SourceVersion:
+    run: dict[str, Any] | None = None
+    if v.run_id:
+        try:
+            found = client.get_run(v.run_id)
+        except Exception:  # a run removed for good: the version is imported without it, flagged
+            found = None
+        if found is not None:
+            run = {
+                "experiment_id": str(found.info.experiment_id),
+                "deleted": found.info.lifecycle_stage == "deleted",
+                "metrics": dict(found.data.metrics),
+                "params": dict(found.data.params),
+            }
+    return SourceVersion(
+        number=int(v.version),
+        created=(v.creation_timestamp or 0) / 1000,
+        updated=(v.last_updated_timestamp or v.creation_timestamp or 0) / 1000,
+        user=v.user_id or "",
+        description=v.description or "",
+        tags=dict(v.tags or {}),
+        stage=v.current_stage or "None",
+        source=v.source or "",
+        run_id=v.run_id or "",
+        model_id=getattr(v, "model_id", None) or "",
+        run=run,
+        download=client.get_model_version_download_uri(v.name, v.version),
+    )
+
+
+# -- the plan ---------------------------------------------------------------------
+
+
+def _labels(tags: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in tags.items() if _KEY.match(k) and len(v) <= LABEL_VALUE_MAX and "\n" not in v}
+
+
+def _identity(user: str, fallback: str) -> str:
+    if not user:
+        return fallback
+    clean = re.sub(r"[<>\n\r\x00]", "", user)
+    return f"{clean} <{clean}>" if "@" in clean else f"{clean} <{clean}@mlflow>"
+
+
+def plan(snap: Snapshot, uri: str, source: Sequence[SourceModel], mapping: Mapping[str, str], who: str) -> _Plan:
+    """What to write for ``source`` on ``snap`` (pure)."""
+    planned = _Plan(snap.config)
+    taken: dict[str, str] = {}
+    shown_uri = credentials.redact(uri)
+    for model in source:
+        name = gitreg_name(model.name)
+        if not is_model_name(name):
+            planned.skipped.append(f"model {model.name!r}: no gitreg name can be made of it")
+            continue
+        if name in taken:
+            planned.skipped.append(f"model {model.name!r}: maps to {name!r}, as {taken[name]!r} does")
+            continue
+        taken[name] = model.name
+        planned.names[model.name] = name
+        if snap.model(name) is None:
+            snap.check_place(name)
+            planned.models[name] = Model(name=name, description=model.description, labels=_labels(model.tags))
+            planned.skipped += [
+                f"model {model.name!r}: tag {key!r} is no label gitreg accepts (key or value), and a model "
+                "keeps labels only"
+                for key in model.tags
+                if key not in _labels(model.tags)
+            ]
+        _plan_versions(snap, planned, shown_uri, model, name, who)
+        _plan_pointers(snap, planned, model, name, mapping)
+    return planned
+
+
+def _plan_versions(snap: Snapshot, planned: _Plan, uri: str, model: SourceModel, name: str, who: str) -> None:
+    aliased = set(model.aliases.values())
+    for v in model.versions:
+        version = f"{v.number}.0.0"
+        existing = snap.version(name, version)
+        if existing is not None:
+            mark = existing.lineage.get("mlflow")
+            if isinstance(mark, Mapping) and mark.get("model") == model.name and mark.get("version") == v.number:
+                planned.already += 1
+            else:
+                planned.skipped.append(f"{model.name} {v.number}: {name} {version} exists here, not from MLflow")
+            continue
+        lineage: dict[str, Any] = {"model": model.name, "version": v.number, "tracking_uri": uri}
+        for key, value in (("run_id", v.run_id), ("model_id", v.model_id), ("source", v.source), ("user_id", v.user)):
+            if value:
+                lineage[key] = value
+        if v.stage != "None":
+            lineage["stage"] = v.stage
+        if v.tags:
+            lineage["tags"] = dict(v.tags)
+        metrics: dict[str, float] = {}
+        params: dict[str, Any] = {}
+        if v.run is not None:
+            lineage["experiment_id"] = v.run["experiment_id"]
+            metrics, params = dict(v.run["metrics"]), dict(v.run["params"])
+            if v.run["deleted"]:
+                lineage["run_deleted"] = True
+                planned.flagged.append(f"{name} {version}: its run {v.run_id} was deleted in MLflow")
+        elif v.run_id:
+            lineage["run_deleted"] = True
+            planned.flagged.append(f"{name} {version}: its run {v.run_id} is gone from MLflow (no metrics, params)")
+        archived = v.stage == "Archived" and v.number not in aliased
+        if v.stage == "Archived" and not archived:
+            planned.flagged.append(f"{name} {version}: Archived in MLflow but an alias names it: kept active")
+        document = ModelVersion(
+            model=name,
+            version=version,
+            created_at=timestamp(v.created),
+            created_by=_identity(v.user, who),
+            artifact=Artifact(v.download.rstrip("/").rsplit("/", 1)[-1] or "model", "0" * 32, 0, snap.config.remote),
+            metrics={k: x for k, x in metrics.items() if _KEY.match(k)},
+            params={k: x for k, x in params.items() if _KEY.match(k)},
+            labels=_labels(v.tags),
+            description=v.description,
+            lineage={"run": {"id": v.run_id, "system": "mlflow"}, "mlflow": lineage}
+            if v.run_id
+            else {"mlflow": lineage},
+            status="archived" if archived else "active",
+        )
+        planned.versions.append((document, v.created, _identity(v.user, who)))
+
+
+def _plan_pointers(snap: Snapshot, planned: _Plan, model: SourceModel, name: str, mapping: Mapping[str, str]) -> None:
+    wanted: dict[str, tuple[SourceVersion, str, float]] = {}  # stage -> (version, from, when)
+    for v in sorted(model.versions, key=lambda v: v.updated):
+        stage = mapping.get(v.stage, LEGACY_STAGES.get(v.stage))
+        if stage is None:
+            continue
+        if stage in wanted:
+            planned.flagged.append(
+                f"{name}: {wanted[stage][0].number} and {v.number} are both {v.stage} in MLflow; "
+                f"{stage} goes to the latest updated, {v.number}.0.0"
+            )
+        wanted[stage] = (v, f"stage {v.stage}", v.updated)
+    now = time.time()
+    by_number = {v.number: v for v in model.versions}
+    for alias, number in sorted(model.aliases.items()):
+        stage = mapping.get(alias, alias.lower())
+        if not is_name(stage) or number not in by_number:
+            planned.skipped.append(f"{name}: alias {alias!r} (version {number}): not a stage name gitreg accepts")
+            continue
+        if stage in wanted and wanted[stage][1].startswith("stage"):
+            planned.flagged.append(
+                f"{name}: alias {alias} takes {stage} over MLflow's legacy stage {wanted[stage][1][6:]}"
+            )
+        wanted[stage] = (by_number[number], f"alias {alias}", now)
+    current = snap.pointers(name)
+    for stage, (v, origin, when) in sorted(wanted.items(), key=lambda item: item[1][2]):
+        version = f"{v.number}.0.0"
+        if stage in current and current[stage].version == version:
+            continue
+        if stage not in planned.config.stages:
+            planned.config = replace(planned.config, stages=(*planned.config.stages, stage))
+            planned.stages_added.append(stage)
+        pointer = StagePointer(name, stage, version, timestamp(when), _identity(v.user, "MLflow <mlflow@mlflow>"))
+        planned.pointers.append((replace(pointer, reason=f"imported from MLflow ({origin})"), when, origin))
+
+
+# -- the commits ------------------------------------------------------------------
+
+
+def _changes(snap: Snapshot, planned: _Plan, stored: Mapping[tuple[str, str], Artifact], uri: str) -> Change:
+    """One commit per version in creation order, then one per pointer in time order."""
+    trail = {"Gitreg-Action": "import", "Gitreg-Source": f"mlflow {credentials.redact(uri)}"}
+    parts: list[Change] = []
+    first: dict[str, bytes | None] = {}
+    if planned.stages_added:
+        first[layout.CONFIG_PATH] = manifest.render(planned.config, layout.CONFIG_PATH)
+    written_models: set[str] = set()
+    dvc_yaml = snap.read_files([dvcyaml.PATH])[dvcyaml.PATH]
+    for planned_version, when, author in sorted(planned.versions, key=lambda item: item[1]):
+        document = replace(planned_version, artifact=stored[(planned_version.model, planned_version.version)])
+        files = dict(first)
+        first = {}
+        if document.model in planned.models and document.model not in written_models:
+            path = layout.model_path(snap.models_dir, document.model)
+            files[path] = manifest.render(planned.models[document.model], path)
+            written_models.add(document.model)
+        files |= manifest.version_files(snap.models_dir, document)
+        files |= dvcyaml.registering(dvc_yaml, snap.models_dir, [document])
+        dvc_yaml = files.get(dvcyaml.PATH, dvc_yaml)
+        trailers = trail | {"Gitreg-Model": document.model, "Gitreg-Version": document.version}
+        summary = f"Import {document.model} {document.version} from MLflow"
+        spec = TagSpec(tags.register(document.model, document.version), document.version)
+        parts.append(Change(files, summary, trailers, tags=[spec], when=when, author=author))
+    for pointer, when, origin in planned.pointers:
+        path = layout.stage_path(snap.models_dir, pointer.model, pointer.stage)
+        files = dict(first) | {path: manifest.render(pointer, path)}
+        first = {}
+        trailers = trail | {"Gitreg-Model": pointer.model, "Gitreg-Version": pointer.version}
+        trailers |= {"Gitreg-Stage": pointer.stage, "Gitreg-Reason": f"MLflow {origin}"}
+        spec = TagSpec(tags.TagEvent("assign", pointer.model, stage=pointer.stage), pointer.version)
+        summary = f"Import {pointer.model} {pointer.stage}: {pointer.version} (MLflow {origin})"
+        parts.append(Change(files, summary, trailers, tags=[spec], when=when))
+    if first:  # only new model.yaml files or stages: nothing else to import
+        parts.append(Change(first, "Import from MLflow", trail))
+    *before, last = parts
+    return replace(last, before=tuple(before))
+
+
+def import_mlflow(
+    registry: Registry,
+    uri: str,
+    *,
+    models: Sequence[str] = (),
+    mapping: Mapping[str, str] | None = None,
+    dry_run: bool = False,
+) -> Report:
+    """Read the MLflow registry at ``uri`` and land what this registry lacks
+    (see the module's description); the report says what was done."""
+    from gitreg.storage import artifacts
+
+    if not uri.strip():
+        raise UsageError("give the MLflow tracking URI, e.g. sqlite:///mlflow.db or http://127.0.0.1:5000")
+    chosen = stage_map(mapping)
+    who = registry.repo.identity()
+    source = read(uri, models)
+    snap = registry.snapshot()
+    planned = plan(snap, uri, source, chosen, who)
+    if dry_run or not (planned.versions or planned.pointers or planned.models or planned.stages_added):
+        return _report(uri, planned)
+    by_name = {gitreg_name(m.name): m for m in source}
+    stored: dict[tuple[str, str], Artifact] = {}
+    store = artifacts.Store(registry.dvc_root(snap), snap.config.remote)
+    with tempfile.TemporaryDirectory(prefix="gitreg-mlflow-") as scratch:
+        for document, _, _ in planned.versions:
+            number = int(document.version.split(".")[0])
+            origin = next(v for v in by_name[document.model].versions if v.number == number)
+            folder = Path(scratch) / document.model.replace("/", "--") / document.version
+            folder.mkdir(parents=True)
+            with _quiet():
+                import mlflow.artifacts
+
+                try:
+                    path = mlflow.artifacts.download_artifacts(
+                        artifact_uri=origin.download, dst_path=str(folder), tracking_uri=uri
+                    )
+                except Exception as exc:
+                    raise ConflictError(
+                        f"cannot download {origin.download} ({document.model} {document.version}) through MLflow: "
+                        f"{_first_line(exc)}; nothing was imported"
+                    ) from None
+            stored[(document.model, document.version)] = store.push(store.prepare(artifacts.check_source(path)))
+
+    def build(tip: Snapshot) -> Change:
+        again = plan(tip, uri, source, chosen, who)
+        if {(d.model, d.version) for d, _, _ in again.versions} - set(stored):
+            raise ConflictError("the registry changed while importing: run the import again")
+        return replace(_changes(tip, again, stored, uri), result=again)
+
+    applied = registry.apply(build)
+    done: _Plan = applied.change.result
+    checked = tuple((d.model, d.version, not store.verify(stored[(d.model, d.version)])) for d, _, _ in done.versions)
+    report = _report(uri, done)
+    commits = len(applied.change.before) + 1
+    return replace(report, verified=checked, commit=applied.commit, commits=commits)
+
+
+def _report(uri: str, planned: _Plan) -> Report:
+    return Report(
+        source=f"mlflow {credentials.redact(uri)}",
+        models=tuple(sorted(planned.names.items())),
+        versions=tuple((d.model, d.version, int(d.version.split(".")[0])) for d, _, _ in planned.versions),
+        pointers=tuple((p.model, p.stage, p.version, origin) for p, _, origin in planned.pointers),
+        stages_added=tuple(planned.stages_added),
+        skipped=tuple(planned.skipped),
+        flagged=tuple(planned.flagged),
+        already=planned.already,
+    )

@@ -1,0 +1,85 @@
+"""Build a real MLflow model registry through MLflow's own client (run by the
+tests as a script, so MLflow's warnings stay in its process):
+
+    python tests/mlflow_source.py FOLDER [--more]
+
+FOLDER/mlflow.db (sqlite) and FOLDER/artifacts: three models, 12 versions,
+aliases, legacy stages, tags, descriptions, a version whose run was deleted,
+file and folder artifacts. ``--more`` adds one version to "Fraud Detector"
+(a source that gained a version since the last import)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from pathlib import Path
+
+warnings.simplefilter("ignore")
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+from mlflow import MlflowClient  # noqa: E402
+
+root = Path(sys.argv[1]).resolve()
+root.mkdir(parents=True, exist_ok=True)
+uri = f"sqlite:///{root}/mlflow.db"
+client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def run(experiment: str, number: int, folder: bool) -> tuple[str, str]:
+    """A run with metrics, params and a model artifact (a file, or a folder of two)."""
+    made = client.create_run(experiment)
+    run_id = made.info.run_id
+    client.log_metric(run_id, "auc", 0.8 + number / 100)
+    client.log_metric(run_id, "val.loss", 0.5 - number / 100)
+    client.log_param(run_id, "lr", str(0.01 * number))
+    client.log_param(run_id, "layers", str(number % 4 + 1))
+    local = root / "made" / run_id
+    local.mkdir(parents=True)
+    if folder:
+        (local / "weights.bin").write_bytes(bytes([number]) * 3000)
+        (local / "sub").mkdir()
+        (local / "sub" / "vocab.txt").write_text(f"vocabulary {number}\n")
+        client.log_artifacts(run_id, str(local), "model")
+    else:
+        (local / "model.pkl").write_bytes(bytes(range(number, number + 50)) * 20)
+        client.log_artifact(run_id, str(local / "model.pkl"), "model")
+    client.set_terminated(run_id)
+    return run_id, f"{made.info.artifact_uri}/model"
+
+
+def version(model: str, experiment: str, number: int, folder: bool = False, **tags: str) -> str:
+    run_id, source = run(experiment, number, folder)
+    made = client.create_model_version(model, source, run_id, tags=tags, description=f"{model} trained {number}")
+    return str(made.version)
+
+
+if "--more" in sys.argv:
+    experiment = client.get_experiment_by_name("fraud").experiment_id
+    version("Fraud Detector", experiment, 9, owner="bob")
+    sys.exit(0)
+
+fraud = client.create_experiment("fraud", artifact_location=f"file://{root}/artifacts/fraud")
+churn = client.create_experiment("churn", artifact_location=f"file://{root}/artifacts/churn")
+client.create_registered_model("Fraud Detector", tags={"team": "risk", "cost center": "42"}, description="Card fraud")
+for n in range(1, 6):
+    version("Fraud Detector", fraud, n, owner="ann", note="x" * 2000 if n == 5 else "short")
+client.transition_model_version_stage("Fraud Detector", "1", "Archived")
+client.transition_model_version_stage("Fraud Detector", "2", "Production")
+client.transition_model_version_stage("Fraud Detector", "4", "Staging")
+client.set_registered_model_alias("Fraud Detector", "champion", "4")
+client.set_registered_model_alias("Fraud Detector", "challenger", "5")
+deleted = client.get_model_version("Fraud Detector", "3").run_id
+client.delete_run(deleted)
+
+client.create_registered_model("churn", description="Who leaves")
+for n in range(1, 5):
+    version("churn", churn, n, folder=True, dataset="2026-06")
+client.set_registered_model_alias("churn", "prod", "3")
+
+client.create_registered_model("ranker.v2")
+for n in range(1, 4):
+    version("ranker.v2", churn, n)
+client.transition_model_version_stage("ranker.v2", "2", "Production")
+client.transition_model_version_stage("ranker.v2", "3", "Production")  # two in Production: MLflow allows it
+print(uri)

@@ -1,0 +1,220 @@
+"""`gitreg import --from mlflow`: a real MLflow registry (sqlite, built by
+MLflow's own client in tests/mlflow_source.py), and the same through a real
+`mlflow server` on 127.0.0.1, imported and compared field by field with what
+MLflow's client returns."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gitreg import api
+from tests.conftest import Cli, git, state
+
+SOURCE = Path(__file__).resolve().parent / "mlflow_source.py"
+MLFLOW_ENV = {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}
+
+
+def build_source(folder: Path, *extra: str) -> str:
+    done = subprocess.run(
+        [sys.executable, str(SOURCE), str(folder), *extra], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return f"sqlite:///{folder}/mlflow.db"
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return build_source(tmp_path_factory.mktemp("mlflow"))
+
+
+@contextlib.contextmanager
+def mlflow_client(uri: str) -> Iterator[Any]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from mlflow import MlflowClient
+
+        yield MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def mlflow_view(uri: str) -> dict[str, Any]:
+    """Everything the import must carry, as MLflow's client returns it."""
+    view: dict[str, Any] = {}
+    with mlflow_client(uri) as client:
+        for model in client.search_registered_models():
+            versions = {}
+            for v in client.search_model_versions(f"name = '{model.name}'"):
+                run = client.get_run(v.run_id)
+                versions[int(v.version)] = {
+                    "description": v.description,
+                    "tags": dict(v.tags),
+                    "created": v.creation_timestamp,
+                    "stage": v.current_stage,
+                    "run_id": v.run_id,
+                    "deleted": run.info.lifecycle_stage == "deleted",
+                    "metrics": dict(run.data.metrics),
+                    "params": dict(run.data.params),
+                    "experiment_id": run.info.experiment_id,
+                }
+            view[model.name] = {"description": model.description, "aliases": dict(model.aliases), "versions": versions}
+    return view
+
+
+@pytest.mark.stress
+def test_an_mlflow_registry_is_imported_field_by_field(
+    source: str, registry: Path, cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = cli("import", "--from", "mlflow", source, "--stage-map", "champion=production", "-R", registry).stdout
+    assert "Imported from mlflow" in out and "12 version(s) of 3 model(s)" in out and "Verified: 12 of 12" in out
+    names = {"Fraud Detector": "fraud-detector", "churn": "churn", "ranker.v2": "ranker.v2"}
+    theirs = mlflow_view(source)
+    for mlflow_name, model in theirs.items():
+        name = names[mlflow_name]
+        assert api.model_show(name, registry=registry).description == (model["description"] or "")
+        for number, v in model["versions"].items():
+            mine = api.show(f"{name}@{number}.0.0", registry=registry)
+            mark = mine.lineage["mlflow"]
+            assert (mark["model"], mark["version"], mark["run_id"]) == (mlflow_name, number, v["run_id"])
+            assert mark["experiment_id"] == v["experiment_id"] and mark.get("tags", {}) == v["tags"]
+            assert mine.description == (v["description"] or "") and dict(mine.metrics) == v["metrics"]
+            assert dict(mine.params) == v["params"] and mark.get("run_deleted", False) == v["deleted"]
+            created = datetime.fromisoformat(mine.created_at.replace("Z", "+00:00"))
+            assert round(created.timestamp() * 1000) == v["created"]
+            assert mine.status == ("archived" if v["stage"] == "Archived" else "active")
+            assert {k: t for k, t in v["tags"].items() if len(t) <= 1024} == dict(mine.labels)
+    # aliases resolve to what MLflow says; the champion alias took production over the legacy stage
+    with mlflow_client(source) as client:
+        by_alias = client.get_model_version_by_alias("Fraud Detector", "challenger").version
+        assert api.resolve("fraud-detector@challenger", registry=registry).version == f"{by_alias}.0.0"
+        assert api.resolve("churn@prod", registry=registry).version == "3.0.0"
+    assert api.resolve("fraud-detector@production", registry=registry).version == "4.0.0"
+    assert "alias champion takes production over MLflow's legacy stage Production" in out
+    assert "ranker.v2: 2 and 3 are both Production in MLflow" in out
+    assert "tag 'cost center' is no label" in out
+    # the bytes are MLflow's
+    for name, value in MLFLOW_ENV.items():
+        monkeypatch.setenv(name, value)
+    with mlflow_client(source) as client:
+        import mlflow.artifacts
+
+        where = client.get_model_version_download_uri("churn", "2")
+        theirs_dir = Path(
+            mlflow.artifacts.download_artifacts(
+                artifact_uri=where, dst_path=str(tmp_path / "theirs"), tracking_uri=source
+            )
+        )
+    mine_dir = api.load_artifact("churn@2.0.0", registry=registry)
+    files = sorted(p.relative_to(theirs_dir).as_posix() for p in theirs_dir.rglob("*") if p.is_file())
+    assert files == ["sub/vocab.txt", "weights.bin"]
+    assert all((mine_dir / f).read_bytes() == (theirs_dir / f).read_bytes() for f in files)
+    # history at MLflow's dates: one commit per version, then the holders
+    dates = git(registry, "log", "--format=%at %s", "--reverse").splitlines()[1:]
+    registered = [int(d.split()[0]) for d in dates if " from MLflow" in d]
+    assert len(registered) == 12 and registered == sorted(registered)
+    assert cli("check", "-R", registry).exit_code == 0
+    # a second run writes nothing; a version added in MLflow is all the next one brings
+    before = state(registry)
+    args = ("import", "--from", "mlflow", source, "--stage-map", "champion=production", "--json")
+    again = json.loads(cli(*args, "-R", registry).stdout)
+    assert again["versions"] == [] and again["already_imported"] == 12 and again["commit"] is None
+    assert state(registry) == before and not (tmp_path / "missing").exists()
+
+
+@pytest.mark.stress
+def test_the_import_follows_the_source_and_dry_runs_write_nothing(registry: Path, cli: Cli, tmp_path: Path) -> None:
+    uri = build_source(tmp_path / "mlflow")
+    before = state(registry)
+    plan = json.loads(cli("import", "--from", "mlflow", uri, "--dry-run", "--json", "-R", registry).stdout)
+    assert len(plan["versions"]) == 12 and plan["commit"] is None and state(registry) == before
+    api.import_mlflow(uri, models=["churn"], registry=registry)
+    assert [m.name for m in api.list_models(registry=registry)] == ["churn"]
+    build_source(tmp_path / "mlflow", "--more")
+    done = api.import_mlflow(uri, registry=registry)
+    assert ("fraud-detector", "6.0.0", 6) in done.versions and done.already == 4
+    assert api.show("fraud-detector@6.0.0", registry=registry).labels == {"owner": "bob"}
+
+
+@pytest.fixture
+def mlflow_server(source: str) -> Iterator[str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    folder = Path(source.removeprefix("sqlite:///")).parent
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--backend-store-uri",
+            source,
+            "--default-artifact-root",
+            f"file://{folder}/artifacts",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+            assert server.poll() is None, "mlflow server exited"
+            time.sleep(0.5)
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)  # its process group, by the id it was started with
+        server.wait(timeout=30)
+
+
+@pytest.mark.stress
+def test_an_mlflow_server_is_imported_over_http(mlflow_server: str, source: str, registry: Path, cli: Cli) -> None:
+    out = cli("import", "--from", "mlflow", mlflow_server, "-R", registry).stdout
+    assert "12 version(s) of 3 model(s)" in out and "Verified: 12 of 12" in out
+    with mlflow_client(mlflow_server) as client:
+        for alias in ("champion", "challenger"):
+            expected = client.get_model_version_by_alias("Fraud Detector", alias).version
+            assert api.resolve(f"fraud-detector@{alias}", registry=registry).version == f"{expected}.0.0"
+    assert api.show("fraud-detector@3.0.0", registry=registry).lineage["mlflow"]["run_deleted"] is True
+    assert api.show("fraud-detector@1.0.0", registry=registry).lineage["mlflow"]["tracking_uri"] == mlflow_server
+
+
+def test_bad_mlflow_input_is_one_line_and_writes_nothing(
+    source: str, registry: Path, cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in MLFLOW_ENV.items():
+        monkeypatch.setenv(name, value)
+    before = state(registry)
+    cases = [
+        (["--from", "mlflow", source, "--model", "nope"], "has no registered model 'nope'"),
+        (["--from", "mlflow", source, "--stage-map", "champion=Prod!"], "invalid stage name 'Prod!'"),
+        (["--from", "mlflow", f"sqlite:///{tmp_path}/missing/dir/x.db"], "no MLflow database at"),
+        (["--from", "mlflow", str(tmp_path / "nowhere")], "no MLflow file store at"),
+        (["--from", "mlflow", "http://127.0.0.1:9"], "cannot read the MLflow registry at http://127.0.0.1:9"),
+        ([source, "--model", "churn"], "--model and --stage-map are for --from mlflow"),
+    ]
+    for args, message in cases:
+        err = cli("import", *args, "-R", registry, code=2).stderr
+        assert message in err and len(err.strip().splitlines()) == 1, err
+    assert state(registry) == before
