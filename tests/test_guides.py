@@ -18,6 +18,19 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 @pytest.mark.stress
+def test_the_migration_guide_runs_as_written(tmp_path: Path) -> None:
+    from tests.test_mlflow_import import build_source
+
+    build_source(tmp_path)  # tmp_path/mlflow.db, made through MLflow's client
+    out = run_guide(DOCS / "migration.md", tmp_path).stdout
+    registry = tmp_path / "registry"
+    assert "Would import from mlflow" in out and "Verified: 12 of 12 artifact(s)" in out
+    assert out.rstrip().endswith("Nothing to import.")
+    assert api.resolve("fraud-detector@production", registry=registry).version == "4.0.0"
+    assert api.check(registry=registry).ok
+
+
+@pytest.mark.stress
 def test_the_namespaces_guide_runs_as_written(tmp_path: Path) -> None:
     out = run_guide(DOCS / "namespaces.md", tmp_path).stdout
     registry = tmp_path / "registry"
