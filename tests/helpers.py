@@ -310,3 +310,16 @@ DOCUMENTS = [
         "StagePointer",
     ),
 ]
+
+
+MLFLOW_SOURCE = Path(__file__).resolve().parent / "mlflow_source.py"
+
+
+def build_mlflow_source(folder: Path, *extra: str) -> str:
+    """A real MLflow registry in ``folder`` (tests/mlflow_source.py, run by
+    MLflow's client in its own process); its tracking URI."""
+    done = subprocess.run(
+        [sys.executable, str(MLFLOW_SOURCE), str(folder), *extra], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return f"sqlite:///{folder}/mlflow.db"

@@ -13,15 +13,14 @@ import pytest
 
 from gitreg import api
 from tests.conftest import run_guide
+from tests.helpers import build_mlflow_source
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 @pytest.mark.stress
 def test_the_migration_guide_runs_as_written(tmp_path: Path) -> None:
-    from tests.test_mlflow_import import build_source
-
-    build_source(tmp_path)  # tmp_path/mlflow.db, made through MLflow's client
+    build_mlflow_source(tmp_path)  # tmp_path/mlflow.db, made through MLflow's client
     out = run_guide(DOCS / "migration.md", tmp_path).stdout
     registry = tmp_path / "registry"
     assert "Would import from mlflow" in out and "Verified: 12 of 12 artifact(s)" in out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -389,11 +390,11 @@ def test_gates_are_rechecked_on_the_tip_that_is_finally_committed(reg: Path, mon
     real = Repo.commit_tree
     raced: list[bool] = []
 
-    def racing(self: Repo, tree: str, parents: list[str], message: str) -> str:
+    def racing(self: Repo, tree: str, parents: list[str], message: str, **dated: Any) -> str:
         if not raced:
             raced.append(True)
             api.set_model("fraud", gates={"staging": {"min_auc": 0.99}}, registry=reg)
-        return real(self, tree, parents, message)
+        return real(self, tree, parents, message, **dated)
 
     monkeypatch.setattr(Repo, "commit_tree", racing)
     with pytest.raises(GateFailed, match=r"min_auc: 0\.9 < 0\.99"):

@@ -23,17 +23,9 @@ import pytest
 
 from gitreg import api
 from tests.conftest import Cli, git, state
+from tests.helpers import build_mlflow_source as build_source
 
-SOURCE = Path(__file__).resolve().parent / "mlflow_source.py"
 MLFLOW_ENV = {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}
-
-
-def build_source(folder: Path, *extra: str) -> str:
-    done = subprocess.run(
-        [sys.executable, str(SOURCE), str(folder), *extra], capture_output=True, text=True, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    return f"sqlite:///{folder}/mlflow.db"
 
 
 @pytest.fixture(scope="module")

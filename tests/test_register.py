@@ -4,6 +4,7 @@ import json
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -236,11 +237,11 @@ def test_a_concurrent_commit_is_not_lost(registry: Path, artifact: Path, monkeyp
     real_commit_tree = Repo.commit_tree
     raced = []
 
-    def racing_commit_tree(self: Repo, tree: str, parents: list[str], message: str) -> str:
+    def racing_commit_tree(self: Repo, tree: str, parents: list[str], message: str, **dated: Any) -> str:
         if not raced:
             raced.append(True)
             api.register("fraud", artifact, registry=registry)  # lands 1.0.1 first
-        return real_commit_tree(self, tree, parents, message)
+        return real_commit_tree(self, tree, parents, message, **dated)
 
     monkeypatch.setattr(Repo, "commit_tree", racing_commit_tree)
     ours = api.register("fraud", artifact, registry=registry)
