@@ -18,7 +18,10 @@ from pathlib import Path
 warnings.simplefilter("ignore")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
+import numpy as np  # noqa: E402
 from mlflow import MlflowClient  # noqa: E402
+from mlflow.models import Model, ModelSignature  # noqa: E402
+from mlflow.types import ColSpec, Schema, TensorSpec  # noqa: E402
 
 root = Path(sys.argv[1]).resolve()
 root.mkdir(parents=True, exist_ok=True)
@@ -36,10 +39,16 @@ def run(experiment: str, number: int, folder: bool) -> tuple[str, str]:
     client.log_param(run_id, "layers", str(number % 4 + 1))
     local = root / "made" / run_id
     local.mkdir(parents=True)
-    if folder:
+    if folder:  # a model folder as MLflow writes one: its MLmodel (signature, input example) and files
         (local / "weights.bin").write_bytes(bytes([number]) * 3000)
         (local / "sub").mkdir()
         (local / "sub" / "vocab.txt").write_text(f"vocabulary {number}\n")
+        inputs = Schema([ColSpec("double", "amount"), ColSpec("string", "country")])
+        outputs = Schema([TensorSpec(np.dtype("float32"), (-1, 2), "score")])
+        described = Model(signature=ModelSignature(inputs=inputs, outputs=outputs))
+        described.saved_input_example_info = {"artifact_path": "input_example.json", "type": "dataframe"}
+        described.save(str(local / "MLmodel"))
+        (local / "input_example.json").write_text('{"columns": ["amount", "country"], "data": [[12.5, "FR"]]}')
         client.log_artifacts(run_id, str(local), "model")
     else:
         (local / "model.pkl").write_bytes(bytes(range(number, number + 50)) * 20)

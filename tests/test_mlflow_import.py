@@ -110,8 +110,16 @@ def test_an_mlflow_registry_is_imported_field_by_field(
         )
     mine_dir = api.load_artifact("churn@2.0.0", registry=registry)
     files = sorted(p.relative_to(theirs_dir).as_posix() for p in theirs_dir.rglob("*") if p.is_file())
-    assert files == ["sub/vocab.txt", "weights.bin"]
+    assert files == ["MLmodel", "input_example.json", "sub/vocab.txt", "weights.bin"]
     assert all((mine_dir / f).read_bytes() == (theirs_dir / f).read_bytes() for f in files)
+    # the signature and input example the MLmodel file records
+    churn = api.show("churn@2.0.0", registry=registry)
+    assert churn.signature == {
+        "inputs": [{"name": "amount", "dtype": "double"}, {"name": "country", "dtype": "string"}],
+        "outputs": [{"name": "score", "dtype": "float32", "shape": [None, 2]}],
+    }
+    assert churn.lineage["mlflow"]["input_example"] == "input_example.json"
+    assert api.show("fraud-detector@2.0.0", registry=registry).signature is None  # no MLmodel there
     # history at MLflow's dates: one commit per version, then the holders
     dates = git(registry, "log", "--format=%at %s", "--reverse").splitlines()[1:]
     registered = [int(d.split()[0]) for d in dates if " from MLflow" in d]

@@ -20,7 +20,10 @@ version can hold. The mapping, reversible and recorded in each manifest's
 - the run: ``run_id``, ``experiment_id``, whether it was deleted (flagged,
   never dropped), its metrics (latest values) and params;
 - the artifacts, downloaded through MLflow and stored in the registry's DVC
-  remote, hashed on the way, verified after.
+  remote, hashed on the way, verified after; the signature their
+  ``MLmodel`` file records as the manifest's ``signature`` (columns and
+  tensors as name, dtype and shape, -1 as null), the input example's path
+  in ``lineage.mlflow.input_example``.
 
 History is replayed in time order: one commit per version, dated at its
 creation in MLflow and authored by its MLflow user; a commit per legacy
@@ -397,10 +400,60 @@ def _plan_pointers(snap: Snapshot, planned: _Plan, model: SourceModel, name: str
         planned.pointers.append((replace(pointer, reason=f"imported from MLflow ({origin})"), when, origin))
 
 
+# -- what the model's MLmodel file says --------------------------------------------
+
+
+def described(folder: Path) -> tuple[dict[str, Any] | None, str | None, list[str]]:
+    """The signature (as the manifest's ``signature``: inputs and outputs,
+    each a list of name, dtype, shape) and the input example's path that
+    the artifact's ``MLmodel`` file records, and what could not be read."""
+    from gitreg.documents import yamlio
+
+    path = folder / "MLmodel"
+    if not path.is_file():
+        return None, None, []
+    try:
+        doc = yamlio.load(path.read_bytes(), "MLmodel")
+    except Exception as exc:
+        return None, None, [f"its MLmodel file is unreadable ({_first_line(exc)}): no signature"]
+    notes: list[str] = []
+    signature: dict[str, Any] | None = None
+    raw = doc.get("signature") if isinstance(doc, dict) else None
+    if isinstance(raw, dict):
+        try:
+            signature = {part: _specs(raw[part]) for part in ("inputs", "outputs") if raw.get(part)}
+        except (ValueError, TypeError, KeyError) as exc:
+            signature, notes = None, [f"its MLmodel signature is not one gitreg reads ({exc}): left in the artifact"]
+    info = doc.get("saved_input_example_info") if isinstance(doc, dict) else None
+    example = info.get("artifact_path") if isinstance(info, dict) else None
+    if isinstance(example, str) and not (folder / example).is_file():
+        notes.append(f"MLmodel names input example {example!r}, which is not in the artifact")
+        example = None
+    return signature or None, example if isinstance(example, str) else None, notes
+
+
+def _specs(text: str) -> list[dict[str, Any]]:
+    """MLflow's column or tensor specs (a JSON list in MLmodel) as tensors."""
+    import json
+
+    found = []
+    for index, spec in enumerate(json.loads(text)):
+        if spec.get("type") == "tensor":
+            tensor = spec["tensor-spec"]
+            shape = [None if n == -1 else int(n) for n in tensor.get("shape", [])]
+            found.append({"name": str(spec.get("name", index)), "dtype": str(tensor["dtype"]), "shape": shape})
+        else:
+            found.append({"name": str(spec.get("name", index)), "dtype": str(spec["type"])})
+    return found
+
+
 # -- the commits ------------------------------------------------------------------
 
 
-def _changes(snap: Snapshot, planned: _Plan, stored: Mapping[tuple[str, str], Artifact], uri: str) -> Change:
+Stored = Mapping[tuple[str, str], tuple[Artifact, dict[str, Any] | None, str | None]]  # artifact, signature, example
+
+
+def _changes(snap: Snapshot, planned: _Plan, stored: Stored, uri: str) -> Change:
     """One commit per version in creation order, then one per pointer in time order."""
     trail = {"Gitreg-Action": "import", "Gitreg-Source": f"mlflow {credentials.redact(uri)}"}
     parts: list[Change] = []
@@ -410,7 +463,12 @@ def _changes(snap: Snapshot, planned: _Plan, stored: Mapping[tuple[str, str], Ar
     written_models: set[str] = set()
     dvc_yaml = snap.read_files([dvcyaml.PATH])[dvcyaml.PATH]
     for planned_version, when, author in sorted(planned.versions, key=lambda item: item[1]):
-        document = replace(planned_version, artifact=stored[(planned_version.model, planned_version.version)])
+        artifact, signature, example = stored[(planned_version.model, planned_version.version)]
+        document = replace(planned_version, artifact=artifact, signature=signature)
+        if example is not None:
+            lineage = dict(document.lineage)
+            lineage["mlflow"] = dict(lineage["mlflow"]) | {"input_example": example}
+            document = replace(document, lineage=lineage)
         files = dict(first)
         first = {}
         if document.model in planned.models and document.model not in written_models:
@@ -461,7 +519,7 @@ def import_mlflow(
     if dry_run or not (planned.versions or planned.pointers or planned.models or planned.stages_added):
         return _report(uri, planned)
     by_name = {gitreg_name(m.name): m for m in source}
-    stored: dict[tuple[str, str], Artifact] = {}
+    stored: dict[tuple[str, str], tuple[Artifact, dict[str, Any] | None, str | None]] = {}
     store = artifacts.Store(registry.dvc_root(snap), snap.config.remote)
     with tempfile.TemporaryDirectory(prefix="gitreg-mlflow-") as scratch:
         for document, _, _ in planned.versions:
@@ -481,7 +539,10 @@ def import_mlflow(
                         f"cannot download {origin.download} ({document.model} {document.version}) through MLflow: "
                         f"{_first_line(exc)}; nothing was imported"
                     ) from None
-            stored[(document.model, document.version)] = store.push(store.prepare(artifacts.check_source(path)))
+            signature, example, notes = described(Path(path))
+            planned.flagged += [f"{document.model} {document.version}: {note}" for note in notes]
+            artifact = store.push(store.prepare(artifacts.check_source(path)))
+            stored[(document.model, document.version)] = (artifact, signature, example)
 
     def build(tip: Snapshot) -> Change:
         again = plan(tip, uri, source, chosen, who)
@@ -491,7 +552,10 @@ def import_mlflow(
 
     applied = registry.apply(build)
     done: _Plan = applied.change.result
-    checked = tuple((d.model, d.version, not store.verify(stored[(d.model, d.version)])) for d, _, _ in done.versions)
+    checked = tuple(
+        (d.model, d.version, not store.verify(stored[(d.model, d.version)][0])) for d, _, _ in done.versions
+    )
+    done.flagged += [note for note in planned.flagged if note not in done.flagged]
     report = _report(uri, done)
     commits = len(applied.change.before) + 1
     return replace(report, verified=checked, commit=applied.commit, commits=commits)
