@@ -183,9 +183,10 @@ def _client(uri: str) -> Any:
             ) from None
 
 
-def read(uri: str, wanted: Sequence[str] = ()) -> list[SourceModel]:
+def read(uri: str, wanted: Sequence[str] = (), known: frozenset[tuple[str, int]] = frozenset()) -> list[SourceModel]:
     """Every registered model (or those named ``wanted``) with its versions,
-    as MLflow's client returns them."""
+    as MLflow's client returns them; the runs of ``known`` versions (MLflow
+    name, number: imported before) are not fetched."""
     client = _client(uri)
     found = []
     with _quiet():
@@ -213,7 +214,12 @@ def read(uri: str, wanted: Sequence[str] = ()) -> list[SourceModel]:
                     model.description or "",
                     dict(model.tags or {}),
                     {str(a): int(v) for a, v in (model.aliases or {}).items()},
-                    tuple(sorted((_version(client, v) for v in versions), key=lambda v: v.number)),
+                    tuple(
+                        sorted(
+                            (_version(client, v, (model.name, int(v.version)) in known) for v in versions),
+                            key=lambda v: v.number,
+                        )
+                    ),
                 )
             )
     return found
@@ -239,9 +245,9 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def _version(client: Any, v: Any) -> SourceVersion:
+def _version(client: Any, v: Any, known: bool) -> SourceVersion:
     run: dict[str, Any] | None = None
-    if v.run_id:
+    if v.run_id and not known:
         try:
             found = client.get_run(v.run_id)
         except Exception:  # a run removed for good: the version is imported without it, flagged
@@ -265,7 +271,7 @@ def _version(client: Any, v: Any) -> SourceVersion:
         run_id=v.run_id or "",
         model_id=getattr(v, "model_id", None) or "",
         run=run,
-        download=client.get_model_version_download_uri(v.name, v.version),
+        download="" if known else client.get_model_version_download_uri(v.name, v.version),
     )
 
 
@@ -513,8 +519,8 @@ def import_mlflow(
         raise UsageError("give the MLflow tracking URI, e.g. sqlite:///mlflow.db or http://127.0.0.1:5000")
     chosen = stage_map(mapping)
     who = registry.repo.identity()
-    source = read(uri, models)
     snap = registry.snapshot()
+    source = read(uri, models, _imported(snap))
     planned = plan(snap, uri, source, chosen, who)
     if dry_run or not (planned.versions or planned.pointers or planned.models or planned.stages_added):
         return _report(uri, planned)
@@ -559,6 +565,21 @@ def import_mlflow(
     report = _report(uri, done)
     commits = len(applied.change.before) + 1
     return replace(report, verified=checked, commit=applied.commit, commits=commits)
+
+
+def _imported(snap: Snapshot) -> frozenset[tuple[str, int]]:
+    """(MLflow name, number) of every version an earlier import brought."""
+    found = set()
+    for entry in snap.catalog().values():
+        for version in entry.versions:
+            mark = version.lineage.get("mlflow")
+            if (
+                isinstance(mark, Mapping)
+                and isinstance(mark.get("model"), str)
+                and isinstance(mark.get("version"), int)
+            ):
+                found.add((mark["model"], mark["version"]))
+    return frozenset(found)
 
 
 def _report(uri: str, planned: _Plan) -> Report:
