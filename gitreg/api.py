@@ -848,6 +848,7 @@ def import_mlflow(
     models: Sequence[str] = (),
     stage_map: Mapping[str, str] | None = None,
     dry_run: bool = False,
+    verify: bool = False,
     registry: RegistryArg = None,
 ) -> MlflowReport:
     """Bring the MLflow model registry at tracking URI ``uri`` (sqlite:///…,
@@ -857,11 +858,15 @@ def import_mlflow(
     and the aliases and legacy stages as stage pointers (``stage_map``:
     ``{"champion": "production"}`` overrides the default, the alias's own
     name), history replayed at MLflow's dates. ``models``: only these
-    MLflow names. A second run writes nothing. Needs ``gitreg[mlflow]``.
+    MLflow names. A second run writes nothing. ``verify``: read the source
+    again afterwards and compare it field by field with the registry
+    (``.differences``, empty when they agree). Needs ``gitreg[mlflow]``.
     See ``gitreg.operations.from_mlflow`` for the whole mapping."""
     from gitreg.operations import from_mlflow
 
-    return from_mlflow.import_mlflow(_open(registry), uri, models=list(models), mapping=stage_map, dry_run=dry_run)
+    return from_mlflow.import_mlflow(
+        _open(registry), uri, models=list(models), mapping=stage_map, dry_run=dry_run, verify=verify
+    )
 
 
 def demo(directory: PathLike | None = None, *, narrate: Callable[[str], None] | None = None) -> Path:

@@ -1220,6 +1220,12 @@ def export_command(models: tuple[str, ...], output: str | None, at: str | None, 
     "--from mlflow: ALIAS=STAGE or MLFLOW_STAGE=STAGE (repeatable) [default: an alias's own name; Staging, "
     "Production: staging, production].",
 )
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="--from mlflow: read the source again afterwards and compare it field by field with the registry "
+    "(exit 1 on any difference).",
+)
 @click.option("--dry-run", is_flag=True, help="Say what would be imported and write nothing.")
 @registry_option
 @json_option
@@ -1228,6 +1234,7 @@ def import_command(
     source_kind: str,
     models: tuple[str, ...],
     stage_map: dict[str, str],
+    verify: bool,
     dry_run: bool,
     registry: Registry,
     as_json: bool,
@@ -1250,13 +1257,17 @@ def import_command(
     from gitreg import api, render
 
     if source_kind == "mlflow":
-        report = api.import_mlflow(document, models=models, stage_map=stage_map, dry_run=dry_run, registry=registry)
+        report = api.import_mlflow(
+            document, models=models, stage_map=stage_map, dry_run=dry_run, verify=verify, registry=registry
+        )
         echo(render.to_json(render.mlflow_json(report)) if as_json else render.mlflow_text(report, dry_run))
+        if report.differences:
+            click.get_current_context().exit(1)
         return
-    if models or stage_map:
+    if models or stage_map or verify:
         from gitreg.errors import UsageError
 
-        raise UsageError("--model and --stage-map are for --from mlflow")
+        raise UsageError("--model, --stage-map and --verify are for --from mlflow")
     source = sys.stdin if document == "-" else document
     done = api.import_registry(source, dry_run=dry_run, registry=registry)
     echo(render.to_json(render.imported_json(done)) if as_json else render.imported_text(done, dry_run))

@@ -862,6 +862,7 @@ def mlflow_json(r: MlflowReport) -> dict[str, Any]:
         "already_imported": r.already,
         "verified": [{"model": m, "version": v, "ok": ok} for m, v, ok in r.verified],
         "never_stored": list(r.never_stored),
+        "differences": None if r.differences is None else list(r.differences),
         "commit": r.commit,
         "commits": r.commits,
     }
@@ -885,6 +886,9 @@ def mlflow_text(r: MlflowReport, dry_run: bool) -> str:
         lines.append(f"Verified: {good} of {len(r.verified)} artifact(s) in the DVC remote")
         lines += [f"  NOT VERIFIED: {m} {v}" for m, v, ok in r.verified if not ok]
     lines += [f"Not in MLflow: {n}" for n in r.never_stored]
+    if r.differences is not None:
+        lines.append(f"Compared with MLflow again, field by field: {len(r.differences)} difference(s)")
+        lines += [f"  DIFFERS: {d}" for d in r.differences]
     if r.commit:
         lines.append(f"Done: {r.commits} commit(s), the last {r.commit[:10]}")
     elif not dry_run:

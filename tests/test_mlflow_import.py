@@ -125,12 +125,32 @@ def test_an_mlflow_registry_is_imported_field_by_field(
     registered = [int(d.split()[0]) for d in dates if " from MLflow" in d]
     assert len(registered) == 12 and registered == sorted(registered)
     assert cli("check", "-R", registry).exit_code == 0
+    # read again and compared field by field: no difference; a hand edit of the registry is one
+    verified = json.loads(
+        cli(
+            "import",
+            "--from",
+            "mlflow",
+            source,
+            "--stage-map",
+            "champion=production",
+            "--verify",
+            "--json",
+            "-R",
+            registry,
+        ).stdout
+    )
+    assert verified["differences"] == [] and verified["commit"] is None
     # a second run writes nothing; a version added in MLflow is all the next one brings
     before = state(registry)
     args = ("import", "--from", "mlflow", source, "--stage-map", "champion=production", "--json")
     again = json.loads(cli(*args, "-R", registry).stdout)
     assert again["versions"] == [] and again["already_imported"] == 12 and again["commit"] is None
-    assert state(registry) == before and not (tmp_path / "missing").exists()
+    assert state(registry) == before
+    api.annotate("churn", "2.0.0", description="changed here", registry=registry)
+    out = cli("import", "--from", "mlflow", source, "--verify", "--dry-run", "-R", registry, code=1).stdout
+    assert "DIFFERS: churn 2.0.0 description: 'changed here' here, 'churn trained 2' in MLflow" in out
+    assert "DIFFERS: fraud-detector alias champion: MLflow names 4, champion here holds nothing" in out
 
 
 @pytest.mark.stress
@@ -212,9 +232,9 @@ def test_bad_mlflow_input_is_one_line_and_writes_nothing(
         (["--from", "mlflow", f"sqlite:///{tmp_path}/missing/dir/x.db"], "no MLflow database at"),
         (["--from", "mlflow", str(tmp_path / "nowhere")], "no MLflow file store at"),
         (["--from", "mlflow", "http://127.0.0.1:9"], "cannot read the MLflow registry at http://127.0.0.1:9"),
-        ([source, "--model", "churn"], "--model and --stage-map are for --from mlflow"),
+        ([source, "--model", "churn"], "--model, --stage-map and --verify are for --from mlflow"),
     ]
     for args, message in cases:
         err = cli("import", *args, "-R", registry, code=2).stderr
         assert message in err and len(err.strip().splitlines()) == 1, err
-    assert state(registry) == before
+    assert state(registry) == before and not (tmp_path / "missing").exists()

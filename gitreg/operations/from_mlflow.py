@@ -102,6 +102,7 @@ class Report:
     flagged: tuple[str, ...]  # imported, with something to know
     already: int  # versions the registry already had from this source
     verified: tuple[tuple[str, str, bool], ...] = ()  # (model, version, artifact verified in the remote)
+    differences: tuple[str, ...] | None = None  # with verify: every field the registry and MLflow disagree on
     commit: str | None = None
     commits: int = 0
     never_stored: tuple[str, ...] = (
@@ -510,9 +511,12 @@ def import_mlflow(
     models: Sequence[str] = (),
     mapping: Mapping[str, str] | None = None,
     dry_run: bool = False,
+    verify: bool = False,
 ) -> Report:
     """Read the MLflow registry at ``uri`` and land what this registry lacks
-    (see the module's description); the report says what was done."""
+    (see the module's description); the report says what was done. With
+    ``verify``, the source is read again afterwards (a dry run: now) and
+    compared field by field with the registry (``Report.differences``)."""
     from gitreg.storage import artifacts
 
     if not uri.strip():
@@ -523,7 +527,8 @@ def import_mlflow(
     source = read(uri, models, _imported(snap))
     planned = plan(snap, uri, source, chosen, who)
     if dry_run or not (planned.versions or planned.pointers or planned.models or planned.stages_added):
-        return _report(uri, planned)
+        report = _report(uri, planned)
+        return replace(report, differences=compare(registry.snapshot(), uri, models, chosen)) if verify else report
     by_name = {gitreg_name(m.name): m for m in source}
     stored: dict[tuple[str, str], tuple[Artifact, dict[str, Any] | None, str | None]] = {}
     store = artifacts.Store(registry.dvc_root(snap), snap.config.remote)
@@ -562,9 +567,58 @@ def import_mlflow(
         (d.model, d.version, not store.verify(stored[(d.model, d.version)][0])) for d, _, _ in done.versions
     )
     done.flagged += [note for note in planned.flagged if note not in done.flagged]
-    report = _report(uri, done)
-    commits = len(applied.change.before) + 1
-    return replace(report, verified=checked, commit=applied.commit, commits=commits)
+    report = replace(
+        _report(uri, done), verified=checked, commit=applied.commit, commits=len(applied.change.before) + 1
+    )
+    return replace(report, differences=compare(registry.snapshot(), uri, models, chosen)) if verify else report
+
+
+def compare(snap: Snapshot, uri: str, models: Sequence[str], mapping: Mapping[str, str]) -> tuple[str, ...]:
+    """Read the MLflow registry again and say every field where ``snap``
+    differs from it: each version's presence, number, description, tags,
+    labels, run metrics and params, creation time, status; each alias's and
+    legacy stage's holder (empty: they agree)."""
+    found: list[str] = []
+    for model in read(uri, models):
+        name = gitreg_name(model.name)
+        pointers = snap.pointers(name) if is_model_name(name) else {}
+        for v in model.versions:
+            version = f"{v.number}.0.0"
+            mine = snap.version(name, version) if is_model_name(name) else None
+            if mine is None:
+                found.append(f"{model.name} {v.number}: not in the registry ({name} {version})")
+                continue
+            found += [f"{name} {version} {what}" for what in _field_differences(mine, model.name, v)]
+        for alias, number in model.aliases.items():
+            stage = mapping.get(alias, alias.lower())
+            held = pointers.get(stage)
+            if held is None or held.version != f"{number}.0.0":
+                shown = held.version if held else "nothing"
+                found.append(f"{name} alias {alias}: MLflow names {number}, {stage} here holds {shown}")
+    return tuple(found)
+
+
+def _field_differences(mine: ModelVersion, model: str, v: SourceVersion) -> Iterator[str]:
+    mark = mine.lineage.get("mlflow")
+    mark = mark if isinstance(mark, Mapping) else {}
+    expected: dict[str, tuple[object, object]] = {
+        "lineage.mlflow.model": (mark.get("model"), model),
+        "lineage.mlflow.version": (mark.get("version"), v.number),
+        "lineage.mlflow.run_id": (mark.get("run_id", ""), v.run_id),
+        "lineage.mlflow.tags": (dict(mark.get("tags", {})), dict(v.tags)),
+        "description": (mine.description, v.description),
+        "labels": (dict(mine.labels), _labels(v.tags)),
+        "created_at": (mine.created_at, timestamp(v.created)),
+    }
+    if v.run is not None:
+        metrics = {k: x for k, x in v.run["metrics"].items() if _KEY.match(k)}
+        params = {k: x for k, x in v.run["params"].items() if _KEY.match(k)}
+        expected["metrics"] = (dict(mine.metrics), metrics)
+        expected["params"] = (dict(mine.params), params)
+        expected["lineage.mlflow.run_deleted"] = (mark.get("run_deleted", False), v.run["deleted"])
+    for what, (here, there) in expected.items():
+        if here != there:
+            yield f"{what}: {here!r} here, {there!r} in MLflow"
 
 
 def _imported(snap: Snapshot) -> frozenset[tuple[str, int]]:
