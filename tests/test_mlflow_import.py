@@ -24,6 +24,7 @@ import pytest
 from gitreg import api
 from tests.conftest import Cli, git, state
 from tests.helpers import build_mlflow_source as build_source
+from tests.helpers import gto_view, our_view
 
 MLFLOW_ENV = {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}
 
@@ -125,6 +126,9 @@ def test_an_mlflow_registry_is_imported_field_by_field(
     registered = [int(d.split()[0]) for d in dates if " from MLflow" in d]
     assert len(registered) == 12 and registered == sorted(registered)
     assert cli("check", "-R", registry).exit_code == 0
+    # GTO reads the same registry from the tags (a name with a '.' is gitreg's alone)
+    assert gto_view(registry) == {k: v for k, v in our_view(registry, cli).items() if "." not in k}
+    assert "ok  tags: GTO tags match the files" in cli("doctor", "-R", registry).stdout
     # read again and compared field by field: no difference; a hand edit of the registry is one
     verified = json.loads(
         cli(

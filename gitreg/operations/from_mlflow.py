@@ -461,8 +461,28 @@ Stored = Mapping[tuple[str, str], tuple[Artifact, dict[str, Any] | None, str | N
 
 
 def _changes(snap: Snapshot, planned: _Plan, stored: Stored, uri: str) -> Change:
-    """One commit per version in creation order, then one per pointer in time order."""
+    """One commit per version in creation order, then one per pointer in time
+    order. GTO reads a stage tag at its version's registration commit: an
+    assignment of a version this import registers is tagged with that
+    commit, of one registered before at its registration commit, and the
+    holder it replaces gets its unassignment there too."""
     trail = {"Gitreg-Action": "import", "Gitreg-Source": f"mlflow {credentials.redact(uri)}"}
+    new = {(d.model, d.version) for d, _, _ in planned.versions}
+    on_registration: dict[tuple[str, str], list[TagSpec]] = {}
+    pointer_tags: list[list[TagSpec]] = []
+    for pointer, _, _ in planned.pointers:
+        assign = tags.TagEvent("assign", pointer.model, stage=pointer.stage)
+        specs = []
+        held = snap.pointers(pointer.model).get(pointer.stage)
+        if held is not None and held.version != pointer.version:
+            unassign = tags.TagEvent("unassign", pointer.model, stage=pointer.stage)
+            specs.append(TagSpec(unassign, held.version, snap.registration_commit(pointer.model, held.version)))
+        if (pointer.model, pointer.version) in new:
+            on_registration.setdefault((pointer.model, pointer.version), []).append(TagSpec(assign, pointer.version))
+        else:
+            registered = snap.registration_commit(pointer.model, pointer.version)
+            specs.append(TagSpec(assign, pointer.version, registered))
+        pointer_tags.append(specs)
     parts: list[Change] = []
     first: dict[str, bytes | None] = {}
     if planned.stages_added:
@@ -487,17 +507,21 @@ def _changes(snap: Snapshot, planned: _Plan, stored: Stored, uri: str) -> Change
         dvc_yaml = files.get(dvcyaml.PATH, dvc_yaml)
         trailers = trail | {"Gitreg-Model": document.model, "Gitreg-Version": document.version}
         summary = f"Import {document.model} {document.version} from MLflow"
-        spec = TagSpec(tags.register(document.model, document.version), document.version)
-        parts.append(Change(files, summary, trailers, tags=[spec], when=when, author=author))
-    for pointer, when, origin in planned.pointers:
+        specs = [TagSpec(tags.register(document.model, document.version), document.version)]
+        specs += on_registration.get((document.model, document.version), [])
+        if document.status == "archived":  # GTO's deregistration, beside its registration
+            specs.append(
+                TagSpec(tags.TagEvent("deregister", document.model, version=document.version), document.version)
+            )
+        parts.append(Change(files, summary, trailers, tags=specs, when=when, author=author))
+    for (pointer, when, origin), specs in zip(planned.pointers, pointer_tags, strict=True):
         path = layout.stage_path(snap.models_dir, pointer.model, pointer.stage)
         files = dict(first) | {path: manifest.render(pointer, path)}
         first = {}
         trailers = trail | {"Gitreg-Model": pointer.model, "Gitreg-Version": pointer.version}
         trailers |= {"Gitreg-Stage": pointer.stage, "Gitreg-Reason": f"MLflow {origin}"}
-        spec = TagSpec(tags.TagEvent("assign", pointer.model, stage=pointer.stage), pointer.version)
         summary = f"Import {pointer.model} {pointer.stage}: {pointer.version} (MLflow {origin})"
-        parts.append(Change(files, summary, trailers, tags=[spec], when=when))
+        parts.append(Change(files, summary, trailers, tags=specs, when=when))
     if first:  # only new model.yaml files or stages: nothing else to import
         parts.append(Change(first, "Import from MLflow", trail))
     *before, last = parts
