@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from gitreg.operations.diff import RegistryDiff
     from gitreg.operations.doctor import Finding, Synced
     from gitreg.operations.export import Imported
+    from gitreg.operations.from_gto import GtoReport
     from gitreg.operations.from_mlflow import Report as MlflowReport
     from gitreg.operations.gc import Collected
     from gitreg.operations.history import Event
@@ -867,6 +868,18 @@ def import_mlflow(
     return from_mlflow.import_mlflow(
         _open(registry), uri, models=list(models), mapping=stage_map, dry_run=dry_run, verify=verify
     )
+
+
+@events.emits("import")
+def import_gto(source: PathLike, *, dry_run: bool = False, registry: RegistryArg = None) -> GtoReport:
+    """Replay the GTO registry in the repository ``source`` (a path or git
+    URL) here, event by event at GTO's times: registrations (bytes copied
+    from the source's DVC remote and verified), assignments, unassignments,
+    deregistrations and deprecations, each with its GTO tag. A second run
+    replays only what is new. See ``gitreg.operations.from_gto``."""
+    from gitreg.operations import from_gto
+
+    return from_gto.import_gto(_open(registry), os.fspath(source), dry_run=dry_run)
 
 
 def demo(directory: PathLike | None = None, *, narrate: Callable[[str], None] | None = None) -> Path:

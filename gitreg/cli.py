@@ -1207,10 +1207,11 @@ def export_command(models: tuple[str, ...], output: str | None, at: str | None, 
 @click.option(
     "--from",
     "source_kind",
-    type=click.Choice(["export", "mlflow"]),
+    type=click.Choice(["export", "mlflow", "gto"]),
     default="export",
     show_default=True,
-    help="What DOCUMENT is: a `gitreg export`, or an MLflow tracking URI (sqlite:///mlflow.db, http://HOST:PORT).",
+    help="What DOCUMENT is: a `gitreg export`, an MLflow tracking URI (sqlite:///mlflow.db, http://HOST:PORT), "
+    "or a GTO repository (a path or git URL).",
 )
 @click.option("--model", "models", multiple=True, metavar="NAME", help="--from mlflow: only this model (repeatable).")
 @pairs_option(
@@ -1253,9 +1254,22 @@ def import_command(
     registry's DVC remote and verified, aliases and legacy stages as stage
     pointers, history replayed at MLflow's dates — and a report of every
     mapping, skip and flag. A second run imports only what is new.
+
+    --from gto PATH|URL: a GTO registry in another repository, its tags
+    replayed as commits at GTO's times (registrations with their bytes
+    copied from the source's DVC remote, assignments, deregistrations,
+    deprecations), each with its GTO tag here.
     """
     from gitreg import api, render
 
+    if source_kind == "gto":
+        if models or stage_map or verify:
+            from gitreg.errors import UsageError
+
+            raise UsageError("--model, --stage-map and --verify are for --from mlflow")
+        replayed = api.import_gto(document, dry_run=dry_run, registry=registry)
+        echo(render.to_json(render.gto_json(replayed)) if as_json else render.gto_text(replayed, dry_run))
+        return
     if source_kind == "mlflow":
         report = api.import_mlflow(
             document, models=models, stage_map=stage_map, dry_run=dry_run, verify=verify, registry=registry

@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # names for annotations only: rendering imports no command's 
     from gitreg.operations.diff import Field, RegistryDiff
     from gitreg.operations.doctor import Finding, Synced
     from gitreg.operations.export import Imported
+    from gitreg.operations.from_gto import GtoReport
     from gitreg.operations.from_mlflow import Report as MlflowReport
     from gitreg.operations.gc import Collected
     from gitreg.operations.history import Event
@@ -845,6 +846,41 @@ def imported_text(i: Imported, dry_run: bool) -> str:
         lines.append(f"Copied {i.objects_copied} object(s) into this registry's DVC remote.")
     if i.commit:
         lines.append(f"Done: commit {i.commit[:10]}, {len(i.tags)} tag(s)")
+    elif not dry_run:
+        lines.append("Nothing to import.")
+    return "\n".join(lines)
+
+
+def gto_json(r: GtoReport) -> dict[str, Any]:
+    return {
+        "source": r.source,
+        "versions": [{"model": m, "version": v} for m, v in r.versions],
+        "events": list(r.events),
+        "stages_added": list(r.stages_added),
+        "skipped": list(r.skipped),
+        "already_imported": r.already,
+        "objects_copied": r.copied,
+        "verified": [{"model": m, "version": v, "ok": ok} for m, v, ok in r.verified],
+        "commit": r.commit,
+        "commits": r.commits,
+    }
+
+
+def gto_text(r: GtoReport, dry_run: bool) -> str:
+    verb = "Would replay" if dry_run else "Replayed"
+    lines = [
+        f"{verb} {len(r.events)} GTO event(s) from {r.source}: {len(r.versions)} version(s); "
+        f"{r.already} version(s) already here."
+    ]
+    lines += [f"  {e}" for e in r.events]
+    if r.stages_added:
+        lines.append(f"Stages added to the configuration: {', '.join(r.stages_added)}")
+    lines += [f"Skipped: {s}" for s in r.skipped]
+    if r.verified:
+        good = sum(ok for _, _, ok in r.verified)
+        lines.append(f"Copied {r.copied} object(s); verified {good} of {len(r.verified)} artifact(s) in the DVC remote")
+    if r.commit:
+        lines.append(f"Done: {r.commits} commit(s), the last {r.commit[:10]}")
     elif not dry_run:
         lines.append("Nothing to import.")
     return "\n".join(lines)

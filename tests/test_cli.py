@@ -44,7 +44,7 @@ API_FOR = {
     "show": ("show", "list_versions"),  # a bare MODEL lists its versions
     "history": ("history", "metric_history"),
     "export": ("export_registry",),
-    "import": ("import_registry", "import_mlflow"),
+    "import": ("import_registry", "import_mlflow", "import_gto"),
     "model set": ("set_model",),
 }
 # Destinations that are not API keywords, each for a reason.

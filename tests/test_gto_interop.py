@@ -411,3 +411,36 @@ def test_a_random_sequence_of_operations_leaves_gto_and_gitreg_agreeing(
     assert len(made) >= 30 and {"deprecate", "archive", "rollback", "demote", "gc"} <= set(made), done
     assert removed, "gc removed no version"
     _agree_in_full(registry, cli, removed)
+
+
+@pytest.mark.stress
+def test_a_gto_registry_in_another_repository_is_replayed(tmp_path: Path, registry: Path, cli: Cli) -> None:
+    """`gitreg import --from gto`: every GTO event a commit here at GTO's time,
+    the bytes copied between DVC remotes; GTO reads the same registry from
+    either repository, and history replays the same order."""
+    from tests.conftest import git, state
+
+    repo = _gto_registry(tmp_path)
+    before = state(registry)
+    plan = json.loads(cli("import", "--from", "gto", repo, "--dry-run", "--json", "-R", registry).stdout)
+    assert plan["commit"] is None and state(registry) == before
+    out = cli("import", "--from", "gto", repo, "-R", registry).stdout
+    assert "Replayed 9 GTO event(s)" in out and "verified 4 of 4 artifact(s)" in out
+    assert gto_view(registry) == gto_view(repo) == our_view(registry, cli)
+    production = [(e.previous, e.version) for e in api.history("fraud", stage="prod", registry=registry)]
+    assert production == [("1.0.0", "1.1.0"), (None, "1.0.0")]  # newest first, as GTO assigned them
+    assert api.show("fraud@1.2.0", registry=registry).status == "deprecated"
+    fraud = api.show("fraud@1.0.0", registry=registry)
+    assert fraud.description == "fraud detector" and fraud.lineage["gto"]["source"] == str(repo.resolve())
+    assert api.load_artifact("fraud@1.1.0", registry=registry).read_bytes() == b"second\n" * 500
+    assert (api.load_artifact("churn@0.1.0", registry=registry) / "weights.bin").read_bytes() == b"w1" * 1000
+    dates = git(registry, "log", "--format=%at", "-9").split()  # the replayed events, at GTO's times
+    assert dates == sorted(dates, reverse=True) and git(registry, "log", "-1", "--format=%an") != ""
+    assert cli("check", "-R", registry).exit_code == 0
+    again = state(registry)
+    assert "Nothing to import." in cli("import", "--from", "gto", repo, "-R", registry).stdout
+    assert state(registry) == again
+    assert (
+        "cannot fetch the GTO repository"
+        in cli("import", "--from", "gto", tmp_path / "nope", "-R", registry, code=2).stderr
+    )

@@ -54,6 +54,7 @@ class TagSpec:
     event: tags.TagEvent
     version: str
     target: str | None = None
+    part: int | None = None  # with no target: the commit of this part of the series (``before`` first)
 
 
 @dataclass(frozen=True)
@@ -239,13 +240,18 @@ class Transaction:
         parent = head
         specs: list[TagSpec] = []
         commit = ""
+        made: list[str] = []
         for part in (*change.before, change):
             tree = self.repo.write_tree(parent, part.files)
             failpoints.reach("after-objects")
             commit = self.repo.commit_tree(
                 tree, [parent] if parent else [], part.message(), when=part.when, author=part.author
             )
-            specs += [s if s.target else dataclasses.replace(s, target=commit) for s in part.tags]
+            made.append(commit)
+            specs += [
+                s if s.target else dataclasses.replace(s, target=made[s.part] if s.part is not None else commit)
+                for s in part.tags
+            ]
             parent = commit
         return commit, specs
 

@@ -101,7 +101,7 @@ def _readable(repo: Repo, commit: str, paths: Sequence[str]) -> list[tuple[str, 
     return found
 
 
-def _annotation(repo: Repo, commit: str, model: str) -> Mapping[str, Any] | None:
+def annotation(repo: Repo, commit: str, model: str) -> Mapping[str, Any] | None:
     """GTO's annotation of ``model`` at ``commit`` (type, path, desc, ...)."""
     for path, doc in _readable(repo, commit, ANNOTATIONS):
         section = doc.get("artifacts") if path == dvcyaml.PATH else doc
@@ -135,8 +135,8 @@ def _tracked(repo: Repo, commit: str, path: str) -> Mapping[str, Any] | None:
 def artifact_at(repo: Repo, commit: str, model: str, remote: str) -> Artifact | str:
     """``model``'s artifact as GTO's annotation names it and DVC tracks it
     at ``commit``, or why there is none."""
-    annotation = _annotation(repo, commit, model)
-    path = annotation.get("path") if annotation else None
+    annotated = annotation(repo, commit, model)
+    path = annotated.get("path") if annotated else None
     if not isinstance(path, str) or not path:
         return f"no artifact path annotated for {model} at {commit[:10]} ({' or '.join(ANNOTATIONS)})"
     path = posixpath.normpath(path)
@@ -184,8 +184,8 @@ def _plan(snap: Snapshot, head: str) -> tuple[dict[str, bytes | None], Adopted]:
         if isinstance(artifact, str):
             skipped.append(f"{model} v{version}: {artifact}")
             continue
-        annotation = _annotation(repo, tag.target, model) or {}
-        description = annotation.get("desc") or annotation.get("description") or ""
+        annotated = annotation(repo, tag.target, model) or {}
+        description = annotated.get("desc") or annotated.get("description") or ""
         gone = (model, version) in deregistered or model in deprecated
         document = ModelVersion(
             model=model,

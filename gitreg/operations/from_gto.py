@@ -1,0 +1,340 @@
+"""``gitreg import --from gto PATH|URL``: a GTO registry in another
+repository brought into this one, its history replayed event by event.
+
+The source is fetched (branches and tags) into a private bare copy. Its
+GTO tags, in GTO's order (``gitreg.documents.tags.ordered``), each become
+one commit here, dated at the tag's time and authored by its tagger:
+
+- a registration: the version's manifest, its artifact the DVC entry at the
+  tagged commit (GTO's annotation names the path: ``adopt.artifact_at``),
+  its description the annotation's; ``lineage.gto`` names the tag, the
+  commit and the source. The bytes are copied from the source's DVC remote
+  (its ``.dvc/config`` at that commit; a relative local remote is read
+  beside a local source) into this registry's, re-hashed on the way;
+- an assignment: the stage's pointer (a stage this registry lacks is added
+  to its configuration); an unassignment: the pointer removed;
+- a deregistration: the version ``deprecated`` (and removed from the stages
+  it held); a deprecation of the model: every version of it.
+
+Each replayed event gets its GTO tag here too (stage tags at the version's
+registration commit), so ``gto show`` reads the same registry from either
+repository. What cannot be carried (a name gitreg does not accept, bytes
+DVC does not track, a remote that cannot be read) is reported and skipped.
+A second run finds every version it brought (``lineage.gto``) and replays
+only the events of versions it has not seen.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from gitreg.core.registry import Registry
+from gitreg.core.snapshot import Snapshot, timestamp
+from gitreg.core.transaction import Change, TagSpec
+from gitreg.documents import dvcyaml, layout, manifest, tags
+from gitreg.documents.manifest import Model, ModelVersion, RegistryConfig, StagePointer
+from gitreg.documents.names import Version, check_model_name, is_name
+from gitreg.errors import ConflictError, GitregError, UsageError
+from gitreg.operations import adopt
+from gitreg.storage import credentials, dvcconfig
+from gitreg.storage.git import Repo
+
+
+@dataclass(frozen=True)
+class GtoReport:
+    source: str
+    versions: tuple[tuple[str, str], ...]  # (model, version) registered
+    events: tuple[str, ...]  # each event replayed, in order ("register fraud 1.0.0", "assign fraud prod 1.0.0", ...)
+    stages_added: tuple[str, ...]
+    skipped: tuple[str, ...]
+    already: int  # versions an earlier import brought
+    copied: int = 0  # objects copied into this registry's DVC remote
+    verified: tuple[tuple[str, str, bool], ...] = ()
+    commit: str | None = None
+    commits: int = 0
+
+
+@dataclass
+class _Replay:
+    config: RegistryConfig
+    parts: list[Change] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    stages_added: list[str] = field(default_factory=list)
+    registered: dict[tuple[str, str], int] = field(default_factory=dict)  # (model, version) -> its part
+    documents: dict[tuple[str, str], ModelVersion] = field(default_factory=dict)
+    sources: dict[tuple[str, str], str] = field(default_factory=dict)  # (model, version) -> the commit it came from
+    pointers: dict[tuple[str, str], str] = field(default_factory=dict)  # (model, stage) -> version, as replayed
+    already: int = 0
+
+
+def fetch(source: str, into: Path) -> Repo:
+    """A bare copy of ``source``'s branches and tags in ``into``."""
+    repo = Repo.init_bare(into)
+    spec = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"]
+    code, _, err = repo.run(["fetch", "--quiet", "--no-write-fetch-head", source, *spec], check=False)
+    if code != 0:
+        lines = err.decode("utf-8", "replace").strip().splitlines()
+        raise UsageError(
+            f"cannot fetch the GTO repository {credentials.redact(source)}: {lines[-1] if lines else code}"
+        )
+    return repo
+
+
+def _imported(snap: Snapshot, source: str) -> dict[str, tuple[str, str]]:
+    """{GTO registration tag: (model, version)} of the versions an earlier
+    import from ``source`` brought."""
+    found = {}
+    for model, entry in snap.catalog().items():
+        for version in entry.versions:
+            mark = version.lineage.get("gto")
+            if isinstance(mark, dict) and mark.get("source") == source and isinstance(mark.get("tag"), str):
+                found[mark["tag"]] = (model, version.version)
+    return found
+
+
+def replay(snap: Snapshot, src: Repo, source: str) -> _Replay:
+    """The commits that replay ``src``'s GTO events on ``snap`` (pure)."""
+    found, unreadable = adopt.gto_tags(src)
+    state = _Replay(snap.config)
+    state.skipped += [f"tag {name}: not a name gitreg accepts" for name in unreadable]
+    seen = _imported(snap, source)
+    at_commit: dict[tuple[str, str], str] = {}  # (model, commit) -> the version GTO registered there
+    dvc_yaml = snap.read_files([dvcyaml.PATH])[dvcyaml.PATH]
+    registered_at: dict[tuple[str, str], float] = {}
+    for tag in _in_replay_order(found):
+        event = tag.event
+        model = event.model
+        when, author = float(tag.when), tag.tagger
+        if event.action == "register":
+            version = str(event.version)
+            if tag.name in seen:
+                state.already += 1
+                at_commit[(model, tag.target)] = version
+                continue
+            try:
+                check_model_name(model)
+                Version.parse(version)
+                snap.check_place(model)
+            except GitregError as exc:
+                state.skipped.append(f"{model} v{version}: {exc}")
+                continue
+            if snap.version(model, version) is not None:
+                state.skipped.append(f"{model} {version}: exists here, not from this GTO repository")
+                continue
+            artifact = adopt.artifact_at(src, tag.target, model, snap.config.remote)
+            if isinstance(artifact, str):
+                state.skipped.append(f"{model} v{version}: {artifact}")
+                continue
+            annotated = adopt.annotation(src, tag.target, model) or {}
+            description = annotated.get("desc") or annotated.get("description") or ""
+            document = ModelVersion(
+                model=model,
+                version=version,
+                created_at=timestamp(when),
+                created_by=author,
+                artifact=artifact,
+                description=description if isinstance(description, str) else "",
+                lineage={"gto": {"tag": tag.name, "commit": tag.target, "source": source}},
+            )
+            files: dict[str, bytes | None] = dict(manifest.version_files(snap.models_dir, document))
+            if snap.model(model) is None and not any(k[0] == model for k in state.documents):
+                path = layout.model_path(snap.models_dir, model)
+                files[path] = manifest.render(Model(name=model), path)
+            files |= dvcyaml.registering(dvc_yaml, snap.models_dir, [document])
+            dvc_yaml = files.get(dvcyaml.PATH, dvc_yaml)
+            at_commit[(model, tag.target)] = version
+            registered_at[(model, version)] = when
+            state.registered[(model, version)] = len(state.parts)
+            state.documents[(model, version)] = document
+            state.sources[(model, version)] = tag.target
+            _part(state, files, f"Import {model} {version} from GTO", tag, [TagSpec(event, version)], when, author)
+            continue
+        version = at_commit.get((model, tag.target), "") if event.action != "deprecate" else ""
+        if event.action != "deprecate" and (model, version) not in state.documents:
+            continue  # an event of a version skipped, or brought by an earlier import
+        # never dated before the registration it is about
+        about = [t for (m, v), t in registered_at.items() if m == model and (not version or v == version)]
+        when = max([when, *about])
+        if event.action in ("assign", "unassign"):
+            _stage_event(snap, state, tag, version, when)
+        else:
+            _retire(snap, state, tag, version, when)
+    return state
+
+
+def _in_replay_order(found: Sequence[tags.Found]) -> list[tags.Found]:
+    """GTO's order, except that an event about a version comes after the
+    version's registration (GTO matches them by commit whatever their times)."""
+    first = {(t.event.model, t.target): i for i, t in reversed(list(enumerate(found))) if t.event.action == "register"}
+    ordered: list[tags.Found] = []
+    waiting: dict[tuple[str, str], list[tags.Found]] = {}
+    for i, t in enumerate(found):
+        key = (t.event.model, t.target)
+        if t.event.action in ("assign", "unassign", "deregister") and first.get(key, -1) > i:
+            waiting.setdefault(key, []).append(t)
+            continue
+        ordered.append(t)
+        if t.event.action == "register":
+            ordered += waiting.pop(key, [])
+    return ordered
+
+
+def _part(
+    state: _Replay,
+    files: dict[str, bytes | None],
+    summary: str,
+    tag: tags.Found,
+    specs: Sequence[TagSpec],
+    when: float,
+    author: str,
+) -> None:
+    trailers = {"Gitreg-Action": "import", "Gitreg-Model": tag.event.model, "Gitreg-Source": f"gto tag {tag.name}"}
+    state.parts.append(Change(files, summary, trailers, tags=list(specs), when=when, author=author))
+    state.events.append(summary.removeprefix("Import ").removesuffix(" from GTO"))
+
+
+def _stage_event(snap: Snapshot, state: _Replay, tag: tags.Found, version: str, when: float) -> None:
+    model, stage = tag.event.model, str(tag.event.stage)
+    if not is_name(stage):
+        state.skipped.append(f"{tag.name}: stage {stage!r} is not a name gitreg accepts")
+        return
+    files: dict[str, bytes | None] = {}
+    if stage not in state.config.stages:
+        state.config = replace(state.config, stages=(*state.config.stages, stage))
+        state.stages_added.append(stage)
+        files[layout.CONFIG_PATH] = manifest.render(state.config, layout.CONFIG_PATH)
+    path = layout.stage_path(snap.models_dir, model, stage)
+    spec = TagSpec(tag.event, version, part=state.registered[(model, version)])
+    if tag.event.action == "assign":
+        if state.documents[(model, version)].status != "active":
+            return
+        pointer = StagePointer(
+            model, stage, version, timestamp(tag.when), tag.tagger, f"imported from GTO tag {tag.name}"
+        )
+        files[path] = manifest.render(pointer, path)
+        specs = [spec]
+        replaced = state.pointers.get((model, stage))
+        if replaced is not None and replaced != version:  # as a promotion here tags it: the holder leaves
+            unassign = tags.TagEvent("unassign", model, stage=stage)
+            specs.insert(0, TagSpec(unassign, replaced, part=state.registered[(model, replaced)]))
+        state.pointers[(model, stage)] = version
+        _part(state, files, f"Import {model} {stage}: {version}", tag, specs, when, tag.tagger)
+    elif state.pointers.get((model, stage)) == version:
+        files[path] = None
+        del state.pointers[(model, stage)]
+        _part(state, files, f"Import {model} {stage}: unassigned {version}", tag, [spec], when, tag.tagger)
+
+
+def _retire(snap: Snapshot, state: _Replay, tag: tags.Found, version: str, when: float) -> None:
+    """A deregistration (one version) or a deprecation (every version of the model)."""
+    model = tag.event.model
+    which = [version] if version else [v for (m, v) in state.documents if m == model]
+    files: dict[str, bytes | None] = {}
+    specs = []
+    for v in which:
+        document = replace(state.documents[(model, v)], status="deprecated")
+        state.documents[(model, v)] = document
+        files.update(dict([manifest.version_file(snap.models_dir, document)]))
+        for (m, stage), held in list(state.pointers.items()):
+            if m == model and held == v:
+                files[layout.stage_path(snap.models_dir, model, stage)] = None
+                del state.pointers[(m, stage)]
+        if version:
+            specs.append(TagSpec(tag.event, v, part=state.registered[(model, v)]))
+    if files:
+        what = f"deprecated {version}" if version else "deprecated"
+        _part(state, files, f"Import {model}: {what}", tag, specs, when, tag.tagger)
+
+
+def _copy(
+    snap: Snapshot, registry: Registry, src: Repo, source: str, state: _Replay, scratch: Path
+) -> tuple[int, dict[tuple[str, str], str]]:
+    """Copy each new version's objects from the source's DVC remote; the
+    count copied, and why a version's bytes could not be had."""
+    from gitreg.storage import artifacts
+
+    target = artifacts.Store(registry.dvc_root(snap), snap.config.remote)
+    stores: dict[tuple[str, str], artifacts.Store] = {}
+    copied = 0
+    failed: dict[tuple[str, str], str] = {}
+    local = Path(source) if Path(source).is_dir() else None
+    for key, document in state.documents.items():
+        commit = state.sources[key]
+        text = (src.read_paths(commit, [layout.DVC_CONFIG_PATH])[layout.DVC_CONFIG_PATH] or b"").decode(
+            "utf-8", "replace"
+        )
+        try:
+            default, _ = dvcconfig.remotes(text, layout.DVC_CONFIG_PATH)
+            options = dvcconfig.remote_options(text, layout.DVC_CONFIG_PATH)
+        except GitregError as exc:
+            failed[key] = f"its DVC config at {commit[:10]} cannot be read: {exc}"
+            continue
+        name = default or next(iter(options), None)
+        if name is None:
+            failed[key] = f"the source names no DVC remote at {commit[:10]}"
+            continue
+        chosen = dict(options[name])
+        if dvcconfig.is_local(chosen["url"]) and not Path(chosen["url"]).is_absolute():
+            if local is None:
+                failed[key] = f"the source's DVC remote {chosen['url']!r} is a relative path, not reachable from a URL"
+                continue
+            chosen["url"] = str((local / ".dvc" / chosen["url"]).resolve())
+        slot = (name, chosen["url"])
+        if slot not in stores:
+            stores[slot] = artifacts.Store.detached(name, chosen, scratch / f"remote-{len(stores)}")
+        try:
+            copied += len(stores[slot].copy_to(target, document.artifact))
+        except GitregError as exc:
+            failed[key] = f"its bytes could not be copied from {credentials.redact(chosen['url'])}: {exc}"
+    return copied, failed
+
+
+def import_gto(registry: Registry, source: str, *, dry_run: bool = False) -> GtoReport:
+    """Replay the GTO registry at ``source`` (a path or git URL) here (see
+    the module's description)."""
+    from gitreg.storage import artifacts
+
+    if not source.strip():
+        raise UsageError("give the GTO repository: a path or a git URL")
+    shown = credentials.redact(source)
+    origin = str(Path(source).resolve()) if Path(source).is_dir() else shown
+    with tempfile.TemporaryDirectory(prefix="gitreg-gto-") as scratch:
+        src = fetch(source, Path(scratch) / "source.git")
+        snap = registry.snapshot()
+        state = replay(snap, src, origin)
+        if dry_run or not state.parts:
+            return _report(shown, state)
+        copied, failed = _copy(snap, registry, src, source, state, Path(scratch))
+        if failed:
+            reasons = "; ".join(f"{m} {v}: {why}" for (m, v), why in list(failed.items())[:3])
+            raise ConflictError(f"cannot import from {shown}: {reasons}; nothing was imported")
+
+        def build(tip: Snapshot) -> Change:
+            again = replay(tip, src, origin)
+            if not again.parts:
+                raise ConflictError("nothing left to import: another writer imported it first")
+            *before, last = again.parts
+            return replace(last, before=tuple(before), result=again)
+
+        applied = registry.apply(build)
+        done: _Replay = applied.change.result
+        store = artifacts.Store(registry.dvc_root(snap), snap.config.remote)
+        checked = tuple((m, v, not store.verify(d.artifact)) for (m, v), d in done.documents.items())
+        return replace(
+            _report(shown, done), copied=copied, verified=checked, commit=applied.commit, commits=len(done.parts)
+        )
+
+
+def _report(source: str, state: _Replay) -> GtoReport:
+    return GtoReport(
+        source=f"gto {source}",
+        versions=tuple(state.documents),
+        events=tuple(state.events),
+        stages_added=tuple(state.stages_added),
+        skipped=tuple(state.skipped),
+        already=state.already,
+    )
