@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import subprocess
 import sys
 import time
@@ -18,7 +19,7 @@ from typing import Any
 import pytest
 
 from gitreg import api
-from gitreg.documents import yamlio
+from gitreg.documents import tags, yamlio
 from gitreg.documents.manifest import Artifact, Model, ModelVersion, RegistryConfig, StagePointer
 from gitreg.documents.names import Quoted
 from gitreg.errors import NotFoundError
@@ -323,3 +324,66 @@ def build_mlflow_source(folder: Path, *extra: str) -> str:
     )
     assert done.returncode == 0, done.stderr
     return f"sqlite:///{folder}/mlflow.db"
+
+
+def dvc(cwd: Path, *args: str) -> None:
+    subprocess.run([sys.executable, "-m", "dvc", *args], cwd=cwd, capture_output=True, text=True, check=True)
+
+
+def gto_registry(tmp_path: Path) -> Path:
+    """A registry made by GTO's own commands: artifacts annotated in dvc.yaml
+    and tracked by DVC (a file, and a folder), registered, assigned (the
+    production holder replaced once), one version deprecated."""
+    import time
+
+    repo = tmp_path / "gto-repo"
+    (repo / "models").mkdir(parents=True)
+    git(repo, "init", "-q", "-b", "main")
+    dvc(repo, "init", "-q")
+    dvc(repo, "remote", "add", "-d", "store", str(tmp_path / "dvc-store"))
+    (repo / "dvc.yaml").write_text(
+        "artifacts:\n"
+        "  fraud:\n    path: models/model.pkl\n    type: model\n    desc: fraud detector\n"
+        "  churn:\n    path: models/churn\n    type: model\n"
+    )
+    (repo / ".gto").write_text("stages: [dev, prod]\n")
+
+    def version(model: str, number: str, write: Any) -> None:
+        write()
+        target = "models/model.pkl" if model == "fraud" else "models/churn"
+        dvc(repo, "add", target)
+        dvc(repo, "push")
+        git(repo, "add", "-A")
+        git(repo, "commit", "-qm", f"{model} {number}")
+        gto(repo, "register", model, "--version", number)
+
+    # GTO orders stage events by tagger time in whole seconds and ignores
+    # GIT_COMMITTER_DATE, so its assignments are written here as GTO writes
+    # them (name, counter, target, message), each a second after the last.
+    clock = iter(range(int(time.time()) - 600, int(time.time())))
+
+    def stage_event(action: str, model: str, _v: str, number: str, _s: str, stage: str) -> None:
+        assert action == "assign" and _v == "--version" and _s == "--stage"
+        event = tags.TagEvent("assign", model, stage=stage, counter=tags.next_counter(git(repo, "tag").split(), model))
+        target = git(repo, "rev-list", "-n1", f"{model}@{number}")
+        env = {**os.environ, "GIT_COMMITTER_DATE": f"{next(clock)} +0000"}
+        subprocess.run(
+            ["git", "tag", "-a", event.name(), "-m", event.message(number[1:]), target], cwd=repo, env=env, check=True
+        )
+
+    version("fraud", "v1.0.0", lambda: (repo / "models" / "model.pkl").write_bytes(b"first\n" * 500))
+    version("churn", "v0.1.0", lambda: write_folder(repo / "models" / "churn", b"w1"))
+    stage_event("assign", "fraud", "--version", "v1.0.0", "--stage", "prod")
+    version("fraud", "v1.1.0", lambda: (repo / "models" / "model.pkl").write_bytes(b"second\n" * 500))
+    stage_event("assign", "fraud", "--version", "v1.1.0", "--stage", "dev")
+    stage_event("assign", "fraud", "--version", "v1.1.0", "--stage", "prod")
+    stage_event("assign", "churn", "--version", "v0.1.0", "--stage", "dev")
+    version("fraud", "v1.2.0", lambda: (repo / "models" / "model.pkl").write_bytes(b"third\n" * 500))
+    gto(repo, "deprecate", "fraud", "v1.2.0")
+    return repo
+
+
+def write_folder(folder: Path, data: bytes) -> None:
+    (folder / "tok").mkdir(parents=True, exist_ok=True)
+    (folder / "weights.bin").write_bytes(data * 1000)
+    (folder / "tok" / "vocab.txt").write_text("a\nb\n")

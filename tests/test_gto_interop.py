@@ -5,7 +5,6 @@ each stage that `gitreg list --json` reports."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 from gitreg import api
 from gitreg.documents import tags
 from tests.conftest import Cli
-from tests.helpers import GTO, gto, gto_view, our_view
+from tests.helpers import GTO, dvc, gto, gto_registry, gto_view, our_view
 
 
 @pytest.mark.stress
@@ -57,7 +56,6 @@ def test_tag_times_are_real_and_ordered_per_version(registry: Path, artifact: Pa
     tagger time at one-second resolution: each such tag is strictly later
     than the earlier ones, and never dated after the moment it was written
     (a quick series waits instead)."""
-    from gitreg.documents import tags
     from tests.conftest import git
 
     api.register("fraud", artifact, registry=registry)
@@ -141,76 +139,11 @@ def test_the_dvc_and_gto_guide_runs_as_written(tmp_path: Path, artifact: Path) -
     assert "fraud@v1.0.0!" in out and "ok  index:" in out and "ok  tags: GTO tags match the files" in out
 
 
-def _dvc(cwd: Path, *args: str) -> None:
-    subprocess.run([sys.executable, "-m", "dvc", *args], cwd=cwd, capture_output=True, text=True, check=True)
-
-
-def _gto_registry(tmp_path: Path) -> Path:
-    """A registry made by GTO's own commands: artifacts annotated in dvc.yaml
-    and tracked by DVC (a file, and a folder), registered, assigned (the
-    production holder replaced once), one version deprecated."""
-    import time
-
-    from tests.conftest import git
-
-    repo = tmp_path / "gto-repo"
-    (repo / "models").mkdir(parents=True)
-    git(repo, "init", "-q", "-b", "main")
-    _dvc(repo, "init", "-q")
-    _dvc(repo, "remote", "add", "-d", "store", str(tmp_path / "dvc-store"))
-    (repo / "dvc.yaml").write_text(
-        "artifacts:\n"
-        "  fraud:\n    path: models/model.pkl\n    type: model\n    desc: fraud detector\n"
-        "  churn:\n    path: models/churn\n    type: model\n"
-    )
-    (repo / ".gto").write_text("stages: [dev, prod]\n")
-
-    def version(model: str, number: str, write: Any) -> None:
-        write()
-        target = "models/model.pkl" if model == "fraud" else "models/churn"
-        _dvc(repo, "add", target)
-        _dvc(repo, "push")
-        git(repo, "add", "-A")
-        git(repo, "commit", "-qm", f"{model} {number}")
-        gto(repo, "register", model, "--version", number)
-
-    # GTO orders stage events by tagger time in whole seconds and ignores
-    # GIT_COMMITTER_DATE, so its assignments are written here as GTO writes
-    # them (name, counter, target, message), each a second after the last.
-    clock = iter(range(int(time.time()) - 600, int(time.time())))
-
-    def stage_event(action: str, model: str, _v: str, number: str, _s: str, stage: str) -> None:
-        assert action == "assign" and _v == "--version" and _s == "--stage"
-        event = tags.TagEvent("assign", model, stage=stage, counter=tags.next_counter(git(repo, "tag").split(), model))
-        target = git(repo, "rev-list", "-n1", f"{model}@{number}")
-        env = {**os.environ, "GIT_COMMITTER_DATE": f"{next(clock)} +0000"}
-        subprocess.run(
-            ["git", "tag", "-a", event.name(), "-m", event.message(number[1:]), target], cwd=repo, env=env, check=True
-        )
-
-    version("fraud", "v1.0.0", lambda: (repo / "models" / "model.pkl").write_bytes(b"first\n" * 500))
-    version("churn", "v0.1.0", lambda: _write_folder(repo / "models" / "churn", b"w1"))
-    stage_event("assign", "fraud", "--version", "v1.0.0", "--stage", "prod")
-    version("fraud", "v1.1.0", lambda: (repo / "models" / "model.pkl").write_bytes(b"second\n" * 500))
-    stage_event("assign", "fraud", "--version", "v1.1.0", "--stage", "dev")
-    stage_event("assign", "fraud", "--version", "v1.1.0", "--stage", "prod")
-    stage_event("assign", "churn", "--version", "v0.1.0", "--stage", "dev")
-    version("fraud", "v1.2.0", lambda: (repo / "models" / "model.pkl").write_bytes(b"third\n" * 500))
-    gto(repo, "deprecate", "fraud", "v1.2.0")
-    return repo
-
-
-def _write_folder(folder: Path, data: bytes) -> None:
-    (folder / "tok").mkdir(parents=True, exist_ok=True)
-    (folder / "weights.bin").write_bytes(data * 1000)
-    (folder / "tok" / "vocab.txt").write_text("a\nb\n")
-
-
 @pytest.mark.stress
 def test_a_gto_registry_is_adopted_in_place(tmp_path: Path, cli: Cli) -> None:
     from tests.conftest import git, state
 
-    repo = _gto_registry(tmp_path)
+    repo = gto_registry(tmp_path)
     before = gto_view(repo)
     assert before == {
         "churn": {"latest": "v0.1.0", "stages": {"dev": "v0.1.0"}},
@@ -266,15 +199,15 @@ def test_adoption_leaves_hostile_gto_versions_to_gto(tmp_path: Path, cli: Cli) -
     repo = tmp_path / "gto-repo"
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
-    _dvc(repo, "init", "-q")
-    _dvc(repo, "remote", "add", "-d", "store", str(tmp_path / "dvc-store"))
+    dvc(repo, "init", "-q")
+    dvc(repo, "remote", "add", "-d", "store", str(tmp_path / "dvc-store"))
     (repo / "dvc.yaml").write_text(
         "artifacts:\n  evil:\n    path: evil.pkl\n  far:\n    path: ../../outside.pkl\n  good:\n    path: good.pkl\n"
     )
     (repo / "evil.pkl.dvc").write_text("outs:\n- md5: ../../../../etc/passwd\n  size: 1\n  path: evil.pkl\n")
     (repo / "good.pkl").write_bytes(b"good\n")
-    _dvc(repo, "add", "good.pkl")
-    _dvc(repo, "push")
+    dvc(repo, "add", "good.pkl")
+    dvc(repo, "push")
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "three models")
     for model in ("evil", "far"):
@@ -420,7 +353,7 @@ def test_a_gto_registry_in_another_repository_is_replayed(tmp_path: Path, regist
     either repository, and history replays the same order."""
     from tests.conftest import git, state
 
-    repo = _gto_registry(tmp_path)
+    repo = gto_registry(tmp_path)
     before = state(registry)
     plan = json.loads(cli("import", "--from", "gto", repo, "--dry-run", "--json", "-R", registry).stdout)
     assert plan["commit"] is None and state(registry) == before

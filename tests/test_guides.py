@@ -13,7 +13,7 @@ import pytest
 
 from gitreg import api
 from tests.conftest import run_guide
-from tests.helpers import build_mlflow_source
+from tests.helpers import build_mlflow_source, gto_registry, gto_view
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -21,11 +21,15 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 @pytest.mark.stress
 def test_the_migration_guide_runs_as_written(tmp_path: Path) -> None:
     build_mlflow_source(tmp_path)  # tmp_path/mlflow.db, made through MLflow's client
+    gto_registry(tmp_path)  # tmp_path/gto-repo, made by GTO's own commands
     out = run_guide(DOCS / "migration.md", tmp_path).stdout
     registry = tmp_path / "registry"
     assert "Would import from mlflow" in out and "Verified: 12 of 12 artifact(s)" in out
     assert "Nothing to import." in out
-    assert out.rstrip().endswith("Compared with MLflow again, field by field: 0 difference(s)")
+    assert "Compared with MLflow again, field by field: 0 difference(s)" in out
+    assert "Replayed 9 GTO event(s)" in out and out.rstrip().endswith("Nothing to import.")
+    team = tmp_path / "team-registry"
+    assert gto_view(team) == gto_view(tmp_path / "gto-repo")
     assert api.resolve("fraud-detector@production", registry=registry).version == "4.0.0"
     assert api.check(registry=registry).ok
 

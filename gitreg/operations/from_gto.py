@@ -77,10 +77,10 @@ def fetch(source: str, into: Path) -> Repo:
     spec = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"]
     code, _, err = repo.run(["fetch", "--quiet", "--no-write-fetch-head", source, *spec], check=False)
     if code != 0:
-        lines = err.decode("utf-8", "replace").strip().splitlines()
-        raise UsageError(
-            f"cannot fetch the GTO repository {credentials.redact(source)}: {lines[-1] if lines else code}"
-        )
+        lines = [line for line in err.decode("utf-8", "replace").splitlines() if line.strip()]
+        fatal = next((line.removeprefix("fatal: ") for line in lines if line.startswith("fatal: ")), None)
+        reason = fatal or (lines[-1] if lines else f"exit {code}")
+        raise UsageError(f"cannot fetch the GTO repository {credentials.redact(source)}: {reason}")
     return repo
 
 
@@ -302,8 +302,9 @@ def import_gto(registry: Registry, source: str, *, dry_run: bool = False) -> Gto
         raise UsageError("give the GTO repository: a path or a git URL")
     shown = credentials.redact(source)
     origin = str(Path(source).resolve()) if Path(source).is_dir() else shown
+    local = Path(source).resolve() if Path(source).is_dir() else None
     with tempfile.TemporaryDirectory(prefix="gitreg-gto-") as scratch:
-        src = fetch(source, Path(scratch) / "source.git")
+        src = fetch(str(local) if local else source, Path(scratch) / "source.git")
         snap = registry.snapshot()
         state = replay(snap, src, origin)
         if dry_run or not state.parts:
