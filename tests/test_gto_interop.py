@@ -214,6 +214,13 @@ def test_adoption_leaves_hostile_gto_versions_to_gto(tmp_path: Path, cli: Cli) -
         gto(repo, "register", model, "--version", "v1.0.0")
     git(repo, "commit", "-q", "--allow-empty", "-m", "GTO allows one version of a model per commit")
     gto(repo, "register", "good", "--version", "v1.0.0")
+    # imported into another registry, the same versions are refused, and said why
+    other = tmp_path / "other"
+    api.init(other)
+    out = cli("import", "--from", "gto", repo, "-R", other).stdout
+    assert "Skipped: evil v1.0.0:" in out and "md5" in out
+    assert "Skipped: far v1.0.0: its annotated path '../../outside.pkl' is outside the repository" in out
+    assert [m.name for m in api.list_models(registry=other)] == ["good"] and not (tmp_path / "outside.pkl").exists()
     tags_before = git(repo, "tag", "-l")
     out = cli("init", repo, "--adopt").stdout
     assert "Adopted 1 GTO version(s) of 1 model(s)" in out

@@ -37,7 +37,7 @@ from gitreg.core.transaction import Change, TagSpec
 from gitreg.documents import dvcyaml, layout, manifest, tags
 from gitreg.documents.manifest import Model, ModelVersion, RegistryConfig, StagePointer
 from gitreg.documents.names import Version, check_model_name, is_name
-from gitreg.errors import ConflictError, GitregError, UsageError
+from gitreg.errors import ConflictError, GitregError, InvalidDocumentError, UsageError
 from gitreg.operations import adopt
 from gitreg.storage import credentials, dvcconfig
 from gitreg.storage.git import Repo
@@ -140,7 +140,11 @@ def replay(snap: Snapshot, src: Repo, source: str) -> _Replay:
                 description=description if isinstance(description, str) else "",
                 lineage={"gto": {"tag": tag.name, "commit": tag.target, "source": source}},
             )
-            files: dict[str, bytes | None] = dict(manifest.version_files(snap.models_dir, document))
+            try:
+                files: dict[str, bytes | None] = dict(manifest.version_files(snap.models_dir, document))
+            except InvalidDocumentError as exc:  # what the source's files say breaks the manifest's schema
+                state.skipped.append(f"{model} v{version}: {exc}")
+                continue
             if snap.model(model) is None and not any(k[0] == model for k in state.documents):
                 path = layout.model_path(snap.models_dir, model)
                 files[path] = manifest.render(Model(name=model), path)
