@@ -871,15 +871,19 @@ def import_mlflow(
 
 
 @events.emits("import")
-def import_gto(source: PathLike, *, dry_run: bool = False, registry: RegistryArg = None) -> GtoReport:
+def import_gto(
+    source: PathLike, *, dry_run: bool = False, verify: bool = False, registry: RegistryArg = None
+) -> GtoReport:
     """Replay the GTO registry in the repository ``source`` (a path or git
     URL) here, event by event at GTO's times: registrations (bytes copied
     from the source's DVC remote and verified), assignments, unassignments,
     deregistrations and deprecations, each with its GTO tag. A second run
-    replays only what is new. See ``gitreg.operations.from_gto``."""
+    replays only what is new. ``verify``: compare the registry afterwards
+    with what GTO shows of the source (``.differences``). See
+    ``gitreg.operations.from_gto``."""
     from gitreg.operations import from_gto
 
-    return from_gto.import_gto(_open(registry), os.fspath(source), dry_run=dry_run)
+    return from_gto.import_gto(_open(registry), os.fspath(source), dry_run=dry_run, verify=verify)
 
 
 def demo(directory: PathLike | None = None, *, narrate: Callable[[str], None] | None = None) -> Path:

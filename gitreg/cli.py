@@ -1224,8 +1224,8 @@ def export_command(models: tuple[str, ...], output: str | None, at: str | None, 
 @click.option(
     "--verify",
     is_flag=True,
-    help="--from mlflow: read the source again afterwards and compare it field by field with the registry "
-    "(exit 1 on any difference).",
+    help="--from mlflow or gto: read the source again afterwards and compare it field by field with the "
+    "registry (exit 1 on any difference).",
 )
 @click.option("--dry-run", is_flag=True, help="Say what would be imported and write nothing.")
 @registry_option
@@ -1263,12 +1263,14 @@ def import_command(
     from gitreg import api, render
 
     if source_kind == "gto":
-        if models or stage_map or verify:
+        if models or stage_map:
             from gitreg.errors import UsageError
 
-            raise UsageError("--model, --stage-map and --verify are for --from mlflow")
-        replayed = api.import_gto(document, dry_run=dry_run, registry=registry)
+            raise UsageError("--model and --stage-map are for --from mlflow")
+        replayed = api.import_gto(document, dry_run=dry_run, verify=verify, registry=registry)
         echo(render.to_json(render.gto_json(replayed)) if as_json else render.gto_text(replayed, dry_run))
+        if replayed.differences:
+            click.get_current_context().exit(1)
         return
     if source_kind == "mlflow":
         report = api.import_mlflow(

@@ -861,6 +861,7 @@ def gto_json(r: GtoReport) -> dict[str, Any]:
         "already_imported": r.already,
         "objects_copied": r.copied,
         "verified": [{"model": m, "version": v, "ok": ok} for m, v, ok in r.verified],
+        "differences": None if r.differences is None else list(r.differences),
         "commit": r.commit,
         "commits": r.commits,
     }
@@ -879,6 +880,9 @@ def gto_text(r: GtoReport, dry_run: bool) -> str:
     if r.verified:
         good = sum(ok for _, _, ok in r.verified)
         lines.append(f"Copied {r.copied} object(s); verified {good} of {len(r.verified)} artifact(s) in the DVC remote")
+    if r.differences is not None:
+        lines.append(f"Compared with what GTO shows of the source: {len(r.differences)} difference(s)")
+        lines += [f"  DIFFERS: {d}" for d in r.differences]
     if r.commit:
         lines.append(f"Done: {r.commits} commit(s), the last {r.commit[:10]}")
     elif not dry_run:

@@ -378,8 +378,12 @@ def test_a_gto_registry_in_another_repository_is_replayed(tmp_path: Path, regist
     assert dates == sorted(dates, reverse=True) and git(registry, "log", "-1", "--format=%an") != ""
     assert cli("check", "-R", registry).exit_code == 0
     again = state(registry)
-    assert "Nothing to import." in cli("import", "--from", "gto", repo, "-R", registry).stdout
+    out = cli("import", "--from", "gto", repo, "--verify", "-R", registry).stdout
+    assert "Nothing to import." in out and "Compared with what GTO shows of the source: 0 difference(s)" in out
     assert state(registry) == again
+    api.rollback("fraud", stage="prod", registry=registry)  # the registry moves on: verify says where
+    out = cli("import", "--from", "gto", repo, "--verify", "--dry-run", "-R", registry, code=1).stdout
+    assert "DIFFERS: fraud prod: 1.0.0 here, 1.1.0 in GTO" in out
     assert (
         "cannot fetch the GTO repository"
         in cli("import", "--from", "gto", tmp_path / "nope", "-R", registry, code=2).stderr

@@ -27,7 +27,8 @@ def test_the_migration_guide_runs_as_written(tmp_path: Path) -> None:
     assert "Would import from mlflow" in out and "Verified: 12 of 12 artifact(s)" in out
     assert "Nothing to import." in out
     assert "Compared with MLflow again, field by field: 0 difference(s)" in out
-    assert "Replayed 9 GTO event(s)" in out and out.rstrip().endswith("Nothing to import.")
+    assert "Replayed 9 GTO event(s)" in out
+    assert out.rstrip().endswith("Nothing to import.") and "GTO shows of the source: 0 difference(s)" in out
     team = tmp_path / "team-registry"
     assert gto_view(team) == gto_view(tmp_path / "gto-repo")
     assert api.resolve("fraud-detector@production", registry=registry).version == "4.0.0"

@@ -163,6 +163,24 @@ def _stages(repo: Repo, head: str, found: Sequence[tags.Found]) -> tuple[str, ..
     return tuple(dict.fromkeys([*(s for s in configured if isinstance(s, str) and is_name(s)), *seen]))
 
 
+def holders_as_gto_shows(
+    found: Sequence[tags.Found], at_commit: Mapping[tuple[str, str], str]
+) -> dict[tuple[str, str], tags.Found]:
+    """{(model, stage): the assignment tag of its holder} as GTO shows it:
+    of the versions (``at_commit``: (model, commit) -> version) whose latest
+    event for the stage is an assignment, the latest assigned."""
+    latest: dict[tuple[str, str, str], tags.Found] = {}  # (model, stage, version) -> its latest stage event
+    for tag in found:
+        if tag.event.action in ("assign", "unassign") and (tag.event.model, tag.target) in at_commit:
+            latest[(tag.event.model, str(tag.event.stage), at_commit[(tag.event.model, tag.target)])] = tag
+    holding: dict[tuple[str, str], tags.Found] = {}
+    for (model, stage, _), tag in latest.items():
+        held = holding.get((model, stage))
+        if tag.event.action == "assign" and (held is None or (tag.when, tag.event.counter or 0) >= _order(held)):
+            holding[(model, stage)] = tag
+    return holding
+
+
 def _plan(snap: Snapshot, head: str) -> tuple[dict[str, bytes | None], Adopted]:
     repo, config = snap.repo, snap.config
     found, unreadable = gto_tags(repo)
@@ -209,16 +227,7 @@ def _plan(snap: Snapshot, head: str) -> tuple[dict[str, bytes | None], Adopted]:
             skipped.append(f"{model} v{key[1]}: {namespace(model)!r} is a model, so it cannot be a namespace too")
             del documents[key]
             at_commit = {k: v for k, v in at_commit.items() if k[0] != model}
-    # each stage's holder as GTO shows it
-    latest: dict[tuple[str, str, str], tags.Found] = {}  # (model, stage, version) -> its latest stage event
-    for tag in found:
-        if tag.event.action in ("assign", "unassign") and (tag.event.model, tag.target) in at_commit:
-            latest[(tag.event.model, str(tag.event.stage), at_commit[(tag.event.model, tag.target)])] = tag
-    holding: dict[tuple[str, str], tags.Found] = {}
-    for (model, stage, _), tag in latest.items():
-        held = holding.get((model, stage))
-        if tag.event.action == "assign" and (held is None or (tag.when, tag.event.counter or 0) >= _order(held)):
-            holding[(model, stage)] = tag
+    holding = holders_as_gto_shows(found, at_commit)
     files: dict[str, bytes | None] = {}
     holders = []
     for (model, stage), tag in sorted(holding.items()):

@@ -35,7 +35,7 @@ from gitreg.core.registry import Registry
 from gitreg.core.snapshot import Snapshot, timestamp
 from gitreg.core.transaction import Change, TagSpec
 from gitreg.documents import dvcyaml, layout, manifest, tags
-from gitreg.documents.manifest import Model, ModelVersion, RegistryConfig, StagePointer
+from gitreg.documents.manifest import Artifact, Model, ModelVersion, RegistryConfig, StagePointer
 from gitreg.documents.names import Version, check_model_name, is_name
 from gitreg.errors import ConflictError, GitregError, InvalidDocumentError, UsageError
 from gitreg.operations import adopt
@@ -53,6 +53,7 @@ class GtoReport:
     already: int  # versions an earlier import brought
     copied: int = 0  # objects copied into this registry's DVC remote
     verified: tuple[tuple[str, str, bool], ...] = ()
+    differences: tuple[str, ...] | None = None  # with verify: where the registry and GTO's view disagree
     commit: str | None = None
     commits: int = 0
 
@@ -297,9 +298,50 @@ def _copy(
     return copied, failed
 
 
-def import_gto(registry: Registry, source: str, *, dry_run: bool = False) -> GtoReport:
+def compare(snap: Snapshot, src: Repo, source: str) -> tuple[str, ...]:
+    """Where ``snap`` differs from what GTO shows of ``src``: each version it
+    registered (present, from that tag, its artifact, deprecated or not) and
+    each stage's holder. Versions gitreg could not take (reported skipped)
+    are left out."""
+    found, _ = adopt.gto_tags(src)
+    mine = _imported(snap, source)
+    at_commit: dict[tuple[str, str], str] = {}
+    gone = {(t.event.model, t.event.version) for t in found if t.event.action == "deregister"}
+    retired = {t.event.model for t in found if t.event.action == "deprecate"}
+    differences = []
+    for tag in found:
+        if tag.event.action != "register":
+            continue
+        model, version = tag.event.model, str(tag.event.version)
+        if tag.name not in mine:
+            continue  # never imported: the import's report says why
+        at_commit[(model, tag.target)] = version
+        document = snap.version(model, version)
+        if document is None:
+            differences.append(f"{model} {version}: in GTO, not here")
+            continue
+        there = adopt.artifact_at(src, tag.target, model, document.artifact.remote)
+        if isinstance(there, Artifact) and (there.md5, there.size) != (document.artifact.md5, document.artifact.size):
+            differences.append(f"{model} {version}: artifact {document.artifact.md5} here, {there.md5} in GTO")
+        deprecated = (model, version) in gone or model in retired
+        if (document.status == "deprecated") != deprecated:
+            differences.append(
+                f"{model} {version}: {document.status} here, {'deprecated' if deprecated else 'active'} in GTO"
+            )
+    shown = {key: at_commit[(key[0], tag.target)] for key, tag in adopt.holders_as_gto_shows(found, at_commit).items()}
+    here = {(m, s): p.version for m in {m for m, _ in at_commit} for s, p in snap.pointers(m).items()}
+    for key in sorted(set(shown) | set(here)):
+        if shown.get(key) != here.get(key) and not (key in shown and (key[0], shown[key]) in gone):
+            differences.append(
+                f"{key[0]} {key[1]}: {here.get(key) or 'no holder'} here, {shown.get(key) or 'no holder'} in GTO"
+            )
+    return tuple(differences)
+
+
+def import_gto(registry: Registry, source: str, *, dry_run: bool = False, verify: bool = False) -> GtoReport:
     """Replay the GTO registry at ``source`` (a path or git URL) here (see
-    the module's description)."""
+    the module's description). ``verify``: afterwards (a dry run: now)
+    compare the registry with what GTO shows of the source."""
     from gitreg.storage import artifacts
 
     if not source.strip():
@@ -312,7 +354,8 @@ def import_gto(registry: Registry, source: str, *, dry_run: bool = False) -> Gto
         snap = registry.snapshot()
         state = replay(snap, src, origin)
         if dry_run or not state.parts:
-            return _report(shown, state)
+            report = _report(shown, state)
+            return replace(report, differences=compare(snap, src, origin)) if verify else report
         copied, failed = _copy(snap, registry, src, source, state, Path(scratch))
         if failed:
             reasons = "; ".join(f"{m} {v}: {why}" for (m, v), why in list(failed.items())[:3])
@@ -329,9 +372,10 @@ def import_gto(registry: Registry, source: str, *, dry_run: bool = False) -> Gto
         done: _Replay = applied.change.result
         store = artifacts.Store(registry.dvc_root(snap), snap.config.remote)
         checked = tuple((m, v, not store.verify(d.artifact)) for (m, v), d in done.documents.items())
-        return replace(
+        report = replace(
             _report(shown, done), copied=copied, verified=checked, commit=applied.commit, commits=len(done.parts)
         )
+        return replace(report, differences=compare(registry.snapshot(), src, origin)) if verify else report
 
 
 def _report(source: str, state: _Replay) -> GtoReport:
