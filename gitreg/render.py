@@ -858,13 +858,31 @@ def gto_json(r: GtoReport) -> dict[str, Any]:
         "events": list(r.events),
         "stages_added": list(r.stages_added),
         "skipped": list(r.skipped),
-        "already_imported": r.already,
         "objects_copied": r.copied,
+    } | _imported_json(r)
+
+
+def _imported_json(r: GtoReport | MlflowReport) -> dict[str, Any]:
+    """What every import's report ends with: verification and the commits."""
+    return {
+        "already_imported": r.already,
         "verified": [{"model": m, "version": v, "ok": ok} for m, v, ok in r.verified],
         "differences": None if r.differences is None else list(r.differences),
         "commit": r.commit,
         "commits": r.commits,
     }
+
+
+def _imported_text(r: GtoReport | MlflowReport, dry_run: bool, compared: str) -> list[str]:
+    lines = []
+    if r.differences is not None:
+        lines.append(f"Compared with {compared}: {len(r.differences)} difference(s)")
+        lines += [f"  DIFFERS: {d}" for d in r.differences]
+    if r.commit:
+        lines.append(f"Done: {r.commits} commit(s), the last {r.commit[:10]}")
+    elif not dry_run:
+        lines.append("Nothing to import.")
+    return lines
 
 
 def gto_text(r: GtoReport, dry_run: bool) -> str:
@@ -880,13 +898,7 @@ def gto_text(r: GtoReport, dry_run: bool) -> str:
     if r.verified:
         good = sum(ok for _, _, ok in r.verified)
         lines.append(f"Copied {r.copied} object(s); verified {good} of {len(r.verified)} artifact(s) in the DVC remote")
-    if r.differences is not None:
-        lines.append(f"Compared with what GTO shows of the source: {len(r.differences)} difference(s)")
-        lines += [f"  DIFFERS: {d}" for d in r.differences]
-    if r.commit:
-        lines.append(f"Done: {r.commits} commit(s), the last {r.commit[:10]}")
-    elif not dry_run:
-        lines.append("Nothing to import.")
+    lines += _imported_text(r, dry_run, "what GTO shows of the source")
     return "\n".join(lines)
 
 
@@ -899,13 +911,8 @@ def mlflow_json(r: MlflowReport) -> dict[str, Any]:
         "stages_added": list(r.stages_added),
         "skipped": list(r.skipped),
         "flagged": list(r.flagged),
-        "already_imported": r.already,
-        "verified": [{"model": m, "version": v, "ok": ok} for m, v, ok in r.verified],
         "never_stored": list(r.never_stored),
-        "differences": None if r.differences is None else list(r.differences),
-        "commit": r.commit,
-        "commits": r.commits,
-    }
+    } | _imported_json(r)
 
 
 def mlflow_text(r: MlflowReport, dry_run: bool) -> str:
@@ -926,13 +933,7 @@ def mlflow_text(r: MlflowReport, dry_run: bool) -> str:
         lines.append(f"Verified: {good} of {len(r.verified)} artifact(s) in the DVC remote")
         lines += [f"  NOT VERIFIED: {m} {v}" for m, v, ok in r.verified if not ok]
     lines += [f"Not in MLflow: {n}" for n in r.never_stored]
-    if r.differences is not None:
-        lines.append(f"Compared with MLflow again, field by field: {len(r.differences)} difference(s)")
-        lines += [f"  DIFFERS: {d}" for d in r.differences]
-    if r.commit:
-        lines.append(f"Done: {r.commits} commit(s), the last {r.commit[:10]}")
-    elif not dry_run:
-        lines.append("Nothing to import.")
+    lines += _imported_text(r, dry_run, "MLflow again, field by field")
     return "\n".join(lines)
 
 
