@@ -323,7 +323,7 @@ def build_mlflow_source(folder: Path, *extra: str) -> str:
         [sys.executable, str(MLFLOW_SOURCE), str(folder), *extra], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
-    return f"sqlite:///{folder}/mlflow.db"
+    return f"file://{folder}/mlruns" if "--file" in extra else f"sqlite:///{folder}/mlflow.db"
 
 
 def dvc(cwd: Path, *args: str) -> None:

@@ -1,12 +1,14 @@
 """Build a real MLflow model registry through MLflow's own client (run by the
 tests as a script, so MLflow's warnings stay in its process):
 
-    python tests/mlflow_source.py FOLDER [--more]
+    python tests/mlflow_source.py FOLDER [--more] [--file]
 
 FOLDER/mlflow.db (sqlite) and FOLDER/artifacts: three models, 12 versions,
 aliases, legacy stages, tags, descriptions, a version whose run was deleted,
 file and folder artifacts. ``--more`` adds one version to "Fraud Detector"
-(a source that gained a version since the last import)."""
+(a source that gained a version since the last import); ``--file`` uses
+MLflow's file store, FOLDER/mlruns, instead of sqlite (MLflow 3 opens one
+only with MLFLOW_ALLOW_FILE_STORE=true)."""
 
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from mlflow.types import ColSpec, Schema, TensorSpec  # noqa: E402
 
 root = Path(sys.argv[1]).resolve()
 root.mkdir(parents=True, exist_ok=True)
-uri = f"sqlite:///{root}/mlflow.db"
+uri = f"file://{root}/mlruns" if "--file" in sys.argv else f"sqlite:///{root}/mlflow.db"  # a file store, or sqlite
 client = MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 

@@ -224,6 +224,22 @@ def test_an_mlflow_server_is_imported_over_http(mlflow_server: str, source: str,
     assert api.show("fraud-detector@1.0.0", registry=registry).lineage["mlflow"]["tracking_uri"] == mlflow_server
 
 
+@pytest.mark.stress
+def test_an_mlflow_file_store_is_imported(
+    registry: Path, cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MLflow's older file store (mlruns/), which MLflow 3 opens only when
+    told to: refused in one line naming that, imported when allowed."""
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    uri = build_source(tmp_path / "mlflow", "--file")
+    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE")
+    err = cli("import", "--from", "mlflow", uri, "-R", registry, code=2).stderr
+    assert "MLFLOW_ALLOW_FILE_STORE=true" in err and len(err.strip().splitlines()) == 1
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    out = cli("import", "--from", "mlflow", uri, "--verify", "-R", registry).stdout
+    assert "12 version(s) of 3 model(s)" in out and "field by field: 0 difference(s)" in out
+
+
 def test_bad_mlflow_input_is_one_line_and_writes_nothing(
     source: str, registry: Path, cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
