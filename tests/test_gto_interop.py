@@ -384,6 +384,12 @@ def test_a_gto_registry_in_another_repository_is_replayed(tmp_path: Path, regist
     api.rollback("fraud", stage="prod", registry=registry)  # the registry moves on: verify says where
     out = cli("import", "--from", "gto", repo, "--verify", "--dry-run", "-R", registry, code=1).stdout
     assert "DIFFERS: fraud prod: 1.0.0 here, 1.1.0 in GTO" in out
+    # a source git would read as an option runs nothing (SECURITY.md class 23)
+    for hostile in ("--upload-pack=touch pwned", "-uupload"):
+        assert "invalid GTO repository" in cli("import", "--from", "gto", "-R", registry, "--", hostile, code=2).stderr
+    assert not (registry / "pwned").exists() and not Path("pwned").exists()
+    ext = cli("import", "--from", "gto", "ext::sh -c touch% pwned", "-R", registry, code=2).stderr
+    assert "transport 'ext' not allowed" in ext and not Path("pwned").exists()
     assert (
         "cannot fetch the GTO repository"
         in cli("import", "--from", "gto", tmp_path / "nope", "-R", registry, code=2).stderr

@@ -73,10 +73,14 @@ class _Replay:
 
 
 def fetch(source: str, into: Path) -> Repo:
-    """A bare copy of ``source``'s branches and tags in ``into``."""
+    """A bare copy of ``source``'s branches and tags in ``into``. A source
+    that git would read as an option (``--upload-pack=…`` runs a command) is
+    refused, and the source is passed after ``--`` besides."""
+    if source.startswith("-"):
+        raise UsageError(f"invalid GTO repository {credentials.redact(source)!r}: give a path or a git URL")
     repo = Repo.init_bare(into)
     spec = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"]
-    code, _, err = repo.run(["fetch", "--quiet", "--no-write-fetch-head", source, *spec], check=False)
+    code, _, err = repo.run(["fetch", "--quiet", "--no-write-fetch-head", "--", source, *spec], check=False)
     if code != 0:
         lines = [line for line in err.decode("utf-8", "replace").splitlines() if line.strip()]
         fatal = next((line.removeprefix("fatal: ") for line in lines if line.startswith("fatal: ")), None)
