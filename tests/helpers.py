@@ -320,7 +320,11 @@ def build_mlflow_source(folder: Path, *extra: str) -> str:
     """A real MLflow registry in ``folder`` (tests/mlflow_source.py, run by
     MLflow's client in its own process); its tracking URI."""
     done = subprocess.run(
-        [sys.executable, str(MLFLOW_SOURCE), str(folder), *extra], capture_output=True, text=True, check=False
+        [sys.executable, str(MLFLOW_SOURCE), str(folder), *extra],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=folder if folder.is_dir() else folder.parent,  # whatever MLflow leaves behind stays beside the store
     )
     assert done.returncode == 0, done.stderr
     return f"file://{folder}/mlruns" if "--file" in extra else f"sqlite:///{folder}/mlflow.db"

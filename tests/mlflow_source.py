@@ -28,6 +28,7 @@ from mlflow.types import ColSpec, Schema, TensorSpec  # noqa: E402
 root = Path(sys.argv[1]).resolve()
 root.mkdir(parents=True, exist_ok=True)
 uri = f"file://{root}/mlruns" if "--file" in sys.argv else f"sqlite:///{root}/mlflow.db"  # a file store, or sqlite
+os.environ["MLFLOW_TRACKING_URI"] = os.environ["MLFLOW_REGISTRY_URI"] = uri  # no mlflow.db in the current folder
 client = MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 

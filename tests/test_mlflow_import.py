@@ -236,8 +236,10 @@ def test_an_mlflow_file_store_is_imported(
     err = cli("import", "--from", "mlflow", uri, "-R", registry, code=2).stderr
     assert "MLFLOW_ALLOW_FILE_STORE=true" in err and len(err.strip().splitlines()) == 1
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    monkeypatch.chdir(registry)  # MLflow 3 would create its default mlflow.db here when left to its defaults
     out = cli("import", "--from", "mlflow", uri, "--verify", "-R", registry).stdout
     assert "12 version(s) of 3 model(s)" in out and "field by field: 0 difference(s)" in out
+    assert not (registry / "mlflow.db").exists() and git(registry, "status", "--porcelain") == ""
 
 
 def test_bad_mlflow_input_is_one_line_and_writes_nothing(

@@ -135,11 +135,19 @@ def stage_map(given: Mapping[str, str] | None) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """MLflow's warnings, log lines and progress bars are its own: the
-    report says what matters."""
-    before = os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
-    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
+def _quiet(uri: str) -> Iterator[None]:
+    """Around every call into MLflow: its warnings, log lines and progress
+    bars are its own (the report says what matters), and its default
+    tracking and registry URI is ``uri``, the store being read — MLflow 3
+    otherwise falls back on ``sqlite:///mlflow.db`` for some calls (a file
+    store's listing, say) and creates that database in the current folder."""
+    settings = {
+        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+        "MLFLOW_TRACKING_URI": uri,
+        "MLFLOW_REGISTRY_URI": uri,
+    }
+    before = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
     loggers = [logging.getLogger(name) for name in ("mlflow", "alembic")]
     levels = [logger.level for logger in loggers]
     for logger in loggers:
@@ -151,10 +159,11 @@ def _quiet() -> Iterator[None]:
     finally:
         for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
-        if before is None:
-            os.environ.pop("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", None)
-        else:
-            os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = before
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _check_store(uri: str) -> None:
@@ -171,7 +180,7 @@ def _check_store(uri: str) -> None:
 
 def _client(uri: str) -> Any:
     _check_store(uri)
-    with _quiet():
+    with _quiet(uri):
         try:
             from mlflow import MlflowClient
         except ImportError:
@@ -190,7 +199,7 @@ def read(uri: str, wanted: Sequence[str] = (), known: frozenset[tuple[str, int]]
     name, number: imported before) are not fetched."""
     client = _client(uri)
     found = []
-    with _quiet():
+    with _quiet(uri):
         try:
             listed = _all(lambda token: client.search_registered_models(max_results=1000, page_token=token))
         except Exception as exc:  # MLflow's errors are its own classes; any means the store is not readable
@@ -562,7 +571,7 @@ def import_mlflow(
             origin = next(v for v in by_name[document.model].versions if v.number == number)
             folder = Path(scratch) / document.model.replace("/", "--") / document.version
             folder.mkdir(parents=True)
-            with _quiet():
+            with _quiet(uri):
                 import mlflow.artifacts
 
                 try:
