@@ -24,9 +24,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report import emit
+from report import GITREG, IDENTITY, emit, import_rows, timed
 
-GITREG = str(Path(sys.executable).parent / "gitreg")
 GTO = str(Path(sys.executable).parent / "gto")
 AUTHOR = "Bench <bench@example.invalid>"
 
@@ -69,20 +68,13 @@ def build(repo: Path, remote: Path, models: int, versions: int) -> None:
     subprocess.run(["git", "fast-import", "--quiet"], cwd=repo, input=b"".join([*stream, *tags]), check=True)
 
 
-def timed(argv: list[str], cwd: Path) -> float:
-    begin = time.perf_counter()
-    subprocess.run(argv, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - begin
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", type=int, default=10)
     parser.add_argument("--versions", type=int, default=100)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    os.environ.update({"GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.invalid"})
-    os.environ.update({"GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.invalid"})
+    os.environ.update(IDENTITY)
     with tempfile.TemporaryDirectory(prefix="gitreg-bench-gto-") as scratch:
         base = Path(scratch)
         begin = time.perf_counter()
@@ -93,14 +85,7 @@ def main() -> None:
         rows = [
             ["floor: git fetches the repository, branches and tags", f"{timed(fetch, base):.1f}"],
             ["floor: `gto show` reads its tags", f"{timed([GTO, 'show'], base / 'gto-repo'):.1f}"],
-            [
-                "`gitreg import --from gto` (everything)",
-                f"{timed([GITREG, 'import', '--from', 'gto', str(base / 'gto-repo')], base / 'registry'):.1f}",
-            ],
-            [
-                "`gitreg import --from gto` again (nothing new)",
-                f"{timed([GITREG, 'import', '--from', 'gto', str(base / 'gto-repo')], base / 'registry'):.1f}",
-            ],
+            *import_rows("gto", str(base / "gto-repo"), base / "registry"),
         ]
         count = args.models * args.versions
         intro = (

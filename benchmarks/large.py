@@ -14,17 +14,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report import emit
-
-
-def timed(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
-    start = time.perf_counter()
-    subprocess.run(argv, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    return time.perf_counter() - start
+from report import GITREG, emit, timed
 
 
 def drop_caches_if_possible() -> None:
@@ -39,7 +32,7 @@ def main() -> None:
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    gitreg = shutil.which("gitreg") or "gitreg"
+    gitreg = GITREG
     dvc = [sys.executable, "-m", "dvc"]
     with tempfile.TemporaryDirectory(prefix="gitreg-large-", dir=os.environ.get("GITREG_BENCH_DIR")) as tmp:
         base = Path(tmp)

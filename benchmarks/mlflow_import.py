@@ -18,14 +18,12 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report import emit
+from report import GITREG, IDENTITY, emit, import_rows, timed
 
 HERE = Path(__file__).resolve().parent
-GITREG = str(Path(sys.executable).parent / "gitreg")
 
 BUILD = """
 import os, sys, warnings
@@ -71,20 +69,13 @@ with tempfile.TemporaryDirectory() as scratch:
 """
 
 
-def timed(argv: list[str], cwd: Path) -> float:
-    start = time.perf_counter()
-    subprocess.run(argv, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", type=int, default=10)
     parser.add_argument("--versions", type=int, default=100)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    env_identity = {"GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.invalid"}
-    os.environ.update(env_identity | {"GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.invalid"})
+    os.environ.update(IDENTITY)
     with tempfile.TemporaryDirectory(prefix="gitreg-bench-mlflow-") as scratch:
         base = Path(scratch)
         source = base / "mlflow"
@@ -98,14 +89,7 @@ def main() -> None:
                 "floor: MLflow's client reads every version and downloads every artifact",
                 f"{timed([sys.executable, '-c', READ, uri], base):.1f}",
             ],
-            [
-                "`gitreg import --from mlflow` (everything)",
-                f"{timed([GITREG, 'import', '--from', 'mlflow', uri], base / 'registry'):.1f}",
-            ],
-            [
-                "`gitreg import --from mlflow` again (nothing new)",
-                f"{timed([GITREG, 'import', '--from', 'mlflow', uri], base / 'registry'):.1f}",
-            ],
+            *import_rows("mlflow", uri, base / "registry"),
         ]
         count = args.models * args.versions
         intro = (
