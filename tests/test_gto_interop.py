@@ -380,6 +380,7 @@ def test_a_gto_registry_in_another_repository_is_replayed(tmp_path: Path, regist
     again = state(registry)
     out = cli("import", "--from", "gto", repo, "--verify", "-R", registry).stdout
     assert "Nothing to import." in out and "Compared with what GTO shows of the source: 0 difference(s)" in out
+    assert "4 version(s) already here" in out and "Skipped" not in out
     assert state(registry) == again
     api.rollback("fraud", stage="prod", registry=registry)  # the registry moves on: verify says where
     out = cli("import", "--from", "gto", repo, "--verify", "--dry-run", "-R", registry, code=1).stdout

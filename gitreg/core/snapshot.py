@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import difflib
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from gitreg import lazy
 from gitreg.documents import layout, manifest, reference
@@ -31,6 +31,11 @@ def timestamp(epoch: float) -> str:
     """RFC 3339 in UTC, to the microsecond: two writers that do the same thing
     in the same second still write different files, hence different commits."""
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def epoch(stamp: str) -> float:
+    """A document's RFC 3339 time (``timestamp``'s) as epoch seconds."""
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
 @dataclass(frozen=True)
@@ -334,6 +339,15 @@ class Snapshot:
         for entry in found.values():
             entry.versions.sort(key=lambda v: Version.parse(v.version), reverse=True)
         return found
+
+    def marked(self, key: str) -> Iterator[tuple[ModelVersion, Mapping[str, Any]]]:
+        """Every version whose ``lineage`` holds a mapping under ``key``
+        (where an import recorded its source: ``mlflow``, ``gto``), with it."""
+        for entry in self.catalog().values():
+            for version in entry.versions:
+                mark = version.lineage.get(key)
+                if isinstance(mark, Mapping):
+                    yield version, mark
 
     def version_summaries(self, model: str, conditions: Sequence[Condition] = ()) -> list[VersionSummary]:
         """The model's versions, newest first; with ``conditions`` (see

@@ -92,13 +92,11 @@ def fetch(source: str, into: Path) -> Repo:
 def _imported(snap: Snapshot, source: str) -> dict[str, tuple[str, str]]:
     """{GTO registration tag: (model, version)} of the versions an earlier
     import from ``source`` brought."""
-    found = {}
-    for model, entry in snap.catalog().items():
-        for version in entry.versions:
-            mark = version.lineage.get("gto")
-            if isinstance(mark, dict) and mark.get("source") == source and isinstance(mark.get("tag"), str):
-                found[mark["tag"]] = (model, version.version)
-    return found
+    return {
+        mark["tag"]: (version.model, version.version)
+        for version, mark in snap.marked("gto")
+        if mark.get("source") == source and isinstance(mark.get("tag"), str)
+    }
 
 
 def replay(snap: Snapshot, src: Repo, source: str) -> _Replay:

@@ -656,17 +656,11 @@ def _field_differences(mine: ModelVersion, model: str, v: SourceVersion) -> Iter
 
 def _imported(snap: Snapshot) -> frozenset[tuple[str, int]]:
     """(MLflow name, number) of every version an earlier import brought."""
-    found = set()
-    for entry in snap.catalog().values():
-        for version in entry.versions:
-            mark = version.lineage.get("mlflow")
-            if (
-                isinstance(mark, Mapping)
-                and isinstance(mark.get("model"), str)
-                and isinstance(mark.get("version"), int)
-            ):
-                found.add((mark["model"], mark["version"]))
-    return frozenset(found)
+    return frozenset(
+        (mark["model"], mark["version"])
+        for _, mark in snap.marked("mlflow")
+        if isinstance(mark.get("model"), str) and isinstance(mark.get("version"), int)
+    )
 
 
 def _report(uri: str, planned: _Plan) -> Report:

@@ -20,10 +20,9 @@ import dataclasses
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from gitreg.core.registry import Registry
-from gitreg.core.snapshot import Snapshot
+from gitreg.core.snapshot import Snapshot, epoch
 from gitreg.core.transaction import Change, TagSpec
 from gitreg.documents import dvcyaml, layout, manifest, tags
 from gitreg.documents.manifest import Artifact, ModelVersion, Retention, StagePointer
@@ -43,10 +42,6 @@ class Verdict:
     @property
     def expired(self) -> bool:
         return not self.kept
-
-
-def _epoch(stamp: str) -> float:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
 def _label_kept(version: ModelVersion, keep: Retention) -> str | None:
@@ -93,7 +88,7 @@ def review_model(
         if policy.max_versions is not None and rank < policy.max_versions:
             why.append(f"among the newest {policy.max_versions}")
         if policy.keep_days is not None:
-            age = (now - _epoch(version.created_at)) / DAY
+            age = (now - epoch(version.created_at)) / DAY
             if age <= policy.keep_days:
                 why.append(f"registered {age:.0f} day(s) ago (keep_days {policy.keep_days:g})")
         if not policy.expires_anything:

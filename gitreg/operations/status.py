@@ -23,9 +23,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
-from gitreg.core.snapshot import Snapshot
+from gitreg.core.snapshot import Snapshot, epoch
 from gitreg.documents.manifest import Annotation, Evaluation, ModelVersion, StagePointer
 from gitreg.documents.names import Version, check_model_name
 from gitreg.errors import UsageError
@@ -69,10 +68,6 @@ class Status:
     set_aside: tuple[SetAside, ...]
     recommendations: tuple[Recommendation, ...]
     stale_days: float
-
-
-def _epoch(stamp: str) -> float:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
 def _age(seconds: float) -> str:
@@ -144,7 +139,7 @@ def _stale_holders(
     for holder in holders:
         if holder.stage == first:  # where versions start: nobody measures it
             continue
-        since = max(_epoch(holder.pointer.promoted_at), _epoch(holder.measured.at) if holder.measured else 0.0)
+        since = max(epoch(holder.pointer.promoted_at), epoch(holder.measured.at) if holder.measured else 0.0)
         if (now - since) / DAY > days:
             age = _age(now - since)
             what = f"last measured {age} ago" if holder.measured else f"not measured since its promotion {age} ago"
@@ -169,7 +164,7 @@ def _clean_up(
             if v.state == "active"
             and v.version not in held
             and Version.parse(v.version) < oldest_holder
-            and (now - _epoch(v.created_at)) / DAY > days
+            and (now - epoch(v.created_at)) / DAY > days
         ]
         if stale:
             why = (
