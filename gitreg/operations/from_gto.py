@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from gitreg.core.registry import Registry
-from gitreg.core.snapshot import Snapshot, timestamp
+from gitreg.core.snapshot import Snapshot, epoch, timestamp
 from gitreg.core.transaction import Change, TagSpec
 from gitreg.documents import dvcyaml, layout, manifest, tags
 from gitreg.documents.manifest import Artifact, Model, ModelVersion, RegistryConfig, StagePointer
@@ -67,7 +67,6 @@ class _Replay:
     stages_added: list[str] = field(default_factory=list)
     registered: dict[tuple[str, str], int] = field(default_factory=dict)  # (model, version) -> its part
     documents: dict[tuple[str, str], ModelVersion] = field(default_factory=dict)
-    sources: dict[tuple[str, str], str] = field(default_factory=dict)  # (model, version) -> the commit it came from
     pointers: dict[tuple[str, str], str] = field(default_factory=dict)  # (model, stage) -> version, as replayed
     already: int = 0
 
@@ -107,7 +106,6 @@ def replay(snap: Snapshot, src: Repo, source: str) -> _Replay:
     seen = _imported(snap, source)
     at_commit: dict[tuple[str, str], str] = {}  # (model, commit) -> the version GTO registered there
     dvc_yaml = snap.read_files([dvcyaml.PATH])[dvcyaml.PATH]
-    registered_at: dict[tuple[str, str], float] = {}
     for tag in _in_replay_order(found):
         event = tag.event
         model = event.model
@@ -154,17 +152,17 @@ def replay(snap: Snapshot, src: Repo, source: str) -> _Replay:
             files |= dvcyaml.registering(dvc_yaml, snap.models_dir, [document])
             dvc_yaml = files.get(dvcyaml.PATH, dvc_yaml)
             at_commit[(model, tag.target)] = version
-            registered_at[(model, version)] = when
             state.registered[(model, version)] = len(state.parts)
             state.documents[(model, version)] = document
-            state.sources[(model, version)] = tag.target
             _part(state, files, f"Import {model} {version} from GTO", tag, [TagSpec(event, version)], when, author)
             continue
         version = at_commit.get((model, tag.target), "") if event.action != "deprecate" else ""
         if event.action != "deprecate" and (model, version) not in state.documents:
             continue  # an event of a version skipped, or brought by an earlier import
         # never dated before the registration it is about
-        about = [t for (m, v), t in registered_at.items() if m == model and (not version or v == version)]
+        about = [
+            epoch(d.created_at) for (m, v), d in state.documents.items() if m == model and (not version or v == version)
+        ]
         when = max([when, *about])
         if event.action in ("assign", "unassign"):
             _stage_event(snap, state, tag, version, when)
@@ -270,7 +268,7 @@ def _copy(
     failed: dict[tuple[str, str], str] = {}
     local = Path(source) if Path(source).is_dir() else None
     for key, document in state.documents.items():
-        commit = state.sources[key]
+        commit = document.lineage["gto"]["commit"]  # the commit the version's files came from
         text = (src.read_paths(commit, [layout.DVC_CONFIG_PATH])[layout.DVC_CONFIG_PATH] or b"").decode(
             "utf-8", "replace"
         )
