@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from gitreg.core.registry import Registry
-from gitreg.core.snapshot import Snapshot, timestamp
+from gitreg.core.snapshot import Snapshot, epoch, timestamp
 from gitreg.core.transaction import Change, TagSpec
 from gitreg.documents import dvcyaml, layout, manifest, tags
 from gitreg.documents.inputs import KEY_PATTERN
@@ -116,7 +116,7 @@ class _Plan:
     config: RegistryConfig
     stages_added: list[str] = field(default_factory=list)
     models: dict[str, Model] = field(default_factory=dict)  # new model.yaml files
-    versions: list[tuple[ModelVersion, float, str]] = field(default_factory=list)  # (manifest, when, author)
+    versions: list[ModelVersion] = field(default_factory=list)  # their commits are dated and authored as created
     pointers: list[tuple[StagePointer, float, str]] = field(default_factory=list)  # (pointer, when, from)
     skipped: list[str] = field(default_factory=list)
     flagged: list[str] = field(default_factory=list)
@@ -377,7 +377,7 @@ def _plan_versions(snap: Snapshot, planned: _Plan, uri: str, model: SourceModel,
             else {"mlflow": lineage},
             status="archived" if archived else "active",
         )
-        planned.versions.append((document, v.created, _identity(v.user, who)))
+        planned.versions.append(document)
 
 
 def _plan_pointers(snap: Snapshot, planned: _Plan, model: SourceModel, name: str, mapping: Mapping[str, str]) -> None:
@@ -396,7 +396,10 @@ def _plan_pointers(snap: Snapshot, planned: _Plan, model: SourceModel, name: str
     by_number = {v.number: v for v in model.versions}
     for alias, number in sorted(model.aliases.items()):
         stage = mapping.get(alias, alias.lower())
-        if not is_name(stage) or number not in by_number:
+        if number not in by_number:
+            planned.skipped.append(f"{name}: alias {alias!r} names version {number}, which MLflow does not list")
+            continue
+        if not is_name(stage):
             planned.skipped.append(f"{name}: alias {alias!r} (version {number}): not a stage name gitreg accepts")
             continue
         if stage in wanted and wanted[stage][1].startswith("stage"):
@@ -476,7 +479,7 @@ def _changes(snap: Snapshot, planned: _Plan, stored: Stored, uri: str) -> Change
     commit, of one registered before at its registration commit, and the
     holder it replaces gets its unassignment there too."""
     trail = {"Gitreg-Action": "import", "Gitreg-Source": f"mlflow {credentials.redact(uri)}"}
-    new = {(d.model, d.version) for d, _, _ in planned.versions}
+    new = {(d.model, d.version) for d in planned.versions}
     on_registration: dict[tuple[str, str], list[TagSpec]] = {}
     pointer_tags: list[list[TagSpec]] = []
     for pointer, _, _ in planned.pointers:
@@ -498,7 +501,7 @@ def _changes(snap: Snapshot, planned: _Plan, stored: Stored, uri: str) -> Change
         first[layout.CONFIG_PATH] = manifest.render(planned.config, layout.CONFIG_PATH)
     written_models: set[str] = set()
     dvc_yaml = snap.read_files([dvcyaml.PATH])[dvcyaml.PATH]
-    for planned_version, when, author in sorted(planned.versions, key=lambda item: item[1]):
+    for planned_version in sorted(planned.versions, key=lambda d: epoch(d.created_at)):
         artifact, signature, example = stored[(planned_version.model, planned_version.version)]
         document = replace(planned_version, artifact=artifact, signature=signature)
         if example is not None:
@@ -522,7 +525,9 @@ def _changes(snap: Snapshot, planned: _Plan, stored: Stored, uri: str) -> Change
             specs.append(
                 TagSpec(tags.TagEvent("deregister", document.model, version=document.version), document.version)
             )
-        parts.append(Change(files, summary, trailers, tags=specs, when=when, author=author))
+        parts.append(
+            Change(files, summary, trailers, tags=specs, when=epoch(document.created_at), author=document.created_by)
+        )
     for (pointer, when, origin), specs in zip(planned.pointers, pointer_tags, strict=True):
         path = layout.stage_path(snap.models_dir, pointer.model, pointer.stage)
         files = dict(first) | {path: manifest.render(pointer, path)}
@@ -566,7 +571,7 @@ def import_mlflow(
     stored: dict[tuple[str, str], tuple[Artifact, dict[str, Any] | None, str | None]] = {}
     store = artifacts.Store(registry.dvc_root(snap), snap.config.remote)
     with tempfile.TemporaryDirectory(prefix="gitreg-mlflow-") as scratch:
-        for document, _, _ in planned.versions:
+        for document in planned.versions:
             number = int(document.version.split(".")[0])
             origin = next(v for v in by_name[document.model].versions if v.number == number)
             folder = Path(scratch) / document.model.replace("/", "--") / document.version
@@ -590,15 +595,13 @@ def import_mlflow(
 
     def build(tip: Snapshot) -> Change:
         again = plan(tip, uri, source, chosen, who)
-        if {(d.model, d.version) for d, _, _ in again.versions} - set(stored):
+        if {(d.model, d.version) for d in again.versions} - set(stored):
             raise ConflictError("the registry changed while importing: run the import again")
         return replace(_changes(tip, again, stored, uri), result=again)
 
     applied = registry.apply(build)
     done: _Plan = applied.change.result
-    checked = tuple(
-        (d.model, d.version, not store.verify(stored[(d.model, d.version)][0])) for d, _, _ in done.versions
-    )
+    checked = tuple((d.model, d.version, not store.verify(stored[(d.model, d.version)][0])) for d in done.versions)
     done.flagged += [note for note in planned.flagged if note not in done.flagged]
     report = replace(
         _report(uri, done), verified=checked, commit=applied.commit, commits=len(applied.change.before) + 1
@@ -667,7 +670,7 @@ def _report(uri: str, planned: _Plan) -> Report:
     return Report(
         source=f"mlflow {credentials.redact(uri)}",
         models=tuple(sorted(planned.names.items())),
-        versions=tuple((d.model, d.version, int(d.version.split(".")[0])) for d, _, _ in planned.versions),
+        versions=tuple((d.model, d.version, int(d.version.split(".")[0])) for d in planned.versions),
         pointers=tuple((p.model, p.stage, p.version, origin) for p, _, origin in planned.pointers),
         stages_added=tuple(planned.stages_added),
         skipped=tuple(planned.skipped),
