@@ -859,6 +859,7 @@ def gto_json(r: GtoReport) -> dict[str, Any]:
         "stages_added": list(r.stages_added),
         "skipped": list(r.skipped),
         "objects_copied": r.copied,
+        "events_already_imported": r.events_already,
     } | _imported_json(r)
 
 
@@ -889,7 +890,7 @@ def gto_text(r: GtoReport, dry_run: bool) -> str:
     verb = "Would replay" if dry_run else "Replayed"
     lines = [
         f"{verb} {len(r.events)} GTO event(s) from {r.source}: {len(r.versions)} version(s); "
-        f"{r.already} version(s) already here."
+        f"{r.already} version(s) and {r.events_already} event(s) already here."
     ]
     lines += [f"  {e}" for e in r.events]
     if r.stages_added:

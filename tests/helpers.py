@@ -361,19 +361,11 @@ def gto_registry(tmp_path: Path) -> Path:
         git(repo, "commit", "-qm", f"{model} {number}")
         gto(repo, "register", model, "--version", number)
 
-    # GTO orders stage events by tagger time in whole seconds and ignores
-    # GIT_COMMITTER_DATE, so its assignments are written here as GTO writes
-    # them (name, counter, target, message), each a second after the last.
     clock = iter(range(int(time.time()) - 600, int(time.time())))
 
     def stage_event(action: str, model: str, _v: str, number: str, _s: str, stage: str) -> None:
         assert action == "assign" and _v == "--version" and _s == "--stage"
-        event = tags.TagEvent("assign", model, stage=stage, counter=tags.next_counter(git(repo, "tag").split(), model))
-        target = git(repo, "rev-list", "-n1", f"{model}@{number}")
-        env = {**os.environ, "GIT_COMMITTER_DATE": f"{next(clock)} +0000"}
-        subprocess.run(
-            ["git", "tag", "-a", event.name(), "-m", event.message(number[1:]), target], cwd=repo, env=env, check=True
-        )
+        gto_stage_tag(repo, model, number, stage, next(clock))
 
     version("fraud", "v1.0.0", lambda: (repo / "models" / "model.pkl").write_bytes(b"first\n" * 500))
     version("churn", "v0.1.0", lambda: write_folder(repo / "models" / "churn", b"w1"))
@@ -385,6 +377,19 @@ def gto_registry(tmp_path: Path) -> Path:
     version("fraud", "v1.2.0", lambda: (repo / "models" / "model.pkl").write_bytes(b"third\n" * 500))
     gto(repo, "deprecate", "fraud", "v1.2.0")
     return repo
+
+
+def gto_stage_tag(repo: Path, model: str, number: str, stage: str, when: int, action: str = "assign") -> None:
+    """A stage tag written as GTO writes it (name, counter, target, message)
+    at ``when``: GTO orders stage events by tagger time in whole seconds and
+    ignores GIT_COMMITTER_DATE, so tests that need an order date them."""
+    counter = tags.next_counter(git(repo, "tag").split(), model)
+    event = tags.TagEvent(action, model, stage=stage, counter=counter)  # type: ignore[arg-type]
+    target = git(repo, "rev-list", "-n1", f"{model}@{number}")
+    env = {**os.environ, "GIT_COMMITTER_DATE": f"{when} +0000"}
+    subprocess.run(
+        ["git", "tag", "-a", event.name(), "-m", event.message(number[1:]), target], cwd=repo, env=env, check=True
+    )
 
 
 def write_folder(folder: Path, data: bytes) -> None:

@@ -15,7 +15,7 @@ import pytest
 from gitreg import api
 from gitreg.documents import tags
 from tests.conftest import Cli
-from tests.helpers import GTO, dvc, gto, gto_registry, gto_view, our_view
+from tests.helpers import GTO, dvc, gto, gto_registry, gto_stage_tag, gto_view, our_view
 
 
 @pytest.mark.stress
@@ -380,7 +380,7 @@ def test_a_gto_registry_in_another_repository_is_replayed(tmp_path: Path, regist
     again = state(registry)
     out = cli("import", "--from", "gto", repo, "--verify", "-R", registry).stdout
     assert "Nothing to import." in out and "Compared with what GTO shows of the source: 0 difference(s)" in out
-    assert "4 version(s) already here" in out and "Skipped" not in out
+    assert "4 version(s) and 5 event(s) already here" in out and "Skipped" not in out
     assert state(registry) == again
     api.rollback("fraud", stage="prod", registry=registry)  # the registry moves on: verify says where
     out = cli("import", "--from", "gto", repo, "--verify", "--dry-run", "-R", registry, code=1).stdout
@@ -395,3 +395,47 @@ def test_a_gto_registry_in_another_repository_is_replayed(tmp_path: Path, regist
         "cannot fetch the GTO repository"
         in cli("import", "--from", "gto", tmp_path / "nope", "-R", registry, code=2).stderr
     )
+
+
+@pytest.mark.stress
+def test_a_second_gto_import_replays_only_what_the_source_gained(tmp_path: Path, registry: Path, cli: Cli) -> None:
+    """After an import the GTO registry moves on: a new version, later
+    assignments, an unassignment and a deregistration of versions brought
+    before. The re-run writes those events and nothing else, each meeting the
+    state it met in GTO."""
+    import time
+
+    from tests.conftest import git
+
+    repo = gto_registry(tmp_path)
+    cli("import", "--from", "gto", repo, "-R", registry)
+    imported = git(registry, "rev-list", "--count", "HEAD")
+    (repo / "models" / "model.pkl").write_bytes(b"fourth\n" * 500)
+    dvc(repo, "add", "models/model.pkl")
+    dvc(repo, "push")
+    git(repo, "commit", "-qam", "fraud 1.3.0")
+    gto(repo, "register", "fraud", "--version", "v1.3.0")
+    now = int(time.time())
+    gto_stage_tag(repo, "fraud", "v1.3.0", "prod", now + 1)  # replaces 1.1.0
+    gto_stage_tag(repo, "churn", "v0.1.0", "prod", now + 2)  # an old version, a new stage event
+    gto_stage_tag(repo, "fraud", "v1.1.0", "dev", now + 3, action="unassign")
+    gto(repo, "deprecate", "fraud", "v1.0.0")  # deregisters a version brought before
+
+    plan = json.loads(cli("import", "--from", "gto", repo, "--dry-run", "--json", "-R", registry).stdout)
+    assert plan["already_imported"] == 4 and plan["events_already_imported"] == 5
+    assert [(v["model"], v["version"]) for v in plan["versions"]] == [("fraud", "1.3.0")]
+    assert len(plan["events"]) == 5, plan["events"]
+    out = cli("import", "--from", "gto", repo, "--verify", "-R", registry).stdout
+    assert "Replayed 5 GTO event(s)" in out and "0 difference(s)" in out, out
+    assert int(git(registry, "rev-list", "--count", "HEAD")) == int(imported) + 5
+    assert gto_view(registry) == gto_view(repo) == our_view(registry, cli)
+    production = [(e.previous, e.version) for e in api.history("fraud", stage="prod", registry=registry)]
+    assert production[0] == ("1.1.0", "1.3.0") and len(production) == 3
+    assert api.show("fraud@1.0.0", registry=registry).status == "deprecated"
+    holders = {m.name: dict(m.stages) for m in api.list_models(registry=registry)}
+    assert "dev" not in holders["fraud"] and holders["churn"] == {"dev": "0.1.0", "prod": "0.1.0"}
+    assert api.load_artifact("fraud@1.3.0", registry=registry).read_bytes() == b"fourth\n" * 500
+    again = git(registry, "rev-parse", "HEAD")
+    out = cli("import", "--from", "gto", repo, "-R", registry).stdout
+    assert "Nothing to import." in out and "5 version(s) and 9 event(s) already here" in out
+    assert git(registry, "rev-parse", "HEAD") == again

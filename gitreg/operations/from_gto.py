@@ -20,8 +20,15 @@ Each replayed event gets its GTO tag here too (stage tags at the version's
 registration commit), so ``gto show`` reads the same registry from either
 repository. What cannot be carried (a name gitreg does not accept, bytes
 DVC does not track, a remote that cannot be read) is reported and skipped.
-A second run finds every version it brought (``lineage.gto``) and replays
-only the events of versions it has not seen.
+A second run replays only what the source gained since: it finds the
+versions it brought (``lineage.gto``) and the events it replayed (each
+commit's ``Gitreg-Source: gto tag NAME from SOURCE`` trailer), runs the
+whole event sequence again in memory so that every event meets the state
+it met in GTO, and writes only the events it has not replayed — new
+versions, and later assignments, unassignments and deprecations of the
+versions brought before. (A registry whose import commits were squashed
+away has lost that record; its re-run would replay the older stage events
+again.)
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ from pathlib import Path
 
 from gitreg.core.registry import Registry
 from gitreg.core.snapshot import Snapshot, epoch, timestamp
-from gitreg.core.transaction import Change, TagSpec
+from gitreg.core.transaction import Change, TagSpec, one_line
 from gitreg.documents import dvcyaml, layout, manifest, tags
 from gitreg.documents.manifest import Artifact, Model, ModelVersion, RegistryConfig, StagePointer
 from gitreg.documents.names import Version, check_model_name, is_name
@@ -51,6 +58,7 @@ class GtoReport:
     stages_added: tuple[str, ...]
     skipped: tuple[str, ...]
     already: int  # versions an earlier import brought
+    events_already: int = 0  # stage and deprecation events an earlier import replayed
     copied: int = 0  # objects copied into this registry's DVC remote
     verified: tuple[tuple[str, str, bool], ...] = ()
     differences: tuple[str, ...] | None = None  # with verify: where the registry and GTO's view disagree
@@ -65,10 +73,15 @@ class _Replay:
     events: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     stages_added: list[str] = field(default_factory=list)
-    registered: dict[tuple[str, str], int] = field(default_factory=dict)  # (model, version) -> its part
-    documents: dict[tuple[str, str], ModelVersion] = field(default_factory=dict)
+    origin: str = ""  # the source as the commits' trailers name it
+    replayed: frozenset[str] = frozenset()  # GTO tags an earlier import replayed: met again, not written
+    # (model, version) -> the part of this series that registers it, or the commit that did (an earlier import)
+    registered: dict[tuple[str, str], int | str] = field(default_factory=dict)
+    documents: dict[tuple[str, str], ModelVersion] = field(default_factory=dict)  # every version in play
+    imported: list[tuple[str, str]] = field(default_factory=list)  # the versions this run registers
     pointers: dict[tuple[str, str], str] = field(default_factory=dict)  # (model, stage) -> version, as replayed
     already: int = 0
+    events_already: int = 0
 
 
 def fetch(source: str, into: Path) -> Repo:
@@ -98,10 +111,31 @@ def _imported(snap: Snapshot, source: str) -> dict[str, tuple[str, str]]:
     }
 
 
+def _source_trailer(name: str, origin: str) -> str:
+    return f"gto tag {name} from {one_line(origin)}"
+
+
+def _replayed(snap: Snapshot, origin: str) -> frozenset[str]:
+    """The GTO tags of ``origin`` whose events an earlier import replayed
+    here: the ``Gitreg-Source`` trailers of the commits it made."""
+    if snap.commit is None:
+        return frozenset()
+    rows = snap.repo.log(
+        snap.commit, [], ["%(trailers:key=Gitreg-Source,valueonly,unfold)"], ["--grep=^Gitreg-Source: gto tag "]
+    )
+    suffix = f" from {one_line(origin)}"
+    return frozenset(
+        value.removeprefix("gto tag ").removesuffix(suffix)
+        for row in rows
+        for value in row[0].splitlines()
+        if value.startswith("gto tag ") and value.endswith(suffix)
+    )
+
+
 def replay(snap: Snapshot, src: Repo, source: str) -> _Replay:
     """The commits that replay ``src``'s GTO events on ``snap`` (pure)."""
     found, unreadable = adopt.gto_tags(src)
-    state = _Replay(snap.config)
+    state = _Replay(snap.config, origin=source, replayed=_replayed(snap, source))
     state.skipped += [f"tag {name}: not a name gitreg accepts" for name in unreadable]
     seen = _imported(snap, source)
     at_commit: dict[tuple[str, str], str] = {}  # (model, commit) -> the version GTO registered there
@@ -115,6 +149,10 @@ def replay(snap: Snapshot, src: Repo, source: str) -> _Replay:
             if tag.name in seen:
                 state.already += 1
                 at_commit[(model, tag.target)] = version
+                here, commit = snap.version(model, version), snap.registration_commit(model, version)
+                if here is not None and commit is not None:  # met again as GTO registered it
+                    state.documents[(model, version)] = replace(here, status="active")
+                    state.registered[(model, version)] = commit
                 continue
             try:
                 check_model_name(model)
@@ -154,11 +192,14 @@ def replay(snap: Snapshot, src: Repo, source: str) -> _Replay:
             at_commit[(model, tag.target)] = version
             state.registered[(model, version)] = len(state.parts)
             state.documents[(model, version)] = document
+            state.imported.append((model, version))
             _part(state, files, f"Import {model} {version} from GTO", tag, [TagSpec(event, version)], when, author)
             continue
         version = at_commit.get((model, tag.target), "") if event.action != "deprecate" else ""
         if event.action != "deprecate" and (model, version) not in state.documents:
-            continue  # an event of a version skipped, or brought by an earlier import
+            continue  # an event of a version skipped
+        if tag.name in state.replayed:
+            state.events_already += 1
         # never dated before the registration it is about
         about = [
             epoch(d.created_at) for (m, v), d in state.documents.items() if m == model and (not version or v == version)
@@ -197,7 +238,13 @@ def _part(
     when: float,
     author: str,
 ) -> None:
-    trailers = {"Gitreg-Action": "import", "Gitreg-Model": tag.event.model, "Gitreg-Source": f"gto tag {tag.name}"}
+    if tag.name in state.replayed:
+        return  # written by an earlier import: its effect is already here
+    trailers = {
+        "Gitreg-Action": "import",
+        "Gitreg-Model": tag.event.model,
+        "Gitreg-Source": _source_trailer(tag.name, state.origin),
+    }
     state.parts.append(Change(files, summary, trailers, tags=list(specs), when=when, author=author))
     state.events.append(summary.removeprefix("Import ").removesuffix(" from GTO"))
 
@@ -213,7 +260,7 @@ def _stage_event(snap: Snapshot, state: _Replay, tag: tags.Found, version: str, 
         state.stages_added.append(stage)
         files[layout.CONFIG_PATH] = manifest.render(state.config, layout.CONFIG_PATH)
     path = layout.stage_path(snap.models_dir, model, stage)
-    spec = TagSpec(tag.event, version, part=state.registered[(model, version)])
+    spec = _spec(state, tag.event, model, version)
     if tag.event.action == "assign":
         if state.documents[(model, version)].status != "active":
             return
@@ -225,13 +272,19 @@ def _stage_event(snap: Snapshot, state: _Replay, tag: tags.Found, version: str, 
         replaced = state.pointers.get((model, stage))
         if replaced is not None and replaced != version:  # as a promotion here tags it: the holder leaves
             unassign = tags.TagEvent("unassign", model, stage=stage)
-            specs.insert(0, TagSpec(unassign, replaced, part=state.registered[(model, replaced)]))
+            specs.insert(0, _spec(state, unassign, model, replaced))
         state.pointers[(model, stage)] = version
         _part(state, files, f"Import {model} {stage}: {version}", tag, specs, when, tag.tagger)
     elif state.pointers.get((model, stage)) == version:
         files[path] = None
         del state.pointers[(model, stage)]
         _part(state, files, f"Import {model} {stage}: unassigned {version}", tag, [spec], when, tag.tagger)
+
+
+def _spec(state: _Replay, event: tags.TagEvent, model: str, version: str) -> TagSpec:
+    """The tag of ``event`` about ``version``, hung on its registration commit."""
+    anchor = state.registered[(model, version)]
+    return TagSpec(event, version, part=anchor) if isinstance(anchor, int) else TagSpec(event, version, anchor)
 
 
 def _retire(snap: Snapshot, state: _Replay, tag: tags.Found, version: str, when: float) -> None:
@@ -243,13 +296,15 @@ def _retire(snap: Snapshot, state: _Replay, tag: tags.Found, version: str, when:
     for v in which:
         document = replace(state.documents[(model, v)], status="deprecated")
         state.documents[(model, v)] = document
-        files.update(dict([manifest.version_file(snap.models_dir, document)]))
+        here = snap.version(model, v)
+        if (model, v) in state.imported or (here is not None and here.status == "active"):
+            files.update(dict([manifest.version_file(snap.models_dir, document)]))
         for (m, stage), held in list(state.pointers.items()):
             if m == model and held == v:
                 files[layout.stage_path(snap.models_dir, model, stage)] = None
                 del state.pointers[(m, stage)]
         if version:
-            specs.append(TagSpec(tag.event, v, part=state.registered[(model, v)]))
+            specs.append(_spec(state, tag.event, model, v))
     if files:
         what = f"deprecated {version}" if version else "deprecated"
         _part(state, files, f"Import {model}: {what}", tag, specs, when, tag.tagger)
@@ -267,7 +322,8 @@ def _copy(
     copied = 0
     failed: dict[tuple[str, str], str] = {}
     local = Path(source) if Path(source).is_dir() else None
-    for key, document in state.documents.items():
+    for key in state.imported:
+        document = state.documents[key]
         commit = document.lineage["gto"]["commit"]  # the commit the version's files came from
         text = (src.read_paths(commit, [layout.DVC_CONFIG_PATH])[layout.DVC_CONFIG_PATH] or b"").decode(
             "utf-8", "replace"
@@ -371,7 +427,7 @@ def import_gto(registry: Registry, source: str, *, dry_run: bool = False, verify
         applied = registry.apply(build)
         done: _Replay = applied.change.result
         store = artifacts.Store(registry.dvc_root(snap), snap.config.remote)
-        checked = tuple((m, v, not store.verify(d.artifact)) for (m, v), d in done.documents.items())
+        checked = tuple((m, v, not store.verify(done.documents[(m, v)].artifact)) for m, v in done.imported)
         report = replace(
             _report(shown, done), copied=copied, verified=checked, commit=applied.commit, commits=len(done.parts)
         )
@@ -381,9 +437,10 @@ def import_gto(registry: Registry, source: str, *, dry_run: bool = False, verify
 def _report(source: str, state: _Replay) -> GtoReport:
     return GtoReport(
         source=f"gto {source}",
-        versions=tuple(state.documents),
+        versions=tuple(state.imported),
         events=tuple(state.events),
         stages_added=tuple(state.stages_added),
         skipped=tuple(state.skipped),
         already=state.already,
+        events_already=state.events_already,
     )
