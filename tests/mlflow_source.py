@@ -6,7 +6,11 @@ tests as a script, so MLflow's warnings stay in its process):
 FOLDER/mlflow.db (sqlite) and FOLDER/artifacts: three models, 12 versions,
 aliases, legacy stages, tags, descriptions, a version whose run was deleted,
 file and folder artifacts. ``--more`` adds one version to "Fraud Detector"
-(a source that gained a version since the last import); ``--file`` uses
+(a source that gained a version since the last import); ``--odd`` adds a
+model whose values reach MLflow's own limits, past what a manifest's fields
+hold (long texts and tags, metric names with spaces, NaN and infinite
+metrics, parameters with spaces in their names; and a version whose tags
+make more than a manifest may be); ``--file`` uses
 MLflow's file store, FOLDER/mlruns, instead of sqlite (MLflow 3 opens one
 only with MLFLOW_ALLOW_FILE_STORE=true)."""
 
@@ -69,6 +73,36 @@ def version(model: str, experiment: str, number: int, folder: bool = False, **ta
 if "--more" in sys.argv:
     experiment = client.get_experiment_by_name("fraud").experiment_id
     version("Fraud Detector", experiment, 9, owner="bob")
+    sys.exit(0)
+
+if "--odd" in sys.argv:
+    experiment = client.create_experiment("odd", artifact_location=f"file://{root}/artifacts/odd")
+    long_tag = "t" * 50_000  # MLflow takes registry tag values up to 100,000 characters
+    client.create_registered_model(
+        "Edge Cases", tags={"cost center": "42", "notes": long_tag}, description="M" * 12_000
+    )
+    made = client.create_run(experiment)
+    run_id = made.info.run_id
+    for name, value in (("val loss", 0.25), ("nan", float("nan")), ("inf", float("inf")), ("ok", 1.0)):
+        client.log_metric(run_id, name, value)
+    client.log_param(run_id, "batch size", "32")
+    client.log_param(run_id, "prompt", "p" * 6000)
+    local = root / "made" / run_id
+    local.mkdir(parents=True)
+    (local / "model.pkl").write_bytes(b"odd" * 100)
+    client.log_artifact(run_id, str(local / "model.pkl"), "model")
+    client.set_terminated(run_id)
+    client.create_model_version(
+        "Edge Cases",
+        f"{made.info.artifact_uri}/model",
+        run_id,
+        tags={"big": long_tag, "odd key": "1"},
+        description="V" * 15_000,
+    )
+    # eleven tags at MLflow's limit: more than the 1 MiB a manifest may be
+    client.create_model_version(
+        "Edge Cases", f"{made.info.artifact_uri}/model", run_id, tags={f"t{n}": long_tag * 2 for n in range(11)}
+    )
     sys.exit(0)
 
 fraud = client.create_experiment("fraud", artifact_location=f"file://{root}/artifacts/fraud")

@@ -62,7 +62,12 @@ def mlflow_view(uri: str) -> dict[str, Any]:
                     "params": dict(run.data.params),
                     "experiment_id": run.info.experiment_id,
                 }
-            view[model.name] = {"description": model.description, "aliases": dict(model.aliases), "versions": versions}
+            view[model.name] = {
+                "description": model.description,
+                "tags": dict(model.tags),
+                "aliases": dict(model.aliases),
+                "versions": versions,
+            }
     return view
 
 
@@ -76,7 +81,9 @@ def test_an_mlflow_registry_is_imported_field_by_field(
     theirs = mlflow_view(source)
     for mlflow_name, model in theirs.items():
         name = names[mlflow_name]
-        assert api.model_show(name, registry=registry).description == (model["description"] or "")
+        kept = api.model_show(name, registry=registry)
+        assert kept.description == (model["description"] or "")
+        assert kept.origin["mlflow"]["name"] == mlflow_name and kept.origin["mlflow"].get("tags", {}) == model["tags"]
         for number, v in model["versions"].items():
             mine = api.show(f"{name}@{number}.0.0", registry=registry)
             mark = mine.lineage["mlflow"]
@@ -96,7 +103,7 @@ def test_an_mlflow_registry_is_imported_field_by_field(
     assert api.resolve("fraud-detector@production", registry=registry).version == "4.0.0"
     assert "alias champion takes production over MLflow's legacy stage Production" in out
     assert "ranker.v2: 2 and 3 are both Production in MLflow" in out
-    assert "tag 'cost center' is no label" in out
+    assert api.model_show("fraud-detector", registry=registry).labels == {"team": "risk"}  # 'cost center' is no label
     # the bytes are MLflow's
     for name, value in MLFLOW_ENV.items():
         monkeypatch.setenv(name, value)
@@ -155,6 +162,43 @@ def test_an_mlflow_registry_is_imported_field_by_field(
     out = cli("import", "--from", "mlflow", source, "--verify", "--dry-run", "-R", registry, code=1).stdout
     assert "DIFFERS: churn 2.0.0 description: 'changed here' here, 'churn trained 2' in MLflow" in out
     assert "DIFFERS: fraud-detector alias champion: MLflow names 4, champion here holds nothing" in out
+
+
+@pytest.mark.stress
+def test_what_mlflow_holds_past_a_manifests_fields_is_kept_whole(registry: Path, cli: Cli, tmp_path: Path) -> None:
+    """MLflow allows more than a manifest's fields hold: 12,000- and
+    15,000-character descriptions, 50,000-character tags, metric names with
+    spaces, NaN and infinite metrics, parameters with spaces in their names.
+    Nothing is dropped: what a field cannot hold is kept verbatim beside it
+    (flagged), and `--verify` finds no difference. A version that cannot be
+    written at all (tags over the 1 MiB a manifest may be) is skipped before
+    a byte is downloaded, and `--verify` names it."""
+    uri = build_source(tmp_path / "mlflow")
+    build_source(tmp_path / "mlflow", "--odd")
+    out = cli("import", "--from", "mlflow", uri, "--model", "Edge Cases", "--verify", "-R", registry, code=1).stdout
+    skipped = [line for line in out.splitlines() if line.startswith("Skipped")]
+    assert len(skipped) == 1 and "Edge Cases 2: " in skipped[0] and "over the 1,048,576-byte limit" in skipped[0]
+    assert len(skipped[0]) < 300  # the tags are not quoted whole
+    assert "field by field: 1 difference(s)" in out and "DIFFERS: Edge Cases 2: not in the registry" in out
+    assert "its description is 15,000 characters" in out and "kept in lineage.mlflow.metrics only" in out
+    theirs = mlflow_view(uri)["Edge Cases"]
+    model = api.model_show("edge-cases", registry=registry)
+    assert model.origin["mlflow"] == {
+        "name": "Edge Cases",
+        "tags": theirs["tags"],
+        "description": theirs["description"],
+    }
+    assert model.description == theirs["description"][:10_000] and model.labels == {}
+    v = theirs["versions"][1]
+    mine = api.show("edge-cases@1.0.0", registry=registry)
+    mark = mine.lineage["mlflow"]
+    assert mark["description"] == v["description"] and mine.description == v["description"][:10_000]
+    assert mark["tags"] == v["tags"] and len(v["tags"]["big"]) == 50_000
+    assert dict(mine.params) == v["params"] == {"batch size": "32", "prompt": "p" * 6000}
+    together = {**mine.metrics, **mark["metrics"]}
+    assert {k: str(x) for k, x in together.items()} == {k: str(x) for k, x in v["metrics"].items()} | {"nan": "NaN"}
+    assert mark["metrics"]["nan"] == "NaN" and "val loss" in mark["metrics"] and "ok" in mine.metrics
+    assert cli("check", "-R", registry).exit_code == 0
 
 
 @pytest.mark.stress

@@ -704,3 +704,34 @@ def test_a_branch_name_cannot_break_out_of_the_pull_request_body(pr_registry: Pa
     )
     body = (tmp_path / "pr.md").read_text()
     assert f"(branch ``{branch}``)" in body
+
+
+# -- 24. nothing is written that the registry's own reads refuse ------------------
+
+
+def test_a_manifest_its_own_reads_would_refuse_is_never_written(
+    registry: Path, artifact: Path, tmp_path: Path, cli: Cli
+) -> None:
+    """Inputs each within their limits (a 950 KB params file, 200 labels of
+    1,000 characters) made a manifest over the 1 MiB every read refuses:
+    `register` wrote it, and `show`, `list` and `pull` of the model failed
+    after. Now the write is refused, in one short line, nothing written."""
+    (tmp_path / "params.json").write_text(json.dumps({f"p{i}": "x" * 1000 for i in range(950)}))
+    labels = [arg for i in range(200) for arg in ("--label", f"k{i}={'v' * 1000}")]
+    before = state(registry)
+    args = ("register", "fraud", "-a", artifact, "--params", tmp_path / "params.json")
+    result = cli(*args, *labels, "-R", registry, code=2)
+    error = _one_line_error(result.stderr)
+    assert "over the 1,048,576-byte limit" in error and len(error) < 200
+    assert state(registry) == before
+    cli(*args, "-R", registry)
+    assert len(api.show("fraud@1.0.0", registry=registry).params) == 950
+
+
+def test_a_schema_error_quotes_a_long_value_by_its_start(registry: Path, artifact: Path, cli: Cli) -> None:
+    """A refused 50,000-character value was quoted whole in the one-line error."""
+    api.register("fraud", artifact, registry=registry)
+    edit_yaml(path(registry, "fraud", "versions", "1.0.0.yaml"), description="d" * 50_000)
+    git(registry, "commit", "-qam", "a long description, by hand")
+    error = _one_line_error(cli("show", "fraud@1.0.0", "-R", registry, code=1).stderr)
+    assert "too long: 50,000 characters, at most 10,000" in error and len(error) < 300

@@ -169,11 +169,14 @@ def labels(value: Mapping[str, Any] | None) -> dict[str, str]:
     return {check_key(k, "label"): _check_text(k, v, "label") for k, v in (value or {}).items()}
 
 
+TEXT_MAX = 10_000  # characters of a description (the schemas' "text")
+
+
 def description(text: str | None) -> str:
     if text is None:
         return ""
-    if len(text) > 10000:
-        raise UsageError("description is longer than 10000 characters")
+    if len(text) > TEXT_MAX:
+        raise UsageError(f"description is longer than {TEXT_MAX} characters")
     if "\x00" in text:
         raise UsageError("description contains a NUL character")
     return text

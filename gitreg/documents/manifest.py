@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from gitreg import lazy
 from gitreg.documents import layout
 from gitreg.documents.names import Quoted
-from gitreg.errors import InvalidDocumentError
+from gitreg.errors import InvalidDocumentError, UsageError
 
 if TYPE_CHECKING:
     from gitreg.documents import schema, yamlio
@@ -293,6 +293,7 @@ class Model:
     gates: Mapping[str, Mapping[str, float | bool]] = field(default_factory=lambda: _frozen(None))
     monitor_threshold: float | None = None  # `gitreg monitor`'s relative drop that triggers a rollback
     auto_deploy: AutoDeploy | None = None
+    origin: Mapping[str, Any] = field(default_factory=lambda: _frozen(None))  # what an import's source said
 
     KIND = "Model"
 
@@ -306,6 +307,7 @@ class Model:
             gates=_frozen({k: _frozen(v) for k, v in doc.get("gates", {}).items()}),
             monitor_threshold=doc.get("monitor", {}).get("threshold"),
             auto_deploy=AutoDeploy.from_doc(doc["auto_deploy"]) if "auto_deploy" in doc else None,
+            origin=_frozen(doc.get("origin")),
         )
 
     def to_doc(self) -> dict[str, Any]:
@@ -318,6 +320,8 @@ class Model:
             doc["monitor"] = {"threshold": self.monitor_threshold}
         if self.auto_deploy is not None:
             doc["auto_deploy"] = self.auto_deploy.to_doc()
+        if self.origin:
+            doc["origin"] = _plain(self.origin)
         return doc
 
 
@@ -636,7 +640,13 @@ def version_files(models_dir: str, document: ModelVersion) -> dict[str, bytes]:
 
 
 def render(document: Document, source: str) -> bytes:
-    """YAML bytes for ``document``, validated against its schema first."""
+    """YAML bytes for ``document``, validated against its schema first, and
+    no larger than a reader loads (``yamlio.MAX_BYTES``): nothing is
+    written that its own reads would refuse (too large is the input's
+    fault: exit 2)."""
     doc = document.to_doc()
     schema.validate(_plain(doc), document.KIND, source)
-    return yamlio.dump(doc).encode("utf-8")
+    data = yamlio.dump(doc).encode("utf-8")
+    if len(data) > yamlio.MAX_BYTES:
+        raise UsageError(f"{source}: the file would be {len(data):,} bytes, over the {yamlio.MAX_BYTES:,}-byte limit")
+    return data

@@ -49,9 +49,11 @@ def escaped(text: str, lines: bool = True) -> str:
     return text if lines else _BREAKS.sub(_escape, text)
 
 
-def shown(value: object) -> str:
-    """Quote a user value for an error message, escaping anything invisible."""
-    return ascii(value) if isinstance(value, str) else repr(value)
+def shown(value: object, limit: int = 200) -> str:
+    """Quote a user value for an error message, escaping anything invisible;
+    one longer than ``limit`` by its start and its size."""
+    text = ascii(value) if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 40]}… ({len(text):,} characters)"
 
 
 _RULE = (

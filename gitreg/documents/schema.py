@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from importlib import resources
 from typing import Any
 
+from gitreg.documents.names import shown
 from gitreg.errors import InvalidDocumentError
 
 KINDS = ("RegistryConfig", "Model", "ModelVersion", "StagePointer", "RegistryExport")
@@ -93,10 +94,18 @@ def _pointer(path: Any) -> str:
 
 
 def _describe(error: Any) -> str:
+    """The fault in one short line: a long value is shown by its start and
+    its size, never whole (a 50,000-character text must not fill the error)."""
+    value = shown(error.instance, 80)
     if error.validator == "pattern":
         hint = error.schema.get("description") or f"pattern {error.validator_value}"
-        return f"{error.instance!r} is not allowed here: {hint}"
-    return str(error.message)
+        return f"{value} is not allowed here: {hint}"
+    if error.validator == "maxLength":
+        return f"{value} is too long: {len(error.instance):,} characters, at most {error.validator_value:,}"
+    if error.validator == "maxProperties":
+        return f"{len(error.instance):,} entries, at most {error.validator_value:,}"
+    message = str(error.message)
+    return message if len(message) <= 300 else f"{message[:200]}… (fails {error.validator})"
 
 
 MAX_INT = 10**300  # integers beyond this no reader can turn into a float (and compare, subtract, print)

@@ -217,7 +217,7 @@ def _plan(snap: Snapshot, head: str) -> tuple[dict[str, bytes | None], Adopted]:
         )
         try:
             written[(model, version)] = manifest.version_files(config.models_dir, document)
-        except InvalidDocumentError as exc:  # what GTO's files say breaks the manifest's schema
+        except (InvalidDocumentError, UsageError) as exc:  # what GTO's files say breaks the manifest's schema
             skipped.append(f"{model} v{version}: {exc}")
             continue
         documents[(model, version)] = document

@@ -181,7 +181,7 @@ def replay(snap: Snapshot, src: Repo, source: str) -> _Replay:
             )
             try:
                 files: dict[str, bytes | None] = dict(manifest.version_files(snap.models_dir, document))
-            except InvalidDocumentError as exc:  # what the source's files say breaks the manifest's schema
+            except (InvalidDocumentError, UsageError) as exc:  # the source's files break the manifest's schema
                 state.skipped.append(f"{model} v{version}: {exc}")
                 continue
             if snap.model(model) is None and not any(k[0] == model for k in state.documents):

@@ -14,11 +14,18 @@ version can hold. The mapping, reversible and recorded in each manifest's
   the registry lacks is added to its configuration; an alias wins over a
   legacy stage mapped to the same stage, the latest-updated version over
   others in one legacy stage (each reported);
-- a version's tags, verbatim, in ``lineage.mlflow.tags``, and those that
-  fit also as labels; a model's tags as its labels (one that is no valid
-  label is reported skipped); descriptions as they are;
+- a version's tags, verbatim, in ``lineage.mlflow.tags``, a model's in
+  its ``origin.mlflow.tags`` (with its MLflow name); those that fit also as
+  labels; descriptions as they are, and one longer than a manifest's field
+  (10,000 characters) whole in ``lineage.mlflow.description`` or
+  ``origin.mlflow.description`` too, its start in the field (flagged);
 - the run: ``run_id``, ``experiment_id``, whether it was deleted (flagged,
-  never dropped), its metrics (latest values) and params;
+  never dropped), its params, its metrics (latest values): those a
+  manifest's ``metrics`` cannot hold (a name outside its pattern, NaN or an
+  infinity) in ``lineage.mlflow.metrics``, verbatim (flagged);
+- a version whose manifest would still break the schema (MLflow allows
+  more than the manifest holds somewhere else) is skipped, reported, before
+  any byte is downloaded;
 - the artifacts, downloaded through MLflow and stored in the registry's DVC
   remote, hashed on the way, verified after; the signature their
   ``MLmodel`` file records as the manifest's ``signature`` (columns and
@@ -36,6 +43,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import re
 import tempfile
@@ -50,10 +58,10 @@ from gitreg.core.registry import Registry
 from gitreg.core.snapshot import Snapshot, epoch, timestamp
 from gitreg.core.transaction import Change, TagSpec
 from gitreg.documents import dvcyaml, layout, manifest, tags
-from gitreg.documents.inputs import KEY_PATTERN
+from gitreg.documents.inputs import KEY_PATTERN, TEXT_MAX
 from gitreg.documents.manifest import Artifact, Model, ModelVersion, RegistryConfig, StagePointer
-from gitreg.documents.names import check_name, is_model_name, is_name
-from gitreg.errors import ConflictError, UsageError
+from gitreg.documents.names import check_name, is_model_name, is_name, shown
+from gitreg.errors import ConflictError, InvalidDocumentError, UsageError
 from gitreg.storage import credentials
 
 LEGACY_STAGES = {"Staging": "staging", "Production": "production"}
@@ -316,13 +324,18 @@ def plan(snap: Snapshot, uri: str, source: Sequence[SourceModel], mapping: Mappi
         planned.names[model.name] = name
         if snap.model(name) is None:
             snap.check_place(name)
-            planned.models[name] = Model(name=name, description=model.description, labels=_labels(model.tags))
-            planned.skipped += [
-                f"model {model.name!r}: tag {key!r} is no label gitreg accepts (key or value), and a model "
-                "keeps labels only"
-                for key in model.tags
-                if key not in _labels(model.tags)
-            ]
+            origin: dict[str, Any] = {"name": model.name}
+            if model.tags:
+                origin["tags"] = dict(model.tags)
+            description = _fitted(model.description, origin, planned.flagged, f"model {name}", "origin")
+            made = Model(name=name, description=description, labels=_labels(model.tags), origin={"mlflow": origin})
+            try:
+                manifest.render(made, layout.model_path(snap.models_dir, name))
+            except (InvalidDocumentError, UsageError) as exc:
+                planned.skipped.append(f"model {model.name!r}: {exc}")
+                del planned.names[model.name]
+                continue
+            planned.models[name] = made
         _plan_versions(snap, planned, shown_uri, model, name, who)
         _plan_pointers(snap, planned, model, name, mapping)
     return planned
@@ -352,7 +365,14 @@ def _plan_versions(snap: Snapshot, planned: _Plan, uri: str, model: SourceModel,
         params: dict[str, Any] = {}
         if v.run is not None:
             lineage["experiment_id"] = v.run["experiment_id"]
-            metrics, params = dict(v.run["metrics"]), dict(v.run["params"])
+            metrics, kept = _metrics(v.run["metrics"])
+            params = dict(v.run["params"])
+            if kept:
+                lineage["metrics"] = kept
+                planned.flagged.append(
+                    f"{name} {version}: metric(s) {', '.join(map(repr, kept))} kept in lineage.mlflow.metrics "
+                    "only: a name outside gitreg's metric names, or a value that is not finite"
+                )
             if v.run["deleted"]:
                 lineage["run_deleted"] = True
                 planned.flagged.append(f"{name} {version}: its run {v.run_id} was deleted in MLflow")
@@ -362,22 +382,58 @@ def _plan_versions(snap: Snapshot, planned: _Plan, uri: str, model: SourceModel,
         archived = v.stage == "Archived" and v.number not in aliased
         if v.stage == "Archived" and not archived:
             planned.flagged.append(f"{name} {version}: Archived in MLflow but an alias names it: kept active")
+        description = _fitted(v.description, lineage, planned.flagged, f"{name} {version}", "lineage")
         document = ModelVersion(
             model=name,
             version=version,
             created_at=timestamp(v.created),
             created_by=_identity(v.user, who),
             artifact=Artifact(v.download.rstrip("/").rsplit("/", 1)[-1] or "model", "0" * 32, 0, snap.config.remote),
-            metrics={k: x for k, x in metrics.items() if _KEY.match(k)},
-            params={k: x for k, x in params.items() if _KEY.match(k)},
+            metrics=metrics,
+            params=params,
             labels=_labels(v.tags),
-            description=v.description,
+            description=description,
             lineage={"run": {"id": v.run_id, "system": "mlflow"}, "mlflow": lineage}
             if v.run_id
             else {"mlflow": lineage},
             status="archived" if archived else "active",
         )
+        try:  # what MLflow allows beyond what a manifest holds, caught before a byte is downloaded
+            manifest.version_files(snap.models_dir, document)
+        except (InvalidDocumentError, UsageError) as exc:
+            planned.skipped.append(f"{model.name} {v.number}: {exc}")
+            continue
         planned.versions.append(document)
+
+
+def _fitted(text: str, record: dict[str, Any], flagged: list[str], what: str, where: str) -> str:
+    """A description as a manifest's field holds it: a longer one is kept
+    whole in ``record`` (``lineage.mlflow`` or ``origin.mlflow``), its start
+    in the field."""
+    if len(text) <= TEXT_MAX:
+        return text
+    record["description"] = text
+    flagged.append(
+        f"{what}: its description is {len(text):,} characters: the first {TEXT_MAX:,} in description, "
+        f"the whole in {where}.mlflow.description"
+    )
+    return text[:TEXT_MAX]
+
+
+def _metrics(found: Mapping[str, float]) -> tuple[dict[str, float], dict[str, float | str]]:
+    """A run's metrics split: those a manifest's ``metrics`` holds, and the
+    rest as ``lineage.mlflow.metrics`` keeps them (a value that is not
+    finite as NaN, Infinity or -Infinity)."""
+    fits: dict[str, float] = {}
+    kept: dict[str, float | str] = {}
+    for key, value in found.items():
+        if math.isfinite(value) and _KEY.match(key):
+            fits[key] = value
+        elif math.isfinite(value):
+            kept[key] = value
+        else:
+            kept[key] = "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
+    return fits, kept
 
 
 def _plan_pointers(snap: Snapshot, planned: _Plan, model: SourceModel, name: str, mapping: Mapping[str, str]) -> None:
@@ -589,6 +645,12 @@ def import_mlflow(
                         f"{_first_line(exc)}; nothing was imported"
                     ) from None
             signature, example, notes = described(Path(path))
+            if signature is not None:
+                try:
+                    manifest.version_files(snap.models_dir, replace(document, signature=signature))
+                except (InvalidDocumentError, UsageError) as exc:
+                    notes.append(f"its MLmodel signature does not fit the manifest ({exc}): left in the artifact")
+                    signature = None
             planned.flagged += [f"{document.model} {document.version}: {note}" for note in notes]
             artifact = store.push(store.prepare(artifacts.check_source(path)))
             stored[(document.model, document.version)] = (artifact, signature, example)
@@ -618,6 +680,16 @@ def compare(snap: Snapshot, uri: str, models: Sequence[str], mapping: Mapping[st
     for model in read(uri, models):
         name = gitreg_name(model.name)
         pointers = snap.pointers(name) if is_model_name(name) else {}
+        document = snap.model(name) if is_model_name(name) else None
+        record = document.origin.get("mlflow") if document is not None else None
+        if document is not None and isinstance(record, Mapping) and record.get("name") == model.name:
+            whole = record.get("description", document.description)  # a model.yaml the import wrote
+            if whole != model.description:
+                found.append(f"{name} description: {shown(whole)} here, {shown(model.description)} in MLflow")
+            if dict(record.get("tags", {})) != dict(model.tags):
+                found.append(
+                    f"{name} tags: {shown(dict(record.get('tags', {})))} here, {shown(dict(model.tags))} in MLflow"
+                )
         for v in model.versions:
             version = f"{v.number}.0.0"
             mine = snap.version(name, version) if is_model_name(name) else None
@@ -629,8 +701,8 @@ def compare(snap: Snapshot, uri: str, models: Sequence[str], mapping: Mapping[st
             stage = mapping.get(alias, alias.lower())
             held = pointers.get(stage)
             if held is None or held.version != f"{number}.0.0":
-                shown = held.version if held else "nothing"
-                found.append(f"{name} alias {alias}: MLflow names {number}, {stage} here holds {shown}")
+                holder = held.version if held else "nothing"
+                found.append(f"{name} alias {alias}: MLflow names {number}, {stage} here holds {holder}")
     return tuple(found)
 
 
@@ -642,19 +714,19 @@ def _field_differences(mine: ModelVersion, model: str, v: SourceVersion) -> Iter
         "lineage.mlflow.version": (mark.get("version"), v.number),
         "lineage.mlflow.run_id": (mark.get("run_id", ""), v.run_id),
         "lineage.mlflow.tags": (dict(mark.get("tags", {})), dict(v.tags)),
-        "description": (mine.description, v.description),
+        "description": (mark.get("description", mine.description), v.description),
         "labels": (dict(mine.labels), _labels(v.tags)),
         "created_at": (mine.created_at, timestamp(v.created)),
     }
     if v.run is not None:
-        metrics = {k: x for k, x in v.run["metrics"].items() if _KEY.match(k)}
-        params = {k: x for k, x in v.run["params"].items() if _KEY.match(k)}
+        metrics, kept = _metrics(v.run["metrics"])
         expected["metrics"] = (dict(mine.metrics), metrics)
-        expected["params"] = (dict(mine.params), params)
+        expected["lineage.mlflow.metrics"] = (dict(mark.get("metrics", {})), kept)
+        expected["params"] = (dict(mine.params), dict(v.run["params"]))
         expected["lineage.mlflow.run_deleted"] = (mark.get("run_deleted", False), v.run["deleted"])
     for what, (here, there) in expected.items():
         if here != there:
-            yield f"{what}: {here!r} here, {there!r} in MLflow"
+            yield f"{what}: {shown(here)} here, {shown(there)} in MLflow"
 
 
 def _imported(snap: Snapshot) -> frozenset[tuple[str, int]]:
