@@ -909,6 +909,8 @@ def mlflow_json(r: MlflowReport) -> dict[str, Any]:
         "models": [{"mlflow": a, "model": b} for a, b in r.models],
         "versions": [{"model": m, "version": v, "mlflow_version": n} for m, v, n in r.versions],
         "pointers": [{"model": m, "stage": s, "version": v, "from": f} for m, s, v, f in r.pointers],
+        "released": [{"model": m, "stage": s, "version": v, "why": w} for m, s, v, w in r.released],
+        "archived": [{"model": m, "version": v} for m, v in r.archived],
         "stages_added": list(r.stages_added),
         "skipped": list(r.skipped),
         "flagged": list(r.flagged),
@@ -925,6 +927,8 @@ def mlflow_text(r: MlflowReport, dry_run: bool) -> str:
     lines += [f"  model {a!r} -> {b}" for a, b in r.models if a != b]
     lines += [f"  {m} {v}  (MLflow version {n})" for m, v, n in r.versions]
     lines += [f"  {m} {s} -> {v}  ({f})" for m, s, v, f in r.pointers]
+    lines += [f"  {m} {s}: {v} released  ({w})" for m, s, v, w in r.released]
+    lines += [f"  {m} {v}: archived  (MLflow stage Archived)" for m, v in r.archived]
     if r.stages_added:
         lines.append(f"Stages added to the configuration: {', '.join(r.stages_added)}")
     lines += [f"Flagged: {f}" for f in r.flagged]

@@ -6,7 +6,9 @@ tests as a script, so MLflow's warnings stay in its process):
 FOLDER/mlflow.db (sqlite) and FOLDER/artifacts: three models, 12 versions,
 aliases, legacy stages, tags, descriptions, a version whose run was deleted,
 file and folder artifacts. ``--more`` adds one version to "Fraud Detector"
-(a source that gained a version since the last import); ``--odd`` adds a
+(a source that gained a version since the last import); ``--moved``, after
+it, moves the holders on (an alias removed, one moved, the Production
+version archived); ``--odd`` adds a
 model whose values reach MLflow's own limits, past what a manifest's fields
 hold (long texts and tags, metric names with spaces, NaN and infinite
 metrics, parameters with spaces in their names; and a version whose tags
@@ -73,6 +75,12 @@ def version(model: str, experiment: str, number: int, folder: bool = False, **ta
 if "--more" in sys.argv:
     experiment = client.get_experiment_by_name("fraud").experiment_id
     version("Fraud Detector", experiment, 9, owner="bob")
+    sys.exit(0)
+
+if "--moved" in sys.argv:  # after --more: the holders move on
+    client.delete_registered_model_alias("Fraud Detector", "challenger")
+    client.transition_model_version_stage("Fraud Detector", "2", "Archived")  # Production has no holder now
+    client.set_registered_model_alias("Fraud Detector", "champion", "6")
     sys.exit(0)
 
 if "--odd" in sys.argv:

@@ -213,6 +213,31 @@ def test_the_import_follows_the_source_and_dry_runs_write_nothing(registry: Path
     done = api.import_mlflow(uri, registry=registry)
     assert ("fraud-detector", "6.0.0", 6) in done.versions and done.already == 4
     assert api.show("fraud-detector@6.0.0", registry=registry).labels == {"owner": "bob"}
+    # the holders move on in MLflow: the next run mirrors them, and --verify agrees
+    build_source(tmp_path / "mlflow", "--moved")
+    moved = json.loads(cli("import", "--from", "mlflow", uri, "--verify", "--json", "-R", registry).stdout)
+    assert moved["versions"] == [] and moved["differences"] == [], moved
+    assert [(p["stage"], p["version"]) for p in moved["pointers"]] == [("champion", "6.0.0")]
+    released = {(r["stage"], r["version"], r["why"]) for r in moved["released"]}
+    assert released == {
+        ("challenger", "5.0.0", "MLflow no longer has alias challenger"),
+        ("production", "2.0.0", "MLflow no longer has stage Production"),
+    }
+    assert moved["archived"] == [{"model": "fraud-detector", "version": "2.0.0"}]
+    fraud = api.list_models(registry=registry)[1]
+    assert fraud.name == "fraud-detector" and dict(fraud.stages) == {"staging": "4.0.0", "champion": "6.0.0"}
+    assert api.show("fraud-detector@2.0.0", registry=registry).status == "archived"
+    history = api.history("fraud-detector", stage="production", registry=registry)
+    assert (history[0].previous, history[0].version) == ("2.0.0", None)
+    assert cli("check", "-R", registry).exit_code == 0
+    # a pointer a mapping set is not released by a run that maps the alias elsewhere
+    api.promote("fraud-detector", "4.0.0", to="production", registry=registry)
+    before = state(registry)
+    mapped = json.loads(
+        cli("import", "--from", "mlflow", uri, "--stage-map", "champion=production", "--json", "-R", registry).stdout
+    )
+    assert mapped["released"] == [] and state(registry) != before
+    assert any("set from MLflow's alias champion, which this run maps to another stage" in f for f in mapped["flagged"])
 
 
 @pytest.fixture

@@ -36,7 +36,12 @@ History is replayed in time order: one commit per version, dated at its
 creation in MLflow and authored by its MLflow user; a commit per legacy
 stage holder, dated at the version's last update; aliases last, dated now
 (MLflow keeps no history of aliases or stage transitions). A run imports
-only what the registry does not have yet, so a second run writes nothing.
+only what the registry does not have yet, so a second run writes nothing;
+after MLflow moved on it mirrors the holders (an import's pointer whose
+alias or legacy stage MLflow dropped is released; one moved here since is
+left alone) and archives what MLflow archived. Edits of versions already
+imported are reported by ``compare``, never applied: a manifest's core
+never changes.
 """
 
 from __future__ import annotations
@@ -62,6 +67,7 @@ from gitreg.documents.inputs import KEY_PATTERN, TEXT_MAX
 from gitreg.documents.manifest import Artifact, Model, ModelVersion, RegistryConfig, StagePointer
 from gitreg.documents.names import check_name, is_model_name, is_name, shown
 from gitreg.errors import ConflictError, InvalidDocumentError, UsageError
+from gitreg.operations import lifecycle
 from gitreg.storage import credentials
 
 LEGACY_STAGES = {"Staging": "staging", "Production": "production"}
@@ -105,6 +111,8 @@ class Report:
     models: tuple[tuple[str, str], ...]  # (MLflow name, gitreg name)
     versions: tuple[tuple[str, str, int], ...]  # (model, gitreg version, MLflow version) imported
     pointers: tuple[tuple[str, str, str, str], ...]  # (model, stage, version, from: "alias X" | "stage X")
+    released: tuple[tuple[str, str, str, str], ...]  # (model, stage, version, why): an import's pointer MLflow dropped
+    archived: tuple[tuple[str, str], ...]  # (model, version) imported before, Archived in MLflow since
     stages_added: tuple[str, ...]
     skipped: tuple[str, ...]  # what was not imported, and why
     flagged: tuple[str, ...]  # imported, with something to know
@@ -126,6 +134,8 @@ class _Plan:
     models: dict[str, Model] = field(default_factory=dict)  # new model.yaml files
     versions: list[ModelVersion] = field(default_factory=list)  # their commits are dated and authored as created
     pointers: list[tuple[StagePointer, float, str]] = field(default_factory=list)  # (pointer, when, from)
+    released: list[tuple[StagePointer, str]] = field(default_factory=list)  # pointers to remove, and why
+    archived: list[ModelVersion] = field(default_factory=list)  # versions imported before, Archived in MLflow since
     skipped: list[str] = field(default_factory=list)
     flagged: list[str] = field(default_factory=list)
     already: int = 0
@@ -338,6 +348,7 @@ def plan(snap: Snapshot, uri: str, source: Sequence[SourceModel], mapping: Mappi
             planned.models[name] = made
         _plan_versions(snap, planned, shown_uri, model, name, who)
         _plan_pointers(snap, planned, model, name, mapping)
+        _keep_held(snap, planned, name)
     return planned
 
 
@@ -350,6 +361,8 @@ def _plan_versions(snap: Snapshot, planned: _Plan, uri: str, model: SourceModel,
             mark = existing.lineage.get("mlflow")
             if isinstance(mark, Mapping) and mark.get("model") == model.name and mark.get("version") == v.number:
                 planned.already += 1
+                if v.stage == "Archived" and v.number not in aliased and existing.status == "active":
+                    planned.archived.append(existing)
             else:
                 planned.skipped.append(f"{model.name} {v.number}: {name} {version} exists here, not from MLflow")
             continue
@@ -436,14 +449,19 @@ def _metrics(found: Mapping[str, float]) -> tuple[dict[str, float], dict[str, fl
     return fits, kept
 
 
-def _plan_pointers(snap: Snapshot, planned: _Plan, model: SourceModel, name: str, mapping: Mapping[str, str]) -> None:
-    wanted: dict[str, tuple[SourceVersion, str, float]] = {}  # stage -> (version, from, when)
+def _wanted(
+    model: SourceModel, name: str, mapping: Mapping[str, str], notes: list[str], skipped: list[str]
+) -> dict[str, tuple[SourceVersion, str, float]]:
+    """{stage: (version, from "alias X" | "stage X", when)}: the holders
+    MLflow's aliases and legacy stages name now, with ``notes`` on the
+    choices made and what ``skipped`` could not be a pointer."""
+    wanted: dict[str, tuple[SourceVersion, str, float]] = {}
     for v in sorted(model.versions, key=lambda v: v.updated):
         stage = mapping.get(v.stage, LEGACY_STAGES.get(v.stage))
         if stage is None:
             continue
         if stage in wanted:
-            planned.flagged.append(
+            notes.append(
                 f"{name}: {wanted[stage][0].number} and {v.number} are both {v.stage} in MLflow; "
                 f"{stage} goes to the latest updated, {v.number}.0.0"
             )
@@ -453,16 +471,62 @@ def _plan_pointers(snap: Snapshot, planned: _Plan, model: SourceModel, name: str
     for alias, number in sorted(model.aliases.items()):
         stage = mapping.get(alias, alias.lower())
         if number not in by_number:
-            planned.skipped.append(f"{name}: alias {alias!r} names version {number}, which MLflow does not list")
+            skipped.append(f"{name}: alias {alias!r} names version {number}, which MLflow does not list")
             continue
         if not is_name(stage):
-            planned.skipped.append(f"{name}: alias {alias!r} (version {number}): not a stage name gitreg accepts")
+            skipped.append(f"{name}: alias {alias!r} (version {number}): not a stage name gitreg accepts")
             continue
         if stage in wanted and wanted[stage][1].startswith("stage"):
-            planned.flagged.append(
-                f"{name}: alias {alias} takes {stage} over MLflow's legacy stage {wanted[stage][1][6:]}"
-            )
+            notes.append(f"{name}: alias {alias} takes {stage} over MLflow's legacy stage {wanted[stage][1][6:]}")
         wanted[stage] = (by_number[number], f"alias {alias}", now)
+    return wanted
+
+
+def _left(model: SourceModel, current: Mapping[str, StagePointer], wanted: Mapping[str, object]) -> list[StagePointer]:
+    """The pointers an import set (their reason says so) that MLflow no
+    longer backs: it removed the alias, or moved every version out of the
+    legacy stage. A pointer moved here since is not the import's; one whose
+    alias MLflow still has, mapped to another stage by this run's
+    ``stage_map``, is left as it is (flagged)."""
+    return [
+        pointer
+        for stage, pointer in sorted(current.items())
+        if stage not in wanted and pointer.reason.startswith(_REASON) and not _backed(model, pointer)
+    ]
+
+
+def _backed(model: SourceModel, pointer: StagePointer) -> bool:
+    """Whether the alias or legacy stage that set ``pointer`` is still in MLflow."""
+    origin = pointer.reason.removeprefix(_REASON).removesuffix(")")
+    kind, _, what = origin.partition(" ")
+    if kind == "alias":
+        return what in model.aliases
+    return any(v.stage == what for v in model.versions)
+
+
+_REASON = "imported from MLflow ("
+
+
+def _keep_held(snap: Snapshot, planned: _Plan, name: str) -> None:
+    """A version MLflow archived since the import is archived here too,
+    unless it still holds a stage here once this run's pointers moved."""
+    held = {stage: p.version for stage, p in snap.pointers(name).items()}
+    held |= {p.stage: p.version for p, _, _ in planned.pointers if p.model == name}
+    for p, _ in planned.released:
+        if p.model == name:
+            held.pop(p.stage, None)
+    for document in [d for d in planned.archived if d.model == name]:
+        stages = sorted(stage for stage, version in held.items() if version == document.version)
+        if stages:
+            planned.archived.remove(document)
+            planned.flagged.append(
+                f"{name} {document.version}: Archived in MLflow since the import, but holds {', '.join(stages)} "
+                "here: left active"
+            )
+
+
+def _plan_pointers(snap: Snapshot, planned: _Plan, model: SourceModel, name: str, mapping: Mapping[str, str]) -> None:
+    wanted = _wanted(model, name, mapping, planned.flagged, planned.skipped)
     current = snap.pointers(name)
     for stage, (v, origin, when) in sorted(wanted.items(), key=lambda item: item[1][2]):
         version = f"{v.number}.0.0"
@@ -472,7 +536,16 @@ def _plan_pointers(snap: Snapshot, planned: _Plan, model: SourceModel, name: str
             planned.config = replace(planned.config, stages=(*planned.config.stages, stage))
             planned.stages_added.append(stage)
         pointer = StagePointer(name, stage, version, timestamp(when), _identity(v.user, "MLflow <mlflow@mlflow>"))
-        planned.pointers.append((replace(pointer, reason=f"imported from MLflow ({origin})"), when, origin))
+        planned.pointers.append((replace(pointer, reason=f"{_REASON}{origin})"), when, origin))
+    for pointer in _left(model, current, wanted):
+        origin = pointer.reason.removeprefix(_REASON).removesuffix(")")
+        planned.released.append((pointer, f"MLflow no longer has {origin}"))
+    planned.flagged += [
+        f"{name} {stage}: holds {p.version}, set from MLflow's {p.reason.removeprefix(_REASON).removesuffix(')')}, "
+        "which this run maps to another stage: left as it is (give the --stage-map of the import that set it)"
+        for stage, p in sorted(current.items())
+        if stage not in wanted and p.reason.startswith(_REASON) and _backed(model, p)
+    ]
 
 
 # -- what the model's MLmodel file says --------------------------------------------
@@ -544,12 +617,11 @@ def _changes(snap: Snapshot, planned: _Plan, stored: Stored, uri: str) -> Change
         held = snap.pointers(pointer.model).get(pointer.stage)
         if held is not None and held.version != pointer.version:
             unassign = tags.TagEvent("unassign", pointer.model, stage=pointer.stage)
-            specs.append(TagSpec(unassign, held.version, snap.registration_commit(pointer.model, held.version)))
+            specs += _at_registration(snap, unassign, held.version)
         if (pointer.model, pointer.version) in new:
             on_registration.setdefault((pointer.model, pointer.version), []).append(TagSpec(assign, pointer.version))
         else:
-            registered = snap.registration_commit(pointer.model, pointer.version)
-            specs.append(TagSpec(assign, pointer.version, registered))
+            specs += _at_registration(snap, assign, pointer.version)
         pointer_tags.append(specs)
     parts: list[Change] = []
     first: dict[str, bytes | None] = {}
@@ -592,10 +664,32 @@ def _changes(snap: Snapshot, planned: _Plan, stored: Stored, uri: str) -> Change
         trailers |= {"Gitreg-Stage": pointer.stage, "Gitreg-Reason": f"MLflow {origin}"}
         summary = f"Import {pointer.model} {pointer.stage}: {pointer.version} (MLflow {origin})"
         parts.append(Change(files, summary, trailers, tags=specs, when=when))
+    for pointer, why in planned.released:
+        files = dict(first) | {layout.stage_path(snap.models_dir, pointer.model, pointer.stage): None}
+        first = {}
+        trailers = trail | {"Gitreg-Model": pointer.model, "Gitreg-Stage": pointer.stage}
+        trailers |= {"Gitreg-From": pointer.version, "Gitreg-Reason": why}
+        unassign = tags.TagEvent("unassign", pointer.model, stage=pointer.stage)
+        summary = f"Import {pointer.model} {pointer.stage}: released {pointer.version} ({why})"
+        parts.append(Change(files, summary, trailers, tags=_at_registration(snap, unassign, pointer.version)))
+    for document in planned.archived:
+        path, data, specs = lifecycle.status_change(snap, document, "archived")
+        files = dict(first) | {path: data}
+        first = {}
+        trailers = trail | {"Gitreg-Model": document.model, "Gitreg-Version": document.version}
+        summary = f"Import {document.model} {document.version}: archived (MLflow stage Archived)"
+        parts.append(Change(files, summary, trailers | {"Gitreg-Reason": "MLflow stage Archived"}, tags=specs))
     if first:  # only new model.yaml files or stages: nothing else to import
         parts.append(Change(first, "Import from MLflow", trail))
     *before, last = parts
     return replace(last, before=tuple(before))
+
+
+def _at_registration(snap: Snapshot, event: tags.TagEvent, version: str) -> list[TagSpec]:
+    """``event``'s GTO tag at the registration commit of ``version`` (none
+    when that commit cannot be found: the tag would land elsewhere)."""
+    registered = snap.registration_commit(event.model, version)
+    return [TagSpec(event, version, registered)] if registered is not None else []
 
 
 def import_mlflow(
@@ -620,7 +714,14 @@ def import_mlflow(
     snap = registry.snapshot()
     source = read(uri, models, _imported(snap))
     planned = plan(snap, uri, source, chosen, who)
-    if dry_run or not (planned.versions or planned.pointers or planned.models or planned.stages_added):
+    if dry_run or not (
+        planned.versions
+        or planned.pointers
+        or planned.released
+        or planned.archived
+        or planned.models
+        or planned.stages_added
+    ):
         report = _report(uri, planned)
         return replace(report, differences=compare(registry.snapshot(), uri, models, chosen)) if verify else report
     by_name = {gitreg_name(m.name): m for m in source}
@@ -673,9 +774,10 @@ def import_mlflow(
 
 def compare(snap: Snapshot, uri: str, models: Sequence[str], mapping: Mapping[str, str]) -> tuple[str, ...]:
     """Read the MLflow registry again and say every field where ``snap``
-    differs from it: each version's presence, number, description, tags,
-    labels, run metrics and params, creation time, status; each alias's and
-    legacy stage's holder (empty: they agree)."""
+    differs from it: each model's tags and description; each version's
+    presence, number, description, tags, labels, run metrics and params,
+    creation time, status; each alias's and legacy stage's holder, and a
+    pointer an import set that MLflow no longer backs (empty: they agree)."""
     found: list[str] = []
     for model in read(uri, models):
         name = gitreg_name(model.name)
@@ -696,21 +798,26 @@ def compare(snap: Snapshot, uri: str, models: Sequence[str], mapping: Mapping[st
             if mine is None:
                 found.append(f"{model.name} {v.number}: not in the registry ({name} {version})")
                 continue
-            found += [f"{name} {version} {what}" for what in _field_differences(mine, model.name, v)]
-        for alias, number in model.aliases.items():
-            stage = mapping.get(alias, alias.lower())
+            found += [f"{name} {version} {what}" for what in _field_differences(mine, model, v)]
+        wanted = _wanted(model, name, mapping, [], [])
+        for stage, (v, origin, _) in sorted(wanted.items()):
             held = pointers.get(stage)
-            if held is None or held.version != f"{number}.0.0":
+            if held is None or held.version != f"{v.number}.0.0":
                 holder = held.version if held else "nothing"
-                found.append(f"{name} alias {alias}: MLflow names {number}, {stage} here holds {holder}")
+                found.append(f"{name} {origin}: MLflow names {v.number}, {stage} here holds {holder}")
+        for pointer in _left(model, pointers, wanted):
+            origin = pointer.reason.removeprefix(_REASON).removesuffix(")")
+            found.append(f"{name} {pointer.stage}: holds {pointer.version} here, set from {origin}, gone from MLflow")
     return tuple(found)
 
 
-def _field_differences(mine: ModelVersion, model: str, v: SourceVersion) -> Iterator[str]:
+def _field_differences(mine: ModelVersion, model: SourceModel, v: SourceVersion) -> Iterator[str]:
     mark = mine.lineage.get("mlflow")
     mark = mark if isinstance(mark, Mapping) else {}
+    archived = v.stage == "Archived" and v.number not in model.aliases.values()
     expected: dict[str, tuple[object, object]] = {
-        "lineage.mlflow.model": (mark.get("model"), model),
+        "lineage.mlflow.model": (mark.get("model"), model.name),
+        "status": (mine.status, "archived" if archived else "active"),
         "lineage.mlflow.version": (mark.get("version"), v.number),
         "lineage.mlflow.run_id": (mark.get("run_id", ""), v.run_id),
         "lineage.mlflow.tags": (dict(mark.get("tags", {})), dict(v.tags)),
@@ -744,6 +851,8 @@ def _report(uri: str, planned: _Plan) -> Report:
         models=tuple(sorted(planned.names.items())),
         versions=tuple((d.model, d.version, int(d.version.split(".")[0])) for d in planned.versions),
         pointers=tuple((p.model, p.stage, p.version, origin) for p, _, origin in planned.pointers),
+        released=tuple((p.model, p.stage, p.version, why) for p, why in planned.released),
+        archived=tuple((d.model, d.version) for d in planned.archived),
         stages_added=tuple(planned.stages_added),
         skipped=tuple(planned.skipped),
         flagged=tuple(planned.flagged),

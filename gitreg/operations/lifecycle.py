@@ -236,7 +236,7 @@ def plan_promote(
     if rule is not None and rule.archive_replaced and holder is not None:
         still = [s for s, p in pointers.items() if s != stage and p.version == holder.version]
         if not still:  # the replaced holder keeps no other stage: it is archived with the move
-            path, data, spec = _status_change(snap, holder, "archived")
+            path, data, spec = status_change(snap, holder, "archived")
             files[path] = data
             specs += spec
             plan = dataclasses.replace(plan, archived=holder.version)
@@ -416,7 +416,7 @@ def plan_rollback(
 # -- status --------------------------------------------------------------------
 
 
-def _status_change(snap: Snapshot, document: ModelVersion, status: str) -> tuple[str, bytes, list[TagSpec]]:
+def status_change(snap: Snapshot, document: ModelVersion, status: str) -> tuple[str, bytes, list[TagSpec]]:
     """The version file with ``status``, and GTO's spelling of a version
     taken out of use: its deregistration tag (once)."""
     path, data = manifest.version_file(snap.models_dir, dataclasses.replace(document, status=status))
@@ -445,7 +445,7 @@ def set_status(registry: Registry, model: str, version: str, status: str) -> tup
                 f"{model} {document.version} holds {', '.join(held)}; move the pointer first "
                 f"(promote another version, `gitreg rollback`, `gitreg demote` or `gitreg unassign`)"
             )
-        path, data, specs = _status_change(snap, document, status)
+        path, data, specs = status_change(snap, document, status)
         updated = dataclasses.replace(document, status=status)
         action = "archive" if status == "archived" else "deprecate"
         return Change(
