@@ -1101,7 +1101,15 @@ def verified_json(results: Sequence[Verified]) -> list[dict[str, Any]]:
             "version": r.version,
             "ok": r.ok,
             "problems": [
-                {"path": p.path, "md5": p.oid, "problem": p.problem, "actual": p.actual, "repaired": p.repaired}
+                {
+                    "path": p.path,
+                    "md5": p.oid,
+                    "problem": p.problem,
+                    "digest": p.digest,
+                    "expected": p.expected if p.digest == "sha256" else p.oid,
+                    "actual": p.actual,
+                    "repaired": p.repaired,
+                }
                 for p in r.problems
             ],
         }
@@ -1115,7 +1123,10 @@ def verified_text(results: Sequence[Verified], remote: bool) -> str:
         if r.ok:
             lines.append(f"ok      {r.model} {r.version}")
         for p in r.problems:
-            extra = f" (expected md5 {p.oid}, got {p.actual})" if p.actual else f" (md5 {p.oid})"
+            if p.digest == "sha256":
+                extra = f" (expected sha256 {p.expected}, got {p.actual}; its md5 {p.oid} matches: made to collide)"
+            else:
+                extra = f" (expected md5 {p.oid}, got {p.actual})" if p.actual else f" (md5 {p.oid})"
             state = " -> repaired" if p.repaired else ""
             lines.append(f"{p.problem.upper():9} {r.model} {r.version}: {p.path}{extra}{state}")
     bad = sum(not r.ok for r in results)

@@ -374,6 +374,12 @@ def test_a_gto_registry_in_another_repository_is_replayed(tmp_path: Path, regist
     assert fraud.description == "fraud detector" and fraud.lineage["gto"]["source"] == str(repo.resolve())
     assert api.load_artifact("fraud@1.1.0", registry=registry).read_bytes() == b"second\n" * 500
     assert (api.load_artifact("churn@0.1.0", registry=registry) / "weights.bin").read_bytes() == b"w1" * 1000
+    # the bytes copied here are sealed with SHA-256 as if registered here
+    import hashlib
+
+    assert api.show("fraud@1.1.0", registry=registry).artifact.sha256 == hashlib.sha256(b"second\n" * 500).hexdigest()
+    churn = api.show("churn@0.1.0", registry=registry).artifact
+    assert churn.files is not None and churn.files["weights.bin"] == hashlib.sha256(b"w1" * 1000).hexdigest()
     dates = git(registry, "log", "--format=%at", "-9").split()  # the replayed events, at GTO's times
     assert dates == sorted(dates, reverse=True) and git(registry, "log", "-1", "--format=%an") != ""
     assert cli("check", "-R", registry).exit_code == 0

@@ -4,6 +4,7 @@ and forged."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -101,7 +102,15 @@ def test_a_corrupted_object_is_caught_by_verify_and_pull(
             "version": "1.0.0",
             "ok": False,
             "problems": [
-                {"path": "model.bin", "md5": md5, "problem": "corrupted", "actual": actual, "repaired": False}
+                {
+                    "path": "model.bin",
+                    "md5": md5,
+                    "problem": "corrupted",
+                    "digest": "md5",
+                    "expected": md5,
+                    "actual": actual,
+                    "repaired": False,
+                }
             ],
         }
     ]
@@ -215,3 +224,86 @@ def test_a_folder_of_thousands_of_files(registry: Path, tmp_path: Path) -> None:
     pulled = api.pull("shards@1.0.0", output=tmp_path / "copy", registry=registry)
     assert tree(pulled) == tree(folder)
     assert all(v.ok for v in api.verify("shards", remote=True, registry=registry))
+
+
+# Two different 128-byte blocks with one md5 (Wang et al., 2004); an identical
+# suffix keeps them colliding, md5 being a Merkle-Damgard hash.
+COLLIDING = (
+    bytes.fromhex(
+        "d131dd02c5e6eec4693d9a0698aff95c2fcab58712467eab4004583eb8fb7f8955ad340609f4b30283e488832571415a"
+        "085125e8f7cdc99fd91dbdf280373c5bd8823e3156348f5bae6dacd436c919c6dd53e2b487da03fd02396306d248cda0"
+        "e99f33420f577ee8ce54b67080a80d1ec69821bcb6a8839396f9652b6ff72a70"
+    ),
+    bytes.fromhex(
+        "d131dd02c5e6eec4693d9a0698aff95c2fcab50712467eab4004583eb8fb7f8955ad340609f4b30283e4888325f1415a"
+        "085125e8f7cdc99fd91dbd7280373c5bd8823e3156348f5bae6dacd436c919c6dd53e23487da03fd02396306d248cda0"
+        "e99f33420f577ee8ce54b67080280d1ec69821bcb6a8839396f965ab6ff72a70"
+    ),
+)
+
+
+def swap_in(obj: Path, data: bytes) -> None:
+    obj.chmod(0o644)
+    obj.write_bytes(data)
+
+
+def test_sha256_is_recorded_beside_md5(registry: Path, stored: dict[str, Path]) -> None:
+    """Every new manifest records SHA-256: a file's, and a folder's per file
+    and over its files (docs/design.md)."""
+    fraud = api.show("fraud@1.0.0", registry=registry).artifact
+    assert fraud.sha256 == hashlib.sha256(stored["file"].read_bytes()).hexdigest() and fraud.files is None
+    bert = api.show("bert@1.0.0", registry=registry).artifact
+    expected = {
+        p.relative_to(stored["folder"]).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in stored["folder"].rglob("*")
+        if p.is_file()
+    }
+    assert dict(bert.files or {}) == expected
+    listed = json.dumps(sorted(expected.items()), separators=(",", ":")).encode()
+    assert bert.sha256 == hashlib.sha256(listed).hexdigest()
+
+
+def test_bytes_made_to_collide_with_md5_are_refused(registry: Path, tmp_path: Path, cli: Cli) -> None:
+    """A remote object swapped for other bytes with the same md5 passed
+    every check DVC makes; SHA-256 catches it in `pull` and `verify --remote`,
+    for a file and for a file inside a folder."""
+    good, evil = (block + b"the same suffix\n" * 100 for block in COLLIDING)
+    assert hashlib.md5(good, usedforsecurity=False).digest() == hashlib.md5(evil, usedforsecurity=False).digest()
+    (tmp_path / "model.bin").write_bytes(good)
+    folder = tmp_path / "bundle"
+    folder.mkdir()
+    (folder / "weights.bin").write_bytes(good)
+    (folder / "config.json").write_text("{}")
+    api.register("fraud", tmp_path / "model.bin", registry=registry)
+    api.register("bundle", folder, registry=registry)
+    md5 = hashlib.md5(good, usedforsecurity=False).hexdigest()
+    swap_in(object_path(registry, md5), evil)  # one object serves both: the file and the folder's member
+    forget_cache(registry)
+    for ref, where in (("fraud@1.0.0", "model.bin"), ("bundle@1.0.0", "bundle/weights.bin")):
+        error = cli("pull", ref, "-o", tmp_path / "out", "-R", registry, code=1).stderr
+        assert error.startswith(f"gitreg: error: sha256 mismatch for {where}: expected ") and error.count("\n") == 1
+        assert "md5 matches" in error and not (tmp_path / "out").exists()
+        forget_cache(registry)
+    out = cli("verify", "--remote", "-R", registry, code=1).stdout
+    assert f"CORRUPTED fraud 1.0.0: model.bin (expected sha256 {hashlib.sha256(good).hexdigest()}, got " in out
+    assert "CORRUPTED bundle 1.0.0: bundle/weights.bin (expected sha256" in out
+    report = json.loads(cli("verify", "fraud", "--remote", "--json", "-R", registry, code=1).stdout)
+    problem = report[0]["problems"][0]
+    assert problem["digest"] == "sha256" and problem["actual"] == hashlib.sha256(evil).hexdigest()
+    swap_in(object_path(registry, md5), good)
+    assert "0 with problems" in cli("verify", "--remote", "-R", registry).stdout
+    api.pull("bundle@1.0.0", output=tmp_path / "bundle-back", registry=registry)
+    assert tree(tmp_path / "bundle-back") == tree(folder)
+
+
+def test_a_manifest_from_before_sha256_still_pulls(registry: Path, stored: dict[str, Path], tmp_path: Path) -> None:
+    """Versions registered before gitreg recorded SHA-256 are checked by md5, as they were."""
+    from gitreg.storage import artifacts
+
+    older = dataclasses.replace(api.show("fraud@1.0.0", registry=registry).artifact, sha256=None)
+    assert "sha256" not in older.to_doc()
+    store = artifacts.Store(registry, "storage")
+    forget_cache(registry)
+    store.pull(older, tmp_path / "older.bin")
+    assert (tmp_path / "older.bin").read_bytes() == stored["file"].read_bytes()
+    assert store.verify(older, deep=True) == []

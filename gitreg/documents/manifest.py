@@ -6,6 +6,8 @@ they are written (``render``); the rest of the code only sees these types.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -325,6 +327,17 @@ class Model:
         return doc
 
 
+FILES_LISTED = 1000  # a folder of more files records only its folder_sha256 (a manifest stays small)
+
+
+def folder_sha256(files: Mapping[str, str]) -> str:
+    """A folder's SHA-256: of the JSON text ``[["relpath","sha256"],...]``
+    of its files sorted by path (no spaces, UTF-8). It changes when any
+    file's bytes, name, or presence does."""
+    listed = json.dumps(sorted(files.items()), separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(listed.encode("utf-8")).hexdigest()
+
+
 @dataclass(frozen=True)
 class Artifact:
     path: str
@@ -332,6 +345,11 @@ class Artifact:
     size: int
     remote: str
     nfiles: int | None = None
+    # SHA-256 beside DVC's md5 (which is not collision-resistant): a file's
+    # digest, or a folder's (``folder_sha256`` of its files' digests)
+    sha256: str | None = None
+    # a folder's files and their SHA-256, when it has at most FILES_LISTED
+    files: Mapping[str, str] | None = None
 
     @property
     def is_dir(self) -> bool:
@@ -339,13 +357,27 @@ class Artifact:
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> Artifact:
-        return cls(doc["path"], doc["md5"], doc["size"], doc["remote"], doc.get("nfiles"))
+        files = doc.get("files")
+        return cls(
+            doc["path"],
+            doc["md5"],
+            doc["size"],
+            doc["remote"],
+            doc.get("nfiles"),
+            doc.get("sha256"),
+            _frozen(files) if files is not None else None,
+        )
 
     def to_doc(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {"path": self.path, "hash": "md5", "md5": self.md5, "size": self.size}
+        doc: dict[str, Any] = {"path": self.path, "hash": "md5", "md5": self.md5}
+        if self.sha256 is not None:
+            doc["sha256"] = self.sha256
+        doc["size"] = self.size
         if self.nfiles is not None:
             doc["nfiles"] = self.nfiles
         doc["remote"] = self.remote
+        if self.files is not None:
+            doc["files"] = dict(self.files)
         return doc
 
     def dvc_file(self, folder: str = "") -> str:

@@ -34,7 +34,7 @@ again.)
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -132,8 +132,10 @@ def _replayed(snap: Snapshot, origin: str) -> frozenset[str]:
     )
 
 
-def replay(snap: Snapshot, src: Repo, source: str) -> _Replay:
-    """The commits that replay ``src``'s GTO events on ``snap`` (pure)."""
+def replay(snap: Snapshot, src: Repo, source: str, sealed: Mapping[tuple[str, str], Artifact] | None = None) -> _Replay:
+    """The commits that replay ``src``'s GTO events on ``snap`` (pure);
+    ``sealed``: the artifacts, with their SHA-256, of versions whose bytes
+    were copied here."""
     found, unreadable = adopt.gto_tags(src)
     state = _Replay(snap.config, origin=source, replayed=_replayed(snap, source))
     state.skipped += [f"tag {name}: not a name gitreg accepts" for name in unreadable]
@@ -168,6 +170,7 @@ def replay(snap: Snapshot, src: Repo, source: str) -> _Replay:
             if isinstance(artifact, str):
                 state.skipped.append(f"{model} v{version}: {artifact}")
                 continue
+            artifact = (sealed or {}).get((model, version), artifact)
             annotated = adopt.annotation(src, tag.target, model) or {}
             description = annotated.get("desc") or annotated.get("description") or ""
             document = ModelVersion(
@@ -312,15 +315,17 @@ def _retire(snap: Snapshot, state: _Replay, tag: tags.Found, version: str, when:
 
 def _copy(
     snap: Snapshot, registry: Registry, src: Repo, source: str, state: _Replay, scratch: Path
-) -> tuple[int, dict[tuple[str, str], str]]:
+) -> tuple[int, dict[tuple[str, str], str], dict[tuple[str, str], Artifact]]:
     """Copy each new version's objects from the source's DVC remote; the
-    count copied, and why a version's bytes could not be had."""
+    count copied, why a version's bytes could not be had, and the artifacts
+    with their SHA-256 (read back from this registry's remote)."""
     from gitreg.storage import artifacts
 
     target = artifacts.Store(registry.dvc_root(snap), snap.config.remote)
     stores: dict[tuple[str, str], artifacts.Store] = {}
     copied = 0
     failed: dict[tuple[str, str], str] = {}
+    sealed: dict[tuple[str, str], Artifact] = {}
     local = Path(source) if Path(source).is_dir() else None
     for key in state.imported:
         document = state.documents[key]
@@ -351,7 +356,9 @@ def _copy(
             copied += len(stores[slot].copy_to(target, document.artifact))
         except GitregError as exc:
             failed[key] = f"its bytes could not be copied from {credentials.redact(chosen['url'])}: {exc}"
-    return copied, failed
+            continue
+        sealed[key] = target.sealed(document.artifact)
+    return copied, failed, sealed
 
 
 def compare(snap: Snapshot, src: Repo, source: str) -> tuple[str, ...]:
@@ -412,13 +419,13 @@ def import_gto(registry: Registry, source: str, *, dry_run: bool = False, verify
         if dry_run or not state.parts:
             report = _report(shown, state)
             return replace(report, differences=compare(snap, src, origin)) if verify else report
-        copied, failed = _copy(snap, registry, src, source, state, Path(scratch))
+        copied, failed, sealed = _copy(snap, registry, src, source, state, Path(scratch))
         if failed:
             reasons = "; ".join(f"{m} {v}: {why}" for (m, v), why in list(failed.items())[:3])
             raise ConflictError(f"cannot import from {shown}: {reasons}; nothing was imported")
 
         def build(tip: Snapshot) -> Change:
-            again = replay(tip, src, origin)
+            again = replay(tip, src, origin, sealed)
             if not again.parts:
                 raise ConflictError("nothing left to import: another writer imported it first")
             *before, last = again.parts

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitreg.documents.manifest import Artifact
+from gitreg.documents.manifest import FILES_LISTED, Artifact, folder_sha256
 from gitreg.errors import ArtifactError, GitregError, UsageError
 from gitreg.storage import failpoints
 from gitreg.storage.credentials import redact
@@ -176,7 +176,7 @@ class Store:
     def __init__(self, root: Path, remote: str, *, progress: Progress | None = None) -> None:
         self.root = root
         self.remote_name = remote
-        self._fresh: set[str] = set()  # objects this process fetched and hashed
+        self._fresh: dict[str, str] = {}  # objects this process fetched and hashed: their SHA-256
         self.progress = progress  # told of each large transfer as it goes
 
     @functools.cached_property
@@ -286,12 +286,15 @@ class Store:
                 raise ArtifactError(
                     f"artifact {source.path}: DVC's listing of the folder does not match its files; nothing stored"
                 )
+        digests = _file_digests(source)
         artifact = Artifact(
             path=source.path.name,
             md5=str(obj.hash_info.value),
             size=int(meta.size or 0),
             remote=self.remote_name,
             nfiles=int(meta.nfiles or 0) if source.is_dir else None,
+            sha256=folder_sha256(digests),
+            files=digests if len(digests) <= FILES_LISTED else None,
         )
         return Prepared(artifact, source, (staging, cache, remote, obj.hash_info))
 
@@ -301,8 +304,8 @@ class Store:
         read and one write. A folder goes through the DVC cache."""
         staging, cache, remote, hash_info = prepared.handles
         if prepared.artifact is None:
-            md5, size = self._upload_file(prepared.source.path, remote)
-            return Artifact(prepared.source.path.name, md5, size, self.remote_name)
+            md5, sha256, size = self._upload_file(prepared.source.path, remote)
+            return Artifact(prepared.source.path.name, md5, size, self.remote_name, sha256=sha256)
         from dvc_data.hashfile.transfer import transfer
 
         try:
@@ -330,24 +333,25 @@ class Store:
         with self.progress(label, size) as update:
             yield update
 
-    def _upload_file(self, path: Path, remote: Any) -> tuple[str, int]:
-        """Copy ``path`` to the remote, hashing it on the way: (md5, size)."""
+    def _upload_file(self, path: Path, remote: Any) -> tuple[str, str, int]:
+        """Copy ``path`` to the remote, hashing it on the way: (md5, sha256, size)."""
         with path.open("rb") as src:
             return self._put(src, remote, f"push {path.name}", lambda: path.stat().st_size, f"pushing artifact {path}")
 
     def _put(
         self, src: Any, remote: Any, label: str, total: Callable[[], int], doing: str, expect: str | None = None
-    ) -> tuple[str, int]:
+    ) -> tuple[str, str, int]:
         """Stream ``src`` to the remote under a temporary name, hashing it on
-        the way, then move it to its content address: (object id, size). With
-        ``expect``, bytes that do not hash to it are dropped (ArtifactError)."""
+        the way, then move it to its content address: (object id, sha256,
+        size). With ``expect``, bytes that do not hash to it are dropped
+        (ArtifactError)."""
         suffix = ".dir" if expect and expect.endswith(".dir") else ""
         with self._remote_errors(doing):
             remote.fs.makedirs(remote.path, exist_ok=True)
             partial = remote.fs.join(remote.path, f".gitreg-upload-{os.getpid()}-{uuid.uuid4().hex}")
             try:
                 with remote.fs.open(partial, "wb") as dst, self._bar(label, total) as advance:
-                    md5, size = _copy_hashing(src, dst, advance)
+                    md5, sha256, size = _copy_hashing(src, dst, advance)
                 oid = md5 + suffix
                 if expect is not None and oid != expect:
                     raise ArtifactError(f"hash mismatch while {doing}: expected md5 {expect}, got {oid}")
@@ -360,7 +364,7 @@ class Store:
             finally:
                 if remote.fs.exists(partial):
                     remote.fs.rm(partial)
-        return oid, size
+        return oid, sha256, size
 
     def _drop_damaged(self, cache: Any, remote: Any, listing_oid: str) -> None:
         """Before DVC copies a folder's objects (it skips those the remote
@@ -419,6 +423,28 @@ class Store:
             copied.append(oid)
         return copied
 
+    def sealed(self, artifact: Artifact) -> Artifact:
+        """``artifact`` with its SHA-256 (and a folder's per file), read from
+        the remote, every object's md5 checked on the way (for bytes stored
+        by another tool, e.g. copied from a GTO registry's remote)."""
+        remote = self._remote_odb()
+        oids = {"": artifact.md5}
+        if artifact.is_dir:
+            oids = dict(self.listing(artifact.md5))
+        digests: dict[str, str] = {}
+        for relpath, oid in oids.items():
+            where = f"{artifact.path}/{relpath}" if relpath else artifact.path
+            with self._remote_errors(f"reading {where}"), remote.fs.open(object_path(remote, oid), "rb") as stream:
+                md5, digests[relpath], _ = _copy_hashing(stream, _Sink())
+            if md5 != oid:
+                raise ArtifactError(
+                    f"hash mismatch for {where}: expected md5 {oid}, got {md5} (in DVC remote {self.remote_name!r})"
+                )
+        if not artifact.is_dir:
+            return dataclasses.replace(artifact, sha256=digests[""])
+        files = digests if len(digests) <= FILES_LISTED else None
+        return dataclasses.replace(artifact, sha256=folder_sha256(digests), files=files)
+
     # -- reading back ------------------------------------------------------
 
     def _fetch(self, oids: list[str], remote: Any, cache: Any, where: str) -> None:
@@ -440,7 +466,7 @@ class Store:
                     partial.open("wb") as dst,
                     self._bar(f"pull {where}", functools.partial(remote.fs.size, source)) as advance,
                 ):
-                    md5, _ = _copy_hashing(src, dst, advance)
+                    md5, sha256, _ = _copy_hashing(src, dst, advance)
             except ArtifactError as exc:
                 partial.unlink(missing_ok=True)
                 if isinstance(exc.__cause__, FileNotFoundError):
@@ -456,21 +482,21 @@ class Store:
                 )
             partial.chmod(0o444)
             os.replace(partial, target)
-            self._fresh.add(oid)
+            self._fresh[oid] = sha256
 
-    def _copy_checked(self, cache: Any, oid: str, target: Path, where: str) -> None:
+    def _copy_checked(self, cache: Any, oid: str, target: Path, where: str) -> str:
         """Copy a cached object to ``target``, hashing every byte on the way
         (unless this process just fetched and checked it); a corrupted cache
-        copy is dropped and fetched again once."""
+        copy is dropped and fetched again once. Returns the bytes' SHA-256."""
         if oid in self._fresh:
             shutil.copyfile(object_path(cache, oid), target)
-            return
+            return self._fresh[oid]
         for attempt in (1, 2):
             source = Path(object_path(cache, oid))
             with source.open("rb") as src, target.open("wb") as dst:
-                actual, _ = _copy_hashing(src, dst)
+                actual, sha256, _ = _copy_hashing(src, dst)
             if actual == oid:
-                return
+                return sha256
             source.chmod(0o644)
             source.unlink()
             if attempt == 1:
@@ -502,14 +528,16 @@ class Store:
                     raw = Path(object_path(cache, listing_oid)).read_bytes()
                 entries = _listing(raw, listing_oid)
                 built.mkdir()
+                digests = {}
                 for relpath, md5 in entries:
                     self._fetch([md5], remote, cache, f"{artifact.path}/{relpath}")
                     target = built / relpath
                     target.parent.mkdir(parents=True, exist_ok=True)
-                    self._copy_checked(cache, md5, target, f"{artifact.path}/{relpath}")
+                    digests[relpath] = self._copy_checked(cache, md5, target, f"{artifact.path}/{relpath}")
+                _check_sha256(artifact, digests)
             else:
                 self._fetch([artifact.md5], remote, cache, artifact.path)
-                self._copy_checked(cache, artifact.md5, built, artifact.path)
+                _check_sha256(artifact, {"": self._copy_checked(cache, artifact.md5, built, artifact.path)})
             failpoints.reach("during-pull")
             if destination.exists() or destination.is_symlink():
                 old = scratch / ".replaced"
@@ -574,10 +602,11 @@ class Store:
 
     def _problems(self, artifact: Artifact, deep: bool) -> list[Problem]:
         remote = self._remote_odb()
-        objects: list[tuple[str, str]] = [(artifact.path, artifact.md5)]
         problems: list[Problem] = []
+        digests: dict[str, str] = {}  # deep: {relpath: sha256} of the files read ("" for a file artifact)
+        oids: dict[str, str] = {"": artifact.md5}  # {relpath: md5}
 
-        def check(path: str, oid: str) -> bytes | None:
+        def check(path: str, oid: str, relpath: str) -> bytes | None:
             location = object_path(remote, oid)
             with self._remote_errors(f"checking {path}"):
                 if not remote.fs.exists(location):
@@ -586,22 +615,27 @@ class Store:
                 if not deep and not oid.endswith(".dir"):
                     return None
                 with remote.fs.open(location, "rb") as stream:
-                    raw = stream.read() if oid.endswith(".dir") else None
-                    actual = (
-                        hashlib.md5(raw, usedforsecurity=False).hexdigest() + ".dir"
-                        if raw is not None
-                        else _md5_of(stream)
-                    )
+                    if not oid.endswith(".dir"):
+                        actual, digests[relpath], _ = _copy_hashing(stream, _Sink())
+                        raw = None
+                    else:
+                        listing = stream.read()
+                        actual, raw = hashlib.md5(listing, usedforsecurity=False).hexdigest() + ".dir", listing
             if actual != oid:
                 problems.append(Problem(path, oid, "corrupted", actual))
                 return None
             return raw
 
-        for path, oid in objects:
-            raw = check(path, oid)
-            if raw is not None and oid.endswith(".dir"):
-                for relpath, md5 in _listing(raw, oid):
-                    check(f"{artifact.path}/{relpath}", md5)
+        raw = check(artifact.path, artifact.md5, "")
+        if raw is not None:
+            for relpath, md5 in _listing(raw, artifact.md5):
+                oids[relpath] = md5
+                check(f"{artifact.path}/{relpath}", md5, relpath)
+        if deep and not problems:
+            problems += [
+                Problem(where, oids.get(relpath, artifact.md5), "corrupted", got, digest="sha256", expected=expected)
+                for where, relpath, expected, got in _sha256_mismatches(artifact, digests)
+            ]
         return problems
 
 
@@ -700,28 +734,82 @@ class Problem:
     problem: str  # missing | corrupted
     actual: str | None = None
     repaired: bool = False  # put back from a good local copy (``verify --repair``)
+    digest: str = "md5"  # the digest that disagreed: md5, or sha256 (the md5 matched: bytes made to collide)
+    expected: str | None = None  # with sha256: the manifest's
 
 
-def _copy_hashing(src: Any, dst: Any, advance: Callable[[int], object] = lambda n: None) -> tuple[str, int]:
-    """Copy a stream while hashing it: (md5, size). The write of one chunk
-    overlaps the hashing of the next (hashlib releases the GIL), so a copy
-    costs about one read, one write and one hash running side by side."""
+def _copy_hashing(src: Any, dst: Any, advance: Callable[[int], object] = lambda n: None) -> tuple[str, str, int]:
+    """Copy a stream while hashing it: (md5, sha256, size). The write of
+    one chunk and its SHA-256 run beside the md5 of the next (hashlib
+    releases the GIL), so a copy costs about one read, one write and the
+    slower hash running side by side."""
     from concurrent.futures import Future, ThreadPoolExecutor
 
-    digest = hashlib.md5(usedforsecurity=False)
+    md5 = hashlib.md5(usedforsecurity=False)
+    sha256 = hashlib.sha256()
     size = 0
-    with ThreadPoolExecutor(max_workers=1) as writer:
-        pending: Future[Any] | None = None
+    with ThreadPoolExecutor(max_workers=2) as helpers:
+        pending: list[Future[Any]] = []
         while chunk := src.read(CHUNK):
-            if pending is not None:
-                pending.result()
-            pending = writer.submit(dst.write, chunk)
-            digest.update(chunk)
+            for done in pending:
+                done.result()
+            pending = [helpers.submit(dst.write, chunk), helpers.submit(sha256.update, chunk)]
+            md5.update(chunk)
             size += len(chunk)
             advance(len(chunk))
-        if pending is not None:
-            pending.result()
-    return digest.hexdigest(), size
+        for done in pending:
+            done.result()
+    return md5.hexdigest(), sha256.hexdigest(), size
+
+
+def _file_digests(source: Source) -> dict[str, str]:
+    """{relpath: sha256} of a folder's files."""
+    digests = {}
+    for relpath in source.files:
+        digest = hashlib.sha256()
+        with (source.path / relpath).open("rb") as stream:
+            while chunk := stream.read(CHUNK):
+                digest.update(chunk)
+        digests[relpath] = digest.hexdigest()
+    return digests
+
+
+def _check_sha256(artifact: Artifact, found: dict[str, str]) -> None:
+    """Refuse bytes whose SHA-256 is not the manifest's (their md5 matched:
+    only a collision, made on purpose, gets here). ``found``: {relpath:
+    sha256}; a file's under ""."""
+    for where, _, expected, got in _sha256_mismatches(artifact, found)[:1]:
+        raise ArtifactError(
+            f"sha256 mismatch for {where}: expected {expected}, got {got} (its md5 matches: bytes made to collide)"
+        )
+
+
+def _sha256_mismatches(artifact: Artifact, found: dict[str, str]) -> list[tuple[str, str, str, str]]:
+    """(where, relpath, expected, got) for each file whose SHA-256 is not
+    the manifest's, or else the whole folder when its files together are
+    not; none for a manifest without SHA-256 (registered before gitreg
+    recorded it). ``found``: {relpath: sha256}, a file's under ""."""
+    if artifact.sha256 is None:
+        return []
+    if not artifact.is_dir:
+        got = found.get("", "")
+        return [] if got == artifact.sha256 else [(artifact.path, "", artifact.sha256, got)]
+    wrong = [
+        (f"{artifact.path}/{relpath}", relpath, expected, found.get(relpath, ""))
+        for relpath, expected in (artifact.files or {}).items()
+        if found.get(relpath) != expected
+    ]
+    if not wrong and folder_sha256(found) != artifact.sha256:
+        wrong.append((f"folder {artifact.path}", "", artifact.sha256, folder_sha256(found)))
+    return wrong
+
+
+class _Sink:
+    """A stream that keeps nothing: hashing without a copy."""
+
+    @staticmethod
+    def write(data: bytes) -> int:
+        return len(data)
 
 
 def _is_local(odb: Any) -> bool:
