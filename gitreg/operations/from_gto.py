@@ -75,8 +75,9 @@ class _Replay:
     stages_added: list[str] = field(default_factory=list)
     origin: str = ""  # the source as the commits' trailers name it
     replayed: frozenset[str] = frozenset()  # GTO tags an earlier import replayed: met again, not written
-    # (model, version) -> the part of this series that registers it, or the commit that did (an earlier import)
-    registered: dict[tuple[str, str], int | str] = field(default_factory=dict)
+    # (model, version) -> the part of this series that registers it, or the commit that did (an earlier
+    # import; None until an event needs it)
+    registered: dict[tuple[str, str], int | str | None] = field(default_factory=dict)
     documents: dict[tuple[str, str], ModelVersion] = field(default_factory=dict)  # every version in play
     imported: list[tuple[str, str]] = field(default_factory=list)  # the versions this run registers
     pointers: dict[tuple[str, str], str] = field(default_factory=dict)  # (model, stage) -> version, as replayed
@@ -101,11 +102,11 @@ def fetch(source: str, into: Path) -> Repo:
     return repo
 
 
-def _imported(snap: Snapshot, source: str) -> dict[str, tuple[str, str]]:
-    """{GTO registration tag: (model, version)} of the versions an earlier
-    import from ``source`` brought."""
+def _imported(snap: Snapshot, source: str) -> dict[str, ModelVersion]:
+    """{GTO registration tag: the version} of the versions an earlier import
+    from ``source`` brought."""
     return {
-        mark["tag"]: (version.model, version.version)
+        mark["tag"]: version
         for version, mark in snap.marked("gto")
         if mark.get("source") == source and isinstance(mark.get("tag"), str)
     }
@@ -151,10 +152,8 @@ def replay(snap: Snapshot, src: Repo, source: str, sealed: Mapping[tuple[str, st
             if tag.name in seen:
                 state.already += 1
                 at_commit[(model, tag.target)] = version
-                here, commit = snap.version(model, version), snap.registration_commit(model, version)
-                if here is not None and commit is not None:  # met again as GTO registered it
-                    state.documents[(model, version)] = replace(here, status="active")
-                    state.registered[(model, version)] = commit
+                state.documents[(model, version)] = replace(seen[tag.name], status="active")  # as GTO registered it
+                state.registered[(model, version)] = None
                 continue
             try:
                 check_model_name(model)
@@ -263,7 +262,7 @@ def _stage_event(snap: Snapshot, state: _Replay, tag: tags.Found, version: str, 
         state.stages_added.append(stage)
         files[layout.CONFIG_PATH] = manifest.render(state.config, layout.CONFIG_PATH)
     path = layout.stage_path(snap.models_dir, model, stage)
-    spec = _spec(state, tag.event, model, version)
+    spec = _spec(snap, state, tag, tag.event, version)
     if tag.event.action == "assign":
         if state.documents[(model, version)].status != "active":
             return
@@ -271,23 +270,32 @@ def _stage_event(snap: Snapshot, state: _Replay, tag: tags.Found, version: str, 
             model, stage, version, timestamp(tag.when), tag.tagger, f"imported from GTO tag {tag.name}"
         )
         files[path] = manifest.render(pointer, path)
-        specs = [spec]
+        specs = list(spec)
         replaced = state.pointers.get((model, stage))
         if replaced is not None and replaced != version:  # as a promotion here tags it: the holder leaves
             unassign = tags.TagEvent("unassign", model, stage=stage)
-            specs.insert(0, _spec(state, unassign, model, replaced))
+            specs[:0] = _spec(snap, state, tag, unassign, replaced)
         state.pointers[(model, stage)] = version
         _part(state, files, f"Import {model} {stage}: {version}", tag, specs, when, tag.tagger)
     elif state.pointers.get((model, stage)) == version:
         files[path] = None
         del state.pointers[(model, stage)]
-        _part(state, files, f"Import {model} {stage}: unassigned {version}", tag, [spec], when, tag.tagger)
+        _part(state, files, f"Import {model} {stage}: unassigned {version}", tag, spec, when, tag.tagger)
 
 
-def _spec(state: _Replay, event: tags.TagEvent, model: str, version: str) -> TagSpec:
-    """The tag of ``event`` about ``version``, hung on its registration commit."""
-    anchor = state.registered[(model, version)]
-    return TagSpec(event, version, part=anchor) if isinstance(anchor, int) else TagSpec(event, version, anchor)
+def _spec(snap: Snapshot, state: _Replay, tag: tags.Found, event: tags.TagEvent, version: str) -> list[TagSpec]:
+    """The tag of ``event`` (``tag``'s, or one it implies) about ``version``,
+    hung on its registration commit; none when ``tag`` was replayed before
+    (nothing is written) or an earlier import's commit cannot be found."""
+    if tag.name in state.replayed:
+        return []
+    key = (event.model, version)
+    anchor = state.registered[key]
+    if anchor is None:
+        anchor = state.registered[key] = snap.registration_commit(event.model, version)
+    if isinstance(anchor, int):
+        return [TagSpec(event, version, part=anchor)]
+    return [TagSpec(event, version, anchor)] if anchor is not None else []
 
 
 def _retire(snap: Snapshot, state: _Replay, tag: tags.Found, version: str, when: float) -> None:
@@ -307,7 +315,7 @@ def _retire(snap: Snapshot, state: _Replay, tag: tags.Found, version: str, when:
                 files[layout.stage_path(snap.models_dir, model, stage)] = None
                 del state.pointers[(m, stage)]
         if version:
-            specs.append(_spec(state, tag.event, model, v))
+            specs += _spec(snap, state, tag, tag.event, v)
     if files:
         what = f"deprecated {version}" if version else "deprecated"
         _part(state, files, f"Import {model}: {what}", tag, specs, when, tag.tagger)

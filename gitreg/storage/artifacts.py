@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import functools
 import hashlib
+import itertools
 import json
 import os
 import posixpath
@@ -747,10 +748,18 @@ def _copy_hashing(src: Any, dst: Any, advance: Callable[[int], object] = lambda 
 
     md5 = hashlib.md5(usedforsecurity=False)
     sha256 = hashlib.sha256()
+    first = src.read(CHUNK)
+    second = src.read(CHUNK) if first else b""
+    if not second:  # all of it in one read: no helper threads (1,000 small objects would start 2,000)
+        dst.write(first)
+        md5.update(first)
+        sha256.update(first)
+        advance(len(first))
+        return md5.hexdigest(), sha256.hexdigest(), len(first)
     size = 0
     with ThreadPoolExecutor(max_workers=2) as helpers:
         pending: list[Future[Any]] = []
-        while chunk := src.read(CHUNK):
+        for chunk in itertools.chain((first, second), iter(functools.partial(src.read, CHUNK), b"")):
             for done in pending:
                 done.result()
             pending = [helpers.submit(dst.write, chunk), helpers.submit(sha256.update, chunk)]
