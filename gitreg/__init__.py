@@ -23,6 +23,7 @@ _TYPES = {
     "VersionSummary": "gitreg.core.snapshot",
     "Initialised": "gitreg.operations.init",
     "Registered": "gitreg.operations.register",
+    "Signed": "gitreg.operations.sign",
     "ModelEdited": "gitreg.operations.model",
     "ModelList": "gitreg.core.snapshot",
     "GitregError": "gitreg.errors",
@@ -66,6 +67,7 @@ if TYPE_CHECKING:
         rollback,
         set_model,
         show,
+        sign,
         stages_held,
         status,
         sync,
@@ -81,6 +83,7 @@ if TYPE_CHECKING:
     from gitreg.operations.lifecycle import GateFailed
     from gitreg.operations.model import ModelEdited
     from gitreg.operations.register import Registered
+    from gitreg.operations.sign import Signed
 
 
 def __dir__() -> list[str]:
@@ -109,6 +112,7 @@ __all__ = [
     "ModelVersion",
     "Registered",
     "RegistryConfig",
+    "Signed",
     "StagePointer",
     "VersionSummary",
     "__version__",
@@ -147,6 +151,7 @@ __all__ = [
     "rollback",
     "set_model",
     "show",
+    "sign",
     "stages_held",
     "status",
     "sync",

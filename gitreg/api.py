@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from gitreg.operations import history as hist
     from gitreg.operations import lifecycle
     from gitreg.operations import monitor as monitoring
+    from gitreg.operations import sign as signing
     from gitreg.operations import status as statusing
     from gitreg.operations import tags_sync as mirror
     from gitreg.operations.compare import Comparison
@@ -61,12 +62,14 @@ if TYPE_CHECKING:
     from gitreg.operations.model import ModelEdited
     from gitreg.operations.monitor import Monitored, Trend
     from gitreg.operations.register import Registered
+    from gitreg.operations.sign import Signed
     from gitreg.operations.status import Status
     from gitreg.operations.tags_sync import SyncResult
     from gitreg.operations.upgrade import Upgraded
     from gitreg.storage.artifacts import Progress
 else:  # each loads when a function here first uses it
     checking = lazy.module("gitreg.ci.check")
+    signing = lazy.module("gitreg.operations.sign")
     inputs, query = (lazy.module(f"gitreg.documents.{name}") for name in ("inputs", "query"))
     (
         annotating,
@@ -200,6 +203,7 @@ def register(
     progress: bool | Progress = False,
     auto_deploy: bool = True,
     branch: str | None = None,
+    sign: str | None = None,
     registry: RegistryArg = None,
 ) -> Registered:
     """Store ``artifact`` and register it as a new version of ``model``.
@@ -222,9 +226,16 @@ def register(
     gates if the strategy chooses it, or to a pull-request ``branch``;
     ``.deployed`` says what happened, or why not (a refusal never undoes
     the registration).
+
+    ``sign`` (``key:PATH``, ``certificate:CERT,KEY,CHAIN[,CHAIN...]``, ``sigstore``;
+    the ``signing`` extra) commits an OMS signature of the artifact's bytes
+    right after the registration, before any auto-deploy (``.signed``).
     """
     from gitreg.operations import register as registering
 
+    spec = signing.parse_spec(sign) if sign is not None else None
+    if spec is not None:
+        signing.check_available()
     reg = _open(registry)
     if branch is not None:
         described = reg.snapshot().model(check_model_name(model))
@@ -248,6 +259,9 @@ def register(
         parent=parent,
         require_clean=require_clean,
     )
+    if spec is not None:
+        signed = signing.sign(reg, registered.model, registered.version, spec, source=Path(artifact))
+        registered = dataclasses.replace(registered, signed=signed)
     if not auto_deploy:
         return registered
     deployed = deploying.after_registration(reg, registered.model, registered.version, branch=branch)
@@ -583,6 +597,18 @@ def annotate(
         clear_degraded=clear_degraded,
         reason=reason,
     )[0]
+
+
+@events.emits("sign")
+def sign(model: str, version: str, spec: str, *, registry: RegistryArg = None) -> Signed:
+    """Sign a registered version's artifact with an OMS signature and commit
+    the bundle beside its manifest (``spec``: ``key:PATH``,
+    ``certificate:CERT,KEY,CHAIN[,CHAIN...]`` or ``sigstore``; the ``signing``
+    extra). The bytes are pulled and verified first; the signature must
+    cover exactly the manifest's files and SHA-256 digests."""
+    parsed = signing.parse_spec(spec)
+    signing.check_available()
+    return signing.sign(_open(registry), model, version, parsed)
 
 
 @events.emits("approve")

@@ -222,6 +222,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "lineage": ("gitreg lineage fraud@production",),
     "evaluate": ("gitreg evaluate fraud 1.0.2 --metric auc=0.91 --environment shadow",),
     "approve": ("gitreg approve fraud 1.0.2 --for production --note 'reviewed in RISK-142'",),
+    "sign": (
+        "gitreg sign fraud 1.0.2 key:release.key",
+        "gitreg sign fraud 1.0.2 certificate:release.pem,release.key,ca.pem",
+    ),
     "annotate": (
         "gitreg annotate fraud 1.0.2 --label approved=yes --description 'Retrained on June data'",
         "gitreg annotate fraud 1.0.2 --unset-label approved --reason 'approval withdrawn'",
@@ -422,6 +426,12 @@ def init(path: str, as_json: bool, **options: Any) -> None:
     default=True,
     help="Do not run model.yaml's auto_deploy after registering.",
 )
+@click.option(
+    "--sign",
+    metavar="SPEC",
+    help="Sign the artifact (OMS) right after registering: key:PRIVATE_KEY, certificate:CERT,KEY,CHAIN[,CHAIN...] "
+    "or sigstore (needs gitreg[signing]).",
+)
 @branch_options
 @progress_option
 @registry_option
@@ -451,6 +461,8 @@ def register(
     if registered.lineage_notes:
         echo(f"note: lineage not captured: {'; '.join(registered.lineage_notes)}", err=True)
     echo(render.registered_text(registered))
+    if registered.signed is not None:
+        echo(render.signed_text(registered.signed))
     if deployed is not None:
         echo(render.auto_deployed_text(deployed))
         if deployed.moved:
@@ -1045,6 +1057,32 @@ def approve(model: str, version: str, stage: str, note: str, registry: Registry,
 
     updated = api.approve(model, version, stage=stage, note=note, registry=registry)
     echo(render.to_json(render.version_json(updated)) if as_json else render.approved_text(updated, stage))
+
+
+@main.command()
+@model_argument()
+@version_argument()
+@click.argument("spec", metavar="SPEC")
+@registry_option
+@json_option
+def sign(model: str, version: str, spec: str, registry: Registry, as_json: bool) -> None:
+    """Sign VERSION of MODEL: an OMS signature over its artifact's files.
+
+    SPEC is key:PRIVATE_KEY (an elliptic-curve key, PEM),
+    certificate:CERT,PRIVATE_KEY,CHAIN[,CHAIN...] (a signing certificate, its key
+    and the certificates up to the authority) or sigstore (keyless, needs
+    the network). The bytes are pulled and verified first; the bundle is
+    committed as models/MODEL/signatures/VERSION/<sha256>.sig. A version
+    may gain signatures, never lose or change one. A stage's
+    require_signature policy (model.yaml or .gitreg/config.yaml) admits a
+    version only with a valid signature by an allowed signer; `promote`
+    and `gitreg check --base` verify it from the bundle alone. Needs
+    gitreg[signing].
+    """
+    from gitreg import api, render
+
+    signed = api.sign(model, version, spec, registry=registry)
+    echo(render.to_json(render.signed_json(signed)) if as_json else render.signed_text(signed))
 
 
 MONITOR_EXIT = {"healthy": 0, "rolled-back": 4, "degraded": 5}

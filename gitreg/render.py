@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # names for annotations only: rendering imports no command's 
     from gitreg.operations.model import ModelEdited
     from gitreg.operations.monitor import Monitored, Trend
     from gitreg.operations.register import Registered
+    from gitreg.operations.sign import Signed
     from gitreg.operations.status import Status
     from gitreg.operations.tags_sync import SyncResult
     from gitreg.operations.upgrade import Upgraded
@@ -990,6 +991,7 @@ def registered_json(r: Registered) -> dict[str, Any]:
         "commit": r.commit,
         "tag": r.tag,
         "attempts": r.attempts,
+        "signed": signed_json(r.signed) if r.signed is not None else None,
     }
 
 
@@ -1211,3 +1213,18 @@ def progress_bar(label: str, total: int) -> Iterator[Callable[[int], object]]:
         total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=label, file=sys.stderr, leave=False
     ) as bar:
         yield bar.update
+
+
+def signed_json(signed: Signed) -> dict[str, Any]:
+    return {
+        "model": signed.model,
+        "version": signed.version,
+        "signature": signed.path,
+        "signer": signed.signer,
+        "commit": signed.commit,
+    }
+
+
+def signed_text(signed: Signed) -> str:
+    commit = f" (commit {signed.commit[:10]})" if signed.commit else ""
+    return f"Signed {signed.model} {signed.version} by {signed.signer}: {signed.path}{commit}"

@@ -71,3 +71,15 @@ def test_the_lifecycle_guide_runs_as_written(tmp_path: Path) -> None:
     cleared = api.show("fraud@1.0.2", registry=registry)
     assert cleared.state == "active" and cleared.annotations[-1].reason.startswith("forced onto production: ")
     assert api.check(registry=registry).ok
+
+
+@pytest.mark.stress
+def test_the_signing_guide_runs_as_written(tmp_path: Path) -> None:
+    out = run_guide(DOCS / "signing.md", tmp_path).stdout
+    registry = tmp_path / "registry"
+    assert "unsigned promote exit 1" in out
+    assert "Signed fraud 1.0.1 by certificate CN=release" in out
+    assert api.resolve("fraud@production", registry=registry).version == "1.0.1"
+    assert api.resolve("fraud@staging", registry=registry).version == "1.0.1"
+    assert len(list((registry / "models" / "fraud" / "signatures").rglob("*.sig"))) == 3
+    assert api.check(registry=registry).ok

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitreg.core.snapshot import Snapshot
-from gitreg.documents import dvcyaml, gates, layout, manifest
+from gitreg.documents import dvcyaml, gates, layout, manifest, signatures
 from gitreg.documents.gates import GateResult
 from gitreg.documents.manifest import Model, ModelVersion, RegistryConfig, StagePointer
 from gitreg.documents.names import Version, escaped, inside_models, is_model_name, namespace
@@ -167,15 +167,36 @@ def _judge(models_dir: str, path: str, data: bytes | None) -> tuple[Any, list[Vi
             return (StagePointer, fields), []
         if where.kind == "dvc":
             return DvcPointer(blob_id(data)), []  # judged against its manifest (``_check_dvc_pointers``)
+        if where.kind == "signature":
+            return _judge_signature(path, where, data)
     except InvalidDocumentError as exc:
         return None, [_from_error("schema", path, exc)]
     except UsageError:  # the file name is not a version
         return None, [Violation("path", path, "", f"file name {where.name!r} is not a valid version")]
     message = (
         "not a registry file: models/<model>/ (or models/<namespace>/<model>/) holds model.yaml, "
-        "versions/<version>.yaml (with its <version>.dvc) and stages/<stage>.yaml"
+        "versions/<version>.yaml (with its <version>.dvc), stages/<stage>.yaml and "
+        "signatures/<version>/<sha256>.sig"
     )
     return None, [Violation("unexpected", path, "", message)]
+
+
+@dataclass(frozen=True)
+class SignatureFile:
+    """A signature bundle that reads as one, named by its bytes: whether it
+    verifies is for a stage's policy (``signatures.stage_gate``)."""
+
+    version: str
+
+
+def _judge_signature(path: str, where: layout.RegistryPath, data: bytes) -> tuple[Any, list[Violation]]:
+    Version.parse(where.name)
+    expected = layout.signature_name(data)
+    if where.file != expected:
+        message = f"a signature file is named by its bytes' SHA-256: this one's name is {expected}"
+        return None, [Violation("signature", path, "", message)]
+    signatures.parse(data, path)
+    return SignatureFile(where.name), []
 
 
 PARALLEL_FROM = 4000  # files: below this a second process costs more than it saves
@@ -459,7 +480,37 @@ def check_tree(repo: Repo, commit: str) -> Report:
     _check_pointers(reader, config, docs, models)
     _check_dvc_pointers(reader, docs, places)
     _check_dvc_yaml_tree(reader, docs, places)
+    reader.violations += _orphan_signatures(config.models_dir, docs, set(listed))
     return Report(commit, None, reader.read + 1, tuple(reader.violations))
+
+
+def _signature_change(
+    repo: Repo, head: str, models_dir: str, path: str, where: layout.RegistryPath, status: str, deleted: set[str]
+) -> list[Violation]:
+    """A signature may be added to a registered version; never changed or
+    removed, unless with its version (``gitreg gc``)."""
+    version_file = layout.version_path(models_dir, where.model, where.name)
+    if status == "D" and version_file in deleted:
+        return []
+    if status != "A":
+        message = "a signature is never changed or removed (a version may gain signatures, not lose one)"
+        return [Violation("signature", path, "", message)]
+    if repo.read_paths(head, [version_file])[version_file] is None:
+        return [Violation("signature", path, "", f"a signature of {where.model} {where.name}, which is not registered")]
+    return []
+
+
+def _orphan_signatures(models_dir: str, docs: Mapping[str, Any], present: set[str]) -> list[Violation]:
+    """A signature is of a version that is there."""
+    found = []
+    for path, document in docs.items():
+        where = layout.classify(models_dir, path)
+        if not isinstance(document, SignatureFile) or where is None:
+            continue
+        if layout.version_path(models_dir, where.model, document.version) not in present:
+            message = f"a signature of {where.model} {document.version}, which is not registered"
+            found.append(Violation("signature", path, "", message))
+    return found
 
 
 def _check_version_edit(path: str, old: ModelVersion, new: ModelVersion) -> list[Violation]:
@@ -486,6 +537,7 @@ def _check_version_edit(path: str, old: ModelVersion, new: ModelVersion) -> list
 def _check_move(
     repo: Repo,
     base: str,
+    head: str,
     base_config: RegistryConfig,
     path: str,
     model: str,
@@ -494,7 +546,8 @@ def _check_move(
     after: StagePointer | None,
     candidate: ModelVersion | None,
 ) -> MoveCheck:
-    """Gates and stage order for one moved pointer, read at ``base``."""
+    """Gates and stage order for one moved pointer, read at ``base`` (a
+    required signature may come with the change: read at ``head``)."""
     previous = before.version if before else None
     if after is None:
         return MoveCheck(path, model, stage, previous, None, rollback=False)
@@ -516,7 +569,15 @@ def _check_move(
         on_base = base_reader.documents([candidate_file])[candidate_file]
         approved = on_base.approvals if isinstance(on_base, ModelVersion) else ()
         judged = dataclasses.replace(candidate, approvals=approved)
-        results = tuple(gates.evaluate(model_doc if isinstance(model_doc, Model) else None, stage, judged, holder))
+        described = model_doc if isinstance(model_doc, Model) else None
+        results = tuple(gates.evaluate(described, stage, judged, holder))
+        policy = (
+            described.signature_policy(stage, base_config) if described else base_config.require_signature.get(stage)
+        )
+        if policy is not None:  # the base's policy and keys; the signature may come with the change
+            models_dir = base_config.models_dir
+            gate = signatures.stage_gate(repo, models_dir, policy, candidate, policy_at=base, bundles_at=head)
+            results += (gate,)
     requires = base_config.requires.get(stage, ())
     order = None
     if requires:
@@ -705,11 +766,25 @@ def check_change(repo: Repo, base_rev: str, head: str) -> Report:
     docs |= reader.documents(p for p in pointer_paths if p not in docs)
     moves: list[MoveCheck] = []
     deleted: list[str] = []
+    deleted_paths = {p for st, p in changes if st == "D"}
     for status, path in changes:
         where = layout.classify(config.models_dir, path)
         if where is None:
             continue
-        if where.kind == "version" and status == "D":
+        if where.kind == "signature" and status != "A":
+            version_file = layout.version_path(config.models_dir, where.model, where.name)
+            if not (status == "D" and version_file in deleted_paths):
+                message = "a signature is never changed or removed (a version may gain signatures, not lose one)"
+                reader.violations.append(Violation("signature", path, "", message))
+        elif (
+            where.kind == "signature"
+            and not repo.read_paths(head, [layout.version_path(config.models_dir, where.model, where.name)])[
+                layout.version_path(config.models_dir, where.model, where.name)
+            ]
+        ):
+            message = f"a signature of {where.model} {where.name}, which is not registered"
+            reader.violations.append(Violation("signature", path, "", message))
+        elif where.kind == "version" and status == "D":
             deleted.append(path)
         elif (
             where.kind == "version"
@@ -731,6 +806,7 @@ def check_change(repo: Repo, base_rev: str, head: str) -> Report:
             move = _check_move(
                 repo,
                 base,
+                head,
                 base_config,
                 path,
                 where.model,

@@ -74,6 +74,7 @@ WRITES = frozenset(
         "evaluate",
         "annotate",
         "approve",
+        "sign",
         "monitor",
         "deploy",
         "gc",

@@ -19,12 +19,14 @@ class RegistryPath:
     """What a path under ``models_dir`` is: a model's model.yaml, a version
     file, a stage pointer, or something that does not belong there."""
 
-    kind: Literal["model", "version", "stage", "dvc", "unexpected"]
+    kind: Literal["model", "version", "stage", "dvc", "signature", "unexpected"]
     model: str
-    name: str = ""  # the version or stage its file name gives
+    name: str = ""  # the version or stage its file name gives (a signature: its version's)
+    file: str = ""  # a signature's file name
 
 
-MODEL_FILES = ("model.yaml", "versions", "stages")  # what a model's folder holds
+MODEL_FILES = ("model.yaml", "versions", "stages", "signatures")  # what a model's folder holds
+SIGNATURE_SUFFIX = ".sig"
 
 
 def split_model(relative: str) -> tuple[str, str]:
@@ -52,6 +54,9 @@ def classify(models_dir: str, path: str) -> RegistryPath | None:
         return RegistryPath("version" if folder == "versions" else "stage", model, file[: -len(YAML_SUFFIX)])
     if folder == "versions" and "/" not in file and file.endswith(DVC_SUFFIX):
         return RegistryPath("dvc", model, file[: -len(DVC_SUFFIX)])
+    version, _, name = file.partition("/")
+    if folder == "signatures" and version and "/" not in name and name.endswith(SIGNATURE_SUFFIX):
+        return RegistryPath("signature", model, version, name)
     return RegistryPath("unexpected", model)
 
 
@@ -83,3 +88,15 @@ def stages_dir(models_dir: str, model: str) -> str:
 
 def stage_path(models_dir: str, model: str, stage: str) -> str:
     return f"{models_dir}/{model}/stages/{stage}{YAML_SUFFIX}"
+
+
+def signatures_dir(models_dir: str, model: str, version: str) -> str:
+    """A version's OMS signature bundles, each named by its bytes' SHA-256
+    (``signature_name``): append-only."""
+    return f"{models_dir}/{model}/signatures/{version}"
+
+
+def signature_name(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()[:32] + SIGNATURE_SUFFIX

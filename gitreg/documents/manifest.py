@@ -167,6 +167,34 @@ class Transition:
 
 
 @dataclass(frozen=True)
+class SignaturePolicy:
+    """What a stage requires of a version's signatures (``require_signature``):
+    one valid OMS signature, covering exactly the artifact's files, by one of
+    these signers. Keys and certificate authorities are PEM files in the
+    registry under ``.gitreg/`` (a change to them needs the owners' review)."""
+
+    keys: tuple[str, ...] = ()  # public keys (EC): a signature made with one of them
+    certificates: tuple[str, ...] = ()  # CA certificates: a signing certificate chained to one of them
+    identities: tuple[str, ...] = ()  # with certificates or keyless: the signer's e-mail, URI or name
+    issuers: tuple[str, ...] = ()  # keyless (Sigstore): the OpenID Connect issuers trusted
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> SignaturePolicy:
+        return cls(*(tuple(doc.get(k, ())) for k in ("keys", "certificates", "identities", "issuers")))
+
+    def to_doc(self) -> dict[str, Any]:
+        fields = {"keys": self.keys, "certificates": self.certificates, "identities": self.identities}
+        return {k: list(v) for k, v in (fields | {"issuers": self.issuers}).items() if v}
+
+    def files(self) -> tuple[str, ...]:
+        return (*self.keys, *self.certificates)
+
+
+def _policies(doc: Mapping[str, Any] | None) -> Mapping[str, SignaturePolicy]:
+    return _frozen({stage: SignaturePolicy.from_doc(p) for stage, p in (doc or {}).items()})
+
+
+@dataclass(frozen=True)
 class RegistryConfig:
     models_dir: str = "models"
     stages: tuple[str, ...] = DEFAULT_STAGES
@@ -176,6 +204,7 @@ class RegistryConfig:
     retention: Retention | None = None
     hooks: tuple[Hook, ...] = ()
     transitions: Mapping[str, Transition] = field(default_factory=lambda: _frozen(None))
+    require_signature: Mapping[str, SignaturePolicy] = field(default_factory=lambda: _frozen(None))
 
     KIND = "RegistryConfig"
 
@@ -202,6 +231,7 @@ class RegistryConfig:
                     for stage, t in (promotion or {}).get("transitions", {}).items()
                 }
             ),
+            require_signature=_policies(doc.get("require_signature")),
         )
 
     def to_doc(self) -> dict[str, Any]:
@@ -220,6 +250,8 @@ class RegistryConfig:
             doc["retention"] = self.retention.to_doc()
         if self.hooks:
             doc["events"] = [h.to_doc() for h in self.hooks]
+        if self.require_signature:
+            doc["require_signature"] = {k: p.to_doc() for k, p in self.require_signature.items()}
         return doc
 
     def unknown_stages(self) -> list[tuple[str, str]]:
@@ -296,8 +328,14 @@ class Model:
     monitor_threshold: float | None = None  # `gitreg monitor`'s relative drop that triggers a rollback
     auto_deploy: AutoDeploy | None = None
     origin: Mapping[str, Any] = field(default_factory=lambda: _frozen(None))  # what an import's source said
+    require_signature: Mapping[str, SignaturePolicy] = field(default_factory=lambda: _frozen(None))
 
     KIND = "Model"
+
+    def signature_policy(self, stage: str, config: RegistryConfig) -> SignaturePolicy | None:
+        """What ``stage`` requires of signatures: this model's policy for it,
+        else the registry's; None: nothing."""
+        return self.require_signature.get(stage) or config.require_signature.get(stage)
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> Model:
@@ -310,6 +348,7 @@ class Model:
             monitor_threshold=doc.get("monitor", {}).get("threshold"),
             auto_deploy=AutoDeploy.from_doc(doc["auto_deploy"]) if "auto_deploy" in doc else None,
             origin=_frozen(doc.get("origin")),
+            require_signature=_policies(doc.get("require_signature")),
         )
 
     def to_doc(self) -> dict[str, Any]:
@@ -322,6 +361,8 @@ class Model:
             doc["monitor"] = {"threshold": self.monitor_threshold}
         if self.auto_deploy is not None:
             doc["auto_deploy"] = self.auto_deploy.to_doc()
+        if self.require_signature:
+            doc["require_signature"] = {k: p.to_doc() for k, p in self.require_signature.items()}
         if self.origin:
             doc["origin"] = _plain(self.origin)
         return doc

@@ -16,9 +16,13 @@ _NAME_RE = re.compile(NAME_PATTERN)
 # each part a name as above; the part after a namespace is never a word its
 # folder uses for a model's own files (models/NAMESPACE/NAME/ beside them)
 _SEGMENT = r"[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?"
-RESERVED_IN_NAMESPACE = ("versions", "stages", "model.yaml")
+RESERVED_IN_NAMESPACE = ("versions", "stages", "signatures", "model.yaml")
 MODEL_PATTERN = (
-    r"^(?!.*\.\.)(?!.*\.lock(?:/|$))" + _SEGMENT + r"(?:/(?!versions$|stages$|model\.yaml$)" + _SEGMENT + r")?$"
+    r"^(?!.*\.\.)(?!.*\.lock(?:/|$))"
+    + _SEGMENT
+    + r"(?:/(?!versions$|stages$|signatures$|model\.yaml$)"
+    + _SEGMENT
+    + r")?$"
 )
 _MODEL_RE = re.compile(MODEL_PATTERN)
 

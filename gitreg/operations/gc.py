@@ -127,6 +127,11 @@ class Collected:
 def _change(snap: Snapshot, expired: Sequence[Verdict]) -> Change:
     files: dict[str, bytes | None] = {layout.version_path(snap.models_dir, v.model, v.version): None for v in expired}
     files |= {layout.dvc_path(snap.models_dir, v.model, v.version): None for v in expired}
+    files |= {  # a version's signatures go with it
+        entry.path: None
+        for v in expired
+        for entry in snap.repo.ls_tree(str(snap.commit), layout.signatures_dir(snap.models_dir, v.model, v.version))
+    }
     gone = {(v.model, v.version) for v in expired}
     remaining = {
         m: [d for d in snap.all_versions(m) if (m, d.version) not in gone] for m in sorted({v.model for v in expired})

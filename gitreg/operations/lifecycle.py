@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from gitreg.core.registry import Registry
 from gitreg.core.snapshot import Snapshot, timestamp
 from gitreg.core.transaction import Change, TagSpec
-from gitreg.documents import gates, layout, manifest, tags
+from gitreg.documents import gates, layout, manifest, signatures, tags
 from gitreg.documents.gates import GateResult
 from gitreg.documents.manifest import ModelVersion, StagePointer
 from gitreg.documents.names import Version, check_model_name
@@ -221,6 +221,10 @@ def plan_promote(
     holder = snap.version(model, holder_pointer.version) if holder_pointer else None
     model_doc = snap.model(model)
     results = tuple(gates.evaluate(model_doc, stage, candidate, holder))
+    policy = model_doc.signature_policy(stage, snap.config) if model_doc else snap.config.require_signature.get(stage)
+    if policy is not None and snap.commit is not None:
+        at = snap.commit
+        results += (signatures.stage_gate(snap.repo, snap.models_dir, policy, candidate, policy_at=at, bundles_at=at),)
     requires = snap.config.requires.get(stage, ())
     order = None
     if requires:  # "must have held", as gitreg check reads it for the same move

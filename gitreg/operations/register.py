@@ -23,6 +23,7 @@ from gitreg.errors import ConflictError, NotFoundError, UsageError
 if TYPE_CHECKING:
     from gitreg.operations import lineage
     from gitreg.operations.deploy import AutoDeployed
+    from gitreg.operations.sign import Signed
     from gitreg.storage.artifacts import Progress
 else:
     lineage = lazy.module("gitreg.operations.lineage")
@@ -38,6 +39,7 @@ class Registered:
     attempts: int = 1
     lineage_notes: tuple[str, ...] = ()  # what lineage capture could not find
     deployed: AutoDeployed | None = None  # what model.yaml's auto_deploy did afterwards
+    signed: Signed | None = None  # the signature committed after the registration (``--sign``)
 
     @property
     def model(self) -> str:
