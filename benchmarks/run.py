@@ -32,9 +32,14 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate import generate
 from report import emit
+
+from gitreg.documents import yamlio
 
 HERE = Path(__file__).resolve().parent
 # the gitreg installed beside this Python (the project's venv), else the one on PATH
@@ -53,6 +58,7 @@ TARGETS = {
         "register": 0.6,
         "promote": 0.6,
         "check --base": 0.5,
+        "check --base, signed": 0.5,
         "check": 3.0,
         "warm resolve": 0.001,
     },
@@ -63,6 +69,7 @@ TARGETS = {
         "register": 1.0,
         "promote": 1.0,
         "check --base": 1.0,
+        "check --base, signed": 0.5,
         "check": 30.0,
         "warm resolve": 0.001,
     },
@@ -111,6 +118,7 @@ def ours(root: Path, models: int, versions: int, repeat: int, tmp: Path) -> dict
         check=True,
         capture_output=True,
     )
+    signed_base, signed_head = signed_promotion(root, models, tmp, artifact)
     unremembered = dict(os.environ, GITREG_PARSE_MEMO="0")
     results = {
         # floors, to read the rest against: this machine's speed varies from hour to hour
@@ -128,6 +136,9 @@ def ours(root: Path, models: int, versions: int, repeat: int, tmp: Path) -> dict
         "resolve, no memo": timed(lambda i: [GITREG, "resolve", f"{model}@production", *reg], repeat, unremembered),
         "check --base": timed(
             lambda i: [GITREG, "check", "--base", base.stdout.strip(), "--head", "bench-promotion", *reg], repeat
+        ),
+        "check --base, signed": timed(
+            lambda i: [GITREG, "check", "--base", signed_base, "--head", signed_head, *reg], repeat
         ),
         "check": timed(lambda i: [GITREG, "check", *reg], max(1, repeat // 3)),
         "register": timed(fresh_artifact, repeat),
@@ -149,6 +160,41 @@ def ours(root: Path, models: int, versions: int, repeat: int, tmp: Path) -> dict
     )
     results["warm resolve"] = [float(x) for x in out.stdout.split()]
     return results
+
+
+def signed_promotion(root: Path, models: int, tmp: Path, artifact: Path) -> tuple[str, str]:
+    """A model whose staging requires a signature by a key (made here), a
+    version registered and signed, and its promotion on a branch: (base, head)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    private = tmp / "bench-signing.key"
+    private.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    model = f"model-{min(5, models - 1):04d}"
+    reg = ["-R", str(root)]
+    out = subprocess.run(
+        [GITREG, "register", model, "-a", str(artifact), "--sign", f"key:{private}", "--json", *reg],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    version = json.loads(out.stdout)["version"]
+    (root / ".gitreg" / "keys").mkdir(exist_ok=True)
+    (root / ".gitreg" / "keys" / "bench.pub").write_bytes(public)
+    path = root / "models" / model / "model.yaml"
+    doc = yamlio.load(path.read_bytes(), str(path))
+    doc["require_signature"] = {"staging": {"keys": [".gitreg/keys/bench.pub"]}}
+    path.write_text(yamlio.dump(doc))
+    subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(root), "commit", "-qm", "bench: staging requires a signature"], check=True)
+    base = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+    subprocess.run(
+        [GITREG, "promote", model, version, "--to", "staging", "--branch", "bench-signed", *reg],
+        check=True,
+        capture_output=True,
+    )
+    return base.stdout.strip(), "bench-signed"
 
 
 # -- peers ------------------------------------------------------------------------
@@ -268,6 +314,7 @@ NAMES = {
     "register": "`gitreg register` (1 MiB, local remote) / `gto register` / `create_model_version`",
     "promote": "`gitreg promote` / `gto assign` / `set_registered_model_alias`",
     "check --base": "`gitreg check --base` (one promotion)",
+    "check --base, signed": "`gitreg check --base` (one promotion to a stage that requires a signature)",
     "check": "`gitreg check` (whole tree)",
     "warm resolve": "in-process warm `resolve` (Python API / MLflow client)",
 }

@@ -318,12 +318,26 @@ def stages_held(ref: str, *, at: str | None = None, registry: RegistryArg = None
     return snap.holders(version.model).get(version.version, ())
 
 
-def check(*, base: str | None = None, head: str = "HEAD", staged: bool = False, registry: RegistryArg = None) -> Report:
+def check(
+    *,
+    base: str | None = None,
+    head: str = "HEAD",
+    staged: bool = False,
+    require_signed: str | None = None,
+    allowed_signers: PathLike | None = None,
+    registry: RegistryArg = None,
+) -> Report:
     """The checker: the whole registry at ``head``, or with ``base`` what the
     change from ``base`` to ``head`` did (moved pointers through the base's
     gates). ``staged`` checks what the index would commit: the change against
     HEAD and every whole-tree rule on the staged tree (a pre-commit hook,
     which must fail on a broken tree even when nothing is staged).
+
+    ``require_signed`` (with ``base``): ``all`` — every commit of the change
+    carries a good signature by one of the ``allowed_signers`` (an SSH
+    allowed-signers file; default: ``.gitreg/allowed_signers`` as the base
+    has it), as git verifies it; ``moves`` — every commit that moves a
+    stage pointer does.
 
     The registry judged is ``registry``, else the current folder: never one
     named by ``GITREG_REGISTRY`` or a ``gitreg.toml``, which a pull request
@@ -332,6 +346,10 @@ def check(*, base: str | None = None, head: str = "HEAD", staged: bool = False, 
     commit = reg.repo.resolve(head)
     if commit is None and head != "HEAD":
         raise NotFoundError(f"revision {head!r} does not exist")
+    if require_signed is not None:
+        if staged:
+            raise UsageError("--require-signed judges the commits of a change, not the index: drop --staged")
+        return _signed_change(reg, base, commit, require_signed, allowed_signers)
     if staged:
         if reg.repo.bare:
             raise UsageError("--staged needs a working tree")
@@ -343,6 +361,31 @@ def check(*, base: str | None = None, head: str = "HEAD", staged: bool = False, 
     if commit is None:
         raise NotFoundError(f"{reg.root} has no commits to check")
     return checking.check_change(reg.repo, base, commit) if base else checking.check_tree(reg.repo, commit)
+
+
+def _signed_change(
+    reg: Registry, base: str | None, commit: str | None, mode: str, allowed_signers: PathLike | None
+) -> Report:
+    """``check --base`` with every commit (or every pointer move) of the change signed."""
+    if mode not in ("all", "moves"):
+        raise UsageError(f"invalid --require-signed {mode!r}: all or moves")
+    if base is None or commit is None:
+        raise UsageError("--require-signed judges the commits of a change: give --base")
+    if allowed_signers is not None:
+        try:
+            signers = Path(allowed_signers).read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read --allowed-signers {allowed_signers}: {exc.strerror}") from None
+    else:
+        found = reg.repo.read_paths(base, [checking.ALLOWED_SIGNERS])[checking.ALLOWED_SIGNERS]
+        if found is None:
+            raise UsageError(
+                f"no allowed signers: give --allowed-signers FILE, or commit {checking.ALLOWED_SIGNERS} on the base"
+            )
+        signers = found
+    report = checking.check_change(reg.repo, base, commit)
+    unsigned = checking.unsigned_commits(reg.repo, base, commit, signers, moves_only=mode == "moves")
+    return dataclasses.replace(report, violations=(*report.violations, *unsigned))
 
 
 def sync(*, registry: RegistryArg = None) -> Synced:

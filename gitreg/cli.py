@@ -557,8 +557,29 @@ def show(ref: str, at: str | None, registry: Registry, as_json: bool) -> None:
     help="Check what the index would commit: every rule on the staged tree, and the change against HEAD "
     "(for pre-commit).",
 )
+@click.option(
+    "--require-signed",
+    type=click.Choice(["all", "moves"]),
+    is_flag=False,
+    flag_value="all",
+    help="With --base: every commit of the change (moves: every commit that moves a pointer) must carry a good "
+    "signature by an allowed signer, as git verifies it.",
+)
+@click.option(
+    "--allowed-signers",
+    metavar="FILE",
+    help="The SSH allowed-signers file for --require-signed [default: .gitreg/allowed_signers on the base].",
+)
 @registry_here
-def check(base: str | None, format: str, head: str, staged: bool, registry: Registry) -> None:
+def check(
+    base: str | None,
+    format: str,
+    head: str,
+    staged: bool,
+    require_signed: str | None,
+    allowed_signers: str | None,
+    registry: Registry,
+) -> None:
     """Check the registry's rules; exit 1 if any fails.
 
     Without --base: every registry file parses, validates and agrees with its
@@ -568,10 +589,22 @@ def check(base: str | None, format: str, head: str, staged: bool, registry: Regi
     only appended, and every moved pointer passes the gates and stage order
     read from the base (a move back to an earlier holder is a rollback).
     Every violation is reported, with file and field.
+
+    --require-signed checks the change's commits too: each (or each that
+    moves a pointer) must be signed by a key the allowed-signers file names
+    (SSH signing: `git config gpg.format ssh`; gitreg's own commits and tags
+    are signed when `commit.gpgSign` is on).
     """
     from gitreg import api, render
 
-    report = api.check(base=base, head=head, staged=staged, registry=registry)
+    report = api.check(
+        base=base,
+        head=head,
+        staged=staged,
+        require_signed=require_signed,
+        allowed_signers=allowed_signers,
+        registry=registry,
+    )
     if format == "json":
         echo(render.to_json(render.report_json(report)))
     else:

@@ -79,7 +79,9 @@ def test_the_signing_guide_runs_as_written(tmp_path: Path) -> None:
     registry = tmp_path / "registry"
     assert "unsigned promote exit 1" in out
     assert "Signed fraud 1.0.1 by certificate CN=release" in out
-    assert api.resolve("fraud@production", registry=registry).version == "1.0.1"
     assert api.resolve("fraud@staging", registry=registry).version == "1.0.1"
-    assert len(list((registry / "models" / "fraud" / "signatures").rglob("*.sig"))) == 3
+    assert len(list((registry / "models" / "fraud" / "signatures").rglob("*.sig"))) == 4
+    assert "promote exit 1" in out  # 1.0.0 had no certificate signature yet
+    assert "G ann@example.com" in out
+    assert api.resolve("fraud@production", registry=registry).version == "1.0.0"
     assert api.check(registry=registry).ok

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from gitreg.core.snapshot import Snapshot
@@ -836,3 +837,54 @@ def check_change(repo: Repo, base_rev: str, head: str) -> Report:
         for m in moves
     )
     return Report(head, base, files + reader.read, all_violations, judged, reviews)
+
+
+ALLOWED_SIGNERS = ".gitreg/allowed_signers"  # the default: as the base has it
+_VERDICTS = {
+    "N": "is not signed",
+    "U": "is signed by a key that is not among the allowed signers",
+    "B": "has a bad signature: it was altered after signing",
+    "E": "has a signature that cannot be checked here",
+    "X": "has a good signature that has expired",
+    "Y": "is signed by a key that has expired",
+    "R": "is signed by a revoked key",
+}
+
+
+def unsigned_commits(
+    repo: Repo, base_rev: str, head: str, allowed_signers: bytes, moves_only: bool = False
+) -> list[Violation]:
+    """Every commit the change brings (``moves_only``: those that move a
+    stage pointer) must carry a good signature from ``allowed_signers`` (an
+    SSH allowed-signers file), as git itself verifies it (``%G?`` G)."""
+    import tempfile
+
+    base = repo.resolve(base_rev)
+    if base is None:
+        raise NotFoundError(f"base revision {base_rev!r} does not exist")
+    fork = repo.merge_base(base, head) or base
+    config, _ = _read_config(repo, head)
+    models_dir = config.models_dir if config else "models"
+    with tempfile.TemporaryDirectory(prefix="gitreg-signers-") as scratch:
+        signers = Path(scratch) / "allowed_signers"
+        signers.write_bytes(allowed_signers)
+        rows = repo.commit_signatures(f"{fork}..{head}", signers)
+        if moves_only:
+            moving = _pointer_commits(repo, fork, head, models_dir)
+            rows = [row for row in rows if row[0] in moving]
+    return [
+        Violation("signed", f"commit {commit[:10]}", "", f"{subject[:80]!r} {_VERDICTS.get(verdict, 'is not signed')}")
+        for commit, verdict, _, subject in rows
+        if verdict != "G"
+    ]
+
+
+def _pointer_commits(repo: Repo, fork: str, head: str, models_dir: str) -> set[str]:
+    """The commits in fork..head that change a stage pointer."""
+    out = repo.run(["log", "--format=%x1e%H", "--name-only", "--no-renames", f"{fork}..{head}", "--", models_dir])[1]
+    found = set()
+    for record in out.decode("utf-8", "surrogateescape").split("\x1e"):
+        commit, *paths = [line for line in record.splitlines() if line.strip()] or [""]
+        if any((w := layout.classify(models_dir, p)) is not None and w.kind == "stage" for p in paths):
+            found.add(commit)
+    return found

@@ -87,6 +87,7 @@ class Repo:
         self._loose: Any = None  # the in-process object writer, once known (False: use git)
         self._trees: dict[str, dict[str, tuple[str, str, str]]] = {}  # tree id -> entries
         self._commit_trees: dict[str, str] = {}  # commit id -> its tree id
+        self._signing: tuple[bool, bool] | None = None  # (sign commits, sign tags), once read from git's config
         self.bare = not top
         self.git_dir = Path(git_dir)
         self.root = Path(top[0]) if top else self.git_dir
@@ -504,12 +505,14 @@ class Repo:
         if author is not None:
             name, _, email = author.partition(" <")
             env["GIT_AUTHOR_NAME"], env["GIT_AUTHOR_EMAIL"] = name, email.rstrip(">")
+        if self.signing()[0]:  # commit-tree does not read commit.gpgSign itself
+            args.append("-S")
         code, out, err = self.run([*args, "-F", "-"], input=message.encode("utf-8"), env=env, check=False)
         if code != 0:
             text = err.decode("utf-8", "replace")
             if "tell me who you are" in text or "empty ident" in text:
                 self.identity()  # raises the friendly error
-            raise GitError(f"git commit-tree failed: {text.strip().splitlines()[-1]}")
+            raise GitError(f"git commit-tree failed: {text.strip().splitlines()[-1] if text.strip() else code}")
         commit = out.decode().strip()
         self._commit_trees[commit] = tree
         return commit
@@ -517,8 +520,67 @@ class Repo:
     def make_tag(self, name: str, target: str, message: str, tagger: str, when: int) -> str:
         """An annotated tag object (not yet a ref) with an exact tagger time,
         in the format ``git mktag`` accepts."""
-        body = f"object {target}\ntype commit\ntag {name}\ntagger {tagger} {when} +0000\n\n{message}\n"
-        return self._store("tag", body.encode("utf-8"))
+        body = f"object {target}\ntype commit\ntag {name}\ntagger {tagger} {when} +0000\n\n{message}\n".encode()
+        if self.signing()[1]:
+            body += self.sign_buffer(body)
+        return self._store("tag", body)
+
+    def commit_signatures(
+        self, revisions: str, allowed_signers: Path, paths: Sequence[str] = ()
+    ) -> list[tuple[str, str, str, str]]:
+        """(commit, git's verdict %G?, signer, subject) of each commit in
+        ``revisions`` (touching ``paths``, when given), judged by git's own
+        verification with ``allowed_signers`` as its SSH allowed-signers
+        file (OpenPGP signatures: gpg's keyring)."""
+        args = ["-c", f"gpg.ssh.allowedSignersFile={allowed_signers}", "log", "--format=%H%x1f%G?%x1f%GS%x1f%s%x1e"]
+        out = self.run([*args, revisions, "--", *_literal(paths)])[1]
+        rows = [r.strip("\n").split("\x1f") for r in out.decode("utf-8", "replace").split("\x1e") if r.strip()]
+        return [(c, verdict, signer, subject) for c, verdict, signer, subject in rows]
+
+    def signing(self) -> tuple[bool, bool]:
+        """Whether git is configured to sign (commits, tags): ``commit.gpgSign``
+        signs both, as gitreg's commits and tags are one operation;
+        ``tag.gpgSign`` tags."""
+        if self._signing is None:  # one process: both keys at once
+            out = self.run(["config", "--type=bool", "--get-regexp", r"^(commit|tag)\.gpgsign$"], check=False)[1]
+            found = dict(line.split(" ", 1) for line in out.decode().splitlines() if " " in line)
+            commits = found.get("commit.gpgsign") == "true"
+            self._signing = (commits, commits or found.get("tag.gpgsign") == "true")
+        return self._signing
+
+    def sign_buffer(self, data: bytes) -> bytes:
+        """An armored signature of ``data`` as git makes one for a tag: with
+        ``gpg.format`` ssh, ``ssh-keygen -Y sign -n git`` and the key
+        ``user.signingKey`` names (a file, or ``key::`` and the public key
+        held by an agent); otherwise gpg (``gpg.program``) and that key id."""
+        import tempfile
+
+        fmt = self._text(["config", "--default=openpgp", "gpg.format"])
+        key = self._text(["config", "--default=", "user.signingkey"])
+        with tempfile.TemporaryDirectory(prefix="gitreg-sign-") as scratch:
+            if fmt == "ssh":
+                if not key:
+                    raise GitError("commit.gpgSign is on with gpg.format ssh, but user.signingKey names no key")
+                keyfile = Path(scratch) / "key.pub"
+                if key.startswith("key::"):
+                    keyfile.write_text(key.removeprefix("key::") + "\n")
+                else:
+                    keyfile = Path(key).expanduser() if Path(key).expanduser().is_absolute() else self.root / key
+                program = self._text(["config", "--default=ssh-keygen", "gpg.ssh.program"])
+                buffer = Path(scratch) / "buffer"
+                buffer.write_bytes(data)
+                command = [program, "-Y", "sign", "-n", "git", "-f", str(keyfile), str(buffer)]
+                done = subprocess.run(command, capture_output=True, check=False, cwd=self._cwd)
+                signature = buffer.with_name("buffer.sig")
+                if done.returncode != 0 or not signature.exists():
+                    raise GitError(f"signing a tag with {program} failed: {done.stderr.decode(errors='replace')[:200]}")
+                return signature.read_bytes()
+            program = self._text(["config", "--default=gpg", "gpg.program"])
+            command = [program, "--status-fd=2", "-bsa", *(["-u", key] if key else [])]
+            done = subprocess.run(command, input=data, capture_output=True, check=False, cwd=self._cwd)
+            if done.returncode != 0:
+                raise GitError(f"signing a tag with {program} failed: {done.stderr.decode(errors='replace')[:200]}")
+            return done.stdout
 
     def update_refs(self, updates: Sequence[RefUpdate]) -> None:
         """Apply all updates or none; RefUpdateRejected when any precondition fails."""
