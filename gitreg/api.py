@@ -27,7 +27,7 @@ from gitreg.core.snapshot import ModelList, Resolved, VersionSummary
 from gitreg.documents import names, reference
 from gitreg.documents.manifest import Model, ModelVersion
 from gitreg.documents.names import check_model_name, check_name
-from gitreg.errors import NotFoundError, UsageError
+from gitreg.errors import ArtifactError, NotFoundError, UsageError
 from gitreg.storage.git import Repo
 
 if TYPE_CHECKING:
@@ -410,34 +410,58 @@ def pull(
     force: bool = False,
     progress: bool | Progress = False,
     at: str | None = None,
+    verify_signature: bool = False,
     registry: RegistryArg = None,
 ) -> Path:
     """Download the artifact of ``MODEL@VERSION`` / ``MODEL@STAGE`` /
     ``MODEL@latest`` to ``output`` (default: its own name in the current
     folder), verifying every byte against the manifest's hashes. A partial
-    download never appears there. Returns the path."""
+    download never appears there. Returns the path.
+
+    ``verify_signature``: first, a signature of the version must satisfy
+    the ``require_signature`` policy of the stage ``ref`` names (else of
+    any stage of the model); then the bytes pulled are re-hashed against
+    the digests it signed (a mismatch removes them)."""
     from gitreg.storage import artifacts
 
     reg = _open(registry)
     snap = reg.snapshot_at(at)
     version = snap.resolve(ref)
+    bundle = signing.trusted_bundle(snap, ref) if verify_signature else None
     store = artifacts.Store(reg.dvc_root(snap), version.artifact.remote, progress=_progress(progress))
     target = Path(output) if output is not None else Path.cwd() / version.artifact.path
-    return store.pull(version.artifact, target, force=force)
+    pulled = store.pull(version.artifact, target, force=force)
+    if bundle is not None:
+        from gitreg.documents import signatures
+
+        fault = signatures.rehashed(bundle, pulled)
+        if fault is not None:
+            artifacts.remove_path(pulled)
+            raise ArtifactError(f"{ref}: {fault}; removed {pulled}")
+    return pulled
 
 
-def load_artifact(ref: str, *, registry: RegistryArg = None) -> Path:
+def load_artifact(ref: str, *, verify_signature: bool = False, registry: RegistryArg = None) -> Path:
     """The local path of a version's artifact, for serving code: pulled (and
-    verified) once into ``GITREG_CACHE_DIR/artifacts/<md5>/``, then reused."""
+    verified) once into ``GITREG_CACHE_DIR/artifacts/<md5>/``, then reused.
+    ``verify_signature``: as ``pull``'s, on every call (a reused copy is
+    re-hashed against the signed digests too)."""
     from gitreg.storage.cache import cache_root
 
     reg = _open(registry)
-    version = reg.snapshot().resolve(ref)
+    snap = reg.snapshot()
+    version = snap.resolve(ref)
     md5 = version.artifact.md5
     target = cache_root() / "artifacts" / md5 / version.artifact.path
     if target.exists():
+        if verify_signature:
+            from gitreg.documents import signatures
+
+            fault = signatures.rehashed(signing.trusted_bundle(snap, ref), target)
+            if fault is not None:
+                raise ArtifactError(f"{ref}: the cached copy at {target}: {fault}")
         return target
-    return pull(ref, output=target, registry=reg)
+    return pull(ref, output=target, verify_signature=verify_signature, registry=reg)
 
 
 def lineage(ref: str, *, at: str | None = None, registry: RegistryArg = None) -> list[ModelVersion]:

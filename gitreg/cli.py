@@ -945,6 +945,11 @@ def doctor(registry: Registry, as_json: bool) -> None:
 @click.argument("ref", metavar="MODEL@VERSION|MODEL@STAGE|MODEL@latest", shell_complete=complete_refs)
 @click.option("--output", "-o", type=click.Path(), help="Where to write it [default: its own name, here].")
 @click.option("--force", is_flag=True, help="Replace what is at the output path.")
+@click.option(
+    "--verify-signature",
+    is_flag=True,
+    help="Require a signature the stage's require_signature policy accepts, and re-hash the bytes against it.",
+)
 @progress_option
 @at_option
 @registry_option
@@ -953,6 +958,7 @@ def pull(
     ref: str,
     output: str | None,
     force: bool,
+    verify_signature: bool,
     progress: bool | None,
     at: str | None,
     registry: Registry,
@@ -961,12 +967,21 @@ def pull(
     """Download a version's artifact, verifying every byte against its manifest.
 
     It goes through the local DVC cache (a second pull needs no download) and
-    appears at the output path whole or not at all.
+    appears at the output path whole or not at all. --verify-signature:
+    first a signature of the version must satisfy the require_signature
+    policy of the stage named (MODEL@STAGE; else of any stage of the model),
+    then the pulled bytes are re-hashed against the digests it signed.
     """
     from gitreg import api, render
 
     path = api.pull(
-        ref, output=output, force=force, progress=_show_progress(progress, as_json), at=at, registry=registry
+        ref,
+        output=output,
+        force=force,
+        progress=_show_progress(progress, as_json),
+        at=at,
+        verify_signature=verify_signature,
+        registry=registry,
     )
     echo(render.to_json({"ref": ref, "path": str(path)}) if as_json else str(path))
 

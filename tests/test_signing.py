@@ -15,6 +15,7 @@ import pytest
 
 from gitreg import api
 from gitreg.documents import layout, yamlio
+from gitreg.errors import ArtifactError
 from tests.conftest import Cli, git, init_with_origin, state
 from tests.helpers import check, messages, pointer, pr
 
@@ -285,3 +286,28 @@ def test_keyless_verification_offline_is_a_refusal_with_its_reason(signed_regist
         {".gitreg/keys/release.pub": (keys / "release.pub").read_bytes()},
     )
     assert "a keyless (Sigstore) signature, and the policy trusts no OpenID Connect issuer" in keys_only.reason
+
+
+def test_pull_and_load_artifact_verify_the_signature(
+    signed_registry: Path, keys: Path, artifact: Path, cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deploy host pulls MODEL@STAGE only with a signature the stage's
+    policy accepts, and re-hashes the bytes against the signed digests; a
+    served copy tampered with in the cache is caught on the next load."""
+    reg = signed_registry
+    monkeypatch.setenv("GITREG_CACHE_DIR", str(tmp_path / "cache"))
+    cli("sign", "fraud", "1.0.0", f"key:{keys / 'release.key'}", "-R", reg)
+    cli("promote", "fraud", "1.0.0", "--to", "staging", "-R", reg)
+    out = cli("pull", "fraud@staging", "--verify-signature", "-o", tmp_path / "m.pkl", "-R", reg).stdout
+    assert out.strip() == str(tmp_path / "m.pkl") and (tmp_path / "m.pkl").exists()
+    err = cli("pull", "fraud@1.0.1", "--verify-signature", "-o", tmp_path / "n.pkl", "-R", reg, code=1).stderr
+    assert "fraud 1.0.1: the version has no signature" in err and not (tmp_path / "n.pkl").exists()
+    api.register("plain", artifact, registry=reg)
+    err = cli("pull", "plain@1.0.0", "--verify-signature", "-o", tmp_path / "p.pkl", "-R", reg, code=2).stderr
+    assert "no require_signature policy for model plain" in err and not (tmp_path / "p.pkl").exists()
+    served = api.load_artifact("fraud@staging", verify_signature=True, registry=reg)
+    assert served.read_bytes() == (tmp_path / "m.pkl").read_bytes()
+    served.chmod(0o644)
+    served.write_bytes(b"swapped on the serving host")
+    with pytest.raises(ArtifactError, match="the file is not what the signature covers"):
+        api.load_artifact("fraud@staging", verify_signature=True, registry=reg)

@@ -572,9 +572,7 @@ def _check_move(
         judged = dataclasses.replace(candidate, approvals=approved)
         described = model_doc if isinstance(model_doc, Model) else None
         results = tuple(gates.evaluate(described, stage, judged, holder))
-        policy = (
-            described.signature_policy(stage, base_config) if described else base_config.require_signature.get(stage)
-        )
+        policy = manifest.signature_policy(described, stage, base_config)
         if policy is not None:  # the base's policy and keys; the signature may come with the change
             models_dir = base_config.models_dir
             gate = signatures.stage_gate(repo, models_dir, policy, candidate, policy_at=base, bundles_at=head)

@@ -190,6 +190,13 @@ class SignaturePolicy:
         return (*self.keys, *self.certificates)
 
 
+def signature_policy(model: Model | None, stage: str, config: RegistryConfig) -> SignaturePolicy | None:
+    """What ``stage`` requires of a version's signatures: the model's policy
+    for it, else the registry's; None: nothing."""
+    own = model.require_signature.get(stage) if model is not None else None
+    return own or config.require_signature.get(stage)
+
+
 def _policies(doc: Mapping[str, Any] | None) -> Mapping[str, SignaturePolicy]:
     return _frozen({stage: SignaturePolicy.from_doc(p) for stage, p in (doc or {}).items()})
 
@@ -331,11 +338,6 @@ class Model:
     require_signature: Mapping[str, SignaturePolicy] = field(default_factory=lambda: _frozen(None))
 
     KIND = "Model"
-
-    def signature_policy(self, stage: str, config: RegistryConfig) -> SignaturePolicy | None:
-        """What ``stage`` requires of signatures: this model's policy for it,
-        else the registry's; None: nothing."""
-        return self.require_signature.get(stage) or config.require_signature.get(stage)
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> Model:

@@ -28,6 +28,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitreg.documents import layout
@@ -358,16 +359,23 @@ def judge(
     covers exactly ``artifact``; else why each bundle failed."""
     from gitreg.documents.gates import GateResult
 
-    def result(passed: bool, reason: str, signer: str | None = None) -> GateResult:
-        return GateResult("require_signature", "require", "signature", True, signer, None, passed, reason)
+    found, why = accepted(policy, bundles, artifact, material)
+    signer = str(found[1]) if found else None
+    return GateResult("require_signature", "require", "signature", True, signer, None, found is not None, why)
 
+
+def accepted(
+    policy: SignaturePolicy, bundles: Mapping[str, bytes], artifact: Artifact, material: Mapping[str, bytes | None]
+) -> tuple[tuple[Bundle, Signer] | None, str]:
+    """The first of ``bundles`` that ``judge`` accepts, with its signer and
+    "signed by ..."; else None and why none was."""
     try:
         keys = [load_public_key(_material(material, p), p) for p in policy.keys]
         authorities = [c for p in policy.certificates for c in load_certificates(_material(material, p), p)]
     except InvalidDocumentError as exc:
-        return result(False, f"the policy's {exc}")
+        return None, f"the policy's {exc}"
     if not bundles:
-        return result(False, "the version has no signature")
+        return None, "the version has no signature"
     reasons = []
     for name, data in sorted(bundles.items()):
         try:
@@ -378,10 +386,33 @@ def judge(
             continue
         fault = covers(bundle, artifact)
         if fault is None:
-            return result(True, f"signed by {signer}", str(signer))
+            return (bundle, signer), f"signed by {signer}"
         reasons.append(f"{name}: {fault}")
     more = f" (and {len(reasons) - 3} more)" if len(reasons) > 3 else ""
-    return result(False, f"no valid signature by an allowed signer: {'; '.join(reasons[:3])}{more}")
+    return None, f"no valid signature by an allowed signer: {'; '.join(reasons[:3])}{more}"
+
+
+def rehashed(bundle: Bundle, path: Path) -> str | None:
+    """Why the bytes at ``path`` (a file, or a folder) are not what
+    ``bundle`` signed (None: every file's SHA-256 is the signed one, and no
+    file is missing or extra)."""
+
+    def digest(file: Path) -> str:
+        sha = hashlib.sha256()
+        with file.open("rb") as stream:
+            while chunk := stream.read(4 * 1024 * 1024):
+                sha.update(chunk)
+        return sha.hexdigest()
+
+    if path.is_file():
+        found = {SINGLE_FILE: digest(path)}
+    else:
+        found = {f.relative_to(path).as_posix(): digest(f) for f in sorted(path.rglob("*")) if f.is_file()}
+    for name in sorted(set(found) | set(bundle.files)):
+        if found.get(name) != bundle.files.get(name):
+            shown = "the file" if name == SINGLE_FILE else repr(name)
+            return f"{shown} is not what the signature covers"
+    return None
 
 
 def _material(material: Mapping[str, bytes | None], path: str) -> bytes:

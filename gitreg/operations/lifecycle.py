@@ -221,7 +221,7 @@ def plan_promote(
     holder = snap.version(model, holder_pointer.version) if holder_pointer else None
     model_doc = snap.model(model)
     results = tuple(gates.evaluate(model_doc, stage, candidate, holder))
-    policy = model_doc.signature_policy(stage, snap.config) if model_doc else snap.config.require_signature.get(stage)
+    policy = manifest.signature_policy(model_doc, stage, snap.config)
     if policy is not None and snap.commit is not None:
         at = snap.commit
         results += (signatures.stage_gate(snap.repo, snap.models_dir, policy, candidate, policy_at=at, bundles_at=at),)

@@ -25,7 +25,7 @@ from typing import Any, Literal
 from gitreg.core.registry import Registry
 from gitreg.core.snapshot import Snapshot
 from gitreg.core.transaction import Change
-from gitreg.documents import layout, signatures
+from gitreg.documents import layout, manifest, signatures
 from gitreg.documents.manifest import ModelVersion
 from gitreg.documents.names import Version, check_model_name, shown
 from gitreg.errors import ConflictError, InvalidDocumentError, NotFoundError, UsageError
@@ -216,3 +216,27 @@ def _signer(bundle: signatures.Bundle, spec: Spec) -> str:
         leaf = x509.load_der_x509_certificate(bundle.chain[0])
         return f"certificate {leaf.subject.rfc4514_string()[:200]}"
     return spec.kind
+
+
+def trusted_bundle(snap: Snapshot, ref: str) -> signatures.Bundle:
+    """For ``pull --verify-signature``: the bundle of the version ``ref``
+    names that a signature policy accepts — the policy of the stage ``ref``
+    names, else any stage's of the model — from the bundle alone (the bytes
+    are re-hashed against it once pulled)."""
+    document = snap.resolve(ref)
+    what = ref.rpartition("@")[2]
+    described = snap.model(document.model)
+    stages = [what] if what in snap.config.stages else list(snap.config.stages)
+    policies = [p for stage in stages if (p := manifest.signature_policy(described, stage, snap.config))]
+    if not policies:
+        where = f"stage {what}" if what in snap.config.stages else f"model {document.model}"
+        raise UsageError(f"no require_signature policy for {where}: nothing to verify the signature against")
+    bundles = signatures.read_bundles(snap.repo, str(snap.commit), snap.models_dir, document.model, document.version)
+    reasons = []
+    for policy in dict.fromkeys(policies):
+        material = snap.repo.read_paths(str(snap.commit), list(policy.files()))
+        found, why = signatures.accepted(policy, bundles, document.artifact, material)
+        if found is not None:
+            return found[0]
+        reasons.append(why)
+    raise ConflictError(f"{document.model} {document.version}: {reasons[0]}")

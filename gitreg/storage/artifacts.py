@@ -153,6 +153,14 @@ def sweep(folder: Path, prefix: str) -> None:
                 path.unlink()
 
 
+def remove_path(path: Path) -> None:
+    """Remove a pulled file or folder (bytes that failed a check)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
