@@ -58,7 +58,7 @@ TARGETS = {
         "register": 0.6,
         "promote": 0.6,
         "check --base": 0.5,
-        "check --base, signed": 0.5,
+        "check --base signed": 0.5,
         "check": 3.0,
         "warm resolve": 0.001,
     },
@@ -69,7 +69,7 @@ TARGETS = {
         "register": 1.0,
         "promote": 1.0,
         "check --base": 1.0,
-        "check --base, signed": 0.5,
+        "check --base signed": 0.5,
         "check": 30.0,
         "warm resolve": 0.001,
     },
@@ -137,7 +137,7 @@ def ours(root: Path, models: int, versions: int, repeat: int, tmp: Path) -> dict
         "check --base": timed(
             lambda i: [GITREG, "check", "--base", base.stdout.strip(), "--head", "bench-promotion", *reg], repeat
         ),
-        "check --base, signed": timed(
+        "check --base signed": timed(
             lambda i: [GITREG, "check", "--base", signed_base, "--head", signed_head, *reg], repeat
         ),
         "check": timed(lambda i: [GITREG, "check", *reg], max(1, repeat // 3)),
@@ -314,7 +314,7 @@ NAMES = {
     "register": "`gitreg register` (1 MiB, local remote) / `gto register` / `create_model_version`",
     "promote": "`gitreg promote` / `gto assign` / `set_registered_model_alias`",
     "check --base": "`gitreg check --base` (one promotion)",
-    "check --base, signed": "`gitreg check --base` (one promotion to a stage that requires a signature)",
+    "check --base signed": "`gitreg check --base` (one promotion to a stage that requires a signature)",
     "check": "`gitreg check` (whole tree)",
     "warm resolve": "in-process warm `resolve` (Python API / MLflow client)",
 }
