@@ -311,3 +311,59 @@ def test_pull_and_load_artifact_verify_the_signature(
     served.write_bytes(b"swapped on the serving host")
     with pytest.raises(ArtifactError, match="the file is not what the signature covers"):
         api.load_artifact("fraud@staging", verify_signature=True, registry=reg)
+
+
+def _bundle_for(case: str, reg: Path, keys: Path, scratch: Path) -> bytes:
+    """A bundle for bert 1.0.0 that a staging policy (release.pub) must refuse."""
+    from gitreg.operations import sign
+
+    pulled = api.pull("bert@1.0.0", output=scratch / f"bert-{case}", registry=reg)
+    release = sign.parse_spec(f"key:{keys / 'release.key'}")
+    if case == "wrong key":
+        return sign.make_bundle(sign.parse_spec(f"key:{keys / 'other.key'}"), pulled)
+    if case == "other bytes":
+        (pulled / "weights.bin").write_bytes(b"other weights")
+    elif case == "a file missing":
+        (pulled / "tok" / "vocab.txt").unlink()
+    elif case == "a file extra":
+        (pulled / "extra.txt").write_text("x")
+    data = sign.make_bundle(release, pulled)
+    if case == "tampered":
+        doc = json.loads(data)
+        doc["dsseEnvelope"]["signatures"][0]["sig"] = base64.b64encode(b"\x30\x06\x02\x01\x01\x02\x01\x01").decode()
+        data = json.dumps(doc).encode()
+    return data
+
+
+REFUSALS = {
+    "wrong key": "not an allowed one",
+    "other bytes": "the signature covers other bytes of 'weights.bin'",
+    "a file missing": "the signature does not cover 'tok/vocab.txt'",
+    "a file extra": "the signature covers 'extra.txt', which the artifact does not have",
+    "tampered": "the signature does not verify",
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSALS))
+def test_each_bad_signature_is_refused_by_promote_and_by_check(
+    case: str, signed_registry: Path, keys: Path, cli: Cli, tmp_path: Path
+) -> None:
+    reg = signed_registry
+    data = _bundle_for(case, reg, keys, tmp_path)
+    folder = reg / "models" / "bert" / "signatures" / "1.0.0"
+
+    def signed_and_promoted(r: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / layout.signature_name(data)).write_bytes(data)
+        pointer(r, "staging", "1.0.0", model="bert", folder="bert")
+
+    pr(reg, f"bad-{case.replace(' ', '-')}", signed_and_promoted)
+    found = messages(check(reg, cli, 1))
+    assert [m for m in found if "require_signature" in m and REFUSALS[case] in m], found
+    git(reg, "reset", "-q", "--hard", "HEAD~1")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / layout.signature_name(data)).write_bytes(data)
+    git(reg, "add", "-A")
+    git(reg, "commit", "-qm", f"a signature: {case}")
+    refused = cli("promote", "bert", "1.0.0", "--to", "staging", "-R", reg, code=1).stderr
+    assert REFUSALS[case] in refused and refused.count("\n") == 1, refused

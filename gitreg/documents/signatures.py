@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from gitreg.documents.gates import GateResult
     from gitreg.storage.git import Repo
 
-MAX_BYTES = 256 * 1024  # a bundle's size at most (one is about 2 KiB, with a certificate chain 4)
+MAX_BYTES = 2 * 1024 * 1024  # a bundle at most (about 2 KiB, 4 with a certificate chain, +200 bytes a file)
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://model_signing/signature/v1.0"
