@@ -729,6 +729,8 @@ def set_model(
     remove_gates: Sequence[tuple[str, str] | str] = (),
     monitor_threshold: float | None = None,
     auto_deploy: Mapping[str, Any] | bool | None = None,
+    require_signature: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
+    remove_require_signature: Sequence[str] = (),
     registry: RegistryArg = None,
 ) -> ModelEdited:
     """Edit model.yaml in one commit (created if missing): description,
@@ -738,8 +740,11 @@ def set_model(
     back (``monitor_threshold``), ``auto_deploy`` (``{"stage": "staging",
     "strategy": "conservative", "min_improvement_pct": 2}``: after each
     registration, promote the new version when the strategy chooses it;
-    False removes it). Returns model.yaml as it now is and the commit (None
-    when nothing changed)."""
+    False removes it), ``require_signature`` (``{"production": {"keys":
+    [".gitreg/keys/release.pub"]}}``, or ``certificates``, ``identities``,
+    ``issuers``: replaces those stages' signature policies; the files must
+    be committed) and ``remove_require_signature`` (stages). Returns
+    model.yaml as it now is and the commit (None when nothing changed)."""
     from gitreg.operations import model as modelling
 
     return modelling.set_model(
@@ -752,6 +757,8 @@ def set_model(
         remove_gates=inputs.gate_removals(remove_gates),
         monitor_threshold=inputs.threshold(monitor_threshold),
         auto_deploy=inputs.auto_deploy(auto_deploy) if auto_deploy is not False else False,
+        require_signature=require_signature,
+        remove_require_signature=tuple(remove_require_signature),
     )
 
 

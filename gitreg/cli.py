@@ -250,6 +250,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "gitreg model set fraud --owner risk-team --gate production:min_auc=0.9",
         "gitreg model set fraud --remove-gate production:min_auc --monitor-threshold 0.05",
         "gitreg model set fraud --auto-deploy stage=staging --auto-deploy metric=auc",
+        "gitreg model set fraud --require-signature production:key=.gitreg/keys/release.pub",
     ),
     "demo": ("gitreg demo", "gitreg demo --dir /tmp/gitreg-demo"),
 }
@@ -1469,6 +1470,22 @@ def model_show(model: str, at: str | None, registry: Registry, as_json: bool) ->
     typed=True,
 )
 @click.option("--no-auto-deploy", is_flag=True, help="Remove the auto-deploy settings.")
+@click.option(
+    "--require-signature",
+    "require_signature",
+    multiple=True,
+    metavar="STAGE:FIELD=VALUE",
+    callback=lambda ctx, param, given: _signature_mapping(given),
+    help="Admit a version to STAGE only with an OMS signature by: key=PATH (a PEM public key committed under "
+    ".gitreg/), certificate=PATH (a CA), identity=NAME, issuer=URL (repeatable; replaces the stage's policy).",
+)
+@click.option(
+    "--remove-require-signature",
+    "remove_require_signature",
+    multiple=True,
+    metavar="STAGE",
+    help="Remove a stage's signature policy (repeatable).",
+)
 @registry_option
 @json_option
 def model_set(model: str, as_json: bool, auto_deploy: dict[str, Any], no_auto_deploy: bool, **options: Any) -> None:
@@ -1482,6 +1499,12 @@ def model_set(model: str, as_json: bool, auto_deploy: dict[str, Any], no_auto_de
     deploying = False if no_auto_deploy else auto_deploy or None
     edited = api.set_model(model, auto_deploy=deploying, **options)
     echo(render.to_json(render.model_edited_json(edited)) if as_json else render.model_edited_text(edited))
+
+
+def _signature_mapping(given: tuple[str, ...]) -> dict[str, dict[str, list[str]]] | None:
+    from gitreg.documents import inputs
+
+    return inputs.signature_pairs(given) or None
 
 
 def _gate_mapping(given: tuple[str, ...]) -> dict[str, dict[str, Any]]:

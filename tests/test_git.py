@@ -74,3 +74,19 @@ def test_a_refused_update_for_another_reason_is_an_error_naming_it(tmp_path: Pat
     with pytest.raises(GitError, match=f"git update-ref failed: .*{missing}"):
         repo.update_refs([RefUpdate("refs/heads/main", missing, first)])
     assert repo.resolve("refs/heads/main") == first
+
+
+def test_a_path_no_tree_can_hold_reads_as_missing(tmp_path: Path) -> None:
+    """`..`, a leading `/` or a line break made git's object reader stop
+    (a crash, exit 3) where a registry read a path from a document; such
+    a path now reads as missing, and the reader keeps serving."""
+    repo, first = _repo_with_commit(tmp_path)
+    commit = repo.commit_tree(repo.write_tree(first, {"a/b.txt": b"x"}), [first], "one")
+    found = repo.read_paths(commit, ["../outside", "/etc/passwd", "a/../a/b.txt", "a/b.txt\nHEAD:a/b.txt", "a/b.txt"])
+    assert found == {
+        "../outside": None,
+        "/etc/passwd": None,
+        "a/../a/b.txt": None,
+        "a/b.txt\nHEAD:a/b.txt": None,
+        "a/b.txt": b"x",
+    }

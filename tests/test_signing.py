@@ -367,3 +367,24 @@ def test_each_bad_signature_is_refused_by_promote_and_by_check(
     git(reg, "commit", "-qm", f"a signature: {case}")
     refused = cli("promote", "bert", "1.0.0", "--to", "staging", "-R", reg, code=1).stderr
     assert REFUSALS[case] in refused and refused.count("\n") == 1, refused
+
+
+def test_model_set_writes_a_checked_policy(signed_registry: Path, keys: Path, cli: Cli) -> None:
+    reg = signed_registry
+    cli("model", "set", "fraud", "--remove-require-signature", "staging", "-R", reg)
+    assert set(api.model_show("fraud", registry=reg).require_signature) == {"production"}
+    args = ("model", "set", "fraud", "--require-signature", "staging:key=.gitreg/keys/release.pub")
+    cli(*args, "--require-signature", "staging:identity=release@example.com", "-R", reg)
+    policy = api.model_show("fraud", registry=reg).require_signature["staging"]
+    assert policy.keys == (".gitreg/keys/release.pub",) and policy.identities == ("release@example.com",)
+    before = state(reg)
+    for value, message in (
+        ("staging:key=.gitreg/keys/missing.pub", "is not in the registry: commit the key"),
+        ("staging:key=.gitreg/keys/ca.pem", "not a PEM public key"),
+        ("staging:key=../outside.pub", "a key is a file in the registry under .gitreg/"),
+        ("staging:password=x", "invalid --require-signature"),
+        ("nowhere:key=.gitreg/keys/release.pub", "stage"),
+    ):
+        err = cli("model", "set", "fraud", "--require-signature", value, "-R", reg, code=2).stderr
+        assert message in err and err.count("\n") == 1, err
+    assert state(reg) == before

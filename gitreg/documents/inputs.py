@@ -291,3 +291,30 @@ def auto_deploy(value: Mapping[str, Any] | bool | None) -> dict[str, Any] | None
             raise UsageError(f"auto-deploy {key} applies to the conservative strategy only")
         settings[key] = margin
     return settings
+
+
+_KEYFILE = re.compile(r"\.gitreg/(?!(?:.*/)?\.\.?(?:/|$))[^\x00-\x1f\x7f\\]{1,255}")  # the schemas' keyfile
+SIGNER_FIELDS = {"key": "keys", "certificate": "certificates", "identity": "identities", "issuer": "issuers"}
+
+
+def signature_pairs(given: Iterable[str]) -> dict[str, dict[str, list[str]]]:
+    """``--require-signature STAGE:FIELD=VALUE`` values (FIELD: key,
+    certificate, identity or issuer; repeatable) as the API's
+    ``require_signature``: {stage: {"keys": [...], ...}}."""
+    policies: dict[str, dict[str, list[str]]] = {}
+    for item in given:
+        stage, _, rest = item.partition(":")
+        field, _, value = rest.partition("=")
+        if not stage or field not in SIGNER_FIELDS or not value:
+            raise UsageError(
+                f"invalid --require-signature {shown(item)}: give STAGE:key=PATH, STAGE:certificate=PATH, "
+                "STAGE:identity=NAME or STAGE:issuer=URL"
+            )
+        if field in ("key", "certificate") and not _KEYFILE.fullmatch(value):
+            raise UsageError(
+                f"invalid --require-signature {shown(item)}: a {field} is a file in the registry under .gitreg/"
+            )
+        values = policies.setdefault(stage, {}).setdefault(SIGNER_FIELDS[field], [])
+        if value not in values:
+            values.append(value)
+    return policies

@@ -65,6 +65,13 @@ class RefUpdateRejected(ConflictError):
     """A ref moved or appeared under us: the caller may recompute and retry."""
 
 
+def _in_tree(path: str) -> bool:
+    """Whether ``path`` can name a file in a tree: relative, no ``.`` or
+    ``..`` part, no line break (the object reader reads one name a line)."""
+    parts = path.split("/")
+    return bool(path) and "\n" not in path and "\r" not in path and not any(p in ("", ".", "..") for p in parts)
+
+
 def _literal(paths: Iterable[str]) -> list[str]:
     return [f":(literal){p}" for p in paths]
 
@@ -228,9 +235,12 @@ class Repo:
         return {oid: data for oid, data in found.items() if data is not None}
 
     def read_paths(self, commit: str, paths: Sequence[str]) -> dict[str, bytes | None]:
-        """Files at ``commit`` (None where a path is not a file there)."""
-        found = self._cat([f"{commit}:{p}" for p in paths])
-        return {p: found[f"{commit}:{p}"] for p in paths}
+        """Files at ``commit`` (None where a path is not a file there, or
+        could not be one: ``..``, a leading ``/`` or a line break would make
+        git's object reader stop rather than answer "missing")."""
+        asked = [p for p in paths if _in_tree(p)]
+        found = self._cat([f"{commit}:{p}" for p in asked])
+        return {p: found[f"{commit}:{p}"] if _in_tree(p) else None for p in paths}
 
     def read_commits_path(self, commits: Sequence[str], path: str) -> dict[str, bytes | None]:
         """One file as it is at each of ``commits``."""
