@@ -23,7 +23,11 @@ def reference() -> str:
         "Generated from `--help` by `tests/test_docs.py`; regenerate with "
         "`GITREG_UPDATE_DOCS=1 .venv/bin/pytest tests/test_docs.py`.\n",
     ]
-    for args in [[], *([name] for name in sorted(main.commands))]:  # type: ignore[attr-defined]
+    commands: list[list[str]] = []
+    for name, command in sorted(main.commands.items()):  # type: ignore[attr-defined]
+        commands.append([name])
+        commands += [[name, sub] for sub in sorted(getattr(command, "commands", {}))]  # a group's: `model set`
+    for args in [[], *commands]:
         result = runner.invoke(main, [*args, "--help"], prog_name="gitreg", terminal_width=80)
         assert result.exit_code == 0
         parts.append(f"## gitreg {' '.join(args)}".rstrip() + "\n\n```text\n" + result.stdout.rstrip() + "\n```\n")
