@@ -434,7 +434,7 @@ def pull(
     if bundle is not None:
         from gitreg.documents import signatures
 
-        fault = signatures.rehashed(bundle, pulled)
+        fault = signatures.rehashed(bundle, artifacts.digests_on_disk(pulled))
         if fault is not None:
             artifacts.remove_path(pulled)
             raise ArtifactError(f"{ref}: {fault}; removed {pulled}")
@@ -456,8 +456,9 @@ def load_artifact(ref: str, *, verify_signature: bool = False, registry: Registr
     if target.exists():
         if verify_signature:
             from gitreg.documents import signatures
+            from gitreg.storage import artifacts
 
-            fault = signatures.rehashed(signing.trusted_bundle(snap, ref), target)
+            fault = signatures.rehashed(signing.trusted_bundle(snap, ref), artifacts.digests_on_disk(target))
             if fault is not None:
                 raise ArtifactError(f"{ref}: the cached copy at {target}: {fault}")
         return target

@@ -28,7 +28,6 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitreg.documents import layout
@@ -392,26 +391,14 @@ def accepted(
     return None, f"no valid signature by an allowed signer: {'; '.join(reasons[:3])}{more}"
 
 
-def rehashed(bundle: Bundle, path: Path) -> str | None:
-    """Why the bytes at ``path`` (a file, or a folder) are not what
-    ``bundle`` signed (None: every file's SHA-256 is the signed one, and no
-    file is missing or extra)."""
-
-    def digest(file: Path) -> str:
-        sha = hashlib.sha256()
-        with file.open("rb") as stream:
-            while chunk := stream.read(4 * 1024 * 1024):
-                sha.update(chunk)
-        return sha.hexdigest()
-
-    if path.is_file():
-        found = {SINGLE_FILE: digest(path)}
-    else:
-        found = {f.relative_to(path).as_posix(): digest(f) for f in sorted(path.rglob("*")) if f.is_file()}
-    for name in sorted(set(found) | set(bundle.files)):
-        if found.get(name) != bundle.files.get(name):
-            shown = "the file" if name == SINGLE_FILE else repr(name)
-            return f"{shown} is not what the signature covers"
+def rehashed(bundle: Bundle, found: Mapping[str, str]) -> str | None:
+    """Why bytes re-hashed to ``found`` ({relpath: sha256}, a single file's
+    under "": ``artifacts.digests_on_disk``) are not what ``bundle`` signed
+    (None: every file's SHA-256 is the signed one, none missing or extra)."""
+    signed = {"" if name == SINGLE_FILE else name: digest for name, digest in bundle.files.items()}
+    for name in sorted(set(found) | set(signed)):
+        if found.get(name) != signed.get(name):
+            return f"{repr(name) if name else 'the file'} is not what the signature covers"
     return None
 
 

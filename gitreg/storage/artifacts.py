@@ -781,14 +781,23 @@ def _copy_hashing(src: Any, dst: Any, advance: Callable[[int], object] = lambda 
 
 def _file_digests(source: Source) -> dict[str, str]:
     """{relpath: sha256} of a folder's files."""
-    digests = {}
-    for relpath in source.files:
-        digest = hashlib.sha256()
-        with (source.path / relpath).open("rb") as stream:
-            while chunk := stream.read(CHUNK):
-                digest.update(chunk)
-        digests[relpath] = digest.hexdigest()
-    return digests
+    return {relpath: _sha256_of(source.path / relpath) for relpath in source.files}
+
+
+def digests_on_disk(path: Path) -> dict[str, str]:
+    """{relpath: sha256} of the files at ``path`` as pulled (a file's under
+    ""), the form ``_check_sha256`` and ``signatures.rehashed`` compare."""
+    if path.is_file():
+        return {"": _sha256_of(path)}
+    return {f.relative_to(path).as_posix(): _sha256_of(f) for f in sorted(path.rglob("*")) if f.is_file()}
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _check_sha256(artifact: Artifact, found: dict[str, str]) -> None:
