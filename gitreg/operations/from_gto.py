@@ -361,11 +361,12 @@ def _copy(
         if slot not in stores:
             stores[slot] = artifacts.Store.detached(name, chosen, scratch / f"remote-{len(stores)}")
         try:
-            copied += len(stores[slot].copy_to(target, document.artifact))
+            hashed = stores[slot].copy_to(target, document.artifact)
         except GitregError as exc:
             failed[key] = f"its bytes could not be copied from {credentials.redact(chosen['url'])}: {exc}"
             continue
-        sealed[key] = target.sealed(document.artifact)
+        copied += len(hashed)
+        sealed[key] = target.sealed(document.artifact, hashed)
     return copied, failed, sealed
 
 

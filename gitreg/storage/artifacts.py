@@ -22,7 +22,7 @@ import shutil
 import stat
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -405,15 +405,15 @@ class Store:
             with remote.fs.open(location, "rb") as stream:
                 return _md5_of(stream) + (".dir" if oid.endswith(".dir") else "") == oid
 
-    def copy_to(self, target: Store, artifact: Artifact) -> list[str]:
+    def copy_to(self, target: Store, artifact: Artifact) -> dict[str, str]:
         """Copy the artifact's objects from this store's remote to
         ``target``'s (members before the folder listing), each re-hashed on
-        the way; objects the target already has are skipped. Returns the
-        object ids copied."""
+        the way; objects the target already has are skipped. Returns
+        {object id: SHA-256} of those copied."""
         source, dest = self._remote_odb(), target._remote_odb()
         oids = [md5 for _, md5 in self.listing(artifact.md5)] if artifact.is_dir else []
         oids.append(artifact.md5)
-        copied = []
+        copied: dict[str, str] = {}
         for oid in dict.fromkeys(oids):
             location = object_path(source, oid)
             with self._remote_errors(f"reading object {oid}"):
@@ -421,7 +421,7 @@ class Store:
             if target._intact(dest, oid, size):
                 continue
             with self._remote_errors(f"reading object {oid}"), source.fs.open(location, "rb") as src:
-                target._put(
+                _, copied[oid], _ = target._put(
                     src,
                     dest,
                     f"copy {artifact.path}",
@@ -429,19 +429,24 @@ class Store:
                     f"copying object {oid} of {artifact.path}",
                     expect=oid,
                 )
-            copied.append(oid)
         return copied
 
-    def sealed(self, artifact: Artifact) -> Artifact:
+    def sealed(self, artifact: Artifact, known: Mapping[str, str] | None = None) -> Artifact:
         """``artifact`` with its SHA-256 (and a folder's per file), read from
         the remote, every object's md5 checked on the way (for bytes stored
-        by another tool, e.g. copied from a GTO registry's remote)."""
+        by another tool, e.g. copied from a GTO registry's remote); objects
+        in ``known`` ({object id: SHA-256}, as ``copy_to`` just hashed and
+        checked them) are not read again."""
+        known = known or {}
         remote = self._remote_odb()
         oids = {"": artifact.md5}
         if artifact.is_dir:
             oids = dict(self.listing(artifact.md5))
         digests: dict[str, str] = {}
         for relpath, oid in oids.items():
+            if oid in known:
+                digests[relpath] = known[oid]
+                continue
             where = f"{artifact.path}/{relpath}" if relpath else artifact.path
             with self._remote_errors(f"reading {where}"), remote.fs.open(object_path(remote, oid), "rb") as stream:
                 md5, digests[relpath], _ = _copy_hashing(stream, _Sink())
