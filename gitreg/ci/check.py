@@ -770,19 +770,8 @@ def check_change(repo: Repo, base_rev: str, head: str) -> Report:
         where = layout.classify(config.models_dir, path)
         if where is None:
             continue
-        if where.kind == "signature" and status != "A":
-            version_file = layout.version_path(config.models_dir, where.model, where.name)
-            if not (status == "D" and version_file in deleted_paths):
-                message = "a signature is never changed or removed (a version may gain signatures, not lose one)"
-                reader.violations.append(Violation("signature", path, "", message))
-        elif (
-            where.kind == "signature"
-            and not repo.read_paths(head, [layout.version_path(config.models_dir, where.model, where.name)])[
-                layout.version_path(config.models_dir, where.model, where.name)
-            ]
-        ):
-            message = f"a signature of {where.model} {where.name}, which is not registered"
-            reader.violations.append(Violation("signature", path, "", message))
+        if where.kind == "signature":
+            reader.violations += _signature_change(repo, head, config.models_dir, path, where, status, deleted_paths)
         elif where.kind == "version" and status == "D":
             deleted.append(path)
         elif (
