@@ -66,9 +66,13 @@ if TYPE_CHECKING:
     from gitreg.operations.status import Status
     from gitreg.operations.tags_sync import SyncResult
     from gitreg.operations.upgrade import Upgraded
+    from gitreg.site import build as site_build
+    from gitreg.site import serve as site_serve
+    from gitreg.site.build import Built
     from gitreg.storage.artifacts import Progress
 else:  # each loads when a function here first uses it
     checking = lazy.module("gitreg.ci.check")
+    site_build, site_serve = lazy.module("gitreg.site.build"), lazy.module("gitreg.site.serve")
     signing = lazy.module("gitreg.operations.sign")
     inputs, query = (lazy.module(f"gitreg.documents.{name}") for name in ("inputs", "query"))
     (
@@ -883,6 +887,38 @@ def diff(old: str, new: str = "HEAD", *, registry: RegistryArg = None) -> Regist
     gates changed."""
     reg = _open(registry)
     return changes.diff(reg.snapshot_at(old), reg.snapshot_at(new))
+
+
+def build_site(
+    out: PathLike = "site",
+    *,
+    at: str | None = None,
+    base_url: str | None = None,
+    commit_url: str | None = None,
+    jobs: int | None = None,
+    registry: RegistryArg = None,
+) -> Built:
+    """Write the registry as a static web site into ``out`` (docs/site.md):
+    overview, a page per model and per version, the Changes page. Only what
+    changed since the last build into the same folder is rewritten."""
+    return site_build.build(_open(registry), Path(out), at=at, base_url=base_url, commit_url=commit_url, jobs=jobs)
+
+
+def serve_site(
+    out: PathLike = "site",
+    *,
+    port: int = 8000,
+    at: str | None = None,
+    base_url: str | None = None,
+    commit_url: str | None = None,
+    announce: Callable[[str], None] = print,
+    registry: RegistryArg = None,
+) -> None:
+    """``build_site``, then serve ``out`` on 127.0.0.1:``port`` until
+    interrupted, building again when the registry branch moves."""
+    site_serve.serve(
+        _open(registry), Path(out), port=port, at=at, base_url=base_url, commit_url=commit_url, announce=announce
+    )
 
 
 @events.emits("gc")

@@ -215,6 +215,11 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "status": ("gitreg status fraud", "gitreg status fraud --stale-days 2 --json"),
     "resolve": ("gitreg resolve fraud@production --json", "gitreg resolve models:/fraud/3 --at 2026-06-01"),
     "diff": ("gitreg diff HEAD~5", "gitreg diff 2026-05-01 2026-06-01 --json"),
+    "site": (
+        "gitreg site -o public --base-url https://acme.github.io/registry/",
+        "gitreg site -o site-june --at 2026-06-30",
+        "gitreg site --serve --port 8080",
+    ),
     "sync": ("gitreg sync -R https://github.com/acme/registry.git",),
     "doctor": ("gitreg doctor",),
     "pull": ("gitreg pull fraud@production -o model.pkl", "gitreg pull fraud@1.0.2 -o serving/ --force"),
@@ -905,6 +910,56 @@ def diff(old: str, new: str, registry: Registry, as_json: bool) -> None:
 
     found = api.diff(old, new, registry=registry)
     echo(render.to_json(render.diff_json(found)) if as_json else render.diff_text(found))
+
+
+@main.command()
+@click.option("-o", "--out", default="site", show_default=True, help="The folder to write the site into.")
+@at_option
+@click.option("--base-url", metavar="URL", help="Where the site will be published (for canonical links).")
+@click.option(
+    "--commit-url",
+    metavar="TEMPLATE",
+    help="A commit's web page, {commit} standing for its id [default: from the origin remote, "
+    "for GitHub, GitLab, Gitea and Forgejo].",
+)
+@click.option("--jobs", type=click.IntRange(min=1), help="Worker processes for a large build [default: the cores].")
+@click.option("--serve", is_flag=True, help="Then serve the site on 127.0.0.1 and build again when the registry moves.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="The port for --serve.")
+@registry_option
+@json_option
+def site(
+    out: str,
+    at: str | None,
+    base_url: str | None,
+    commit_url: str | None,
+    jobs: int | None,
+    serve: bool,
+    port: int,
+    registry: Registry,
+    as_json: bool,
+) -> None:
+    """Write the registry as a static web site: no server, no external URL.
+
+    An overview of every model with its stage holders; a page per model with
+    a chart of each metric across versions, the promotion timeline of each
+    stage and its gates; a page per version with its manifest, its metrics
+    beside the stage holders' and how to pull it; the newest changes. A
+    rebuild into the same folder rewrites only what changed. Publish the
+    folder anywhere (GitHub Pages: `gitreg init --ci github`).
+    """
+    from gitreg import api, render
+
+    if serve:
+        if as_json:
+            from gitreg.errors import UsageError
+
+            raise UsageError("--json and --serve cannot be combined")
+        api.serve_site(
+            out, port=port, at=at, base_url=base_url, commit_url=commit_url, announce=echo, registry=registry
+        )
+        return
+    built = api.build_site(out, at=at, base_url=base_url, commit_url=commit_url, jobs=jobs, registry=registry)
+    echo(render.to_json(render.site_json(built)) if as_json else render.site_text(built))
 
 
 @main.command()

@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # names for annotations only: rendering imports no command's 
     from gitreg.operations.status import Status
     from gitreg.operations.tags_sync import SyncResult
     from gitreg.operations.upgrade import Upgraded
+    from gitreg.site.build import Built
 else:
     yamlio = lazy.module("gitreg.documents.yamlio")  # only the YAML views need it
 
@@ -1228,3 +1229,24 @@ def signed_json(signed: Signed) -> dict[str, Any]:
 def signed_text(signed: Signed) -> str:
     commit = f" (commit {signed.commit[:10]})" if signed.commit else ""
     return f"Signed {signed.model} {signed.version} by {signed.signer}: {signed.path}{commit}"
+
+
+def site_text(built: Built) -> str:
+    return (
+        f"Wrote the site of {built.models} models and {built.versions} versions (commit {built.commit[:10]}) "
+        f"to {built.out}: {built.written} files written, {built.unchanged} unchanged, {built.removed} removed "
+        f"in {built.seconds:.1f} s. Open {built.out / 'index.html'}"
+    )
+
+
+def site_json(built: Built) -> dict[str, Any]:
+    return {
+        "out": str(built.out),
+        "commit": built.commit,
+        "models": built.models,
+        "versions": built.versions,
+        "written": built.written,
+        "unchanged": built.unchanged,
+        "removed": built.removed,
+        "seconds": round(built.seconds, 3),
+    }
