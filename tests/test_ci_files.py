@@ -5,6 +5,7 @@ when their commands run against a real repo with a PR-like branch."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -45,7 +46,7 @@ def workflow_files(registry: Path) -> list[Path]:
 
 
 def test_init_writes_the_ci_files(ci_registry: Path) -> None:
-    assert [p.name for p in workflow_files(ci_registry)] == ["gitreg-check.yml", "gitreg-tags.yml"]
+    assert [p.name for p in workflow_files(ci_registry)] == ["gitreg-check.yml", "gitreg-site.yml", "gitreg-tags.yml"]
     owners = (ci_registry / ".github" / "CODEOWNERS").read_text()
     for line in ("* ", "/models/*/stages/ ", "/models/*/versions/ ", "/.dvc/ ", "gitreg.toml ", "/.gitreg/ "):
         assert f"\n{line}@acme/ml-leads\n" in owners, line
@@ -68,7 +69,8 @@ def test_rerunning_init_keeps_edited_ci_files(ci_registry: Path) -> None:
 def test_init_adds_ci_to_an_existing_registry(registry: Path) -> None:
     result = api.init(registry, ci="github")
     assert result.commit is not None
-    assert set(result.files) == {ci.CHECK_WORKFLOW, ci.TAGS_WORKFLOW, ci.CODEOWNERS, ci.default_install()[2:]}
+    written = {ci.CHECK_WORKFLOW, ci.TAGS_WORKFLOW, ci.SITE_WORKFLOW, ci.CODEOWNERS, ci.default_install()[2:]}
+    assert set(result.files) == written
     assert git(registry, "log", "-1", "--format=%s") == "Add gitreg files"
 
 
@@ -129,14 +131,14 @@ def test_the_hook_checks_a_deletion_and_a_broken_tree_with_nothing_staged(ci_reg
 
 
 def run_steps(
-    workflow: Path, cwd: Path, env: dict[str, str], bin_dir: Path = BIN
+    workflow: Path, cwd: Path, env: dict[str, str], bin_dir: Path = BIN, job_name: str | None = None
 ) -> list[subprocess.CompletedProcess[str]]:
     """Run a workflow job's `run:` steps in order, as the runner would (bash -e),
     except installing gitreg (``test_the_install_step_…`` runs that): this
     environment has it, and its scripts' folder goes first on PATH as it
     would after the install step."""
     doc = yamlio.load(workflow.read_text(), str(workflow))
-    (job,) = doc["jobs"].values()
+    (job,) = doc["jobs"].values() if job_name is None else [doc["jobs"][job_name]]
     results = []
     for step in job["steps"]:
         if "run" not in step or "pip install" in step["run"]:
@@ -194,6 +196,30 @@ def test_the_tags_workflow_pushes_the_missing_tags(ci_registry: Path, tmp_path: 
     results = run_steps(ci_registry / ci.TAGS_WORKFLOW, ci_registry, {"GITHUB_TOKEN": "not-a-real-token"})
     assert all(r.returncode == 0 for r in results), [r.stderr for r in results]
     assert "fraud#staging#1" in git(ci_registry, "ls-remote", "--tags", "origin")
+
+
+def test_the_site_workflow_builds_the_site_and_only_deploy_may_write_pages(ci_registry: Path) -> None:
+    workflow = yamlio.load((ci_registry / ci.SITE_WORKFLOW).read_text(), ci.SITE_WORKFLOW)
+    assert workflow["on"] == {"push": {"branches": ["main"]}, "workflow_dispatch": None}
+    assert workflow["permissions"] == {}
+    assert workflow["jobs"]["build"]["permissions"] == {"contents": "read"}
+    assert workflow["jobs"]["deploy"]["permissions"] == {"pages": "write", "id-token": "write"}
+    uses = [s["uses"] for job in workflow["jobs"].values() for s in job["steps"] if "uses" in s]
+    assert all(re.fullmatch(r"[\w./-]+@[0-9a-f]{40}", u) for u in uses), uses  # pinned by commit
+    results = run_steps(ci_registry / ci.SITE_WORKFLOW, ci_registry, {}, job_name="build")
+    assert all(r.returncode == 0 for r in results), [r.stderr for r in results]
+    assert "fraud" in (ci_registry / "_site" / "index.html").read_text()
+    assert (ci_registry / "_site" / "models" / "fraud" / "versions" / "1.0.1.html").is_file()
+
+
+def test_the_actions_site_step_builds_the_site(ci_registry: Path, tmp_path: Path) -> None:
+    action = yamlio.load((ROOT / "action.yml").read_text(), "action.yml")
+    (step,) = [s for s in action["runs"]["steps"] if s.get("name") == "gitreg site"]
+    env = {**os.environ, "INPUT_SITE": str(tmp_path / "preview"), "INPUT_REGISTRY": str(ci_registry)}
+    env["PATH"] = f"{BIN}{os.pathsep}{os.environ['PATH']}"
+    done = subprocess.run(["bash", "-e", "-c", step["run"]], env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "preview" / "models" / "fraud" / "index.html").is_file()
 
 
 @pytest.mark.stress

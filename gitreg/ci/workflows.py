@@ -25,9 +25,12 @@ from gitreg.errors import UsageError
 
 CHECKOUT = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683  # v4.2.2"
 SETUP_PYTHON = "actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065  # v5.6.0"
+UPLOAD_PAGES = "actions/upload-pages-artifact@56afc609e74202658d3ffba0e8f6dda462b719fa  # v3.0.1"
+DEPLOY_PAGES = "actions/deploy-pages@d6db90164ac5ed86f2b6aed7e0febac5b3c0c03e  # v4.0.5"
 
 CHECK_WORKFLOW = ".github/workflows/gitreg-check.yml"
 TAGS_WORKFLOW = ".github/workflows/gitreg-tags.yml"
+SITE_WORKFLOW = ".github/workflows/gitreg-site.yml"
 CODEOWNERS = ".github/CODEOWNERS"
 WHEEL_DIR = ".github/gitreg"
 DEFAULT_OWNERS = "@your-org/ml-approvers"
@@ -147,6 +150,55 @@ jobs:
 """
 
 
+def site_workflow(branch: str, install: str) -> str:
+    return f"""# gitreg: the registry as a static web site (`gitreg site`), built after
+# each push to the registry branch and published on GitHub Pages. In the
+# repository's Settings > Pages, set the source to "GitHub Actions". The
+# build job reads the repository only; the deploy job alone may write Pages.
+name: gitreg site
+
+on:
+  push:
+    branches: [{branch}]
+  workflow_dispatch:
+
+permissions: {{}}
+
+concurrency:
+  group: gitreg-site
+  cancel-in-progress: true
+
+jobs:
+  build:
+    name: gitreg site
+    runs-on: ubuntu-latest
+    permissions:
+      contents: read
+    steps:
+{_setup_steps(install, "Check out the registry branch, with history")}\
+      - name: Build the site
+        run: gitreg site -R . -o _site
+      - name: Hand the site to Pages
+        uses: {UPLOAD_PAGES}
+        with:
+          path: _site
+  deploy:
+    name: publish on GitHub Pages
+    needs: build
+    runs-on: ubuntu-latest
+    permissions:
+      pages: write
+      id-token: write
+    environment:
+      name: github-pages
+      url: ${{{{ steps.deployment.outputs.page_url }}}}
+    steps:
+      - name: Deploy
+        id: deployment
+        uses: {DEPLOY_PAGES}
+"""
+
+
 _OWNER = re.compile(r"@[A-Za-z0-9][A-Za-z0-9-]*(?:/[A-Za-z0-9][A-Za-z0-9._-]*)?|[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
@@ -206,6 +258,7 @@ def files(
     written = {
         CHECK_WORKFLOW: check_workflow(spec).encode(),
         TAGS_WORKFLOW: tags_workflow(branch, spec).encode(),
+        SITE_WORKFLOW: site_workflow(branch, spec).encode(),
         CODEOWNERS: codeowners(models_dir, owners, namespace_owners).encode(),
     }
     if install is None:
