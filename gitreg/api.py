@@ -895,12 +895,16 @@ def build_site(
     at: str | None = None,
     base_url: str | None = None,
     commit_url: str | None = None,
-    jobs: int | None = None,
+    jobs: int | None = 1,
     registry: RegistryArg = None,
 ) -> Built:
     """Write the registry as a static web site into ``out`` (docs/site.md):
     overview, a page per model and per version, the Changes page. Only what
-    changed since the last build into the same folder is rewritten."""
+    changed since the last build into the same folder is rewritten.
+
+    ``jobs``: worker processes for a large build (None: one per core). They
+    are started the way ``multiprocessing`` starts them, so a script that
+    asks for more than one runs the call under ``if __name__ == "__main__":``."""
     return site_build.build(_open(registry), Path(out), at=at, base_url=base_url, commit_url=commit_url, jobs=jobs)
 
 
@@ -911,11 +915,12 @@ def serve_site(
     at: str | None = None,
     base_url: str | None = None,
     commit_url: str | None = None,
-    announce: Callable[[str], None] = print,
+    announce: Callable[[str], None] = lambda line: None,
     registry: RegistryArg = None,
 ) -> None:
     """``build_site``, then serve ``out`` on 127.0.0.1:``port`` until
-    interrupted, building again when the registry branch moves."""
+    interrupted, building again when the registry branch moves; ``announce``
+    receives the address, then a line per rebuild."""
     site_serve.serve(
         _open(registry), Path(out), port=port, at=at, base_url=base_url, commit_url=commit_url, announce=announce
     )

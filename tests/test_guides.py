@@ -85,3 +85,11 @@ def test_the_signing_guide_runs_as_written(tmp_path: Path) -> None:
     assert "G ann@example.com" in out
     assert api.resolve("fraud@production", registry=registry).version == "1.0.0"
     assert api.check(registry=registry).ok
+
+
+def test_the_site_guide_runs_as_written(tmp_path: Path) -> None:
+    out = run_guide(DOCS / "site.md", tmp_path).stdout
+    assert '"written": 0' in out and "model page written" in out
+    before = (tmp_path / "site-before-rollback" / "models" / "fraud-detector" / "index.html").read_text()
+    assert "rollback" not in before  # the last commit of the demo is the rollback
+    assert "rollback" in (tmp_path / "site" / "models" / "fraud-detector" / "index.html").read_text()

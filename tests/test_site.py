@@ -17,13 +17,13 @@ import pytest
 
 from gitreg import api
 from gitreg.site import build as site_build
-from tests import site_fixture
 from tests.conftest import Cli, free_port, git, wait_for_port
+from tests.helpers import site_registry
 
 
 @pytest.fixture
 def filled(registry: Path, tmp_path: Path) -> Path:
-    return site_fixture.make(registry, tmp_path / "work")
+    return site_registry(registry, tmp_path / "work")
 
 
 def stamps(folder: Path) -> dict[str, int]:

@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from gitreg import api
-from tests import site_fixture
+from tests.helpers import SITE_AUC, SITE_HOSTILE, site_registry
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -90,7 +90,7 @@ class Watched:
 
 @pytest.fixture
 def site(registry: Path, tmp_path: Path) -> Path:
-    site_fixture.make(registry, tmp_path / "work")
+    site_registry(registry, tmp_path / "work")
     out = tmp_path / "site"
     api.build_site(out, registry=registry)
     return out
@@ -115,14 +115,14 @@ def test_the_site_in_a_browser(site: Path, registry: Path, browser: Browser) -> 
             'svg.chart[data-metric="auc"] circle.point',
             "cs => cs.map(c => [c.dataset.version, Number(c.dataset.value)])",
         )
-        assert points == [[v, auc] for v, auc in site_fixture.AUC.items()]
+        assert points == [[v, auc] for v, auc in SITE_AUC.items()]
         ringed = page.eval_on_selector_all('svg.chart[data-metric="auc"] text.mark', "ts => ts.map(t => t.textContent)")
         assert ringed == ["production", "staging"]  # 1.0.0 after the rollback, 1.0.1
         # the timeline shows the rollback: 1.0.1 -> 1.0.0, with its reason
         rollback = page.inner_text("#timeline-production + table tr.action-rollback")
         assert "1.0.1 → 1.0.0" in rollback and "auc fell in production" in rollback
         # markup in the description shows as text and never runs
-        assert site_fixture.HOSTILE in page.inner_text("main")
+        assert SITE_HOSTILE in page.inner_text("main")
         assert page.evaluate("window.__pwned") is None
         page.screenshot(path=str(artifacts() / "site-model.png"), full_page=True)
 
@@ -151,7 +151,7 @@ def test_the_site_in_a_browser(site: Path, registry: Path, browser: Browser) -> 
 
 
 def test_a_site_at_an_earlier_date_shows_that_dates_holders(registry: Path, tmp_path: Path, browser: Browser) -> None:
-    site_fixture.make(registry, tmp_path / "work")
+    site_registry(registry, tmp_path / "work")
     out = tmp_path / "march"
     api.build_site(out, at="2026-03-11", registry=registry)  # 1.0.1 in production then, before the rollback
     watched = Watched(browser)

@@ -24,7 +24,7 @@ import math
 import multiprocessing
 import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -42,6 +42,7 @@ from gitreg.storage import credentials, memo
 from gitreg.storage.git import Repo
 
 STATE = ".gitreg-site.json"
+MOVES = ".gitreg-site-moves.json"  # during a build: the walk's answer, for worker processes
 FORMAT = 1
 ASSETS = ("site.css", "site.js", "favicon.svg")
 _POOL_AT = 4000  # versions to read before worker processes pay for their start
@@ -79,10 +80,9 @@ class Job:
     models_dir: str
     config: dict[str, Any]  # the RegistryConfig's document (what crosses to a worker process)
     files: ModelFiles
-    moves: list[trail.Move]
+    moves_file: str  # the history walk's stage moves and activity (``MOVES``), once it is written
     previous: dict[str, str]  # page -> key, from the last build
     settings: Settings
-    activity: str
 
 
 @dataclass(frozen=True)
@@ -203,30 +203,49 @@ def build(
     settings = settings_for(registry, snap, base_url, commit_url)
     listing = _listing(repo, commit, models_dir)
     known_trail = trail.Trail.from_doc(state["trail"]) if "trail" in state else None
-    walked = trail.walk(repo, commit, models_dir, known_trail)
     base = _digest(FORMAT, settings.digest_parts(), _config_id(repo, commit))
     previous_models: Mapping[str, Any] = state.get("models", {}) if state.get("settings") == base else {}
     results: dict[str, Rendered] = {}
+    out.mkdir(parents=True, exist_ok=True)
+    moves_file = out / MOVES
+    walked_now: list[trail.Trail] = []
+
+    def walk() -> None:
+        """The history walk; when every model is built anyway, it runs while
+        the workers render (they wait for its file before a model page)."""
+        try:
+            walked_now.append(trail.walk(repo, commit, models_dir, known_trail))
+            found = walked_now[0]
+            moves = {m: [x.to_doc() for x in found.moves.get(m, [])] for m in listing}
+            _write_atomically(moves_file, json.dumps({"moves": moves, "activity": found.activity}))
+        except BaseException:
+            _write_atomically(moves_file, json.dumps({"failed": True}))
+            raise
+
+    moves_file.unlink(missing_ok=True)  # one a stopped build left
     todo: list[Job] = []
-    keys: dict[str, str] = {}
+    if previous_models:  # a rebuild: the walk decides which models changed
+        walk()
     for name, files in sorted(listing.items()):
-        moves = walked.moves.get(name, [])
-        key = keys[name] = _digest(
-            base, name, files.model, files.versions, files.pointers, files.signatures, [m.to_doc() for m in moves]
-        )
         before = previous_models.get(name)
-        if before and before.get("key") == key and (out / pages.model_page(name)).is_file():
-            row = Row(**before["row"])
-            results[name] = Rendered(name, row, dict(before["pages"]), 0, len(before["pages"]))
+        if (
+            before
+            and before.get("key") == _model_key(base, files, walked_now[0])
+            and (out / pages.model_page(name)).is_file()
+        ):
+            results[name] = Rendered(name, Row(**before["row"]), dict(before["pages"]), 0, len(before["pages"]))
             continue
         previous = dict(before["pages"]) if before else {}
-        activity = walked.activity.get(name, "")
         todo.append(
-            Job(str(repo.root), str(out), models_dir, config.to_doc(), files, moves, previous, settings, activity)
+            Job(str(repo.root), str(out), models_dir, config.to_doc(), files, str(moves_file), previous, settings)
         )
-    out.mkdir(parents=True, exist_ok=True)
-    for done in _run(todo, jobs):
-        results[done.name] = done
+    try:
+        for done in _run(todo, jobs, None if previous_models else walk):
+            results[done.name] = done
+    finally:
+        moves_file.unlink(missing_ok=True)
+    walked = walked_now[0]
+    keys = {name: _model_key(base, files, walked) for name, files in listing.items()}
     written = sum(r.written for r in results.values())
     unchanged = sum(r.unchanged for r in results.values())
     rows = [results[name].row for name in sorted(results)]
@@ -249,11 +268,43 @@ def build(
         },
         "shared": sorted(shared),
     }
-    temporary = out / (STATE + ".tmp")
-    temporary.write_text(json.dumps(record, separators=(",", ":")), "utf-8")
-    os.replace(temporary, out / STATE)
+    _write_atomically(out / STATE, json.dumps(record, separators=(",", ":")))
     versions = sum(r.row.versions for r in results.values())
     return Built(out, commit, len(rows), versions, written, unchanged, removed, time.perf_counter() - started)
+
+
+def _model_key(base: str, files: ModelFiles, walked: trail.Trail) -> str:
+    moves = [m.to_doc() for m in walked.moves.get(files.name, [])]
+    return _digest(base, files.name, files.model, files.versions, files.pointers, files.signatures, moves)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text, "utf-8")
+    os.replace(temporary, path)
+
+
+_WAITED: dict[tuple[str, int], dict[str, Any]] = {}
+
+
+def _walked(job: Job) -> tuple[list[trail.Move], str]:
+    """The model's stage moves and last activity, from the walk's file
+    (waiting for it: the walk may still run in the building process)."""
+    path = Path(job.moves_file)
+    deadline = time.monotonic() + 3600
+    while not path.is_file():
+        if time.monotonic() > deadline:
+            raise UsageError(f"the history walk did not finish: no {path}")
+        time.sleep(0.05)
+    key = (str(path), path.stat().st_mtime_ns)
+    if key not in _WAITED:
+        _WAITED.clear()
+        _WAITED[key] = json.loads(path.read_text("utf-8"))
+    found = _WAITED[key]
+    if found.get("failed"):
+        raise UsageError("the history walk failed")
+    moves = [trail.Move(*row) for row in found["moves"].get(job.files.name, [])]
+    return moves, found["activity"].get(job.files.name, "")
 
 
 def _config_id(repo: Repo, commit: str) -> str | None:
@@ -262,18 +313,22 @@ def _config_id(repo: Repo, commit: str) -> str | None:
     return next((oid for _, _, oid, name in entries if name == "config.yaml"), None)
 
 
-def _run(todo: Sequence[Job], jobs: int | None) -> Iterable[Rendered]:
+def _run(todo: Sequence[Job], jobs: int | None, meanwhile: Callable[[], None] | None) -> list[Rendered]:
+    """Render ``todo`` (in worker processes when it is large), running
+    ``meanwhile`` once the work has started."""
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
     size = sum(len(j.files.versions) for j in todo)
     if workers <= 1 or size < _POOL_AT or len(todo) < 2:
-        for job in todo:
-            yield render_model(job)
-        return
-    context = multiprocessing.get_context("spawn")
-    batches = _batches(todo, max(200, size // (workers * 8)))
+        if meanwhile:
+            meanwhile()
+        return [render_model(job) for job in todo]
+    context = multiprocessing.get_context("spawn")  # no fork of a process that may hold threads (--serve)
+    batches = _batches(todo, max(200, size // (workers * 32)))  # small enough that no worker idles long at the end
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        for done in pool.map(_render_batch, batches):
-            yield from done
+        futures = [pool.submit(_render_batch, batch) for batch in batches]
+        if meanwhile:
+            meanwhile()
+        return [done for future in futures for done in future.result()]
 
 
 def _batches(todo: Sequence[Job], size: int) -> list[list[Job]]:
@@ -307,8 +362,7 @@ def render_model(job: Job) -> Rendered:
     repo = _repo(job.root)
     remembered = memo.of(repo)
     files, models_dir, name = job.files, job.models_dir, job.files.name
-    move_blobs = trail.pointer_blobs(job.moves)
-    wanted = [*files.versions.values(), *files.pointers.values(), *move_blobs]
+    wanted = [*files.versions.values(), *files.pointers.values()]
     if files.model:
         wanted.append(files.model)
     blobs = repo.read_blobs(sorted(set(wanted)))
@@ -331,9 +385,12 @@ def render_model(job: Job) -> Rendered:
     out = Path(job.out)
     page_keys: dict[str, str] = {}
     written = unchanged = 0
+    made: set[Path] = set()  # folders this job made sure of
+    compared = f"{base}|{json.dumps(holder_ids)}"  # what every version page of the model is compared with
     for version, doc in docs.items():
         path = pages.version_page(name, version)
-        key = _digest(base, files.versions[version], holder_ids, sorted(files.signatures.get(version, [])))
+        signed = ",".join(sorted(files.signatures.get(version, [])))
+        key = hashlib.sha256(f"{compared}|{files.versions[version]}|{signed}".encode()).hexdigest()[:24]
         page_keys[path] = key
         if job.previous.get(path) == key and (out / path).is_file():
             unchanged += 1
@@ -341,23 +398,25 @@ def render_model(job: Job) -> Rendered:
         html = pages.version_page_html(
             doc, blobs[files.versions[version]], holders, sorted(files.signatures.get(version, [])), job.settings
         )
-        _write(out, path, html)
+        _write(out, path, html, made)
         written += 1
-    timeline = _timeline(job.moves, blobs, models_dir, name)
+    moves, activity = _walked(job)
+    blobs.update(repo.read_blobs(trail.pointer_blobs(moves)))
+    timeline = _timeline(moves, blobs, models_dir, name)
     config = RegistryConfig.from_doc(job.config)
     policies = {s: p for s in config.stages if (p := manifest.signature_policy(model, s, config)) is not None}
     for path, html in pages.model_pages(model, ordered, pointers, timeline, policies, job.settings).items():
         page_keys[path] = _digest(base, html)
-        _write(out, path, html)
+        _write(out, path, html, made)
         written += 1
     data_path = f"models/{name}/data.json"
-    _write(out, data_path, _model_json(model, ordered, pointers, timeline, job.settings))
+    _write(out, data_path, _model_json(model, ordered, pointers, timeline, job.settings), made)
     page_keys[data_path] = ""
     written += 1
     if remembered is not None:
         remembered.flush()
     latest = str(Version.parse(ordered[0].version)) if ordered else None
-    activity = job.activity or (ordered[0].created_at if ordered else "")
+    activity = activity or (ordered[0].created_at if ordered else "")
     row = Row(
         name,
         model.description,
@@ -486,9 +545,12 @@ def _change_lines(
     return lines
 
 
-def _write(out: Path, path: str, text: str | bytes) -> None:
+def _write(out: Path, path: str, text: str | bytes, made: set[Path] | None = None) -> None:
     target = out / path
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if made is None or target.parent not in made:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if made is not None:
+            made.add(target.parent)
     target.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
 
 

@@ -11,7 +11,6 @@ Links are relative, so the site works from any folder or URL prefix.
 from __future__ import annotations
 
 import json
-import posixpath
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ CSP = (
     "connect-src 'self'; base-uri 'none'; form-action 'none'"
 )
 _URL = re.compile(r"https?://[^\s\"'<>]+")
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9._/-]*")  # what names and versions are made of: nothing to quote
 
 
 def esc(value: object) -> str:
@@ -114,9 +114,15 @@ def overview_page(page: int = 1) -> str:
 
 
 def href(here: str, target: str) -> str:
-    """``target`` (a site path) relative to the page at ``here``."""
-    relative = posixpath.relpath(target, posixpath.dirname(here) or ".")
-    return quote(relative, safe="/#.-_~@")
+    """``target`` (a site path: no ``.``, ``..`` or leading ``/``) relative
+    to the page at ``here``; string work only, as it runs for every link."""
+    folder = here.split("/")[:-1]
+    parts = target.split("/")
+    shared = 0
+    while shared < len(folder) and shared < len(parts) - 1 and folder[shared] == parts[shared]:
+        shared += 1
+    relative = "../" * (len(folder) - shared) + "/".join(parts[shared:])
+    return relative if _PLAIN_PATH.fullmatch(relative) else quote(relative, safe="/#.-_~@")
 
 
 # -- pieces ------------------------------------------------------------------

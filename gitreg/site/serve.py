@@ -39,7 +39,7 @@ def serve(
     at: str | None = None,
     base_url: str | None = None,
     commit_url: str | None = None,
-    announce: Callable[[str], None] = print,
+    announce: Callable[[str], None] = lambda line: None,
     poll: float = 1.0,
     stop: threading.Event | None = None,
 ) -> None:

@@ -26,7 +26,7 @@ from gitreg.storage.git import Repo
 RECENT = 100  # commits the Changes page shows
 _ZERO = "0" * 40
 _FIELDS = "%x1e%H%x1f%at%x1f%an <%ae>%x1f%s%x1f%(trailers:only,unfold)%x1f"
-KEPT = 200  # changes kept of one commit (a generated registry's commits change thousands of files)
+KEPT = 20  # changes kept (and shown) of one commit (a generated registry's commits change thousands of files)
 
 
 @dataclass(frozen=True)
