@@ -46,6 +46,7 @@ API_FOR = {
     "export": ("export_registry",),
     "import": ("import_registry", "import_mlflow", "import_gto"),
     "model set": ("set_model",),
+    "site": ("build_site", "serve_site"),
 }
 # Destinations that are not API keywords, each for a reason.
 NOT_API = {
@@ -58,6 +59,7 @@ CHOOSES = {
     ("history", "metrics"): "chooses api.metric_history over api.history",
     ("model set", "no_auto_deploy"): "is api.set_model's auto_deploy=False",
     ("import", "source_kind"): "chooses api.import_mlflow over api.import_registry",
+    ("site", "serve"): "chooses api.serve_site over api.build_site",
 }
 
 
