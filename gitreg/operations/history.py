@@ -35,19 +35,20 @@ class Event:
     summary: str
 
 
-def _pointer(data: bytes | None, path: str) -> StagePointer | None:
+def pointer(data: bytes | None, path: str) -> StagePointer | None:
+    """A pointer file's document as history holds it (None: absent or broken)."""
     if data is None:
         return None
     try:
-        pointer: StagePointer = manifest.parse(data, StagePointer, path)
+        found: StagePointer = manifest.parse(data, StagePointer, path)
     except InvalidDocumentError:
         return None  # a broken pointer in history holds nothing; `gitreg check` reports it
-    return pointer
+    return found
 
 
 def _pointer_version(data: bytes | None, path: str) -> str | None:
-    pointer = _pointer(data, path)
-    return pointer.version if pointer else None
+    found = pointer(data, path)
+    return found.version if found else None
 
 
 def holders(repo: Repo, head: str, models_dir: str, model: str, stage: str) -> list[tuple[str, str | None]]:
@@ -169,7 +170,8 @@ def held(repo: Repo, head: str, models_dir: str, model: str, version: str, stage
     return tuple(s for s in stages if any(h.version == version for h in rightful(repo, head, models_dir, model, s)))
 
 
-def _trailers(text: str) -> dict[str, str]:
+def trailers(text: str) -> dict[str, str]:
+    """A commit's ``Gitreg-*`` trailers (``%(trailers:only,unfold)``)."""
     found: dict[str, str] = {}
     for line in text.splitlines():
         key, sep, value = line.partition(":")
@@ -191,17 +193,17 @@ def events(repo: Repo, head: str, models_dir: str, model: str, stage: str | None
     contents = repo.read_objects(needed)
     result = []
     for commit, at, by, subject, trailer_text in rows:
-        trailers = _trailers(trailer_text)
-        action = trailers.get("Gitreg-Action", "manual")
-        if model not in trailers.get("Gitreg-Model", model).split(", "):  # gc names every model it touched
+        said = trailers(trailer_text)
+        action = said.get("Gitreg-Action", "manual")
+        if model not in said.get("Gitreg-Model", model).split(", "):  # gc names every model it touched
             action = "manual"
-        version = trailers.get("Gitreg-Version")
-        previous = trailers.get("Gitreg-From")
-        event_stage = trailers.get("Gitreg-Stage")
-        reason = trailers.get("Gitreg-Reason", "")
+        version = said.get("Gitreg-Version")
+        previous = said.get("Gitreg-From")
+        event_stage = said.get("Gitreg-Stage")
+        reason = said.get("Gitreg-Reason", "")
         if stage:
             p = pointer_paths[0]
-            after = _pointer(contents.get(f"{commit}:{p}"), p)
+            after = pointer(contents.get(f"{commit}:{p}"), p)
             before = _pointer_version(contents.get(f"{commit}^:{p}"), p)
             version, previous, event_stage = (after.version if after else None), before, stage
             if after and not reason:

@@ -36,6 +36,7 @@ from gitreg.documents import layout, manifest
 from gitreg.documents.manifest import Model, ModelVersion, RegistryConfig, StagePointer
 from gitreg.documents.names import Version
 from gitreg.errors import InvalidDocumentError, UsageError
+from gitreg.operations import history
 from gitreg.site import pages, trail
 from gitreg.site.pages import Row, Settings, Timeline
 from gitreg.storage import credentials, memo
@@ -433,23 +434,13 @@ def _timeline(moves: Sequence[trail.Move], blobs: Mapping[str, bytes], models_di
     found = []
     for move in moves:
         path = layout.stage_path(models_dir, name, move.stage)
-        before = _pointer(blobs.get(move.before) if move.before else None, path)
-        after = _pointer(blobs.get(move.after) if move.after else None, path)
+        before = history.pointer(blobs.get(move.before) if move.before else None, path)
+        after = history.pointer(blobs.get(move.after) if move.after else None, path)
         by = after.promoted_by if after else move.by
         reason = move.reason or (after.reason if after else "")
         versions = (before.version if before else None), (after.version if after else None)
         found.append(Timeline(move.commit, move.at, by, move.action, reason, move.stage, *versions))
     return found
-
-
-def _pointer(data: bytes | None, path: str) -> StagePointer | None:
-    if data is None:
-        return None
-    try:
-        pointer: StagePointer = manifest.parse(data, StagePointer, path)
-    except InvalidDocumentError:
-        return None  # a broken pointer in history holds nothing (`gitreg check` reports it)
-    return pointer
 
 
 def _model_json(
@@ -537,8 +528,8 @@ def _change_lines(
             before, after = x.before, x.after
             if x.kind == "stage":
                 path = layout.stage_path(models_dir, x.model, x.name)
-                old = _pointer(blobs.get(before) if before else None, path)
-                new = _pointer(blobs.get(after) if after else None, path)
+                old = history.pointer(blobs.get(before) if before else None, path)
+                new = history.pointer(blobs.get(after) if after else None, path)
                 before, after = (old.version if old else None), (new.version if new else None)
             items.append(pages.change_item(x.kind, x.status, x.model, x.name, before, after, present))
         lines.append(pages.ChangeLine(c.id, c.at, c.by, c.subject, c.action, items, c.total))

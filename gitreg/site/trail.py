@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gitreg.documents import layout
+from gitreg.operations import history
 from gitreg.storage.git import Repo
 
 RECENT = 100  # commits the Changes page shows
@@ -113,15 +114,6 @@ class Trail:
         return cls(doc["head"], doc["models_dir"], moves, dict(doc["activity"]), recent)
 
 
-def _trailers(text: str) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition(":")
-        if sep and key.startswith("Gitreg-"):
-            found[key] = value.strip()
-    return found
-
-
 def _classify(models_dir: str, path: str) -> tuple[str, str, str]:
     if path == layout.CONFIG_PATH:
         return "config", "", ""
@@ -174,7 +166,7 @@ def _log(repo: Repo, span: str, models_dir: str) -> list[Commit]:
         head, _, raw = record.rpartition(b"\x1f")
         oid, epoch, by, subject, trailer_text = head.decode("utf-8", "replace").split("\x1f")
         at = datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        commits.append(Commit(oid, at, by, subject, _trailers(trailer_text), *_changes(raw, models_dir)))
+        commits.append(Commit(oid, at, by, subject, history.trailers(trailer_text), *_changes(raw, models_dir)))
     return commits
 
 
