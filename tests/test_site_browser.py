@@ -8,6 +8,8 @@ import contextlib
 import functools
 import http.server
 import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -59,12 +61,20 @@ def served(folder: Path) -> Iterator[str]:
         thread.join()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield launched
-        launched.close()
+    """One per test, started after the test's own HOME is in place (the
+    hermetic fixture). Its temporary folder is a short one of its own:
+    Chromium's socket path there must fit a Unix socket's 107 bytes."""
+    scratch = tempfile.mkdtemp(prefix="gitreg-chromium-", dir="/tmp")
+    try:
+        with sync_playwright() as playwright:
+            env = {**os.environ, "TMPDIR": scratch}
+            launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, env=env)
+            yield launched
+            launched.close()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 class Watched:
