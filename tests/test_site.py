@@ -201,3 +201,9 @@ def test_serve_builds_serves_on_loopback_and_rebuilds_when_the_registry_moves(fi
         server.terminate()
         said, _ = server.communicate(timeout=10)
     assert f"http://127.0.0.1:{port}/" in said
+
+
+def test_a_site_inside_the_registry_checkout_stays_out_of_its_commits(filled: Path, cli: Cli) -> None:
+    cli("site", "-R", filled, "-o", filled / "site")
+    assert (filled / "site" / "index.html").is_file()
+    assert git(filled, "status", "--porcelain") == ""

@@ -251,6 +251,8 @@ def build(
     unchanged = sum(r.unchanged for r in results.values())
     rows = [results[name].row for name in sorted(results)]
     shared = _shared_pages(repo, out, rows, walked, listing, settings, commit, snap)
+    if registry.cache is None and registry.root.resolve() in out.resolve().parents:
+        shared[".gitignore"] = "# a site gitreg built: not part of the registry's history\n*\n"
     for path, text in shared.items():
         if _write_if_changed(out, path, text):
             written += 1
