@@ -207,3 +207,20 @@ def test_a_site_inside_the_registry_checkout_stays_out_of_its_commits(filled: Pa
     cli("site", "-R", filled, "-o", filled / "site")
     assert (filled / "site" / "index.html").is_file()
     assert git(filled, "status", "--porcelain") == ""
+
+
+def test_no_page_passes_1_mib_however_large_the_manifests(registry: Path, tmp_path: Path, artifact: Path) -> None:
+    """A manifest may be 1 MiB; what it holds is shown cut to size, never whole twice over."""
+    params = {f"p{i:04d}": "v" * 300 for i in range(2200)}
+    labels = {f"l{i:03d}": "w" * 300 for i in range(150)}
+    metrics = {f"m{i:04d}": i / 10 for i in range(600)}
+    for _ in range(2):
+        api.register("big", artifact, params=params, labels=labels, metrics=metrics, registry=registry)
+    api.promote("big", "1.0.0", to="staging", reason="r" * 5000, registry=registry)
+    out = tmp_path / "site"
+    api.build_site(out, registry=registry)
+    sizes = {str(p.relative_to(out)): p.stat().st_size for p in out.rglob("*.html")}
+    assert max(sizes.values()) < 1024 * 1024, sizes
+    page = (out / "models/big/versions/1.0.1.html").read_text()
+    assert "The first 500 of 2,200; the manifest has them all." in page
+    assert "The first 500 of 600 metrics." in page

@@ -27,6 +27,12 @@ ROWS_PER_PAGE = 500  # versions per page of a model's version table; models per 
 TIMELINE_ROWS = 200  # moves per stage on a model page
 EVALUATION_ROWS = 100
 KEY_METRICS = 4  # metric columns of a version table
+# what one page shows of values that have no bound of their own, so that no page passes 1 MiB
+VALUE_CHARS = 2000  # one param, label, metadata or lineage value
+NOTE_CHARS = 500  # a reason, a commit subject, who
+TABLE_ROWS = 500  # rows of a params, metadata or lineage table, metrics compared
+ROW_LABELS = 5  # labels in a table row
+RAW_BYTES = 200_000  # of the manifest shown as committed
 CSP = (
     "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; base-uri 'none'; form-action 'none'"
@@ -169,19 +175,36 @@ def flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
     return [(prefix, value)]
 
 
+def clip(text: str, limit: int = VALUE_CHARS) -> str:
+    """``text``, cut at ``limit`` characters with a note of its length."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text):,} characters: the manifest has it whole)"
+
+
+def note(text: str) -> str:
+    """A short free text (a reason, who, a subject), escaped and cut to size."""
+    return esc(clip(text, NOTE_CHARS))
+
+
 def shown(value: Any) -> str:
     if isinstance(value, str):
-        return value
+        return clip(value)
     if isinstance(value, float):
         return charts.number(value)
-    return json.dumps(value, sort_keys=True, default=str)
+    return clip(json.dumps(value, sort_keys=True, default=str))
 
 
 def kv_table(rows: Sequence[tuple[str, Any]], cls: str = "kv") -> str:
     if not rows:
         return '<p class="none">None recorded.</p>'
-    body = "".join(f"<tr><th scope=row>{esc(k)}</th><td>{link_or_text(shown(v))}</td></tr>" for k, v in rows)
-    return f'<table class="{cls}"><tbody>{body}</tbody></table>'
+    body = "".join(
+        f"<tr><th scope=row>{note(k)}</th><td>{link_or_text(shown(v))}</td></tr>" for k, v in rows[:TABLE_ROWS]
+    )
+    more = (
+        f"<p>The first {TABLE_ROWS} of {len(rows):,}; the manifest has them all.</p>" if len(rows) > TABLE_ROWS else ""
+    )
+    return f'<table class="{cls}"><tbody>{body}</tbody></table>{more}'
 
 
 def table(head: Sequence[str], rows: Iterable[str], cls: str = "", table_id: str = "") -> str:
@@ -191,14 +214,17 @@ def table(head: Sequence[str], rows: Iterable[str], cls: str = "", table_id: str
 
 
 def text_block(text: str) -> str:
-    return f'<p class="text">{esc(text)}</p>' if text else ""
+    return f'<p class="text">{esc(clip(text, 10_000))}</p>' if text else ""
 
 
-def labels_list(labels: Mapping[str, str]) -> str:
+def labels_list(labels: Mapping[str, str], limit: int | None = None) -> str:
+    """Labels as chips (the first ``limit``, then how many more)."""
     if not labels:
         return ""
-    items = "".join(f'<li><span class="label">{esc(k)}={esc(v)}</span></li>' for k, v in sorted(labels.items()))
-    return f'<ul class="labels">{items}</ul>'
+    chosen = sorted(labels.items())[:limit]
+    items = "".join(f'<li><span class="label">{note(k)}={note(v)}</span></li>' for k, v in chosen)
+    more = f"<li>+{len(labels) - len(chosen)} more</li>" if len(labels) > len(chosen) else ""
+    return f'<ul class="labels">{items}{more}</ul>'
 
 
 def pager(here: str, pages: int, current: int, path: Any) -> str:
@@ -251,7 +277,8 @@ def overview(
     head = ["Model", "Latest", *(esc(s) for s in settings.stages), "Versions", "Last activity"]
     lines = []
     for row in rows:
-        searchable = " ".join([row.name, row.description[:300], *(f"{k}={v}" for k, v in row.labels.items())])
+        labelled = " ".join(f"{k}={v}" for k, v in row.labels.items())
+        searchable = " ".join([row.name, row.description[:300], labelled[:NOTE_CHARS]])
         cells = [
             f'<td><a href="{href(here, model_page(row.name))}">{esc(row.name)}</a>'
             + (f'<span class="sub">{esc(_first_line(row.description))}</span>' if row.description else "")
@@ -384,7 +411,7 @@ def _stages_table(
             continue
         rows.append(
             f"<tr><th scope=row>{badge(stage, css)}</th><td>{_version_link(here, name, p.version)}</td>"
-            f"<td>{when(p.promoted_at)}</td><td>{esc(p.promoted_by)}</td><td>{esc(p.reason)}</td></tr>"
+            f"<td>{when(p.promoted_at)}</td><td>{note(p.promoted_by)}</td><td>{note(p.reason)}</td></tr>"
         )
     return table(["Stage", "Version", "Since", "By", "Reason"], rows, "stages")
 
@@ -452,7 +479,8 @@ def _versions_table(
     for v in versions:
         stages = holders.get(v.version, ())
         labels = dict(v.labels)
-        searchable = " ".join([v.version, *stages, v.state, *(f"{k}={x}" for k, x in labels.items())]).lower()
+        labelled = " ".join(f"{k}={x}" for k, x in labels.items())[:NOTE_CHARS]
+        searchable = " ".join([v.version, *stages, v.state, labelled]).lower()
         metric_cells = "".join(
             f"<td class=num>{charts.number(v.metrics[m]) if m in v.metrics else '—'}</td>" for m in metrics
         )
@@ -460,7 +488,7 @@ def _versions_table(
             f'<tr data-search="{esc(searchable)}"><td>{_version_link(here, name, v.version)}</td>'
             f"<td>{''.join(badge(s, css) for s in stages)}{status_badge(v.state)}</td>"
             f"<td>{when(v.created_at)}</td><td>{esc(v.created_by)}</td>{metric_cells}"
-            f"<td>{labels_list(labels)}</td></tr>"
+            f"<td>{labels_list(labels, ROW_LABELS)}</td></tr>"
         )
     head = ["Version", "Stages, status", "Registered", "By", *(esc(m) for m in metrics), "Labels"]
     return table(head, rows, "versions", "versions")
@@ -479,8 +507,8 @@ def _timeline(here: str, name: str, moves: Sequence[Timeline], css: Mapping[str,
             before = _version_link(here, name, m.before) if m.before else "—"
             after = _version_link(here, name, m.after) if m.after else "<em>none</em>"
             rows.append(
-                f'<tr class="action-{esc(m.action)}"><td>{when(m.at)}</td><td>{esc(m.by)}</td>'
-                f"<td>{before} → {after}</td><td>{esc(m.action)}</td><td>{esc(m.reason)}</td>"
+                f'<tr class="action-{esc(m.action)}"><td>{when(m.at)}</td><td>{note(m.by)}</td>'
+                f"<td>{before} → {after}</td><td>{esc(m.action)}</td><td>{note(m.reason)}</td>"
                 f"<td>{commit_ref(m.commit, settings)}</td></tr>"
             )
         more = ""
@@ -502,7 +530,7 @@ def _evaluations(here: str, name: str, versions: Sequence[ModelVersion]) -> str:
     found.sort(key=lambda x: x[0].at, reverse=True)
     rows = [
         f"<tr><td>{when(e.at)}</td><td>{_version_link(here, name, version)}</td><td>{esc(e.environment or '')}</td>"
-        f"<td>{esc(e.by)}</td><td>{esc(_metric_list(e.metrics))}</td></tr>"
+        f"<td>{note(e.by)}</td><td>{esc(_metric_list(e.metrics))}</td></tr>"
         for e, version in found[:EVALUATION_ROWS]
     ]
     return "<h2 id=evaluations>Evaluations</h2>" + table(["When", "Version", "Environment", "By", "Metrics"], rows)
@@ -540,27 +568,27 @@ def version_page_html(
     if doc.signature:
         body.append(
             "<h2 id=io>Input and output</h2>"
-            f"<pre>{esc(json.dumps(doc.signature, indent=2, sort_keys=True, default=str))}</pre>"
+            f"<pre>{esc(clip(json.dumps(doc.signature, indent=2, sort_keys=True, default=str), RAW_BYTES))}</pre>"
         )
     if signatures:
         items = "".join(f"<li><code>{esc(s)}</code></li>" for s in signatures)
         body.append(f"<h2 id=signatures>Signatures</h2><ul>{items}</ul>")
     if doc.evaluations:
         rows = [
-            f"<tr><td>{when(e.at)}</td><td>{esc(e.environment or '')}</td><td>{esc(e.by)}</td>"
+            f"<tr><td>{when(e.at)}</td><td>{esc(e.environment or '')}</td><td>{note(e.by)}</td>"
             f"<td>{esc(_metric_list(e.metrics))}</td></tr>"
             for e in reversed(doc.evaluations)
         ]
         body.append("<h2 id=evaluations>Evaluations</h2>" + table(["When", "Environment", "By", "Metrics"], rows))
     if doc.approvals:
         rows = [
-            f"<tr><td>{when(a.at)}</td><td>{esc(a.stage)}</td><td>{esc(a.by)}</td><td>{esc(a.note)}</td></tr>"
+            f"<tr><td>{when(a.at)}</td><td>{esc(a.stage)}</td><td>{note(a.by)}</td><td>{note(a.note)}</td></tr>"
             for a in doc.approvals
         ]
         body.append("<h2 id=approvals>Approvals</h2>" + table(["When", "For", "By", "Note"], rows))
     if doc.annotations:
         rows = [
-            f"<tr><td>{when(a.at)}</td><td>{esc(a.by)}</td><td>{esc(a.reason)}</td>"
+            f"<tr><td>{when(a.at)}</td><td>{note(a.by)}</td><td>{note(a.reason)}</td>"
             f"<td>{esc(json.dumps(_said(a.to_doc()), sort_keys=True))}</td></tr>"
             for a in doc.annotations
         ]
@@ -574,14 +602,14 @@ def version_page_html(
         f'<pre class="snippet" id="snippet-cli"><code>{esc(cli)}</code></pre>',
         f'<pre class="snippet" id="snippet-python"><code>{esc(py)}</code></pre>',
         "<h2 id=manifest>Manifest</h2><details><summary>The version's file as committed</summary>",
-        f"<pre>{esc(raw.decode('utf-8', 'replace'))}</pre></details>",
+        f"<pre>{esc(clip(raw.decode('utf-8', 'replace'), RAW_BYTES))}</pre></details>",
     ]
     crumbs = [("Models", "index.html"), (doc.model, model_page(doc.model))]
     return shell(here, ref, "".join(body), settings, crumbs)
 
 
 def _metric_list(metrics: Mapping[str, float]) -> str:
-    return ", ".join(f"{k}={charts.number(x)}" for k, x in sorted(metrics.items()))
+    return clip(", ".join(f"{k}={charts.number(x)}" for k, x in sorted(metrics.items())), NOTE_CHARS)
 
 
 def _said(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -604,7 +632,7 @@ def _compare(
     for stage, holder in others:
         head += [f"{badge(stage, css)} {_version_link(here, doc.model, holder.version)}", "Δ"]
     rows = []
-    for name in names:
+    for name in names[:TABLE_ROWS]:
         mine = doc.metrics.get(name)
         cells = [
             f"<th scope=row>{esc(name)}</th>",
@@ -621,7 +649,8 @@ def _compare(
                 cells.append("<td class=num>—</td>")
         rows.append(f"<tr>{''.join(cells)}</tr>")
     title = "Metrics, compared with the stage holders" if others else "Metrics"
-    return f"<h2 id=metrics>{title}</h2>" + table(head, rows, "compare")
+    more = f"<p>The first {TABLE_ROWS} of {len(names):,} metrics.</p>" if len(names) > TABLE_ROWS else ""
+    return f"<h2 id=metrics>{title}</h2>" + table(head, rows, "compare") + more
 
 
 def _artifact(doc: ModelVersion) -> str:
@@ -713,8 +742,8 @@ def changes(lines: Sequence[ChangeLine], settings: Settings) -> str:
     for line in lines:
         more = f"<li>… and {line.total - len(line.items)} more files</li>" if line.total > len(line.items) else ""
         parts.append(
-            f'<li id="c-{esc(line.commit)}"><p class=commit>{when(line.at)} <strong>{esc(line.subject)}</strong></p>'
-            f"<p class=meta>{esc(line.by)} · {esc(line.action)} · {commit_ref(line.commit, settings)}</p>"
+            f'<li id="c-{esc(line.commit)}"><p class=commit>{when(line.at)} <strong>{note(line.subject)}</strong></p>'
+            f"<p class=meta>{note(line.by)} · {esc(line.action)} · {commit_ref(line.commit, settings)}</p>"
             f"<ul>{''.join(line.items)}{more}</ul></li>"
         )
     parts.append("</ol>")
