@@ -122,15 +122,23 @@ def test_the_site_in_a_browser(site: Path, registry: Path, browser: Browser) -> 
         # a model page: one point per version, with the registered values, oldest first
         watched.open(base + "models/fraud/index.html")
         points = page.eval_on_selector_all(
-            'svg.chart[data-metric="auc"] circle.point',
+            'svg.chart[data-over="version"][data-metric="auc"] circle.point',
             "cs => cs.map(c => [c.dataset.version, Number(c.dataset.value)])",
         )
         assert points == [[v, auc] for v, auc in SITE_AUC.items()]
-        ringed = page.eval_on_selector_all('svg.chart[data-metric="auc"] text.mark', "ts => ts.map(t => t.textContent)")
+        ringed = page.eval_on_selector_all(
+            'svg.chart[data-over="version"][data-metric="auc"] text.mark', "ts => ts.map(t => t.textContent)"
+        )
         assert ringed == ["production", "staging"]  # 1.0.0 after the rollback, 1.0.1
         # the timeline shows the rollback: 1.0.1 -> 1.0.0, with its reason
         rollback = page.inner_text("#timeline-production + table tr.action-rollback")
         assert "1.0.1 → 1.0.0" in rollback and "auc fell in production" in rollback
+        # evaluations over time: the one recorded, on 2026-03-11
+        evaluated = page.eval_on_selector_all(
+            'svg.chart[data-over="evaluated"][data-metric="auc"] circle.point',
+            "cs => cs.map(c => [c.dataset.version, Number(c.dataset.value)])",
+        )
+        assert evaluated == [["1.0.1", 0.8]]
         # markup in the description shows as text and never runs
         assert SITE_HOSTILE in page.inner_text("main")
         assert page.evaluate("window.__pwned") is None

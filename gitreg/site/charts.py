@@ -37,9 +37,13 @@ def line_chart(
     holders: Mapping[str, Sequence[str]],
     stage_class: Mapping[str, str],
     chart_id: str,
+    ticks: Sequence[str] | None = None,
+    axis: str = "version",
 ) -> str:
     """``points``: (version, value) oldest first; ``holders``: version ->
-    the stages it holds; ``stage_class``: stage -> its CSS class."""
+    the stages it holds; ``stage_class``: stage -> its CSS class;
+    ``ticks``: the x axis' labels when they are not the versions (dates of
+    evaluations, ``axis`` then says so)."""
     values = [v for _, v in points]
     low, high = min(values), max(values)
     if low == high:
@@ -60,7 +64,7 @@ def line_chart(
     title = f"{metric} across {count} version{'s' if count != 1 else ''}"
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{chart_id}-t {chart_id}-d" '
-        f'data-metric="{escape(metric)}" xmlns="http://www.w3.org/2000/svg">',
+        f'data-metric="{escape(metric)}" data-over="{escape(axis)}" xmlns="http://www.w3.org/2000/svg">',
         f'<title id="{chart_id}-t">{escape(title)}</title>',
         f'<desc id="{chart_id}-d">From {escape(points[0][0])} ({number(points[0][1])}) to '
         f"{escape(points[-1][0])} ({number(points[-1][1])}); the data table follows the chart.</desc>",
@@ -70,11 +74,12 @@ def line_chart(
         parts.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{ty:.1f}" y2="{ty:.1f}"/>')
         parts.append(f'<text class="tick" x="{LEFT - 6}" y="{ty + 4:.1f}" text-anchor="end">{tick:.4g}</text>')
     every = max(1, math.ceil(count / 8))
-    for i, (version, _) in enumerate(points):
+    labels = list(ticks) if ticks is not None else [version for version, _ in points]
+    for i, label in enumerate(labels):
         if i % every == 0 or i == count - 1:
             parts.append(
                 f'<text class="tick" x="{x(i):.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle">'
-                f"{escape(version)}</text>"
+                f"{escape(label)}</text>"
             )
     path = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, (_, v) in enumerate(points))
     parts.append(f'<polyline class="line" points="{path}"/>')
@@ -90,7 +95,8 @@ def line_chart(
             f'<circle class="point" cx="{cx:.1f}" cy="{cy:.1f}" r="3.5" data-version="{escape(version)}" '
             f'data-value="{value!r}"><title>{escape(version)}: {number(value)}</title></circle>'
         )
+    middle = LEFT + plot_w / 2
     parts.append(
-        f'<text class="axis" x="{LEFT + plot_w / 2:.0f}" y="{HEIGHT - 6}" text-anchor="middle">version</text></svg>'
+        f'<text class="axis" x="{middle:.0f}" y="{HEIGHT - 6}" text-anchor="middle">{escape(axis)}</text></svg>'
     )
     return "".join(parts)

@@ -18,7 +18,7 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
-from gitreg.documents.manifest import Model, ModelVersion, SignaturePolicy, StagePointer
+from gitreg.documents.manifest import Evaluation, Model, ModelVersion, SignaturePolicy, StagePointer
 from gitreg.site import charts
 
 CHARTED_METRICS = 12  # charts on a model page
@@ -533,7 +533,40 @@ def _evaluations(here: str, name: str, versions: Sequence[ModelVersion]) -> str:
         f"<td>{note(e.by)}</td><td>{esc(_metric_list(e.metrics))}</td></tr>"
         for e, version in found[:EVALUATION_ROWS]
     ]
-    return "<h2 id=evaluations>Evaluations</h2>" + table(["When", "Version", "Environment", "By", "Metrics"], rows)
+    charted = "".join(_evaluation_chart(metric, found, i) for i, metric in enumerate(_evaluated(found)))
+    head = ["When", "Version", "Environment", "By", "Metrics"]
+    return "<h2 id=evaluations>Evaluations</h2>" + charted + table(head, rows)
+
+
+def _evaluated(found: Sequence[tuple[Evaluation, str]]) -> list[str]:
+    """The metrics evaluations recorded most, up to four."""
+    counts: dict[str, int] = {}
+    for evaluation, _ in found:
+        for metric in evaluation.metrics:
+            counts[metric] = counts.get(metric, 0) + 1
+    return sorted(counts, key=lambda m: (-counts[m], m))[:4]
+
+
+def _evaluation_chart(metric: str, found: Sequence[tuple[Evaluation, str]], index: int) -> str:
+    """One metric's evaluations over time (the newest CHARTED_VERSIONS), each
+    point the version evaluated, the axis their dates."""
+    chosen = [(e, v) for e, v in reversed(found[:CHARTED_VERSIONS]) if charts.finite(e.metrics.get(metric))]
+    if not chosen:
+        return ""
+    points = [(version, float(e.metrics[metric])) for e, version in chosen]
+    dates = [e.at[:10] for e, _ in chosen]
+    chart = charts.line_chart(metric, points, {}, {}, f"evaluation-{index}", dates, "evaluated")
+    rows = "".join(
+        f"<tr><td>{when(e.at)}</td><td>{esc(version)}</td><td>{esc(e.environment or '')}</td>"
+        f"<td class=num>{charts.number(float(e.metrics[metric]))}</td></tr>"
+        for e, version in chosen
+    )
+    return (
+        f'<figure class="chart"><figcaption>{esc(metric)}, as evaluated</figcaption>{chart}'
+        f"<details><summary>Data table: {esc(metric)} as evaluated</summary>"
+        + table(["When", "Version", "Environment", esc(metric)], [rows], "data")
+        + "</details></figure>"
+    )
 
 
 # -- a version ---------------------------------------------------------------
