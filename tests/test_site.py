@@ -224,3 +224,26 @@ def test_no_page_passes_1_mib_however_large_the_manifests(registry: Path, tmp_pa
     page = (out / "models/big/versions/1.0.1.html").read_text()
     assert "The first 500 of 2,200; the manifest has them all." in page
     assert "The first 500 of 600 metrics." in page
+
+
+def test_a_git_revert_shows_as_its_authors_with_its_subject(filled: Path, tmp_path: Path) -> None:
+    git(filled, "revert", "--no-edit", "HEAD")  # the rollback of fraud's production: 1.0.1 holds it again
+    out = tmp_path / "site"
+    api.build_site(out, registry=filled)
+    timeline = json.loads((out / "models/fraud/data.json").read_text())["timeline"]
+    newest = next(t for t in timeline if t["stage"] == "production")
+    assert (newest["before"], newest["after"], newest["action"]) == ("1.0.0", "1.0.1", "manual")
+    assert newest["reason"].startswith('Revert "') and newest["by"] == git(filled, "log", "-1", "--format=%an <%ae>")
+
+
+def test_a_damaged_model_entry_in_the_record_means_that_model_is_built_again(filled: Path, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    api.build_site(out, registry=filled)
+    record = json.loads((out / site_build.STATE).read_text())
+    record["models"]["churn"]["row"] = {"name": "churn"}  # a row that does not read
+    (out / site_build.STATE).write_text(json.dumps(record))
+    again = api.build_site(out, registry=filled)
+    assert (
+        again.written > 0
+        and json.loads((out / site_build.STATE).read_text())["models"]["churn"]["row"]["versions"] == 2
+    )

@@ -44,7 +44,7 @@ from gitreg.storage.git import Repo
 
 STATE = ".gitreg-site.json"
 MOVES = ".gitreg-site-moves.json"  # during a build: the walk's answer, for worker processes
-FORMAT = 1
+FORMAT = 2  # of the record; a record of another format means a whole build
 ASSETS = ("site.css", "site.js", "favicon.svg")
 _POOL_AT = 4000  # versions to read before worker processes pay for their start
 
@@ -203,7 +203,7 @@ def build(
     config = snap.config
     settings = settings_for(registry, snap, base_url, commit_url)
     listing = _listing(repo, commit, models_dir)
-    known_trail = trail.Trail.from_doc(state["trail"]) if "trail" in state else None
+    known_trail = _known_trail(state)
     base = _digest(FORMAT, settings.digest_parts(), _config_id(repo, commit))
     previous_models: Mapping[str, Any] = state.get("models", {}) if state.get("settings") == base else {}
     results: dict[str, Rendered] = {}
@@ -229,14 +229,12 @@ def build(
         walk()
     for name, files in sorted(listing.items()):
         before = previous_models.get(name)
-        if (
-            before
-            and before.get("key") == _model_key(base, files, walked_now[0])
-            and (out / pages.model_page(name)).is_file()
-        ):
-            results[name] = Rendered(name, Row(**before["row"]), dict(before["pages"]), 0, len(before["pages"]))
+        same = before is not None and before.get("key") == _model_key(base, files, walked_now[0])
+        reused = _kept(name, before) if same and (out / pages.model_page(name)).is_file() else None
+        if reused is not None:
+            results[name] = reused
             continue
-        previous = dict(before["pages"]) if before else {}
+        previous = _pages_of(before)
         todo.append(
             Job(str(repo.root), str(out), models_dir, config.to_doc(), files, str(moves_file), previous, settings)
         )
@@ -274,6 +272,31 @@ def build(
     _write_atomically(out / STATE, json.dumps(record, separators=(",", ":")))
     versions = sum(r.row.versions for r in results.values())
     return Built(out, commit, len(rows), versions, written, unchanged, removed, time.perf_counter() - started)
+
+
+def _kept(name: str, before: Mapping[str, Any] | None) -> Rendered | None:
+    """A model's pages as the last build recorded them; None if the record does not read."""
+    written = _pages_of(before)
+    try:
+        return Rendered(name, Row(**before["row"]), written, 0, len(written))  # type: ignore[index]
+    except (KeyError, TypeError):
+        return None
+
+
+def _pages_of(before: Mapping[str, Any] | None) -> dict[str, str]:
+    """{page: key} of a model as the last build recorded it ({} if it does not read)."""
+    try:
+        return {str(p): str(k) for p, k in before["pages"].items()}  # type: ignore[index]
+    except (KeyError, TypeError, AttributeError):
+        return {}
+
+
+def _known_trail(state: Mapping[str, Any]) -> trail.Trail | None:
+    """The walk the last build recorded; None (walk again) if it does not read."""
+    try:
+        return trail.Trail.from_doc(state["trail"]) if "trail" in state else None
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _model_key(base: str, files: ModelFiles, walked: trail.Trail) -> str:
@@ -438,8 +461,11 @@ def _timeline(moves: Sequence[trail.Move], blobs: Mapping[str, bytes], models_di
         path = layout.stage_path(models_dir, name, move.stage)
         before = history.pointer(blobs.get(move.before) if move.before else None, path)
         after = history.pointer(blobs.get(move.after) if move.after else None, path)
-        by = after.promoted_by if after else move.by
-        reason = move.reason or (after.reason if after else "")
+        # a commit gitreg did not make (a `git revert`, an edit by hand) is its author's, and
+        # says why in its subject: the pointer it leaves may still name whoever promoted before
+        manual = move.action == "manual"
+        by = after.promoted_by if after and not manual else move.by
+        reason = move.reason or (after.reason if after and not manual else "")
         versions = (before.version if before else None), (after.version if after else None)
         found.append(Timeline(move.commit, move.at, by, move.action, reason, move.stage, *versions))
     return found

@@ -38,7 +38,7 @@ class Move:
     at: str  # UTC, to the second
     by: str  # the commit's author; the pointer names who promoted
     action: str  # the commit's Gitreg-Action, or "manual"
-    reason: str  # its Gitreg-Reason
+    reason: str  # its Gitreg-Reason; for a commit gitreg did not make, its subject
     stage: str
     before: str | None
     after: str | None
@@ -139,18 +139,10 @@ def walk(repo: Repo, head: str, models_dir: str, since: Trail | None = None) -> 
             if change.model:  # the newest commit touching the model is its last activity
                 trail.activity[change.model] = commit.at
             if change.kind == "stage":
-                move = Move(
-                    commit.id,
-                    commit.at,
-                    commit.by,
-                    commit.action
-                    if change.model in commit.trailers.get("Gitreg-Model", change.model).split(", ")
-                    else "manual",
-                    commit.trailers.get("Gitreg-Reason", ""),
-                    change.name,
-                    change.before,
-                    change.after,
-                )
+                ours = change.model in commit.trailers.get("Gitreg-Model", change.model).split(", ")
+                action = commit.action if ours else "manual"  # gc names every model it touched
+                reason = commit.trailers.get("Gitreg-Reason", "") if action != "manual" else commit.subject
+                move = Move(commit.id, commit.at, commit.by, action, reason, change.name, change.before, change.after)
                 trail.moves.setdefault(change.model, []).append(move)
     newest = [dataclasses.replace(c, changes=c.changes[:KEPT]) for c in commits[:RECENT]]
     trail.recent = (newest + (known.recent if known else []))[:RECENT]
