@@ -802,18 +802,18 @@ def change_item(
             return f'<a href="{href(here, version_page(model, version))}">{esc(version)}</a>'
         return esc(version)
 
+    done = {"A": "added", "D": "removed"}.get(status, "changed")
     if kind == "stage":
         return f"<li>{model_link()}: {esc(name)} {version_ref(before)} → {version_ref(after)}</li>"
     if kind == "version":
         verb = {"A": "registered", "D": "removed", "M": "updated (status, annotations, evaluations or approvals)"}
         return f"<li>{model_link()} {version_ref(name)} {verb.get(status, 'changed')}</li>"
-    done = {"A": "added", "D": "removed"}.get(status, "changed")
     if kind == "model":
         return f"<li>{model_link()}: model.yaml {done}</li>"
     if kind == "signature":
         return f"<li>{model_link()} {version_ref(name)}: signature {'added' if status == 'A' else 'changed'}</li>"
     if kind == "config":
-        return "<li>the registry's configuration (.gitreg/config.yaml) changed</li>"
+        return f"<li>the registry's configuration (.gitreg/config.yaml) {done}</li>"
     if kind == "dvc":
         return f"<li>{model_link()} {version_ref(name)}: DVC pointer {'added' if status == 'A' else 'changed'}</li>"
     return f"<li>{esc(name or model)} {done}</li>"
