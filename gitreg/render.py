@@ -1232,8 +1232,10 @@ def signed_text(signed: Signed) -> str:
 
 
 def site_text(built: Built) -> str:
+    models = f"{built.models} model{'' if built.models == 1 else 's'}"
+    versions = f"{built.versions} version{'' if built.versions == 1 else 's'}"
     return (
-        f"Wrote the site of {built.models} models and {built.versions} versions (commit {built.commit[:10]}) "
+        f"Wrote the site of {models} and {versions} (commit {built.commit[:10]}) "
         f"to {built.out}: {built.written} files written, {built.unchanged} unchanged, {built.removed} removed "
         f"in {built.seconds:.1f} s. Open {built.out / 'index.html'}"
     )

@@ -50,7 +50,7 @@ def serve(
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    announce(f"Serving {built.models} models at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
+    announce(f"Serving the site at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
     stop = stop or threading.Event()
     tip = built.commit
     try:
