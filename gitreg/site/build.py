@@ -9,9 +9,11 @@ in ``.gitreg-site.json`` in the folder, with the history walked so far
 (``site.trail``); a rebuild after one promotion reads one model and rewrites
 its pages, the overview, the Changes page and the data files.
 
-A first build of a large registry spreads models over worker processes:
-parsing a version's manifest (0.7 ms) and rendering its page (0.2 ms) are
-the cost, 100,000 versions need 90 s of one core.
+A first build of a large registry spreads models over worker processes,
+and walks the history meanwhile: a version costs its manifest's parse
+(0.3-0.5 ms), its page (0.2-0.4 ms) and the file's creation (0.1-0.7 ms, as
+the disk allows), so 100,000 versions take about 80 s of CPU here, 44-74 s
+on two cores (benchmarks/results-site.md).
 """
 
 from __future__ import annotations
@@ -248,7 +250,7 @@ def build(
     written = sum(r.written for r in results.values())
     unchanged = sum(r.unchanged for r in results.values())
     rows = [results[name].row for name in sorted(results)]
-    shared = _shared_pages(repo, out, rows, walked, listing, settings, commit, snap)
+    shared = _shared_pages(repo, rows, walked, listing, settings, commit, models_dir)
     if registry.cache is None and registry.root.resolve() in out.resolve().parents:
         shared[".gitignore"] = "# a site gitreg built: not part of the registry's history\n*\n"
     for path, text in shared.items():
@@ -518,14 +520,15 @@ def _json_safe(value: Any) -> Any:
 
 def _shared_pages(
     repo: Repo,
-    out: Path,
     rows: Sequence[Row],
     walked: trail.Trail,
     listing: Mapping[str, ModelFiles],
     settings: Settings,
     commit: str,
-    snap: Snapshot,
+    models_dir: str,
 ) -> dict[str, str | bytes]:
+    """The pages every build writes (compared before writing): the overview,
+    the model list, Changes, the assets."""
     found: dict[str, str | bytes] = {}
     at = walked.recent[0].at if walked.recent else ""
     total = sum(r.versions for r in rows)
@@ -536,7 +539,7 @@ def _shared_pages(
     found["data/models.json"] = json.dumps(
         [r.to_doc() | {"url": pages.model_page(r.name)} for r in rows], sort_keys=True, separators=(",", ":")
     )  # rows hold names, versions, labels and times: always finite
-    found["changes.html"] = pages.changes(_change_lines(repo, walked, listing, snap.models_dir), settings)
+    found["changes.html"] = pages.changes(_change_lines(repo, walked, listing, models_dir), settings)
     folder = resources.files("gitreg.site") / "assets"
     for asset in ASSETS:
         found[f"assets/{asset}"] = (folder / asset).read_bytes()

@@ -380,7 +380,7 @@ def model_pages(
                 "<h2 id=stages>Stages</h2>",
                 _stages_table(here, model.name, pointers, css, settings),
                 _gates(model, policies, settings),
-                _charts(model.name, versions, holders, metrics, css),
+                _charts(versions, holders, metrics, css),
                 f"<h2 id=versions>Versions</h2><p>{len(versions)} version{'s' if len(versions) != 1 else ''}.</p>",
                 '<p class="search"><label for="vfilter">Filter versions</label> '
                 '<input type="search" id="vfilter" data-filter="versions" placeholder="version, stage, label"></p>',
@@ -432,7 +432,6 @@ def _gates(model: Model, policies: Mapping[str, SignaturePolicy], settings: Sett
 
 
 def _charts(
-    name: str,
     versions: Sequence[ModelVersion],
     holders: Mapping[str, Sequence[str]],
     metrics: Sequence[str],
@@ -597,7 +596,7 @@ def version_page_html(
     ]
     if doc.metadata:
         body += ["<h2 id=metadata>Metadata</h2>", kv_table(flatten(doc.metadata))]
-    body += ["<h2 id=lineage>Lineage</h2>", _lineage(here, doc, settings)]
+    body += ["<h2 id=lineage>Lineage</h2>", _lineage(here, doc)]
     if doc.signature:
         body.append(
             "<h2 id=io>Input and output</h2>"
@@ -713,7 +712,7 @@ def _size(size: int) -> str:
     return f"{size} B"
 
 
-def _lineage(here: str, doc: ModelVersion, settings: Settings) -> str:
+def _lineage(here: str, doc: ModelVersion) -> str:
     lineage = dict(doc.lineage)
     extra = []
     parent = lineage.get("parent")
