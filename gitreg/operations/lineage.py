@@ -41,7 +41,7 @@ def _code(start: Path, require_clean: bool, notes: list[str]) -> dict[str, Any] 
     remotes = repo.remotes()
     if remotes:
         name = "origin" if "origin" in remotes else remotes[0]
-        url = repo.run(["remote", "get-url", name], check=False)[1].decode().strip()
+        url = repo.remote_url(name)
         if url:
             code["repo"] = credentials.strip(url)
     else:

@@ -176,8 +176,8 @@ def settings_for(registry: Registry, snap: Snapshot, base_url: str | None, commi
     origin = None
     if registry.cache is not None:
         origin = credentials.strip(registry.cache.url)
-    elif "origin" in registry.repo.remotes():
-        url = registry.repo.run(["remote", "get-url", "origin"], check=False)[1].decode().strip()
+    else:
+        url = registry.repo.remote_url("origin")
         origin = credentials.strip(url) if url and not url.startswith("-") else None
     title = credentials.redact(registry.cache.url) if registry.cache else registry.root.name
     if commit_url is None and origin:

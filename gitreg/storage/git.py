@@ -320,6 +320,11 @@ class Repo:
     def remotes(self) -> list[str]:
         return self._text(["remote"]).splitlines()
 
+    def remote_url(self, name: str) -> str | None:
+        """The URL the remote ``name`` fetches from, as configured (None: no such remote)."""
+        code, out, _ = self.run(["remote", "get-url", name], check=False)
+        return out.decode("utf-8", "replace").strip() or None if code == 0 else None
+
     def push(self, remote: str, updates: Sequence[RefUpdate]) -> None:
         """``push_atomic``, where losing the race is an error."""
         if not self.push_atomic(remote, updates):
