@@ -208,9 +208,10 @@ class Snapshot:
     def versions(self, model: str) -> list[Version]:
         """The model's versions, oldest first, from the file names."""
         names = self._names_in(layout.versions_dir(self.models_dir, model))
-        return sorted(self._version_of_file(model, n) for n in names)
+        return sorted(self.version_of_file(model, n) for n in names)
 
-    def _version_of_file(self, model: str, stem: str) -> Version:
+    def version_of_file(self, model: str, stem: str) -> Version:
+        """The version a file name under the model's versions/ gives (a file name that is none is refused)."""
         try:
             return Version.parse(stem)
         except UsageError:
@@ -236,7 +237,7 @@ class Snapshot:
     def all_versions(self, model: str) -> list[ModelVersion]:
         """Every version document of ``model``, newest version first."""
         names = self._names_in(layout.versions_dir(self.models_dir, model))
-        ordered = sorted(names, key=lambda n: self._version_of_file(model, n), reverse=True)
+        ordered = sorted(names, key=lambda n: self.version_of_file(model, n), reverse=True)
         blobs = self.repo.read_blobs([names[n] for n in ordered])
         return [
             self._parse(
@@ -332,7 +333,7 @@ class Snapshot:
             if where is None or kind not in ("version", "stage"):
                 continue
             if kind == "version":
-                self._version_of_file(model, where.name)
+                self.version_of_file(model, where.name)
                 entry.versions.append(self._parse(path, blobs[oid], ModelVersion, model=model, version=where.name))
             else:
                 entry.pointers[where.name] = self._parse(path, blobs[oid], StagePointer, model=model, stage=where.name)

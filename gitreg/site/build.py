@@ -37,7 +37,7 @@ from gitreg.core.snapshot import Snapshot
 from gitreg.documents import layout, manifest
 from gitreg.documents.manifest import Model, ModelVersion, RegistryConfig, StagePointer
 from gitreg.documents.names import Version
-from gitreg.errors import InvalidDocumentError, UsageError
+from gitreg.errors import UsageError
 from gitreg.operations import history
 from gitreg.site import pages, trail
 from gitreg.site.pages import Row, Settings, Timeline
@@ -145,9 +145,10 @@ def _prepare(out: Path, registry: Registry) -> dict[str, Any]:
     return state if isinstance(state, dict) and state.get("format") == FORMAT else {}
 
 
-def _listing(repo: Repo, commit: str, models_dir: str) -> dict[str, ModelFiles]:
+def _listing(snap: Snapshot) -> dict[str, ModelFiles]:
     found: dict[str, ModelFiles] = {}
-    for item in repo.ls_tree(commit, models_dir, recursive=True):
+    models_dir = snap.models_dir
+    for item in snap.repo.ls_tree(str(snap.commit), models_dir, recursive=True):
         where = layout.classify(models_dir, item.path)
         if where is None or where.kind in ("unexpected", "dvc"):
             continue
@@ -162,11 +163,7 @@ def _listing(repo: Repo, commit: str, models_dir: str) -> dict[str, ModelFiles]:
             files.signatures.setdefault(where.name, []).append(where.file)
     for files in found.values():
         for version in files.versions:
-            try:
-                Version.parse(version)
-            except UsageError:
-                path = layout.version_path(models_dir, files.name, version)
-                raise InvalidDocumentError(f"{path}: the file name is not a valid version") from None
+            snap.version_of_file(files.name, version)
     return found
 
 
@@ -204,7 +201,7 @@ def build(
     commit, repo, models_dir = snap.commit, registry.repo, snap.models_dir
     config = snap.config
     settings = settings_for(registry, snap, base_url, commit_url)
-    listing = _listing(repo, commit, models_dir)
+    listing = _listing(snap)
     known_trail = _known_trail(state)
     base = _digest(FORMAT, settings.digest_parts(), _config_id(repo, commit))
     previous_models: Mapping[str, Any] = state.get("models", {}) if state.get("settings") == base else {}
