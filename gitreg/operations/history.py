@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -170,6 +170,15 @@ def held(repo: Repo, head: str, models_dir: str, model: str, version: str, stage
     return tuple(s for s in stages if any(h.version == version for h in rightful(repo, head, models_dir, model, s)))
 
 
+def action_for(said: Mapping[str, str], model: str) -> str:
+    """What a commit with trailers ``said`` did to ``model``: its
+    ``Gitreg-Action``, or "manual" when gitreg did not make it or made it for
+    other models (gc names every model it touched)."""
+    if model not in said.get("Gitreg-Model", model).split(", "):
+        return "manual"
+    return said.get("Gitreg-Action", "manual")
+
+
 def trailers(text: str) -> dict[str, str]:
     """A commit's ``Gitreg-*`` trailers (``%(trailers:only,unfold)``)."""
     found: dict[str, str] = {}
@@ -194,9 +203,7 @@ def events(repo: Repo, head: str, models_dir: str, model: str, stage: str | None
     result = []
     for commit, at, by, subject, trailer_text in rows:
         said = trailers(trailer_text)
-        action = said.get("Gitreg-Action", "manual")
-        if model not in said.get("Gitreg-Model", model).split(", "):  # gc names every model it touched
-            action = "manual"
+        action = action_for(said, model)
         version = said.get("Gitreg-Version")
         previous = said.get("Gitreg-From")
         event_stage = said.get("Gitreg-Stage")

@@ -139,8 +139,7 @@ def walk(repo: Repo, head: str, models_dir: str, since: Trail | None = None) -> 
             if change.model:  # the newest commit touching the model is its last activity
                 trail.activity[change.model] = commit.at
             if change.kind == "stage":
-                ours = change.model in commit.trailers.get("Gitreg-Model", change.model).split(", ")
-                action = commit.action if ours else "manual"  # gc names every model it touched
+                action = history.action_for(commit.trailers, change.model)
                 reason = commit.trailers.get("Gitreg-Reason", "") if action != "manual" else commit.subject
                 move = Move(commit.id, commit.at, commit.by, action, reason, change.name, change.before, change.after)
                 trail.moves.setdefault(change.model, []).append(move)
