@@ -414,15 +414,13 @@ def render_model(job: Job) -> Rendered:
     compared = f"{base}|{json.dumps(holder_ids)}"  # what every version page of the model is compared with
     for version, doc in docs.items():
         path = pages.version_page(name, version)
-        signed = ",".join(sorted(files.signatures.get(version, [])))
-        key = hashlib.sha256(f"{compared}|{files.versions[version]}|{signed}".encode()).hexdigest()[:24]
+        signatures = sorted(files.signatures.get(version, []))
+        key = hashlib.sha256(f"{compared}|{files.versions[version]}|{','.join(signatures)}".encode()).hexdigest()[:24]
         page_keys[path] = key
         if job.previous.get(path) == key and (out / path).is_file():
             unchanged += 1
             continue
-        html = pages.version_page_html(
-            doc, blobs[files.versions[version]], holders, sorted(files.signatures.get(version, [])), job.settings
-        )
+        html = pages.version_page_html(doc, blobs[files.versions[version]], holders, signatures, job.settings)
         _write(out, path, html, made)
         written += 1
     moves, activity = _walked(job)
@@ -431,7 +429,7 @@ def render_model(job: Job) -> Rendered:
     config = RegistryConfig.from_doc(job.config)
     policies = {s: p for s in config.stages if (p := manifest.signature_policy(model, s, config)) is not None}
     for path, html in pages.model_pages(model, ordered, pointers, timeline, policies, job.settings).items():
-        page_keys[path] = _digest(base, html)
+        page_keys[path] = ""  # written whenever the model is: only a version page's key is compared
         _write(out, path, html, made)
         written += 1
     data_path = f"models/{name}/data.json"
