@@ -247,3 +247,16 @@ def test_a_damaged_model_entry_in_the_record_means_that_model_is_built_again(fil
         again.written > 0
         and json.loads((out / site_build.STATE).read_text())["models"]["churn"]["row"]["versions"] == 2
     )
+
+
+def test_a_record_edited_to_name_files_outside_the_site_never_removes_them(filled: Path, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    api.build_site(out, registry=filled)
+    outside = tmp_path / "keep.txt"
+    outside.write_text("not the site's")
+    (out / "link").symlink_to(outside)
+    record = json.loads((out / site_build.STATE).read_text())
+    record["shared"] += ["../keep.txt", str(outside), "link"]
+    (out / site_build.STATE).write_text(json.dumps(record))
+    api.build_site(out, registry=filled)
+    assert outside.read_text() == "not the site's"
