@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from gitreg.operations import deploy as deploying
     from gitreg.operations import diff as changes
     from gitreg.operations import doctor as diagnosis
+    from gitreg.operations import environment as environments
     from gitreg.operations import export as exchange
     from gitreg.operations import gc as retention
     from gitreg.operations import history as hist
@@ -74,6 +75,7 @@ else:  # each loads when a function here first uses it
     checking = lazy.module("gitreg.ci.check")
     site_build, site_serve = lazy.module("gitreg.site.build"), lazy.module("gitreg.site.serve")
     signing = lazy.module("gitreg.operations.sign")
+    environments = lazy.module("gitreg.operations.environment")
     inputs, query = (lazy.module(f"gitreg.documents.{name}") for name in ("inputs", "query"))
     (
         annotating,
@@ -208,6 +210,12 @@ def register(
     auto_deploy: bool = True,
     branch: str | None = None,
     sign: str | None = None,
+    signature: Mapping[str, Any] | PathLike | None = None,
+    input_example: Any = None,
+    output_example: Any = None,
+    requirements: PathLike | None = None,
+    conda: PathLike | None = None,
+    environment: bool = True,
     registry: RegistryArg = None,
 ) -> Registered:
     """Store ``artifact`` and register it as a new version of ``model``.
@@ -234,12 +242,24 @@ def register(
     ``sign`` (``key:PATH``, ``certificate:CERT,KEY,CHAIN[,CHAIN...]``, ``sigstore``;
     the ``signing`` extra) commits an OMS signature of the artifact's bytes
     right after the registration, before any auto-deploy (``.signed``).
+
+    ``signature`` (a mapping or a JSON/YAML file, gitreg's or MLflow's
+    form; docs/signatures.md) says what the model takes and returns.
+    ``input_example`` is a file (.json, .csv, .npy, .npz) or an object (a
+    pandas DataFrame, a NumPy array, a dict of arrays), stored beside the
+    artifact and verified like it; from an object, without ``signature``,
+    the signature is inferred (with ``output_example``'s outputs; the
+    ``infer`` extra). The environment is captured from this interpreter
+    (Python, platform, installed distributions) unless ``environment`` is
+    False, or read from ``requirements`` / ``conda`` (an environment.yml).
     """
     from gitreg.operations import register as registering
 
     spec = signing.parse_spec(sign) if sign is not None else None
     if spec is not None:
         signing.check_available()
+    io_signature, example = inputs.interface_inputs(signature, input_example, output_example)
+    recorded, env_notes = environments.chosen(requirements, conda, environment)
     reg = _open(registry)
     if branch is not None:
         described = reg.snapshot().model(check_model_name(model))
@@ -262,6 +282,10 @@ def register(
         run_url=run_url,
         parent=parent,
         require_clean=require_clean,
+        signature=io_signature,
+        input_example=example,
+        environment=recorded,
+        environment_notes=tuple(env_notes),
     )
     if spec is not None:
         signed = signing.sign(reg, registered.model, registered.version, spec, source=Path(artifact))
@@ -312,6 +336,39 @@ def list_versions(
 def show(ref: str, *, at: str | None = None, registry: RegistryArg = None) -> ModelVersion:
     """The full manifest of ``MODEL@VERSION``, ``MODEL@STAGE`` or ``MODEL@latest``."""
     return _open(registry).snapshot_at(at).resolve(ref)
+
+
+def environment_file(
+    ref: str, *, format: str = "requirements", at: str | None = None, registry: RegistryArg = None
+) -> str:
+    """A file that rebuilds the environment ``ref``'s version was trained
+    in: pip requirements (``format="requirements"``) or a conda
+    environment.yml (``"conda"``: the one registered, else one pinning
+    the recorded Python with the packages under ``pip:``)."""
+    environments.check_format(format)
+    version = _open(registry).snapshot_at(at).resolve(ref)
+    if version.environment is None:
+        raise NotFoundError(f"{version.model} {version.version} records no environment")
+    return environments.rebuild_file(version.environment, format, f"{version.model}-{version.version}")
+
+
+def environment_differences(
+    ref: str, *, at: str | None = None, registry: RegistryArg = None
+) -> tuple[str | None, list[environments.Difference]]:
+    """How the environment of ``ref``'s version differs from the version it
+    follows: its lineage parent, else the model's previous version (None,
+    []: there is none)."""
+    from gitreg.documents.names import Version
+
+    snap = _open(registry).snapshot_at(at)
+    version = snap.resolve(ref)
+    parent = version.lineage.get("parent")
+    earlier = [v for v in snap.versions(version.model) if v < Version.parse(version.version)]
+    before = str(parent) if parent else str(earlier[-1]) if earlier else None
+    other = snap.version(version.model, before) if before else None
+    if other is None:
+        return None, []
+    return other.version, environments.differences(other.environment, version.environment)
 
 
 def stages_held(ref: str, *, at: str | None = None, registry: RegistryArg = None) -> tuple[str, ...]:
@@ -469,6 +526,64 @@ def load_artifact(ref: str, *, verify_signature: bool = False, registry: Registr
     return pull(ref, output=target, verify_signature=verify_signature, registry=reg)
 
 
+def load_model(
+    ref: str,
+    *,
+    flavor: str | None = None,
+    trust_pickle: bool = False,
+    verify_signature: bool | None = None,
+    registry: RegistryArg = None,
+) -> Any:
+    """A version's model as an object, for serving code (docs/loading.md).
+
+    ``flavor`` (default: told by the artifact's file name): ``onnx`` (an
+    object whose ``predict`` runs it with onnxruntime; the ``onnx`` extra),
+    ``safetensors`` (a dict of NumPy arrays), ``json``, ``text``; these run
+    no code from the file. ``pickle`` and ``joblib`` do, so they are
+    refused, before any download, unless ``trust_pickle`` is True; then the
+    bytes on disk are re-hashed against the manifest's SHA-256 and, when a
+    signature policy applies to ``ref`` (``verify_signature`` None: whenever
+    one does), a signature is verified before anything is unpickled. The
+    artifact is pulled and verified once, as ``load_artifact`` does."""
+    from gitreg.operations import load as loading
+    from gitreg.storage import artifacts
+
+    reg = _open(registry)
+    snap = reg.snapshot()
+    version = snap.resolve(ref)
+    kind = loading.flavor_of(version, flavor)
+    loading.refuse_untrusted(version, kind, trust_pickle)
+    if verify_signature is None:
+        verify_signature = kind in loading.EXECUTING and signing.required(snap, ref)
+    path = load_artifact(ref, verify_signature=verify_signature, registry=reg)
+    if kind in loading.EXECUTING:
+        artifacts.check_on_disk(version.artifact, path)
+    return loading.load(loading.file_to_load(path, kind), kind)
+
+
+def load_input_example(ref: str, *, registry: RegistryArg = None) -> Any:
+    """A version's input example as objects: a pandas DataFrame for columns
+    (a dict of lists without pandas), NumPy arrays for tensors (one, or a
+    dict by name), cast to the signature's dtypes; ready for ``predict``.
+    Pulled from the DVC remote and verified by its hashes."""
+    from gitreg.documents import examples
+    from gitreg.storage import artifacts
+    from gitreg.storage.cache import cache_root
+
+    reg = _open(registry)
+    snap = reg.snapshot()
+    version = snap.resolve(ref)
+    example = version.input_example
+    if example is None:
+        raise NotFoundError(f"{version.model} {version.version} has no input example")
+    target = cache_root() / "examples" / example.artifact.md5 / example.artifact.path
+    if not target.exists():
+        store = artifacts.Store(reg.dvc_root(snap), example.artifact.remote)
+        store.pull(example.artifact, target)
+    artifacts.check_on_disk(example.artifact, target)
+    return examples.load(target.read_bytes(), example.format, version.signature)
+
+
 def lineage(ref: str, *, at: str | None = None, registry: RegistryArg = None) -> list[ModelVersion]:
     """``MODEL@VERSION`` and its chain of parents, newest first."""
     snap = _open(registry).snapshot_at(at)
@@ -509,10 +624,11 @@ def verify(
     stores: dict[str, artifacts.Store] = {}
     results = []
     for version in versions:
-        name = version.artifact.remote
-        if name not in stores:
-            stores[name] = artifacts.Store(reg.dvc_root(snap), name)
-        problems = stores[name].verify(version.artifact, remote, repair)
+        problems = []
+        for stored in version.stored:  # the model's bytes, and its input example's
+            if stored.remote not in stores:
+                stores[stored.remote] = artifacts.Store(reg.dvc_root(snap), stored.remote)
+            problems += stores[stored.remote].verify(stored, remote, repair)
         results.append(Verified(version.model, version.version, tuple(problems)))
     return results
 
@@ -710,8 +826,10 @@ def history(
 
 
 def compare(model: str, versions: Sequence[str], *, at: str | None = None, registry: RegistryArg = None) -> Comparison:
-    """Metrics side by side with deltas against the first version, and the
-    params and metadata that differ."""
+    """Metrics side by side with deltas against the first version, the
+    params and metadata that differ, and each later version's signature
+    changes and environment differences against the first's. A version may
+    be named by a stage it holds, or ``latest``."""
     return comparing.compare(_open(registry).snapshot_at(at), model, versions)
 
 

@@ -193,6 +193,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "register": (
         "gitreg register fraud -a model.pkl --metrics-file metrics.json --metric f1=0.81 --label team=risk",
         "gitreg register fraud -a out/ --bump minor --parent 1.2.0 --require-clean",
+        "gitreg register fraud -a model.onnx --signature signature.json --input-example example.json "
+        "--requirements requirements.txt",
     ),
     "list": ("gitreg list", "gitreg list fraud --json", "gitreg list --where 'metrics.auc > 0.9' --label team=risk"),
     "show": ("gitreg show fraud@production", "gitreg show fraud@1.0.2 --at 2026-06-01"),
@@ -211,7 +213,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "gitreg history fraud --stage production --json",
         "gitreg history fraud --metrics",
     ),
-    "compare": ("gitreg compare fraud 1.0.1 1.0.2",),
+    "compare": ("gitreg compare fraud 1.0.1 1.0.2", "gitreg compare fraud production 1.0.3 --json"),
+    "env": ("gitreg env fraud@production", "gitreg env fraud@1.0.2 --format conda"),
     "status": ("gitreg status fraud", "gitreg status fraud --stale-days 2 --json"),
     "resolve": ("gitreg resolve fraud@production --json", "gitreg resolve models:/fraud/3 --at 2026-06-01"),
     "diff": ("gitreg diff HEAD~5", "gitreg diff 2026-05-01 2026-06-01 --json"),
@@ -426,6 +429,29 @@ def init(path: str, as_json: bool, **options: Any) -> None:
 @click.option("--parent", metavar="VERSION", help="The version this one was fine-tuned from.")
 @click.option("--require-clean", is_flag=True, help="Refuse if the training repository has uncommitted changes.")
 @click.option(
+    "--signature",
+    metavar="FILE",
+    help="The I/O signature: JSON or YAML, gitreg's form or MLflow's (an MLmodel file too).",
+)
+@click.option(
+    "--input-example",
+    metavar="FILE",
+    help="An input example (.json, .csv, .npy, .npz), stored and verified beside the artifact.",
+)
+@click.option(
+    "--requirements",
+    metavar="FILE",
+    help="The training environment as a pip requirements file [default: this interpreter's].",
+)
+@click.option("--conda", metavar="FILE", help="The training environment as a conda environment.yml.")
+@click.option(
+    "--no-environment",
+    "environment",
+    flag_value=False,
+    default=True,
+    help="Record no environment (by default this interpreter's Python, platform and packages).",
+)
+@click.option(
     "--no-auto-deploy",
     "auto_deploy",
     flag_value=False,
@@ -450,6 +476,12 @@ def register(
     The artifact is hashed, stored in the DVC cache and pushed to the
     registry's DVC remote; the version manifest is committed with a GTO tag
     MODEL@vVERSION. The first version of a model also creates its model.yaml.
+
+    The version records the environment it was trained in: this
+    interpreter's Python, platform and installed distributions, unless
+    --requirements or --conda name the training's (or --no-environment).
+    --signature and --input-example say what the model takes and returns;
+    the example must fit the signature.
 
     When model.yaml sets auto_deploy (`gitreg model set --auto-deploy`), a
     second commit then promotes the new version through the stage's gates
@@ -529,7 +561,10 @@ def show(ref: str, at: str | None, registry: Registry, as_json: bool) -> None:
     print the manifest, as do GTO's MODEL@vX.Y.Z and MODEL#STAGE and MLflow's
     models:/MODEL@STAGE and models:/MODEL/VERSION; a bare MODEL prints its
     versions as `gitreg list MODEL` does. The text form is the manifest
-    file as committed; --json adds `stages`, the stages the version holds.
+    file as committed, then, as YAML comments, how its environment differs
+    from the version it follows (its parent, else the previous version);
+    --json adds `stages`, the stages the version holds, and
+    `environment_differences`.
     """
     from gitreg import api, render
     from gitreg.documents import reference
@@ -539,11 +574,14 @@ def show(ref: str, at: str | None, registry: Registry, as_json: bool) -> None:
         echo(render.to_json(render.versions_json(versions)) if as_json else render.versions_text(versions))
         return
     version = api.show(ref, at=at, registry=registry)
+    named = f"{version.model}@{version.version}"
+    against, differences = api.environment_differences(named, at=at, registry=registry)
     if not as_json:
-        echo(render.version_text(version))
+        echo(render.version_text(version) + render.environment_note(against, differences))
         return
-    held = api.stages_held(f"{version.model}@{version.version}", at=at, registry=registry)
-    echo(render.to_json(render.version_json(version, held)))
+    held = api.stages_held(named, at=at, registry=registry)
+    doc = render.version_json(version, held) | render.environment_differences_json(against, differences)
+    echo(render.to_json(doc))
 
 
 @main.command()
@@ -867,12 +905,46 @@ def status(model: str, stale_days: float, at: str | None, registry: Registry, as
 @registry_option
 @json_option
 def compare(model: str, versions: tuple[str, ...], at: str | None, registry: Registry, as_json: bool) -> None:
-    """Compare VERSIONS of MODEL: metrics with deltas against the first, and
-    the params and metadata that differ."""
+    """Compare VERSIONS of MODEL: metrics with deltas against the first, the
+    params and metadata that differ, and how each later version's signature
+    and environment differ from the first's.
+
+    A version may be named by the stage it holds (`gitreg compare fraud
+    production 1.0.3`) or as latest. A signature change that would break
+    callers of the first version (an input dropped, retyped or narrowed, a
+    new required input, an output dropped or retyped) is marked BREAKING
+    and listed in --json's `signature_breaking`.
+    """
     from gitreg import api, render
 
     result = api.compare(model, versions, at=at, registry=registry)
     echo(render.to_json(render.comparison_json(result)) if as_json else render.comparison_text(result))
+
+
+@main.command("env")
+@click.argument("ref", metavar="MODEL@STAGE|MODEL@VERSION|MODEL@latest", shell_complete=complete_refs)
+@click.option(
+    "--format",
+    "format",
+    type=click.Choice(["requirements", "conda"]),
+    default="requirements",
+    show_default=True,
+    help="pip requirements, or a conda environment.yml.",
+)
+@at_option
+@registry_option
+def env(ref: str, format: str, at: str | None, registry: Registry) -> None:
+    """Print a file that rebuilds the environment a version was trained in.
+
+    The environment is what `register` recorded: the training
+    interpreter's packages (name==version), or the --requirements or
+    --conda file given then. `gitreg env fraud@production > requirements.txt`,
+    then `pip install -r requirements.txt`; or `--format conda` for
+    `conda env create -f`.
+    """
+    from gitreg import api
+
+    echo(api.environment_file(ref, format=format, at=at, registry=registry), nl=False)
 
 
 @main.command()

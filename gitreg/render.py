@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import re
@@ -24,6 +25,7 @@ if TYPE_CHECKING:  # names for annotations only: rendering imports no command's 
     from gitreg.operations.deploy import AutoDeployed, Decision
     from gitreg.operations.diff import Field, RegistryDiff
     from gitreg.operations.doctor import Finding, Synced
+    from gitreg.operations.environment import Difference
     from gitreg.operations.export import Imported
     from gitreg.operations.from_gto import GtoReport
     from gitreg.operations.from_mlflow import Report as MlflowReport
@@ -132,6 +134,23 @@ def version_json(version: ModelVersion, stages: Sequence[str] | None = None) -> 
 
 def version_text(version: ModelVersion) -> str:
     return yamlio.dump(plain(version.to_doc())).rstrip("\n")
+
+
+def environment_note(against: str | None, differences: Sequence[Difference]) -> str:
+    """YAML comments after a manifest: how its environment differs from ``against``'s."""
+    if against is None or not differences:
+        return ""
+    lines = [f"# environment differs from {against}:"]
+    lines += [f"#   {d.text()}" for d in differences[:MAX_ENV_LINES]]
+    if len(differences) > MAX_ENV_LINES:
+        lines.append(f"#   ... and {len(differences) - MAX_ENV_LINES} more (--json lists all)")
+    return "\n" + "\n".join(lines)
+
+
+def environment_differences_json(against: str | None, differences: Sequence[Difference]) -> dict[str, Any]:
+    return {
+        "environment_differences": {"against": against, "differences": [dataclasses.asdict(d) for d in differences]}
+    }
 
 
 def _value(value: object) -> str:
@@ -295,7 +314,14 @@ def comparison_json(c: Comparison) -> dict[str, Any]:
         "deltas": {k: list(v) for k, v in c.deltas.items()},
         "params": {k: list(v) for k, v in c.params.items()},
         "metadata": {k: list(v) for k, v in c.metadata.items()},
+        "stages": dict(c.stages),
+        "signature_changes": {v: [dataclasses.asdict(x) for x in changes] for v, changes in c.signatures.items()},
+        "signature_breaking": sorted(c.breaking),
+        "environment_differences": {v: [dataclasses.asdict(x) for x in d] for v, d in c.environments.items()},
     }
+
+
+MAX_ENV_LINES = 40  # environment differences shown per version in text (--json has all)
 
 
 def comparison_text(c: Comparison) -> str:
@@ -308,6 +334,23 @@ def comparison_text(c: Comparison) -> str:
             parts.append(table([title, *c.versions], [[k, *(_value(v) for v in vals)] for k, vals in diffs.items()]))
         else:
             parts.append(f"No {title.lower()} differences.")
+    for version, changes in c.signatures.items():
+        if changes:
+            breaking = "BREAKING for callers of " if any(x.breaking for x in changes) else "changed from "
+            lines = [f"Signature of {version}: {breaking}{base}"]
+            lines += [f"  {'!' if x.breaking else ' '} {x.text()}" for x in changes]
+            parts.append("\n".join(lines))
+    if c.signatures and not any(c.signatures.values()):
+        parts.append("No signature differences.")
+    for version, found in c.environments.items():
+        if found:
+            lines = [f"Environment of {version} against {base}:"]
+            lines += [f"  {d.text()}" for d in found[:MAX_ENV_LINES]]
+            if len(found) > MAX_ENV_LINES:
+                lines.append(f"  ... and {len(found) - MAX_ENV_LINES} more (--json lists all)")
+            parts.append("\n".join(lines))
+    if c.environments and not any(c.environments.values()):
+        parts.append("No environment differences.")
     return "\n\n".join(parts)
 
 

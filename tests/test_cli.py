@@ -47,6 +47,7 @@ API_FOR = {
     "import": ("import_registry", "import_mlflow", "import_gto"),
     "model set": ("set_model",),
     "site": ("build_site", "serve_site"),
+    "env": ("environment_file",),
 }
 # Destinations that are not API keywords, each for a reason.
 NOT_API = {

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from gitreg import api
@@ -93,3 +94,33 @@ def test_the_site_guide_runs_as_written(tmp_path: Path) -> None:
     before = (tmp_path / "site-before-rollback" / "models" / "fraud-detector" / "index.html").read_text()
     assert "rollback" not in before  # the last commit of the demo is the rollback
     assert "rollback" in (tmp_path / "site" / "models" / "fraud-detector" / "index.html").read_text()
+
+
+def test_the_signatures_guide_runs_as_written(tmp_path: Path) -> None:
+    from tests.test_interface import _onnx_model
+
+    w, b = _onnx_model(tmp_path / "linear.onnx")  # what a training job exported
+    page = DOCS / "signatures.md"
+    out = run_guide(page, tmp_path).stdout
+    registry = tmp_path / "registry"
+    shown = json.loads(out[out.index("{") : out.index("\n}\n") + 2])
+    assert shown["signature"]["inputs"][1] == {"name": "country", "dtype": "string", "required": False}
+    assert shown["input_example"]["inputs"] == ["amount", "country"]
+    assert shown["environment"] == {"source": "requirements", "requirements": ["numpy==2.1.0", "scikit-learn==1.5.0"]}
+    assert (tmp_path / "rebuild.txt").read_text().endswith("numpy==2.1.0\nscikit-learn==1.6.0\n")
+    assert "- scikit-learn==1.6.0" in out and "#   ~ scikit-learn 1.5.0 -> 1.6.0" in out
+    assert "Signature of 1.0.2: BREAKING for callers of 1.0.0" in out and "breaking promote exit 1" in out
+    assert api.resolve("fraud@staging", registry=registry).version == "1.0.0"
+    code = "\n".join(re.findall(r"```python\n(.*?)```", page.read_text(), re.S))
+    done = subprocess.run([sys.executable, "-c", code], cwd=registry, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    inferred, predicted = done.stdout.strip().split("\n", 1)
+    assert inferred == str(
+        {
+            "inputs": [{"name": "0", "dtype": "float32", "shape": [None, 3]}],
+            "outputs": [{"name": "0", "dtype": "float32", "shape": [None]}],
+        }
+    )
+    expected = np.array([[1.0, 2.0, 3.0], [0.5, 0.5, 0.5]], dtype=np.float32) @ w + b
+    assert predicted == str(expected)
+    assert api.check(registry=registry).ok

@@ -8,7 +8,13 @@ holder's value (negative: a tolerated loss); a gain is a decrease for a
 metric the model caps with a ``max_`` gate (loss, latency), else an
 increase. ``require_approvals: N`` counts the candidate's distinct
 approvers for the stage, ``require_owner_approvals: N`` only those among
-the model's owners."""
+the model's owners.
+
+``require_signature: true`` and ``require_input_example: true`` ask for
+the version's I/O signature and input example (not a metadata flag; the
+cryptographic signing policy is model.yaml's top-level
+``require_signature``), and ``signature_compatible: true`` refuses a
+candidate whose inputs would refuse requests the holder's accepted."""
 
 from __future__ import annotations
 
@@ -17,9 +23,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from gitreg.documents import interface
 from gitreg.documents.manifest import Model, ModelVersion
 
-Kind = Literal["min", "max", "min_improvement", "min_improvement_pct", "require"]
+Kind = Literal["min", "max", "min_improvement", "min_improvement_pct", "require", "compatible"]
+COMPATIBLE = "signature_compatible"
+INTERFACE = {"signature": "an I/O signature", "input_example": "an input example"}  # require_<these>: the version's own
 _PREFIXES: tuple[tuple[str, Kind], ...] = (
     ("min_improvement_pct_", "min_improvement_pct"),
     ("min_improvement_", "min_improvement"),
@@ -48,6 +57,8 @@ class GateResult:
 
 
 def parse_gate(key: str) -> tuple[Kind, str]:
+    if key == COMPATIBLE:
+        return "compatible", "signature"
     for prefix, kind in _PREFIXES:
         if key.startswith(prefix) and len(key) > len(prefix):
             return kind, key[len(prefix) :]
@@ -97,6 +108,12 @@ def evaluate_one(
     kind, name = parse_gate(key)
     if kind == "require" and name in APPROVALS:
         return _approvals(key, name, threshold, candidate, stage, owners)
+    if kind == "compatible":
+        return _compatible(key, candidate, holder)
+    if kind == "require" and name in INTERFACE:
+        present = getattr(candidate, name) is not None
+        reason = "ok" if present else f"the version declares no {INTERFACE[name].removeprefix('an ')}"
+        return GateResult(key, kind, name, threshold, present, None, present, reason)
     if kind == "require":
         flag = candidate.metadata.get(name)
         passed = flag is True
@@ -134,6 +151,19 @@ def evaluate_one(
     passed, reason = improved(actual, baseline, limit, percent=kind == "min_improvement_pct", lower=lower)
     reason = f"{reason} (holder {holder.version})" if reason else "ok"
     return GateResult(key, kind, name, threshold, actual, baseline, passed, reason)
+
+
+def _compatible(key: str, candidate: ModelVersion, holder: ModelVersion | None) -> GateResult:
+    if holder is None:
+        return GateResult(key, "compatible", "signature", True, None, None, True, "no current holder to compare with")
+    if holder.version == candidate.version:
+        return GateResult(key, "compatible", "signature", True, "same version", None, True, "ok")
+    problems = interface.incompatible(holder.signature, candidate.signature)
+    if not problems:
+        return GateResult(key, "compatible", "signature", True, "compatible", None, True, "ok")
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    reason = f"breaks callers of holder {holder.version}: {problems[0]}{more}"
+    return GateResult(key, "compatible", "signature", True, "breaking", None, False, reason)
 
 
 def improved(value: float, baseline: float, needed: float, *, percent: bool, lower: bool) -> tuple[bool, str]:

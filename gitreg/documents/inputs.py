@@ -9,12 +9,15 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitreg.documents import yamlio
 from gitreg.documents.names import shown
 from gitreg.documents.schema import MAX_INT
 from gitreg.errors import InvalidDocumentError, UsageError
+
+if TYPE_CHECKING:
+    from gitreg.documents.examples import Example
 
 KEY_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,127}$"
 _KEY_RE = re.compile(KEY_PATTERN)
@@ -185,7 +188,7 @@ def description(text: str | None) -> str:
 def gate_edits(value: Mapping[str, Mapping[str, Any]] | None) -> list[tuple[str, str, float | bool]]:
     """Gates to set, from ``{stage: {key: threshold}}``: numbers for
     min_/max_/min_improvement_/min_improvement_pct_, ``True`` for require_."""
-    from gitreg.documents.gates import parse_gate
+    from gitreg.documents.gates import COMPATIBLE, parse_gate
 
     raw: list[tuple[str, str, object]] = [(s, k, v) for s, gates in (value or {}).items() for k, v in gates.items()]
     edits: list[tuple[str, str, float | bool]] = []
@@ -194,10 +197,15 @@ def gate_edits(value: Mapping[str, Mapping[str, Any]] | None) -> list[tuple[str,
             kind, metric = parse_gate(key)
         except ValueError:
             raise UsageError(
-                f"invalid gate {shown(key)}: use min_<metric>, max_<metric>, min_improvement_[pct_]<metric> "
-                "or require_<flag>"
+                f"invalid gate {shown(key)}: use min_<metric>, max_<metric>, min_improvement_[pct_]<metric>, "
+                f"require_<flag> or {COMPATIBLE}"
             ) from None
         check_key(metric, "metric" if kind != "require" else "metadata")
+        if kind == "compatible":
+            if threshold is not True:
+                raise UsageError(f"gate {key!r} takes the value true, got {shown(threshold)}")
+            edits.append((stage, key, True))
+            continue
         if kind == "require" and metric in ("approvals", "owner_approvals"):
             if isinstance(threshold, bool) or not isinstance(threshold, int | float) or threshold != int(threshold):
                 raise UsageError(f"gate {key!r} takes a number of approvers (1-64), got {shown(threshold)}")
@@ -318,3 +326,48 @@ def signature_pairs(given: Iterable[str]) -> dict[str, dict[str, list[str]]]:
         if value not in values:
             values.append(value)
     return policies
+
+
+def signature(value: Mapping[str, Any] | PathLike | None) -> dict[str, Any] | None:
+    """An I/O signature given as a mapping or a JSON/YAML file, in gitreg's
+    form or MLflow's (an MLmodel file too), as the manifest holds it."""
+    from gitreg.documents import interface
+
+    if value is None:
+        return None
+    source = "signature" if isinstance(value, Mapping) else f"signature file {value}"
+    doc: Any = value if isinstance(value, Mapping) else read_mapping_file(value, "signature")
+    try:
+        return interface.read(doc)
+    except interface.SignatureError as exc:
+        raise UsageError(f"{source}: {exc}") from None
+
+
+def interface_inputs(
+    given_signature: Mapping[str, Any] | PathLike | None, input_example: Any, output_example: Any = None
+) -> tuple[dict[str, Any] | None, Example | None]:
+    """The signature and input example a registration records. An example
+    is a file (.json, .csv, .npy, .npz) or an object (DataFrame, array,
+    dict of arrays); without a signature, one given as an object has its
+    signature inferred (from ``output_example`` too). The example must fit
+    the signature."""
+    from gitreg.documents import examples
+
+    if output_example is not None and input_example is None:
+        raise UsageError("an output example is for inferring a signature: give an input example too")
+    found = signature(given_signature)
+    example: Example | None = None
+    if isinstance(input_example, str | os.PathLike):
+        example = examples.read_file(input_example)
+        if output_example is not None and found is None:
+            raise UsageError("a signature is inferred from example objects, not files: give signature= or objects")
+    elif input_example is not None:
+        example = examples.from_object(input_example)
+        if found is None:
+            found = examples.infer(input_example, output_example)
+    if example is not None:
+        misfit = examples.misfits(example, found)
+        if misfit:
+            more = f" (and {len(misfit) - 1} more)" if len(misfit) > 1 else ""
+            raise UsageError(f"the input example does not fit the signature: {misfit[0]}{more}")
+    return found, example

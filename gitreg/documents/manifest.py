@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +48,8 @@ CORE_FIELDS = (
     "metadata",
     "lineage",
     "signature",
+    "input_example",
+    "environment",
 )
 
 
@@ -440,6 +442,25 @@ class Artifact:
 
 
 @dataclass(frozen=True)
+class InputExample:
+    """A version's input example: a second small artifact (``artifact``,
+    stored and verified like the model), its format, and what it holds."""
+
+    artifact: Artifact
+    format: str  # json | csv | npy | npz
+    inputs: tuple[str, ...] = ()  # its columns or named tensors (none: one unnamed tensor)
+    rows: int | None = None
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> InputExample:
+        return cls(Artifact.from_doc(doc), doc["format"], tuple(doc.get("inputs", ())), doc.get("rows"))
+
+    def to_doc(self) -> dict[str, Any]:
+        doc = self.artifact.to_doc() | {"format": self.format, "inputs": list(self.inputs)}
+        return doc | ({"rows": self.rows} if self.rows is not None else {})
+
+
+@dataclass(frozen=True)
 class Evaluation:
     at: str
     by: str
@@ -544,6 +565,8 @@ class ModelVersion:
     metadata: Mapping[str, Scalar] = field(default_factory=lambda: _frozen(None))
     lineage: Mapping[str, Any] = field(default_factory=lambda: _frozen(None))
     signature: Mapping[str, Any] | None = None
+    input_example: InputExample | None = None
+    environment: Mapping[str, Any] | None = None
     description: str = ""
     labels: Mapping[str, str] = field(default_factory=lambda: _frozen(None))
     status: str = "active"
@@ -556,6 +579,20 @@ class ModelVersion:
     def approvers(self, stage: str) -> tuple[str, ...]:
         """The distinct identities that approved this version for ``stage``, in order."""
         return tuple(dict.fromkeys(a.by for a in self.approvals if a.stage == stage))
+
+    @property
+    def stored(self) -> tuple[Artifact, ...]:
+        """Every artifact the version keeps in a DVC remote: the model's,
+        then its input example's."""
+        return (self.artifact,) if self.input_example is None else (self.artifact, self.input_example.artifact)
+
+    def moved_to(self, remote: Callable[[str], str]) -> ModelVersion:
+        """This version with each stored artifact's DVC remote renamed by ``remote``."""
+        example = self.input_example
+        if example is not None:
+            example = replace(example, artifact=replace(example.artifact, remote=remote(example.artifact.remote)))
+        artifact = replace(self.artifact, remote=remote(self.artifact.remote))
+        return replace(self, artifact=artifact, input_example=example)
 
     @property
     def degraded(self) -> Annotation | None:
@@ -585,6 +622,8 @@ class ModelVersion:
             metadata=_frozen(doc.get("metadata")),
             lineage=_frozen(doc.get("lineage")),
             signature=_frozen(doc["signature"]) if "signature" in doc else None,
+            input_example=InputExample.from_doc(doc["input_example"]) if "input_example" in doc else None,
+            environment=_frozen(doc["environment"]) if "environment" in doc else None,
             description=doc.get("description", ""),
             labels=_frozen(doc.get("labels")),
             status=doc["status"],
@@ -615,6 +654,10 @@ class ModelVersion:
         }
         if self.signature is not None:
             doc["signature"] = _plain(self.signature)
+        if self.input_example is not None:
+            doc["input_example"] = self.input_example.to_doc()
+        if self.environment is not None:
+            doc["environment"] = _plain(self.environment)
         doc["evaluations"] = [e.to_doc() for e in self.evaluations]
         if self.annotations:
             doc["annotations"] = [a.to_doc() for a in self.annotations]

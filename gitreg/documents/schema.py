@@ -131,8 +131,10 @@ def validate(doc: Any, kind: str, source: str) -> dict[str, Any]:
     """Check ``doc`` is a ``kind`` document; return it, or raise naming the first fault.
 
     Beyond the schema: numbers must be finite anywhere in the document (JSON
-    Schema cannot say so, and a NaN must never pass a gate), and integers are at
-    most 1e300 in magnitude (a 400-digit integer breaks every reader that turns it into a float).
+    Schema cannot say so, and a NaN must never pass a gate), integers are at
+    most 1e300 in magnitude (a 400-digit integer breaks every reader that
+    turns it into a float), and a version's I/O signature passes
+    ``interface.problems`` (unique names, known types).
     """
     if not isinstance(doc, dict):
         raise InvalidDocumentError(f"{source}: expected a mapping at the top level")
@@ -149,4 +151,8 @@ def validate(doc: Any, kind: str, source: str) -> dict[str, Any]:
         raise InvalidDocumentError(f"{source}: {_pointer(first.absolute_path)}: {_describe(first)}{more}")
     for path, reason in _unreadable(doc):
         raise InvalidDocumentError(f"{source}: {_pointer(path)}: {reason}")
+    if kind == "ModelVersion" and "signature" in doc:
+        from gitreg.documents import interface
+
+        interface.check(doc["signature"], source)
     return doc

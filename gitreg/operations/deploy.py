@@ -71,7 +71,7 @@ def default_metric(model: Model | None, stage: str) -> str | None:
     """The metric of the stage's first numeric gate, if it has one."""
     for key in model.gates.get(stage, {}) if model else {}:
         kind, name = gates.parse_gate(key)
-        if kind != "require":
+        if kind not in ("require", "compatible"):
             return name
     return None
 

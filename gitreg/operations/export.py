@@ -48,7 +48,7 @@ def export(snap: Snapshot, source: str, models: Sequence[str] = ()) -> dict[str,
             raise NotFoundError(f"model {name!r} is not registered")
         entry = catalog.get(name)
         versions = list(reversed(entry.versions)) if entry else []
-        used.update(v.artifact.remote for v in versions)
+        used.update(a.remote for v in versions for a in v.stored)
         entries.append(
             {
                 "model": manifest._plain((model or Model(name=name)).to_doc()),
@@ -124,8 +124,9 @@ def load(data: str | bytes, source: str) -> tuple[dict[str, Any], list[Entry]]:
         if len(known) != len(versions):
             raise UsageError(f"{where}/versions: a version appears twice")
         for v in versions:
-            if v.artifact.remote not in doc["remotes"]:
-                raise UsageError(f"{where}/versions: DVC remote {v.artifact.remote!r} is not in /remotes")
+            for stored in v.stored:
+                if stored.remote not in doc["remotes"]:
+                    raise UsageError(f"{where}/versions: DVC remote {stored.remote!r} is not in /remotes")
         entries.append(Entry(model, tuple(sorted(versions, key=lambda v: Version.parse(v.version))), stages))
     names = [e.model.name for e in entries]
     if len(set(names)) != len(names):
@@ -149,7 +150,7 @@ class Imported:
 
 def _same_version(a: ModelVersion, b: ModelVersion) -> bool:
     """Identical apart from which DVC remote (by name) holds the bytes."""
-    return replace(a, artifact=replace(a.artifact, remote="")) == replace(b, artifact=replace(b.artifact, remote=""))
+    return a.moved_to(lambda _: "") == b.moved_to(lambda _: "")
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,7 @@ def _plan(snap: Snapshot, entries: Sequence[Entry], remote_names: Mapping[str, s
             path = layout.model_path(snap.models_dir, name)
             raise ConflictError(f"{path} already exists with other content; nothing was imported")
         for version in entry.versions:
-            local = replace(version, artifact=replace(version.artifact, remote=remote_names[version.artifact.remote]))
+            local = version.moved_to(remote_names.__getitem__)
             existing = registered.get(version.version)
             if existing is None:
                 plan.versions.append(local)
@@ -284,18 +285,19 @@ def import_state(registry: Registry, data: str | bytes, source: str, *, dry_run:
     plan = _plan(snap, entries, remote_names, source)
     if dry_run or not (plan.models or plan.versions or plan.stages):
         return _summary(plan, 0, None, ())
-    origin = {(v.model, v.version): v.artifact.remote for e in entries for v in e.versions}
+    origin = {(v.model, v.version): v.stored for e in entries for v in e.versions}
     copied = 0
     with tempfile.TemporaryDirectory(prefix="gitreg-import-") as scratch:
         target = artifacts.Store(registry.dvc_root(snap), snap.config.remote)
         stores: dict[str, artifacts.Store] = {}
         for v in plan.versions:
-            name = origin[(v.model, v.version)]
-            if mine.get(v.artifact.remote, {}).get("url") == theirs[name]["url"]:
-                continue  # the same store: nothing to copy
-            if name not in stores:
-                stores[name] = artifacts.Store.detached(name, theirs[name], Path(scratch) / name)
-            copied += len(stores[name].copy_to(target, v.artifact))
+            for theirs_stored, local in zip(origin[(v.model, v.version)], v.stored, strict=True):
+                name = theirs_stored.remote
+                if mine.get(local.remote, {}).get("url") == theirs[name]["url"]:
+                    continue  # the same store: nothing to copy
+                if name not in stores:
+                    stores[name] = artifacts.Store.detached(name, theirs[name], Path(scratch) / name)
+                copied += len(stores[name].copy_to(target, local))
 
     def build(tip: Snapshot) -> Change:
         return _change(tip, _plan(tip, entries, remote_names, source), label)

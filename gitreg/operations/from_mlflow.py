@@ -62,7 +62,7 @@ from typing import Any
 from gitreg.core.registry import Registry
 from gitreg.core.snapshot import Snapshot, epoch, timestamp
 from gitreg.core.transaction import Change, TagSpec
-from gitreg.documents import dvcyaml, layout, manifest, tags
+from gitreg.documents import dvcyaml, interface, layout, manifest, tags
 from gitreg.documents.inputs import KEY_PATTERN, TEXT_MAX
 from gitreg.documents.manifest import Artifact, Model, ModelVersion, RegistryConfig, StagePointer
 from gitreg.documents.names import check_name, is_model_name, is_name, shown
@@ -569,8 +569,8 @@ def described(folder: Path) -> tuple[dict[str, Any] | None, str | None, list[str
     raw = doc.get("signature") if isinstance(doc, dict) else None
     if isinstance(raw, dict):
         try:
-            signature = {part: _specs(raw[part]) for part in ("inputs", "outputs") if raw.get(part)}
-        except (ValueError, TypeError, KeyError) as exc:
+            signature = interface.read(raw)
+        except interface.SignatureError as exc:
             signature, notes = None, [f"its MLmodel signature is not one gitreg reads ({exc}): left in the artifact"]
     info = doc.get("saved_input_example_info") if isinstance(doc, dict) else None
     example = info.get("artifact_path") if isinstance(info, dict) else None
@@ -578,21 +578,6 @@ def described(folder: Path) -> tuple[dict[str, Any] | None, str | None, list[str
         notes.append(f"MLmodel names input example {example!r}, which is not in the artifact")
         example = None
     return signature or None, example if isinstance(example, str) else None, notes
-
-
-def _specs(text: str) -> list[dict[str, Any]]:
-    """MLflow's column or tensor specs (a JSON list in MLmodel) as tensors."""
-    import json
-
-    found = []
-    for index, spec in enumerate(json.loads(text)):
-        if spec.get("type") == "tensor":
-            tensor = spec["tensor-spec"]
-            shape = [None if n == -1 else int(n) for n in tensor.get("shape", [])]
-            found.append({"name": str(spec.get("name", index)), "dtype": str(tensor["dtype"]), "shape": shape})
-        else:
-            found.append({"name": str(spec.get("name", index)), "dtype": str(spec["type"])})
-    return found
 
 
 # -- the commits ------------------------------------------------------------------

@@ -215,7 +215,7 @@ def _removed_artifacts(registry: Registry, snap: Snapshot) -> list[Artifact]:
             if data is None:
                 continue
             try:
-                found.append(manifest.parse(data, ModelVersion, path).artifact)
+                found += manifest.parse(data, ModelVersion, path).stored
             except InvalidDocumentError:
                 continue
     return found
@@ -230,7 +230,7 @@ def sweep_artifacts(registry: Registry) -> tuple[tuple[str, ...], tuple[str, ...
     removed = _removed_artifacts(registry, snap)
     if not removed:
         return (), ()
-    kept = [v.artifact for m in snap.model_names() for v in snap.all_versions(m)]
+    kept = [a for m in snap.model_names() for v in snap.all_versions(m) for a in v.stored]
     stores: dict[str, artifacts.Store] = {}
 
     def store(remote: str) -> artifacts.Store:

@@ -5,10 +5,13 @@ tagged for GTO, in one commit."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from gitreg import lazy
@@ -16,17 +19,20 @@ from gitreg.core.registry import Registry
 from gitreg.core.snapshot import Snapshot, timestamp
 from gitreg.core.transaction import Change, TagSpec
 from gitreg.documents import dvcyaml, layout, manifest, tags
-from gitreg.documents.manifest import Artifact, Model, ModelVersion
+from gitreg.documents.manifest import Artifact, InputExample, Model, ModelVersion
 from gitreg.documents.names import BUMPS, Bump, Version, check_model_name, next_version
 from gitreg.errors import ConflictError, NotFoundError, UsageError
 
 if TYPE_CHECKING:
+    from gitreg.documents.examples import Example
     from gitreg.operations import lineage
     from gitreg.operations.deploy import AutoDeployed
     from gitreg.operations.sign import Signed
+    from gitreg.storage import artifacts
     from gitreg.storage.artifacts import Progress
 else:
     lineage = lazy.module("gitreg.operations.lineage")
+    artifacts = lazy.module("gitreg.storage.artifacts")
 
 
 @dataclass(frozen=True)
@@ -37,7 +43,7 @@ class Registered:
     commit: str
     tag: str
     attempts: int = 1
-    lineage_notes: tuple[str, ...] = ()  # what lineage capture could not find
+    lineage_notes: tuple[str, ...] = ()  # what lineage (and environment) capture could not find
     deployed: AutoDeployed | None = None  # what model.yaml's auto_deploy did afterwards
     signed: Signed | None = None  # the signature committed after the registration (``--sign``)
 
@@ -71,14 +77,17 @@ def register(
     run_url: str | None = None,
     parent: str | None = None,
     require_clean: bool = False,
+    signature: Mapping[str, Any] | None = None,
+    input_example: Example | None = None,
+    environment: Mapping[str, Any] | None = None,
+    environment_notes: tuple[str, ...] = (),
 ) -> Registered:
-    """Store the artifact and commit a new version manifest, tagged for GTO.
+    """Store the artifact (and the input example beside it) and commit a
+    new version manifest, tagged for GTO.
 
     Inputs must already be checked values (see ``gitreg.documents.inputs``);
     without ``metrics``, those of the metrics files DVC's lineage names are read.
     """
-    from gitreg.storage import artifacts
-
     check_model_name(model)
     if version is not None and bump is not None:
         raise UsageError("give either a version or a bump, not both")
@@ -107,6 +116,7 @@ def register(
     # A file's hash is only known once it is pushed: the checks before the
     # push run with a stand-in entry (everything but the hash is checked).
     stored = [prepared.artifact or Artifact(source.path.name, "0" * 32, 0, config.remote)]
+    example = _example_entry(input_example, config.remote)
 
     def build(snap: Snapshot) -> Change:
         snap.check_place(model)
@@ -141,6 +151,9 @@ def register(
             labels=labels or {},
             description=description,
             lineage=captured.lineage,
+            signature=signature,
+            input_example=example,
+            environment=environment,
         )
         files: dict[str, bytes | None] = dict(manifest.version_files(config.models_dir, document))
         current = snap.read_files([dvcyaml.PATH])[dvcyaml.PATH]
@@ -158,8 +171,39 @@ def register(
 
     build(snap)  # every check runs before any byte is stored
     stored[0] = store.push(prepared)
+    if input_example is not None and example is not None:
+        _store_example(store, input_example, example)
     applied = registry.apply(build)
-    return Registered(applied.change.result, applied.commit, applied.tag_names[0], applied.attempts, captured.notes)
+    notes = (*captured.notes, *environment_notes)
+    return Registered(applied.change.result, applied.commit, applied.tag_names[0], applied.attempts, notes)
+
+
+def _example_entry(example: Example | None, remote: str) -> InputExample | None:
+    """The manifest entry of an input example, its hashes computed from its
+    bytes (the store must report the same)."""
+    if example is None:
+        return None
+    data = example.data
+    artifact = Artifact(
+        example.file_name,
+        hashlib.md5(data, usedforsecurity=False).hexdigest(),
+        len(data),
+        remote,
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+    return InputExample(artifact, example.format, example.inputs, example.rows)
+
+
+def _store_example(store: artifacts.Store, example: Example, entry: InputExample) -> None:
+    """Push the example's bytes beside the artifact, checked against its entry."""
+    from gitreg.errors import ArtifactError
+
+    with tempfile.TemporaryDirectory(prefix="gitreg-example-") as folder:
+        path = Path(folder) / example.file_name
+        path.write_bytes(example.data)
+        pushed = store.push(store.prepare(artifacts.check_source(path)))
+    if (pushed.md5, pushed.sha256) != (entry.artifact.md5, entry.artifact.sha256):
+        raise ArtifactError(f"storing the input example: the remote got {pushed.md5}, expected {entry.artifact.md5}")
 
 
 def _merged_params(by_file: Mapping[str, Any]) -> dict[str, Any]:

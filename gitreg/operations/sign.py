@@ -26,7 +26,7 @@ from gitreg.core.registry import Registry
 from gitreg.core.snapshot import Snapshot
 from gitreg.core.transaction import Change
 from gitreg.documents import layout, manifest, signatures
-from gitreg.documents.manifest import ModelVersion
+from gitreg.documents.manifest import ModelVersion, SignaturePolicy
 from gitreg.documents.names import Version, check_model_name, shown
 from gitreg.errors import ConflictError, InvalidDocumentError, NotFoundError, UsageError
 
@@ -218,6 +218,21 @@ def _signer(bundle: signatures.Bundle, spec: Spec) -> str:
     return spec.kind
 
 
+def _policies(snap: Snapshot, ref: str) -> list[SignaturePolicy]:
+    """The signature policies a version ``ref`` names must satisfy: the
+    stage's it names, else every stage's of its model."""
+    document = snap.resolve(ref)
+    what = ref.rpartition("@")[2]
+    described = snap.model(document.model)
+    stages = [what] if what in snap.config.stages else list(snap.config.stages)
+    return [p for stage in stages if (p := manifest.signature_policy(described, stage, snap.config))]
+
+
+def required(snap: Snapshot, ref: str) -> bool:
+    """Whether a signature policy applies to what ``ref`` names (``_policies``)."""
+    return bool(_policies(snap, ref))
+
+
 def trusted_bundle(snap: Snapshot, ref: str) -> signatures.Bundle:
     """For ``pull --verify-signature``: the bundle of the version ``ref``
     names that a signature policy accepts — the policy of the stage ``ref``
@@ -225,9 +240,7 @@ def trusted_bundle(snap: Snapshot, ref: str) -> signatures.Bundle:
     are re-hashed against it once pulled)."""
     document = snap.resolve(ref)
     what = ref.rpartition("@")[2]
-    described = snap.model(document.model)
-    stages = [what] if what in snap.config.stages else list(snap.config.stages)
-    policies = [p for stage in stages if (p := manifest.signature_policy(described, stage, snap.config))]
+    policies = _policies(snap, ref)
     if not policies:
         where = f"stage {what}" if what in snap.config.stages else f"model {document.model}"
         raise UsageError(f"no require_signature policy for {where}: nothing to verify the signature against")

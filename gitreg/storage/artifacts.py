@@ -797,6 +797,14 @@ def digests_on_disk(path: Path) -> dict[str, str]:
     return {f.relative_to(path).as_posix(): _sha256_of(f) for f in sorted(path.rglob("*")) if f.is_file()}
 
 
+def check_on_disk(artifact: Artifact, path: Path) -> None:
+    """Refuse the bytes at ``path`` unless they hash to the manifest's
+    SHA-256 (re-read now: a copy cached earlier may have been changed since)."""
+    if artifact.sha256 is None:
+        raise ArtifactError(f"{artifact.path}: the manifest records no SHA-256 to check the bytes against")
+    _check_sha256(artifact, digests_on_disk(path))
+
+
 def _sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as stream:
