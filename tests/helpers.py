@@ -457,3 +457,25 @@ def site_registry(registry: Path, work: Path) -> Path:
             else:
                 os.environ[key] = value
     return registry
+
+
+def onnx_model(file: Path) -> tuple[Any, Any]:
+    """A linear model, y = x @ w + b, written as ONNX by the test."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = np.array([[0.5], [-1.0], [2.0]], dtype=np.float32)
+    b = np.array([0.25], dtype=np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["xw"]), helper.make_node("Add", ["xw", "b"], ["y"])],
+        "linear",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 1])],
+        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(file))
+    return w, b

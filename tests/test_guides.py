@@ -14,7 +14,7 @@ import pytest
 
 from gitreg import api
 from tests.conftest import run_guide
-from tests.helpers import build_mlflow_source, gto_registry, gto_view
+from tests.helpers import build_mlflow_source, gto_registry, gto_view, onnx_model
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -97,9 +97,7 @@ def test_the_site_guide_runs_as_written(tmp_path: Path) -> None:
 
 
 def test_the_signatures_guide_runs_as_written(tmp_path: Path) -> None:
-    from tests.test_interface import _onnx_model
-
-    w, b = _onnx_model(tmp_path / "linear.onnx")  # what a training job exported
+    w, b = onnx_model(tmp_path / "linear.onnx")  # what a training job exported
     page = DOCS / "signatures.md"
     out = run_guide(page, tmp_path).stdout
     registry = tmp_path / "registry"

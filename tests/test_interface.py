@@ -21,7 +21,7 @@ from gitreg import api
 from gitreg.errors import ArtifactError, NotFoundError, UsageError
 from gitreg.operations.lifecycle import GateFailed
 from tests.conftest import Cli, git, init_with_origin, state
-from tests.helpers import check, messages, path, pointer, pr
+from tests.helpers import check, messages, onnx_model, path, pointer, pr
 
 SIGNATURE = {
     "inputs": [{"name": "amount", "dtype": "double"}, {"name": "country", "dtype": "string", "required": False}],
@@ -343,30 +343,9 @@ def test_the_checker_validates_signatures_in_a_pull_request(tmp_path: Path, arti
 # -- load_model ----------------------------------------------------------------------
 
 
-def _onnx_model(file: Path) -> tuple[np.ndarray, np.ndarray]:
-    """A linear model, y = x @ w + b, written as ONNX by the test."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
-    w = np.array([[0.5], [-1.0], [2.0]], dtype=np.float32)
-    b = np.array([0.25], dtype=np.float32)
-    graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "w"], ["xw"]), helper.make_node("Add", ["xw", "b"], ["y"])],
-        "linear",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 3])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 1])],
-        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    onnx.save(model, str(file))
-    return w, b
-
-
 def test_load_model_runs_an_onnx_model_on_its_input_example(registry: Path, artifact: Path, cli: Cli) -> None:
     file = artifact.parent / "linear.onnx"
-    w, b = _onnx_model(file)
+    w, b = onnx_model(file)
     example = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]], dtype=np.float32)
     api.register("linear", file, input_example={"x": example}, output_example={"y": example @ w + b}, registry=registry)
     api.promote("linear", "1.0.0", to="staging", registry=registry)
