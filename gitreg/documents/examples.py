@@ -307,9 +307,9 @@ def load(data: bytes, fmt: str, signature: Mapping[str, Any] | None) -> Any:
     example = parse(data, fmt, f"input_example.{fmt}")
     specs = {s["name"]: s for s in (signature or {}).get("inputs") or ()}
     if example.kind == "columns":
-        if fmt == "csv":
+        if fmt == "csv":  # text: each column read as its signature's type says
             rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
-            columns = {n: [r[n] for r in rows] for n in example.shapes}
+            columns = {n: _typed_column([r[n] for r in rows], specs.get(n)) for n in example.shapes}
         else:
             columns = _json_columns(json.loads(data.decode("utf-8")), list(example.shapes))
         try:
@@ -333,6 +333,27 @@ def load(data: bytes, fmt: str, signature: Mapping[str, Any] | None) -> Any:
         spec = next(iter(specs.values())) if len(specs) == 1 else None
         return _cast(arrays[_NO_NAME], spec)
     return {k: _cast(a, specs.get(k)) for k, a in arrays.items()}
+
+
+_FROM_TEXT: dict[str, Any] = {
+    "double": float,
+    "float": float,
+    "long": int,
+    "integer": int,
+    "boolean": lambda text: {"true": True, "false": False}[text.strip().lower()],
+}
+
+
+def _typed_column(values: list[str], spec: Mapping[str, Any] | None) -> list[Any]:
+    """A CSV column's text as its column type's values (an empty field: None);
+    left as text when a value does not read as that type."""
+    read = _FROM_TEXT.get(spec["dtype"]) if spec is not None and not interface.is_tensor(spec) else None
+    if read is None:
+        return values
+    try:
+        return [None if v == "" else read(v) for v in values]
+    except (ValueError, KeyError):
+        return values
 
 
 def _cast(array: Any, spec: Mapping[str, Any] | None) -> Any:
