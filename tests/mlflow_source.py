@@ -58,6 +58,10 @@ def run(experiment: str, number: int, folder: bool) -> tuple[str, str]:
         described.saved_input_example_info = {"artifact_path": "input_example.json", "type": "dataframe"}
         described.save(str(local / "MLmodel"))
         (local / "input_example.json").write_text('{"columns": ["amount", "country"], "data": [[12.5, "FR"]]}')
+        # the environment files MLflow writes beside a logged model
+        (local / "requirements.txt").write_text(f"mlflow==3.1.0\nscikit-learn==1.{number}.0\n")
+        python_env = "python: 3.11.7\nbuild_dependencies: [pip]\ndependencies: [-r requirements.txt]\n"
+        (local / "python_env.yaml").write_text(python_env)
         client.log_artifacts(run_id, str(local), "model")
     else:
         (local / "model.pkl").write_bytes(bytes(range(number, number + 50)) * 20)

@@ -434,3 +434,29 @@ def test_signature_example_and_environment_round_trip_through_export_and_import(
     assert theirs.input_example.artifact.remote == "storage"
     pd.testing.assert_frame_equal(api.load_input_example("fraud@1.0.0", registry=other), frame)
     assert all(v.ok for v in api.verify("fraud", remote=True, registry=other))
+
+
+def test_an_mlflow_model_folder_is_read_for_its_example_and_environment_and_never_outside_it(tmp_path: Path) -> None:
+    from gitreg.operations.from_mlflow import described
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    secret = tmp_path / "secret.json"
+    secret.write_text('{"columns": ["amount"], "data": [[1.0]]}')
+    (folder / "link.json").symlink_to(secret)
+    for name in ("../secret.json", "link.json", str(secret)):
+        (folder / "MLmodel").write_text(MLMODEL + f"saved_input_example_info: {{artifact_path: {json.dumps(name)}}}\n")
+        found = described(folder)
+        assert found.example is None and found.example_path is None, name
+        assert any("not in the artifact" in n for n in found.notes), found.notes
+    (folder / "MLmodel").write_text(MLMODEL + "saved_input_example_info: {artifact_path: example.json}\n")
+    (folder / "example.json").write_text('{"columns": ["zip"], "data": [["1"]]}')
+    found = described(folder)
+    assert found.example is None and found.example_path == "example.json"
+    assert any("does not fit its signature" in n for n in found.notes)
+    (folder / "conda.yaml").write_text("dependencies: [python=3.10.4, {pip: [mlflow==3.1.0]}]\n")
+    assert described(folder).environment == {
+        "source": "conda",
+        "conda": {"dependencies": ["python=3.10.4", {"pip": ["mlflow==3.1.0"]}]},
+        "python": "3.10.4",
+    }

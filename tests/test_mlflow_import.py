@@ -118,7 +118,8 @@ def test_an_mlflow_registry_is_imported_field_by_field(
         )
     mine_dir = api.load_artifact("churn@2.0.0", registry=registry)
     files = sorted(p.relative_to(theirs_dir).as_posix() for p in theirs_dir.rglob("*") if p.is_file())
-    assert files == ["MLmodel", "input_example.json", "sub/vocab.txt", "weights.bin"]
+    expected = ["MLmodel", "input_example.json", "python_env.yaml", "requirements.txt", "sub/vocab.txt", "weights.bin"]
+    assert files == expected
     assert all((mine_dir / f).read_bytes() == (theirs_dir / f).read_bytes() for f in files)
     # the signature and input example the MLmodel file records
     churn = api.show("churn@2.0.0", registry=registry)
@@ -127,6 +128,14 @@ def test_an_mlflow_registry_is_imported_field_by_field(
         "outputs": [{"name": "score", "dtype": "float32", "shape": [None, 2]}],
     }
     assert churn.lineage["mlflow"]["input_example"] == "input_example.json"
+    # the example, copied out beside the artifact and verified; the environment MLflow pinned
+    assert churn.input_example is not None and churn.input_example.inputs == ("amount", "country")
+    assert api.load_input_example("churn@2.0.0", registry=registry)["country"].tolist() == ["FR"]
+    assert churn.environment == {
+        "source": "requirements",
+        "requirements": ["mlflow==3.1.0", "scikit-learn==1.2.0"],
+        "python": "3.11.7",
+    }
     assert api.show("fraud-detector@2.0.0", registry=registry).signature is None  # no MLmodel there
     # history at MLflow's dates: one commit per version, then the holders
     dates = git(registry, "log", "--format=%at %s", "--reverse").splitlines()[1:]

@@ -62,12 +62,14 @@ from typing import Any
 from gitreg.core.registry import Registry
 from gitreg.core.snapshot import Snapshot, epoch, timestamp
 from gitreg.core.transaction import Change, TagSpec
-from gitreg.documents import dvcyaml, interface, layout, manifest, tags
+from gitreg.documents import dvcyaml, examples, interface, layout, manifest, tags
+from gitreg.documents.examples import Example
 from gitreg.documents.inputs import KEY_PATTERN, TEXT_MAX
-from gitreg.documents.manifest import Artifact, Model, ModelVersion, RegistryConfig, StagePointer
+from gitreg.documents.manifest import Artifact, InputExample, Model, ModelVersion, RegistryConfig, StagePointer
 from gitreg.documents.names import check_name, is_model_name, is_name, shown
 from gitreg.errors import ConflictError, InvalidDocumentError, UsageError
 from gitreg.operations import lifecycle
+from gitreg.operations import register as registering
 from gitreg.storage import credentials
 
 LEGACY_STAGES = {"Staging": "staging", "Production": "production"}
@@ -551,19 +553,32 @@ def _plan_pointers(snap: Snapshot, planned: _Plan, model: SourceModel, name: str
 # -- what the model's MLmodel file says --------------------------------------------
 
 
-def described(folder: Path) -> tuple[dict[str, Any] | None, str | None, list[str]]:
-    """The signature (as the manifest's ``signature``: inputs and outputs,
-    each a list of name, dtype, shape) and the input example's path that
-    the artifact's ``MLmodel`` file records, and what could not be read."""
+@dataclass(frozen=True)
+class Described:
+    """What a model folder MLflow wrote says about itself: the signature its
+    ``MLmodel`` records, its input example (the path inside the artifact,
+    and the example when it reads and fits the signature), the environment
+    its ``requirements.txt`` and ``python_env.yaml`` pin, and what could not
+    be read."""
+
+    signature: dict[str, Any] | None = None
+    example_path: str | None = None
+    example: Example | None = None
+    environment: dict[str, Any] | None = None
+    notes: tuple[str, ...] = ()
+
+
+def described(folder: Path) -> Described:
+    """``Described`` of a downloaded model folder (nothing for a file)."""
     from gitreg.documents import yamlio
 
     path = folder / "MLmodel"
     if not path.is_file():
-        return None, None, []
+        return Described()
     try:
         doc = yamlio.load(path.read_bytes(), "MLmodel")
     except Exception as exc:
-        return None, None, [f"its MLmodel file is unreadable ({_first_line(exc)}): no signature"]
+        return Described(notes=(f"its MLmodel file is unreadable ({_first_line(exc)}): no signature",))
     notes: list[str] = []
     signature: dict[str, Any] | None = None
     raw = doc.get("signature") if isinstance(doc, dict) else None
@@ -571,19 +586,80 @@ def described(folder: Path) -> tuple[dict[str, Any] | None, str | None, list[str
         try:
             signature = interface.read(raw)
         except interface.SignatureError as exc:
-            signature, notes = None, [f"its MLmodel signature is not one gitreg reads ({exc}): left in the artifact"]
+            notes.append(f"its MLmodel signature is not one gitreg reads ({exc}): left in the artifact")
     info = doc.get("saved_input_example_info") if isinstance(doc, dict) else None
-    example = info.get("artifact_path") if isinstance(info, dict) else None
-    if isinstance(example, str) and not (folder / example).is_file():
-        notes.append(f"MLmodel names input example {example!r}, which is not in the artifact")
-        example = None
-    return signature or None, example if isinstance(example, str) else None, notes
+    example_path = info.get("artifact_path") if isinstance(info, dict) else None
+    if not isinstance(example_path, str):
+        example_path = None
+    elif not _inside(folder, example_path):
+        notes.append(f"MLmodel names input example {example_path!r}, which is not in the artifact")
+        example_path = None
+    example = _example(folder, example_path, signature, notes) if example_path else None
+    return Described(signature, example_path, example, _environment(folder, notes), tuple(notes))
+
+
+def _fitting(
+    models_dir: str, document: ModelVersion, name: str, value: dict[str, Any] | None, notes: list[str]
+) -> dict[str, Any] | None:
+    """``value`` for the manifest's field ``name`` if the manifest takes it;
+    else None, with a note."""
+    if value is None:
+        return None
+    try:
+        fields: dict[str, Any] = {name: value}
+        manifest.version_files(models_dir, replace(document, **fields))
+    except (InvalidDocumentError, UsageError) as exc:
+        notes.append(f"its MLmodel {name} does not fit the manifest ({exc}): left in the artifact")
+        return None
+    return value
+
+
+def _inside(folder: Path, relpath: str) -> bool:
+    target = (folder / relpath).resolve()
+    return target.is_file() and target.is_relative_to(folder.resolve())
+
+
+def _example(folder: Path, relpath: str, signature: dict[str, Any] | None, notes: list[str]) -> Example | None:
+    """The input example MLflow saved, as gitreg stores one (a copy beside
+    the artifact), when it reads and fits the signature; else a note."""
+    try:
+        example = examples.read_file(folder / relpath)
+    except UsageError as exc:
+        notes.append(f"its input example is not one gitreg stores ({exc}): left in the artifact")
+        return None
+    misfit = examples.misfits(example, signature)
+    if misfit:
+        notes.append(f"its input example does not fit its signature ({misfit[0]}): left in the artifact")
+        return None
+    return example
+
+
+def _environment(folder: Path, notes: list[str]) -> dict[str, Any] | None:
+    """The environment MLflow pinned: requirements.txt, with python_env.yaml's
+    Python (else conda.yaml)."""
+    from gitreg.documents import yamlio
+    from gitreg.operations import environment
+
+    try:
+        if (folder / "requirements.txt").is_file():
+            found = environment.read_requirements(folder / "requirements.txt")
+            python_env = folder / "python_env.yaml"
+            if python_env.is_file():
+                pinned = yamlio.load(python_env.read_bytes(), "python_env.yaml")
+                if isinstance(pinned, dict) and isinstance(pinned.get("python"), str | int | float):
+                    found["python"] = str(pinned["python"])[:64]
+            return found
+        if (folder / "conda.yaml").is_file():
+            return environment.read_conda(folder / "conda.yaml")
+    except (UsageError, InvalidDocumentError) as exc:
+        notes.append(f"its environment files do not read ({exc}): left in the artifact")
+    return None
 
 
 # -- the commits ------------------------------------------------------------------
 
 
-Stored = Mapping[tuple[str, str], tuple[Artifact, dict[str, Any] | None, str | None]]  # artifact, signature, example
+Stored = Mapping[tuple[str, str], tuple[Artifact, Described, InputExample | None]]  # artifact, what it says, example
 
 
 def _changes(snap: Snapshot, planned: _Plan, stored: Stored, uri: str) -> Change:
@@ -615,11 +691,17 @@ def _changes(snap: Snapshot, planned: _Plan, stored: Stored, uri: str) -> Change
     written_models: set[str] = set()
     dvc_yaml = snap.read_files([dvcyaml.PATH])[dvcyaml.PATH]
     for planned_version in sorted(planned.versions, key=lambda d: epoch(d.created_at)):
-        artifact, signature, example = stored[(planned_version.model, planned_version.version)]
-        document = replace(planned_version, artifact=artifact, signature=signature)
-        if example is not None:
+        artifact, said, example = stored[(planned_version.model, planned_version.version)]
+        document = replace(
+            planned_version,
+            artifact=artifact,
+            signature=said.signature,
+            input_example=example,
+            environment=said.environment,
+        )
+        if said.example_path is not None:
             lineage = dict(document.lineage)
-            lineage["mlflow"] = dict(lineage["mlflow"]) | {"input_example": example}
+            lineage["mlflow"] = dict(lineage["mlflow"]) | {"input_example": said.example_path}
             document = replace(document, lineage=lineage)
         files = dict(first)
         first = {}
@@ -710,7 +792,7 @@ def import_mlflow(
         report = _report(uri, planned)
         return replace(report, differences=compare(registry.snapshot(), uri, models, chosen)) if verify else report
     by_name = {gitreg_name(m.name): m for m in source}
-    stored: dict[tuple[str, str], tuple[Artifact, dict[str, Any] | None, str | None]] = {}
+    stored: dict[tuple[str, str], tuple[Artifact, Described, InputExample | None]] = {}
     store = artifacts.Store(registry.dvc_root(snap), snap.config.remote)
     with tempfile.TemporaryDirectory(prefix="gitreg-mlflow-") as scratch:
         for document in planned.versions:
@@ -730,16 +812,17 @@ def import_mlflow(
                         f"cannot download {origin.download} ({document.model} {document.version}) through MLflow: "
                         f"{_first_line(exc)}; nothing was imported"
                     ) from None
-            signature, example, notes = described(Path(path))
-            if signature is not None:
-                try:
-                    manifest.version_files(snap.models_dir, replace(document, signature=signature))
-                except (InvalidDocumentError, UsageError) as exc:
-                    notes.append(f"its MLmodel signature does not fit the manifest ({exc}): left in the artifact")
-                    signature = None
+            said = described(Path(path))
+            notes = list(said.notes)
+            said = replace(
+                said,
+                signature=_fitting(snap.models_dir, document, "signature", said.signature, notes),
+                environment=_fitting(snap.models_dir, document, "environment", said.environment, notes),
+            )
             planned.flagged += [f"{document.model} {document.version}: {note}" for note in notes]
             artifact = store.push(store.prepare(artifacts.check_source(path)))
-            stored[(document.model, document.version)] = (artifact, signature, example)
+            example = registering.store_example(store, said.example) if said.example is not None else None
+            stored[(document.model, document.version)] = (artifact, said, example)
 
     def build(tip: Snapshot) -> Change:
         again = plan(tip, uri, source, chosen, who)

@@ -116,7 +116,7 @@ def register(
     # A file's hash is only known once it is pushed: the checks before the
     # push run with a stand-in entry (everything but the hash is checked).
     stored = [prepared.artifact or Artifact(source.path.name, "0" * 32, 0, config.remote)]
-    example = _example_entry(input_example, config.remote)
+    example = example_entry(input_example, config.remote) if input_example is not None else None
 
     def build(snap: Snapshot) -> Change:
         snap.check_place(model)
@@ -171,18 +171,15 @@ def register(
 
     build(snap)  # every check runs before any byte is stored
     stored[0] = store.push(prepared)
-    if input_example is not None and example is not None:
-        _store_example(store, input_example, example)
+    if input_example is not None:
+        store_example(store, input_example)
     applied = registry.apply(build)
     notes = (*captured.notes, *environment_notes)
     return Registered(applied.change.result, applied.commit, applied.tag_names[0], applied.attempts, notes)
 
 
-def _example_entry(example: Example | None, remote: str) -> InputExample | None:
-    """The manifest entry of an input example, its hashes computed from its
-    bytes (the store must report the same)."""
-    if example is None:
-        return None
+def example_entry(example: Example, remote: str) -> InputExample:
+    """An input example's manifest entry, its hashes computed from its bytes."""
     data = example.data
     artifact = Artifact(
         example.file_name,
@@ -194,16 +191,19 @@ def _example_entry(example: Example | None, remote: str) -> InputExample | None:
     return InputExample(artifact, example.format, example.inputs, example.rows)
 
 
-def _store_example(store: artifacts.Store, example: Example, entry: InputExample) -> None:
-    """Push the example's bytes beside the artifact, checked against its entry."""
+def store_example(store: artifacts.Store, example: Example) -> InputExample:
+    """Push an input example's bytes beside the artifact; its manifest entry
+    (the remote must report the hashes computed from the bytes)."""
     from gitreg.errors import ArtifactError
 
+    entry = example_entry(example, store.remote_name)
     with tempfile.TemporaryDirectory(prefix="gitreg-example-") as folder:
         path = Path(folder) / example.file_name
         path.write_bytes(example.data)
         pushed = store.push(store.prepare(artifacts.check_source(path)))
     if (pushed.md5, pushed.sha256) != (entry.artifact.md5, entry.artifact.sha256):
         raise ArtifactError(f"storing the input example: the remote got {pushed.md5}, expected {entry.artifact.md5}")
+    return entry
 
 
 def _merged_params(by_file: Mapping[str, Any]) -> dict[str, Any]:
