@@ -460,3 +460,20 @@ def test_an_mlflow_model_folder_is_read_for_its_example_and_environment_and_neve
         "conda": {"dependencies": ["python=3.10.4", {"pip": ["mlflow==3.1.0"]}]},
         "python": "3.10.4",
     }
+
+
+def test_the_site_shows_the_signature_example_and_environment_escaped(registry: Path, artifact: Path) -> None:
+    hostile = "<script>alert(1)</script>"
+    signature = {"inputs": [{"name": hostile, "dtype": "double"}]}
+    req = _write(artifact.parent, "requirements.txt", "numpy==2.1.0\nscikit-learn==1.5.0\n")
+    example = _write(artifact.parent, "example.json", json.dumps({"columns": [hostile], "data": [[1.0]]}))
+    cli = Cli()
+    sig = _write(artifact.parent, "sig.json", json.dumps(signature))
+    cli("register", "fraud", "-a", artifact, "--signature", sig, "--input-example", example, "--requirements", req,
+        "-R", registry)  # fmt: skip
+    out = artifact.parent / "site"
+    api.build_site(out, registry=registry)
+    page = (out / "models" / "fraud" / "versions" / "1.0.0.html").read_text()
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<td>inputs</td>" in page and "<code>double</code>" in page
+    assert "input_example.json" in page and "<code>scikit-learn==1.5.0</code>" in page and "2 packages" in page

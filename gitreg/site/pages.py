@@ -597,11 +597,10 @@ def version_page_html(
     if doc.metadata:
         body += ["<h2 id=metadata>Metadata</h2>", kv_table(flatten(doc.metadata))]
     body += ["<h2 id=lineage>Lineage</h2>", _lineage(here, doc)]
-    if doc.signature:
-        body.append(
-            "<h2 id=io>Input and output</h2>"
-            f"<pre>{esc(clip(json.dumps(doc.signature, indent=2, sort_keys=True, default=str), RAW_BYTES))}</pre>"
-        )
+    if doc.signature or doc.input_example:
+        body += ["<h2 id=io>Input and output</h2>", _interface(doc)]
+    if doc.environment:
+        body += ["<h2 id=environment>Environment</h2>", _environment(doc.environment)]
     if signatures:
         items = "".join(f"<li><code>{esc(s)}</code></li>" for s in signatures)
         body.append(f"<h2 id=signatures>Signatures</h2><ul>{items}</ul>")
@@ -701,6 +700,41 @@ def _artifact(doc: ModelVersion) -> str:
             f"<details><summary>{len(a.files)} files</summary>" + table(["File", "SHA-256"], [items]) + "</details>"
         )
     return kv_table(rows) + listing
+
+
+def _interface(doc: ModelVersion) -> str:
+    """The signature as a table (part, name, type), then the input example's record."""
+    from gitreg.documents import interface
+
+    rows = [
+        f"<tr><td>{part}</td><td>{note(spec['name'])}</td><td><code>{esc(interface.describe(spec))}</code></td></tr>"
+        for part in ("inputs", "outputs", "params")
+        for spec in ((doc.signature or {}).get(part) or ())[:TABLE_ROWS]
+    ]
+    html = table(["Part", "Name", "Type"], rows) if rows else '<p class="none">No signature declared.</p>'
+    example = doc.input_example
+    if example is not None:
+        a = example.artifact
+        facts: list[tuple[str, Any]] = [("input example", a.path), ("format", example.format)]
+        facts += [("holds", ", ".join(example.inputs) or "one tensor"), ("rows", example.rows)]
+        facts += [("size", f"{_size(a.size)} ({a.size} bytes)"), ("sha256", a.sha256), ("remote", a.remote)]
+        html += kv_table(facts)
+    return html
+
+
+def _environment(environment: Mapping[str, Any]) -> str:
+    """The training environment: interpreter, platform, and its packages."""
+    from gitreg.operations import environment as environments
+
+    facts = [(k, environment[k]) for k in ("source", *environments.PROPERTIES) if environment.get(k)]
+    lines = environments.pip_lines(environment)
+    conda = [d for d in (environment.get("conda") or {}).get("dependencies", ()) if isinstance(d, str)]
+    packages = "".join(f"<li><code>{esc(line)}</code></li>" for line in [*conda, *lines][:TABLE_ROWS])
+    more = (
+        f"<p>The first {TABLE_ROWS} of {len(conda) + len(lines):,}.</p>" if len(conda) + len(lines) > TABLE_ROWS else ""
+    )
+    listing = f"<details><summary>{len(conda) + len(lines)} packages</summary><ul>{packages}</ul>{more}</details>"
+    return kv_table(facts) + listing
 
 
 def _size(size: int) -> str:
