@@ -472,6 +472,7 @@ def pull(
     progress: bool | Progress = False,
     at: str | None = None,
     verify_signature: bool = False,
+    input_example: bool = False,
     registry: RegistryArg = None,
 ) -> Path:
     """Download the artifact of ``MODEL@VERSION`` / ``MODEL@STAGE`` /
@@ -482,16 +483,26 @@ def pull(
     ``verify_signature``: first, a signature of the version must satisfy
     the ``require_signature`` policy of the stage ``ref`` names (else of
     any stage of the model); then the bytes pulled are re-hashed against
-    the digests it signed (a mismatch removes them)."""
+    the digests it signed (a mismatch removes them).
+
+    ``input_example``: the version's input example instead (its own name:
+    ``input_example.<format>``), verified by its hashes the same way."""
     from gitreg.storage import artifacts
 
     reg = _open(registry)
     snap = reg.snapshot_at(at)
     version = snap.resolve(ref)
+    wanted = version.artifact
+    if input_example:
+        if verify_signature:
+            raise UsageError("a signature covers the model's artifact, not its input example: pull them one by one")
+        if version.input_example is None:
+            raise NotFoundError(f"{version.model} {version.version} has no input example")
+        wanted = version.input_example.artifact
     bundle = signing.trusted_bundle(snap, ref) if verify_signature else None
-    store = artifacts.Store(reg.dvc_root(snap), version.artifact.remote, progress=_progress(progress))
-    target = Path(output) if output is not None else Path.cwd() / version.artifact.path
-    pulled = store.pull(version.artifact, target, force=force)
+    store = artifacts.Store(reg.dvc_root(snap), wanted.remote, progress=_progress(progress))
+    target = Path(output) if output is not None else Path.cwd() / wanted.path
+    pulled = store.pull(wanted, target, force=force)
     if bundle is not None:
         from gitreg.documents import signatures
 
@@ -578,8 +589,7 @@ def load_input_example(ref: str, *, registry: RegistryArg = None) -> Any:
         raise NotFoundError(f"{version.model} {version.version} has no input example")
     target = cache_root() / "examples" / example.artifact.md5 / example.artifact.path
     if not target.exists():
-        store = artifacts.Store(reg.dvc_root(snap), example.artifact.remote)
-        store.pull(example.artifact, target)
+        pull(f"{version.model}@{version.version}", output=target, input_example=True, registry=reg)
     artifacts.check_on_disk(example.artifact, target)
     return examples.load(target.read_bytes(), example.format, version.signature)
 

@@ -225,7 +225,11 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     ),
     "sync": ("gitreg sync -R https://github.com/acme/registry.git",),
     "doctor": ("gitreg doctor",),
-    "pull": ("gitreg pull fraud@production -o model.pkl", "gitreg pull fraud@1.0.2 -o serving/ --force"),
+    "pull": (
+        "gitreg pull fraud@production -o model.pkl",
+        "gitreg pull fraud@1.0.2 -o serving/ --force",
+        "gitreg pull fraud@production --input-example",
+    ),
     "verify": ("gitreg verify", "gitreg verify fraud@1.0.2 --remote", "gitreg verify --repair"),
     "lineage": ("gitreg lineage fraud@production",),
     "evaluate": ("gitreg evaluate fraud 1.0.2 --metric auc=0.91 --environment shadow",),
@@ -1078,6 +1082,7 @@ def doctor(registry: Registry, as_json: bool) -> None:
     is_flag=True,
     help="Require a signature the stage's require_signature policy accepts, and re-hash the bytes against it.",
 )
+@click.option("--input-example", is_flag=True, help="Pull the version's input example instead of its model.")
 @progress_option
 @at_option
 @registry_option
@@ -1087,6 +1092,7 @@ def pull(
     output: str | None,
     force: bool,
     verify_signature: bool,
+    input_example: bool,
     progress: bool | None,
     at: str | None,
     registry: Registry,
@@ -1099,6 +1105,8 @@ def pull(
     first a signature of the version must satisfy the require_signature
     policy of the stage named (MODEL@STAGE; else of any stage of the model),
     then the pulled bytes are re-hashed against the digests it signed.
+    --input-example pulls the example registered with the version (for a
+    smoke test of the served model), verified by its hashes.
     """
     from gitreg import api, render
 
@@ -1109,6 +1117,7 @@ def pull(
         progress=_show_progress(progress, as_json),
         at=at,
         verify_signature=verify_signature,
+        input_example=input_example,
         registry=registry,
     )
     echo(render.to_json({"ref": ref, "path": str(path)}) if as_json else str(path))

@@ -105,6 +105,7 @@ def test_the_signatures_guide_runs_as_written(tmp_path: Path) -> None:
     assert shown["signature"]["inputs"][1] == {"name": "country", "dtype": "string", "required": False}
     assert shown["input_example"]["inputs"] == ["amount", "country"]
     assert shown["environment"] == {"source": "requirements", "requirements": ["numpy==2.1.0", "scikit-learn==1.5.0"]}
+    assert (tmp_path / "example-pulled.csv").read_bytes() == (tmp_path / "example.csv").read_bytes()
     assert (tmp_path / "rebuild.txt").read_text().endswith("numpy==2.1.0\nscikit-learn==1.6.0\n")
     assert "- scikit-learn==1.6.0" in out and "#   ~ scikit-learn 1.5.0 -> 1.6.0" in out
     assert "Signature of 1.0.2: BREAKING for callers of 1.0.0" in out and "breaking promote exit 1" in out

@@ -408,10 +408,13 @@ def test_a_pickle_is_refused_unless_trusted_and_only_loaded_after_its_hashes(reg
     assert not marker.exists()
 
 
-def test_load_input_example_of_a_version_without_one(registry: Path, artifact: Path) -> None:
+def test_load_input_example_of_a_version_without_one(registry: Path, artifact: Path, cli: Cli) -> None:
     api.register("fraud", artifact, registry=registry)
     with pytest.raises(NotFoundError, match="has no input example"):
         api.load_input_example("fraud@1.0.0", registry=registry)
+    result = cli("pull", "fraud@1.0.0", "--input-example", "-o", artifact.parent / "x", "-R", registry, code=1)
+    assert result.stderr == "gitreg: error: fraud 1.0.0 has no input example\n"
+    assert not (artifact.parent / "x").exists()
 
 
 # -- export and import ------------------------------------------------------------
