@@ -210,7 +210,7 @@ def register(
     auto_deploy: bool = True,
     branch: str | None = None,
     sign: str | None = None,
-    signature: Mapping[str, Any] | PathLike | None = None,
+    signature: inputs.SignatureArg = None,
     input_example: Any = None,
     output_example: Any = None,
     requirements: PathLike | None = None,
@@ -244,7 +244,8 @@ def register(
     right after the registration, before any auto-deploy (``.signed``).
 
     ``signature`` (a mapping or a JSON/YAML file, gitreg's or MLflow's
-    form; docs/signatures.md) says what the model takes and returns.
+    form, or MLflow's ``ModelSignature``; docs/signatures.md) says what the
+    model takes and returns.
     ``input_example`` is a file (.json, .csv, .npy, .npz) or an object (a
     pandas DataFrame, a NumPy array, a dict of arrays), stored beside the
     artifact and verified like it; from an object, without ``signature``,

@@ -155,6 +155,19 @@ def test_a_signature_is_inferred_from_a_dataframe_and_from_arrays(registry: Path
     assert set(api.load_input_example("fraud@1.0.2", registry=registry)) == {"ids", "x"}
 
 
+def test_an_mlflow_model_signature_object_is_taken(registry: Path, artifact: Path) -> None:
+    from mlflow.models import infer_signature
+
+    frame = pd.DataFrame({"amount": [1.5], "country": ["DE"]})
+    api.register("fraud", artifact, signature=infer_signature(frame, np.array([0.2])), registry=registry)
+    assert api.show("fraud@1.0.0", registry=registry).signature == {
+        "inputs": [{"name": "amount", "dtype": "double"}, {"name": "country", "dtype": "string"}],
+        "outputs": [{"name": "0", "dtype": "float64", "shape": [None]}],
+    }
+    with pytest.raises(UsageError, match="a int is no signature"):
+        api.register("fraud", artifact, signature=3, registry=registry)  # type: ignore[arg-type]
+
+
 def test_an_example_that_does_not_fit_the_given_signature_is_refused(registry: Path, artifact: Path) -> None:
     signature = {"inputs": [{"name": "x", "dtype": "float32", "shape": [-1, 4]}]}
     with pytest.raises(UsageError, match=r"has shape \[2, 3\], the signature says float32\[\?,4\]"):

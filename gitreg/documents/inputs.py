@@ -9,7 +9,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gitreg.documents import yamlio
 from gitreg.documents.names import shown
@@ -328,14 +328,28 @@ def signature_pairs(given: Iterable[str]) -> dict[str, dict[str, list[str]]]:
     return policies
 
 
-def signature(value: Mapping[str, Any] | PathLike | None) -> dict[str, Any] | None:
+class SignatureObject(Protocol):
+    """MLflow's ``ModelSignature``, or anything that gives its MLmodel form."""
+
+    def to_dict(self) -> Mapping[str, Any]: ...
+
+
+SignatureArg = Mapping[str, Any] | PathLike | SignatureObject | None
+
+
+def signature(value: SignatureArg) -> dict[str, Any] | None:
     """An I/O signature given as a mapping or a JSON/YAML file, in gitreg's
-    form or MLflow's (an MLmodel file too), as the manifest holds it."""
+    form or MLflow's (an MLmodel file too), or an MLflow ``ModelSignature``,
+    as the manifest holds it."""
     from gitreg.documents import interface
 
     if value is None:
         return None
+    if not isinstance(value, Mapping | str | os.PathLike) and callable(getattr(value, "to_dict", None)):
+        value = value.to_dict()  # MLflow's ModelSignature: its MLmodel form
     source = "signature" if isinstance(value, Mapping) else f"signature file {value}"
+    if not isinstance(value, Mapping | str | os.PathLike):
+        raise UsageError(f"signature: a {type(value).__name__} is no signature (give a mapping or a file)")
     doc: Any = value if isinstance(value, Mapping) else read_mapping_file(value, "signature")
     try:
         return interface.read(doc)
@@ -344,7 +358,7 @@ def signature(value: Mapping[str, Any] | PathLike | None) -> dict[str, Any] | No
 
 
 def interface_inputs(
-    given_signature: Mapping[str, Any] | PathLike | None, input_example: Any, output_example: Any = None
+    given_signature: SignatureArg, input_example: Any, output_example: Any = None
 ) -> tuple[dict[str, Any] | None, Example | None]:
     """The signature and input example a registration records. An example
     is a file (.json, .csv, .npy, .npz) or an object (DataFrame, array,
