@@ -96,6 +96,9 @@ def test_an_mlflow_signature_file_is_read_into_the_same_form(registry: Path, art
         ({"example.json": "{not json"}, "not a json example"),
         ({"example.json": '{"inputs": [[1, 2], [3]]}'}, "ragged"),
         ({"example.csv": "a,b\n1\n"}, "each row must have 2 fields"),
+        ({"example.json": "[" * 100_000 + "]" * 100_000}, "nested too deeply"),
+        ({"example.csv": "a\n" + "x" * 200_000 + "\n"}, "not a csv example"),
+        ({"example.csv": ",".join(f"c{i}" for i in range(5000)) + "\n"}, "more than 4096 inputs"),
     ],
 )
 def test_bad_signatures_and_examples_are_refused_in_one_line(

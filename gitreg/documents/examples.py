@@ -27,6 +27,7 @@ from gitreg.errors import UsageError
 FORMATS = ("json", "csv", "npy", "npz")
 MAX_BYTES = 10 * 1024 * 1024  # an example is small: the model is the artifact
 MAX_LOADED = 256 * 1024 * 1024  # what an .npz may unpack to when loaded
+MAX_INPUTS = 4096  # columns or named tensors (the manifest's limit)
 _NO_NAME = ""  # the name of a single unnamed tensor
 
 
@@ -83,10 +84,14 @@ def parse(data: bytes, fmt: str, source: str) -> Example:
         kind, shapes, rows = {"json": _json_shapes, "csv": _csv_shapes, "npy": _npy_shapes, "npz": _npz_shapes}[fmt](
             data
         )
-    except (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile) as exc:
+    except RecursionError:
+        raise UsageError(f"input example {source}: nested too deeply") from None
+    except (ValueError, KeyError, TypeError, OSError, csv.Error, zipfile.BadZipFile) as exc:
         raise UsageError(f"input example {source}: not a {fmt} example ({exc})") from None
     if not shapes:
         raise UsageError(f"input example {source} holds no inputs")
+    if len(shapes) > MAX_INPUTS or any(len(name) > 255 for name in shapes):
+        raise UsageError(f"input example {source}: more than {MAX_INPUTS} inputs, or a name over 255 characters")
     return Example(data, fmt, kind, shapes, rows)
 
 
