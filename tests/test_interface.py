@@ -90,6 +90,7 @@ def test_an_mlflow_signature_file_is_read_into_the_same_form(registry: Path, art
         ({"signature.json": '{"inputs": [{"name": "a", "dtype": "f4", "shape": [-2]}]}'}, "is not a size"),
         ({"signature.json": '{"input": []}'}, "unknown key"),
         ({"signature.json": "[1, 2]"}, "expected a mapping"),
+        ({"signature.json": json.dumps({"inputs": "[" * 100_000})}, "inputs: not JSON (nested too deeply)"),
         ({"signature.json": json.dumps(SIGNATURE), "example.csv": "amount,zip\n1,2\n"}, "does not take"),
         ({"signature.json": json.dumps(SIGNATURE), "example.csv": "country\nDE\n"}, "lacks required input"),
         ({"example.pkl": "x"}, "use a .json, .csv, .npy or .npz file"),

@@ -70,8 +70,8 @@ def _listed(value: Any, part: str) -> list[Any]:
     if isinstance(value, str):  # MLflow writes each part as JSON text
         try:
             value = json.loads(value)
-        except ValueError as exc:
-            raise SignatureError(f"{part}: not JSON ({exc})") from None
+        except (ValueError, RecursionError) as exc:
+            raise SignatureError(f"{part}: not JSON ({_why(exc)})") from None
         if value is None:
             return []
     if not isinstance(value, list):
@@ -119,6 +119,10 @@ def _spec(raw: Any, part: str, index: int) -> dict[str, Any]:
     return spec
 
 
+def _why(exc: Exception) -> str:
+    return "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+
+
 def _nested(value: Any, where: str) -> str:
     """A nested type's description as canonical JSON text."""
     try:
@@ -126,8 +130,8 @@ def _nested(value: Any, where: str) -> str:
         if not isinstance(parsed, Mapping):
             raise ValueError("not a mapping")
         return json.dumps(parsed, sort_keys=True, separators=(",", ":"))
-    except (ValueError, TypeError) as exc:
-        raise SignatureError(f"{where}: spec is not MLflow's JSON for a nested type ({exc})") from None
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise SignatureError(f"{where}: spec is not MLflow's JSON for a nested type ({_why(exc)})") from None
 
 
 def _shape(value: Any, where: str) -> list[int | None]:
