@@ -497,3 +497,20 @@ def test_the_site_shows_the_signature_example_and_environment_escaped(registry: 
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<td>inputs</td>" in page and "<code>double</code>" in page
     assert "input_example.json" in page and "<code>scikit-learn==1.5.0</code>" in page and "2 packages" in page
+
+
+def test_gc_removes_an_example_no_version_uses_and_keeps_a_shared_one(registry: Path, artifact: Path) -> None:
+    shared, own = (_write(artifact.parent, f"{n}.csv", f"amount\n{n}\n") for n in ("1", "2"))
+    api.register("fraud", artifact, input_example=str(own), registry=registry)
+    api.register("fraud", artifact, input_example=str(shared), registry=registry)
+    api.register("fraud", artifact, input_example=str(shared), registry=registry)
+    doomed = api.show("fraud@1.0.0", registry=registry).input_example
+    kept = api.show("fraud@1.0.1", registry=registry).input_example
+    assert doomed is not None and kept is not None
+    config = registry / ".gitreg" / "config.yaml"
+    config.write_text(config.read_text() + "retention:\n  max_versions: 1\n")
+    git(registry, "commit", "-qam", "retention policy")
+    done = api.gc(remove_artifacts=True, registry=registry)
+    assert sorted(done.removed) == [("fraud", "1.0.0"), ("fraud", "1.0.1")]
+    assert doomed.artifact.md5 in done.artifacts_removed and kept.artifact.md5 in done.artifacts_shared
+    assert all(v.ok for v in api.verify("fraud", remote=True, registry=registry))
