@@ -356,6 +356,19 @@ def test_the_checker_validates_signatures_in_a_pull_request(tmp_path: Path, arti
     pr(reg, "dup", duplicate)
     assert any("appears twice in inputs" in m for m in messages(check(reg, cli, 1)))
 
+    def misfit_example(r: Path) -> None:  # a record claiming inputs the signature does not take
+        file = path(r, "fraud", "versions", "1.0.4.yaml")
+        doc = yaml.safe_load(path(r, "fraud", "versions", "1.0.0.yaml").read_text()) | {"version": "1.0.4"}
+        hashes = {"hash": "md5", "md5": "a" * 32, "sha256": "b" * 64}
+        record = {"path": "input_example.csv", **hashes, "size": 9, "remote": "storage", "format": "csv"}
+        doc["input_example"] = record | {"inputs": ["zip"], "rows": 1}
+        file.write_text(yaml.safe_dump(doc))
+
+    git(reg, "checkout", "-q", "main")
+    pr(reg, "misfit", misfit_example)
+    found = messages(check(reg, cli, 1))
+    assert any("/input_example/inputs: the example has 'zip', which the signature does not take" in m for m in found)
+
 
 # -- load_model ----------------------------------------------------------------------
 

@@ -183,22 +183,12 @@ def misfits(example: Example, signature: Mapping[str, Any] | None) -> list[str]:
     """How the example does not fit the signature's inputs (none: it fits,
     or there is no input schema to fit)."""
     specs = list((signature or {}).get("inputs") or ())
-    if not specs:
-        return []
-    wanted = {s["name"]: s for s in specs}
-    if example.kind == "tensors" and _NO_NAME in example.shapes:
-        if len(specs) != 1:
-            return [f"the example is one unnamed tensor, but the signature takes {len(specs)} inputs"]
+    found = interface.names_misfit(example.inputs, signature or {})
+    if found or not specs:
+        return found
+    if _NO_NAME in example.shapes:
         return _shape_misfit(specs[0], example.shapes[_NO_NAME])
-    extra = [n for n in example.shapes if n not in wanted]
-    found = [f"the example has {shown(n)}, which the signature does not take" for n in extra]
-    for name, spec in wanted.items():
-        if name not in example.shapes:
-            if spec.get("required", True):
-                found.append(f"the example lacks required input {shown(name)}")
-        elif interface.is_tensor(spec):
-            found += _shape_misfit(spec, example.shapes[name])
-    return found
+    return [m for s in specs if s["name"] in example.shapes for m in _shape_misfit(s, example.shapes[s["name"]])]
 
 
 def _shape_misfit(spec: Mapping[str, Any], shape: Sequence[int]) -> list[str]:

@@ -196,10 +196,34 @@ def problems(signature: Mapping[str, Any]) -> list[tuple[str, str]]:
     return found
 
 
-def check(signature: Mapping[str, Any], source: str) -> None:
-    """Raise for the first of ``problems`` (a document that fails them is invalid)."""
+def check(signature: Mapping[str, Any], source: str, example_inputs: Sequence[str] | None = None) -> None:
+    """Raise for the first of ``problems`` (a document that fails them is
+    invalid), or when the input example's recorded ``example_inputs`` (None:
+    no example) do not fit the signature's inputs."""
     for where, message in problems(signature):
         raise InvalidDocumentError(f"{source}: /signature/{where}: {message}")
+    for message in names_misfit(example_inputs, signature) if example_inputs is not None else ():
+        raise InvalidDocumentError(f"{source}: /input_example/inputs: {message}")
+
+
+def names_misfit(names: Sequence[str], signature: Mapping[str, Any]) -> list[str]:
+    """How an example holding ``names`` (none: one unnamed tensor) misses
+    the signature's inputs: a name it does not take, a required one absent."""
+    specs = list(signature.get("inputs") or ())
+    if not specs:
+        return []
+    if not names:
+        one = len(specs) == 1
+        return [] if one else [f"the example is one unnamed tensor; the signature takes {len(specs)} inputs"]
+    wanted = {s["name"]: s for s in specs}
+    found = [f"the example has {shown(n)}, which the signature does not take" for n in names if n not in wanted]
+    given = set(names)
+    found += [
+        f"the example lacks required input {shown(n)}"
+        for n, s in wanted.items()
+        if n not in given and s.get("required", True)
+    ]
+    return found
 
 
 def describe(spec: Mapping[str, Any]) -> str:

@@ -154,5 +154,6 @@ def validate(doc: Any, kind: str, source: str) -> dict[str, Any]:
     if kind == "ModelVersion" and "signature" in doc:
         from gitreg.documents import interface
 
-        interface.check(doc["signature"], source)
+        example = doc.get("input_example")
+        interface.check(doc["signature"], source, example.get("inputs", []) if example is not None else None)
     return doc
