@@ -404,6 +404,13 @@ def test_load_model_reads_safetensors_json_and_text(registry: Path, artifact: Pa
     assert api.load_model("weights@latest", registry=registry)["w"].shape == (2, 3)
     assert api.load_model("config@latest", registry=registry) == {"threshold": 0.7}
     assert api.load_model("vocab@latest", registry=registry) == "a\nb\n"
+    folder = artifact.parent / "bundle"  # a model file with its configuration: the model file is loaded
+    folder.mkdir()
+    save_file({"w": np.zeros(2, dtype=np.float32)}, str(folder / "model.safetensors"))
+    (folder / "config.json").write_text("{}")
+    (folder / "requirements.txt").write_text("numpy\n")
+    api.register("bundle", folder, registry=registry)
+    assert set(api.load_model("bundle@latest", registry=registry)) == {"w"}
     with pytest.raises(UsageError, match="unknown flavor"):
         api.load_model("vocab@latest", flavor="tensorflow", registry=registry)
 

@@ -39,15 +39,17 @@ _EXTRAS = {"onnx": "onnx", "safetensors": "safetensors", "joblib": "joblib"}
 
 def flavor_of(version: ModelVersion, flavor: str | None) -> str:
     """The format to load ``version`` as: ``flavor`` if given, else told by
-    the artifact's name (or, for a folder, by its one file of a known kind)."""
+    the artifact's name (or, for a folder, by its one kind of model file —
+    ONNX, safetensors, pickle, joblib —, else of JSON or text)."""
     if flavor is not None:
         if flavor not in FLAVORS:
             raise UsageError(f"unknown flavor {flavor!r}: use one of {', '.join(FLAVORS)}")
         return flavor
     names = [version.artifact.path] if not version.artifact.is_dir else list(version.artifact.files or ())
     known = {_SUFFIXES[s] for n in names if (s := Path(n).suffix.lower()) in _SUFFIXES}
-    if len(known) == 1:
-        return known.pop()
+    weights = known - {"json", "text"}  # beside a model file, JSON and text are its configuration
+    if len(weights or known) == 1:
+        return (weights or known).pop()
     what = f"{version.model} {version.version} ({version.artifact.path})"
     raise UsageError(f"cannot tell how to load {what}: give flavor= (one of {', '.join(FLAVORS)})")
 
