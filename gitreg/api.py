@@ -546,7 +546,7 @@ def load_model(
     verify_signature: bool | None = None,
     registry: RegistryArg = None,
 ) -> Any:
-    """A version's model as an object, for serving code (docs/loading.md).
+    """A version's model as an object, for serving code (docs/signatures.md).
 
     ``flavor`` (default: told by the artifact's file name): ``onnx`` (an
     object whose ``predict`` runs it with onnxruntime; the ``onnx`` extra),

@@ -95,14 +95,23 @@ def parse(data: bytes, fmt: str, source: str) -> Example:
     return Example(data, fmt, kind, shapes, rows)
 
 
-def _json_shapes(data: bytes) -> tuple[str, dict[str, tuple[int, ...]], int | None]:
-    doc = json.loads(data.decode("utf-8"))
+def _unwrapped(doc: Any) -> tuple[str, Any]:
+    """MLflow's serving wrapper taken off a JSON example: ("frame" for
+    ``dataframe_split``/``dataframe_records``, "tensors" for
+    ``inputs``/``instances``, "" for none) and what it wraps."""
     if isinstance(doc, dict) and len(doc) == 1:
         ((key, value),) = doc.items()
         if key in ("dataframe_split", "dataframe_records"):
-            doc = value
-        elif key in ("inputs", "instances"):
-            return _tensor_shapes(value)
+            return "frame", value
+        if key in ("inputs", "instances"):
+            return "tensors", value
+    return "", doc
+
+
+def _json_shapes(data: bytes) -> tuple[str, dict[str, tuple[int, ...]], int | None]:
+    wrapper, doc = _unwrapped(json.loads(data.decode("utf-8")))
+    if wrapper == "tensors":
+        return _tensor_shapes(doc)
     if isinstance(doc, dict) and "columns" in doc and "data" in doc:
         columns, rows = doc["columns"], doc["data"]
         if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
@@ -314,9 +323,7 @@ def load(data: bytes, fmt: str, signature: Mapping[str, Any] | None) -> Any:
         return pandas.DataFrame(columns)
     np = _needs("numpy", "loading a tensor example")
     if fmt == "json":
-        doc = json.loads(data.decode("utf-8"))
-        if isinstance(doc, dict) and len(doc) == 1 and next(iter(doc)) in ("inputs", "instances"):
-            doc = next(iter(doc.values()))
+        _, doc = _unwrapped(json.loads(data.decode("utf-8")))
         raw = doc if isinstance(doc, dict) else {_NO_NAME: doc}
         arrays = {k: np.asarray(v) for k, v in raw.items()}
     elif fmt == "npy":
@@ -357,8 +364,7 @@ def _cast(array: Any, spec: Mapping[str, Any] | None) -> Any:
 
 
 def _json_columns(doc: Any, names: list[str]) -> dict[str, list[Any]]:
-    if isinstance(doc, dict) and len(doc) == 1 and next(iter(doc)) in ("dataframe_split", "dataframe_records"):
-        doc = next(iter(doc.values()))
+    _, doc = _unwrapped(doc)
     if isinstance(doc, dict):
         index = {c: i for i, c in enumerate(doc["columns"])}
         return {n: [row[index[n]] for row in doc["data"]] for n in names}
