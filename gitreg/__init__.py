@@ -28,6 +28,7 @@ _TYPES = {
     "ModelList": "gitreg.core.snapshot",
     "GitregError": "gitreg.errors",
     "GateFailed": "gitreg.operations.lifecycle",
+    "Use": "gitreg.operations.datasets",
 }
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ if TYPE_CHECKING:
         promote,
         pull,
         register,
+        register_dataset,
         resolve,
         rollback,
         set_model,
@@ -78,11 +80,13 @@ if TYPE_CHECKING:
         tags_sync,
         unassign,
         upgrade,
+        used_by,
         verify,
     )
     from gitreg.core.snapshot import ModelList, ModelSummary, VersionSummary
     from gitreg.documents.manifest import Artifact, Model, ModelVersion, RegistryConfig, StagePointer
     from gitreg.errors import GitregError
+    from gitreg.operations.datasets import Use
     from gitreg.operations.init import Initialised
     from gitreg.operations.lifecycle import GateFailed
     from gitreg.operations.model import ModelEdited
@@ -118,6 +122,7 @@ __all__ = [
     "RegistryConfig",
     "Signed",
     "StagePointer",
+    "Use",
     "VersionSummary",
     "__version__",
     "annotate",
@@ -156,6 +161,7 @@ __all__ = [
     "promote",
     "pull",
     "register",
+    "register_dataset",
     "resolve",
     "rollback",
     "serve_site",
@@ -168,6 +174,7 @@ __all__ = [
     "tags_sync",
     "unassign",
     "upgrade",
+    "used_by",
     "verify",
 ]
 _API = frozenset(__all__) - set(_TYPES) - {"__version__"}  # the functions, from gitreg.api

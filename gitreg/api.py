@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from gitreg.operations import annotate as annotating
     from gitreg.operations import approve as approving
     from gitreg.operations import compare as comparing
+    from gitreg.operations import datasets as data_registry
     from gitreg.operations import deploy as deploying
     from gitreg.operations import diff as changes
     from gitreg.operations import doctor as diagnosis
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     from gitreg.operations import status as statusing
     from gitreg.operations import tags_sync as mirror
     from gitreg.operations.compare import Comparison
+    from gitreg.operations.datasets import Use
     from gitreg.operations.deploy import Decision
     from gitreg.operations.diff import RegistryDiff
     from gitreg.operations.doctor import Finding, Synced
@@ -82,6 +84,7 @@ else:  # each loads when a function here first uses it
         approving,
         changes,
         comparing,
+        data_registry,
         deploying,
         diagnosis,
         exchange,
@@ -98,6 +101,7 @@ else:  # each loads when a function here first uses it
             "approve",
             "diff",
             "compare",
+            "datasets",
             "deploy",
             "doctor",
             "export",
@@ -216,6 +220,8 @@ def register(
     requirements: PathLike | None = None,
     conda: PathLike | None = None,
     environment: bool = True,
+    datasets: Sequence[str] = (),
+    eval_datasets: Sequence[str] = (),
     registry: RegistryArg = None,
 ) -> Registered:
     """Store ``artifact`` and register it as a new version of ``model``.
@@ -253,6 +259,11 @@ def register(
     ``infer`` extra). The environment is captured from this interpreter
     (Python, platform, installed distributions) unless ``environment`` is
     False, or read from ``requirements`` / ``conda`` (an environment.yml).
+
+    ``datasets`` and ``eval_datasets`` (``NAME@VERSION``, or ``NAME@latest``)
+    link the version to the registered dataset versions it was trained and
+    evaluated on; a dataset version whose bytes the training project's DVC
+    tracked as an input of the artifact's stage is linked without asking.
     """
     from gitreg.operations import register as registering
 
@@ -287,6 +298,7 @@ def register(
         input_example=example,
         environment=recorded,
         environment_notes=tuple(env_notes),
+        dataset_refs=[(ref, "train") for ref in datasets] + [(ref, "eval") for ref in eval_datasets],
     )
     if spec is not None:
         signed = signing.sign(reg, registered.model, registered.version, spec, source=Path(artifact))
@@ -297,14 +309,97 @@ def register(
     return dataclasses.replace(registered, deployed=deployed) if deployed is not None else registered
 
 
-def list_models(*, namespace: str | None = None, at: str | None = None, registry: RegistryArg = None) -> ModelList:
-    """Every model (or those in ``namespace``): latest version, version per
-    stage, number of versions (a list, whose ``stages`` are the registry's,
-    in order). ``at`` (on every read) answers as of a revision or an ISO
-    date/time."""
-    space = check_name(namespace, "namespace") if namespace is not None else None
+def register_dataset(
+    name: str,
+    artifact: PathLike,
+    *,
+    version: str | None = None,
+    bump: str | None = None,
+    versioning: str = "semver",
+    schema: Mapping[str, Any] | PathLike | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    labels: Mapping[str, str] | None = None,
+    description: str | None = None,
+    run_id: str | None = None,
+    run_url: str | None = None,
+    parent: str | None = None,
+    require_clean: bool = False,
+    progress: bool | Progress = False,
+    registry: RegistryArg = None,
+) -> Registered:
+    """Store ``artifact`` (a file or folder) and register it as a new version
+    of the dataset ``name``, with its data metadata: format, size and file
+    count, and for CSV, TSV and Parquet (the ``data`` extra) its rows and
+    each column's type and fraction of missing values.
+
+    ``versioning`` is the scheme a new dataset takes: ``semver`` (like
+    models; ``bump``), or ``date`` (``YYYY.M.D`` for the day, then
+    ``YYYY.M.D-2``…). ``schema`` (a mapping or a JSON/YAML file: ``columns``
+    with ``name``, ``type``, ``nullable``, or a Frictionless Table Schema)
+    is recorded, and the data must fit it. The rest is as for ``register``.
+    """
+    from gitreg.documents import tabular
+    from gitreg.operations import register as registering
+    from gitreg.storage import artifacts
+
+    if versioning not in names.VERSIONINGS:
+        raise UsageError(f"invalid versioning {versioning!r}: use {' or '.join(names.VERSIONINGS)}")
+    declared = None
+    if isinstance(schema, Mapping):
+        declared = tabular.parse_schema(schema, "the schema")
+    elif schema is not None:
+        declared = tabular.read_schema(schema)
+    source = artifacts.check_source(artifact).path
+    computed = tabular.compute(source)
+    data = dict(computed.data)
+    if declared is not None:
+        misfit = tabular.misfits(data, declared)
+        if misfit:
+            raise UsageError(f"{source.name} does not fit its schema: {'; '.join(misfit[:5])}")
+        data["schema"] = declared
+    registered = registering.register(
+        _open(registry),
+        check_model_name(name),
+        source,
+        version=version,
+        bump=bump,
+        metadata=inputs.metadata(metadata),
+        labels=inputs.labels(labels),
+        description=inputs.description(description),
+        progress=_progress(progress),
+        run_id=run_id,
+        run_url=run_url,
+        parent=parent,
+        require_clean=require_clean,
+        kind="dataset",
+        versioning=versioning,
+        data=data,
+    )
+    return dataclasses.replace(registered, lineage_notes=(*registered.lineage_notes, *computed.notes))
+
+
+def used_by(ref: str, *, at: str | None = None, registry: RegistryArg = None) -> list[Use]:
+    """Every model version trained or evaluated on the dataset version
+    ``ref`` (``NAME@VERSION``), with the stages it holds."""
     snap = _open(registry).snapshot_at(at)
-    found = [m for m in snap.summaries() if space is None or names.namespace(m.name) == space]
+    found = data_registry.dataset_version(snap, ref)
+    return data_registry.used_by(snap, found.model, found.version)
+
+
+def list_models(
+    *, namespace: str | None = None, type: str | None = None, at: str | None = None, registry: RegistryArg = None
+) -> ModelList:
+    """Every model and dataset (or those in ``namespace``, or of one ``type``,
+    ``model`` or ``dataset``): latest version, version per stage, number of
+    versions (a list, whose ``stages`` are the registry's, in order). ``at``
+    (on every read) answers as of a revision or an ISO date/time."""
+    space = check_name(namespace, "namespace") if namespace is not None else None
+    if type not in (None, "model", "dataset"):
+        raise UsageError(f"invalid type {type!r}: use model or dataset")
+    snap = _open(registry).snapshot_at(at)
+    found = [
+        m for m in snap.summaries() if (space is None or names.namespace(m.name) == space) and type in (None, m.type)
+    ]
     return ModelList(found, snap.config.stages)
 
 
@@ -764,9 +859,13 @@ def rollback(
 
 
 @events.emits("archive")
-def archive(model: str, version: str, *, registry: RegistryArg = None) -> ModelVersion:
-    """Mark a version archived (refused while it holds a stage)."""
-    return lifecycle.set_status(_open(registry), model, version, "archived")[0]
+def archive(
+    model: str, version: str, *, force: bool = False, reason: str | None = None, registry: RegistryArg = None
+) -> ModelVersion:
+    """Mark a version archived (refused while it holds a stage; for a
+    dataset version, also while a stage holder was trained or evaluated on
+    it, unless ``force`` with a ``reason``)."""
+    return lifecycle.set_status(_open(registry), model, version, "archived", force=force, reason=reason)[0]
 
 
 @events.emits("annotate")
@@ -1061,6 +1160,8 @@ def gc(
     dry_run: bool = False,
     remove_artifacts: bool = False,
     branch: str | None = None,
+    force: bool = False,
+    reason: str | None = None,
     registry: RegistryArg = None,
 ) -> Collected:
     """Apply the retention policy (``retention`` in .gitreg/config.yaml):
@@ -1068,8 +1169,11 @@ def gc(
     new branch for review, "" for a default name). ``remove_artifacts`` then
     deletes from the DVC remote the artifacts of removed versions that no
     remaining version shares. Versions holding a stage or that a stage would
-    roll back to are never touched."""
-    return retention.gc(_open(registry), dry_run=dry_run, remove_artifacts=remove_artifacts, branch=branch)
+    roll back to are never touched; nor are dataset versions a stage holder
+    was trained or evaluated on, unless ``force`` with a ``reason``."""
+    return retention.gc(
+        _open(registry), dry_run=dry_run, remove_artifacts=remove_artifacts, branch=branch, force=force, reason=reason
+    )
 
 
 def export_registry(

@@ -195,6 +195,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "gitreg register fraud -a out/ --bump minor --parent 1.2.0 --require-clean",
         "gitreg register fraud -a model.onnx --signature signature.json --input-example example.json "
         "--requirements requirements.txt",
+        "gitreg register fraud -a model.pkl --dataset transactions@2026.12.1 --eval-dataset holdout@1.2.0",
     ),
     "list": ("gitreg list", "gitreg list fraud --json", "gitreg list --where 'metrics.auc > 0.9' --label team=risk"),
     "show": ("gitreg show fraud@production", "gitreg show fraud@1.0.2 --at 2026-06-01"),
@@ -206,7 +207,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "demote": ("gitreg demote fraud 1.0.2 --to staging --reason 'latency regression'",),
     "unassign": ("gitreg unassign fraud --stage canary --reason 'experiment over'",),
     "rollback": ("gitreg rollback fraud", "gitreg rollback fraud --stage staging --to 1.0.0 --dry-run"),
-    "archive": ("gitreg archive fraud 0.9.0",),
+    "archive": (
+        "gitreg archive fraud 0.9.0",
+        "gitreg archive transactions 2026.6.1 --force --reason 'deletion request DPO-311'",
+    ),
     "deprecate": ("gitreg deprecate fraud 1.0.1",),
     "history": (
         "gitreg history fraud",
@@ -231,7 +235,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "gitreg pull fraud@production --input-example",
     ),
     "verify": ("gitreg verify", "gitreg verify fraud@1.0.2 --remote", "gitreg verify --repair"),
-    "lineage": ("gitreg lineage fraud@production",),
+    "lineage": ("gitreg lineage fraud@production", "gitreg lineage --used-by transactions@2026.12.1 --json"),
     "evaluate": ("gitreg evaluate fraud 1.0.2 --metric auc=0.91 --environment shadow",),
     "approve": ("gitreg approve fraud 1.0.2 --for production --note 'reviewed in RISK-142'",),
     "sign": (
@@ -248,7 +252,11 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "gitreg monitor fraud --metrics-file live.json --threshold 0.1",
     ),
     "deploy": ("gitreg deploy fraud --dry-run", "gitreg deploy fraud --strategy conservative --min-improvement 0.01"),
-    "gc": ("gitreg gc --dry-run", "gitreg gc --remove-artifacts --branch"),
+    "gc": (
+        "gitreg gc --dry-run",
+        "gitreg gc --remove-artifacts --branch",
+        "gitreg gc --force --reason 'retention of raw data ends after 90 days'",
+    ),
     "export": ("gitreg export -o registry.json", "gitreg export fraud --at 2026-06-01"),
     "import": (
         "gitreg import registry.json --dry-run",
@@ -257,6 +265,12 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     ),
     "upgrade": ("gitreg upgrade --dry-run", "gitreg upgrade --branch gitreg-upgrade"),
     "tags sync": ("gitreg tags sync", "gitreg tags sync --dry-run --json"),
+    "dataset register": (
+        "gitreg dataset register transactions -a data/transactions.csv --versioning date --schema schema.yaml",
+        "gitreg dataset register images -a data/images/ --label source=s3-export -d 'June export'",
+    ),
+    "dataset list": ("gitreg dataset list", "gitreg dataset list --json"),
+    "dataset show": ("gitreg dataset show transactions", "gitreg dataset show transactions@2026.12.1 --json"),
     "model show": ("gitreg model show fraud",),
     "model set": (
         "gitreg model set fraud --owner risk-team --gate production:min_auc=0.9",
@@ -454,6 +468,21 @@ def init(path: str, as_json: bool, **options: Any) -> None:
     flag_value=False,
     default=True,
     help="Record no environment (by default this interpreter's Python, platform and packages).",
+)
+@click.option(
+    "--dataset",
+    "datasets",
+    multiple=True,
+    metavar="NAME@VERSION",
+    help="A registered dataset version it was trained on (repeatable; NAME@latest too). "
+    "Those its DVC project tracked by the same hash are linked without asking.",
+)
+@click.option(
+    "--eval-dataset",
+    "eval_datasets",
+    multiple=True,
+    metavar="NAME@VERSION",
+    help="A registered dataset version it was evaluated on (repeatable).",
 )
 @click.option(
     "--no-auto-deploy",
@@ -809,21 +838,44 @@ def rollback(model: str, stage: str, to: str | None, force_degraded: str | None,
     _show_move(api.rollback, model, stage=stage, to=to, force_degraded=force_degraded, **move)
 
 
-def _status_command(name: str, status: str) -> None:
-    @main.command(name=name, help=f"Mark VERSION of MODEL {status}.\n\nRefused while the version holds a stage.")
-    @model_argument()
-    @version_argument()
-    @registry_option
-    @json_option
-    def command(model: str, version: str, registry: Registry, as_json: bool) -> None:
-        from gitreg import api, render
+@main.command()
+@model_argument()
+@version_argument()
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Archive a dataset version even though a stage holder was trained or evaluated on it (needs --reason).",
+)
+@click.option("--reason", help="Why (recorded in the commit; required with --force).")
+@registry_option
+@json_option
+def archive(model: str, version: str, force: bool, reason: str | None, registry: Registry, as_json: bool) -> None:
+    """Mark VERSION of MODEL archived.
 
-        done = (api.archive if status == "archived" else api.deprecate)(model, version, registry=registry)
-        echo(render.to_json(render.version_json(done)) if as_json else f"{model} {done.version} is now {status}")
+    Refused while the version holds a stage; for a dataset version, also
+    while a version that holds a stage was trained or evaluated on it,
+    unless --force with a --reason.
+    """
+    from gitreg import api, render
+
+    done = api.archive(model, version, force=force, reason=reason, registry=registry)
+    echo(render.to_json(render.version_json(done)) if as_json else f"{model} {done.version} is now archived")
 
 
-_status_command("archive", "archived")
-_status_command("deprecate", "deprecated")
+@main.command()
+@model_argument()
+@version_argument()
+@registry_option
+@json_option
+def deprecate(model: str, version: str, registry: Registry, as_json: bool) -> None:
+    """Mark VERSION of MODEL deprecated.
+
+    Refused while the version holds a stage.
+    """
+    from gitreg import api, render
+
+    done = api.deprecate(model, version, registry=registry)
+    echo(render.to_json(render.version_json(done)) if as_json else f"{model} {done.version} is now deprecated")
 
 
 @main.command()
@@ -1147,14 +1199,28 @@ def verify(target: str | None, remote: bool, repair: bool, at: str | None, regis
 
 
 @main.command("lineage")
-@click.argument("ref", metavar="MODEL@VERSION|MODEL@STAGE|MODEL@latest", shell_complete=complete_refs)
+@click.argument("ref", required=False, metavar="MODEL@VERSION|MODEL@STAGE|MODEL@latest", shell_complete=complete_refs)
+@click.option(
+    "--used-by",
+    "used_by",
+    metavar="DATASET@VERSION",
+    help="Instead: every model version trained or evaluated on this dataset version, and the stages it holds.",
+)
 @at_option
 @registry_option
 @json_option
-def lineage_command(ref: str, at: str | None, registry: Registry, as_json: bool) -> None:
-    """A version and its chain of parents, with the code and run behind each."""
+def lineage_command(ref: str | None, used_by: str | None, at: str | None, registry: Registry, as_json: bool) -> None:
+    """A version and its chain of parents, with the code, the run and the
+    datasets behind each; or, with --used-by, the model versions that used
+    a dataset version."""
     from gitreg import api, render
 
+    if (ref is None) == (used_by is None):
+        raise click.UsageError("give a version (MODEL@VERSION) or --used-by DATASET@VERSION, not both")
+    if ref is None:
+        uses = api.used_by(str(used_by), at=at, registry=registry)
+        echo(render.to_json(render.uses_json(str(used_by), uses)) if as_json else render.uses_text(str(used_by), uses))
+        return
     chain = api.lineage(ref, at=at, registry=registry)
     echo(render.to_json(render.lineage_json(chain)) if as_json else render.lineage_text(chain))
 
@@ -1389,20 +1455,43 @@ def deploy(model: str, pr_body: str | None, as_json: bool, **options: Any) -> No
     help="Commit to a new branch for review instead (pushed to origin if there is one) "
     "[default name: gitreg/gc-<UTC time>].",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Also remove expired dataset versions that a stage holder was trained or evaluated on (needs --reason).",
+)
+@click.option("--reason", help="Why (recorded in the commit; required with --force).")
 @registry_option
 @json_option
-def gc(dry_run: bool, remove_artifacts: bool, branch: str | None, registry: Registry, as_json: bool) -> None:
+def gc(
+    dry_run: bool,
+    remove_artifacts: bool,
+    branch: str | None,
+    force: bool,
+    reason: str | None,
+    registry: Registry,
+    as_json: bool,
+) -> None:
     """Remove expired versions under the retention policy, in one commit.
 
     The policy is `retention` in .gitreg/config.yaml (max_versions,
     keep_days, keep_stages, keep_labels). Removed manifests stay in git's
     history; GTO sees deregistration tags. A version that holds a stage, or
-    that a stage would roll back to, is never removed. `gitreg check`
-    accepts exactly the removals the base's policy allows.
+    that a stage would roll back to, is never removed; nor is a dataset
+    version a stage holder was trained or evaluated on, unless --force with
+    a --reason. `gitreg check` accepts exactly the removals the base's
+    policy allows.
     """
     from gitreg import api, render
 
-    done = api.gc(dry_run=dry_run, remove_artifacts=remove_artifacts, branch=branch, registry=registry)
+    done = api.gc(
+        dry_run=dry_run,
+        remove_artifacts=remove_artifacts,
+        branch=branch,
+        force=force,
+        reason=reason,
+        registry=registry,
+    )
     echo(render.to_json(render.collected_json(done)) if as_json else render.collected_text(done, dry_run))
 
 
@@ -1551,6 +1640,101 @@ def tags_sync(dry_run: bool, registry: Registry, as_json: bool) -> None:
 
     result = api.tags_sync(dry_run=dry_run, registry=registry)
     echo(render.to_json(render.tags_synced_json(result)) if as_json else render.tags_synced_text(result))
+
+
+@main.group()
+def dataset() -> None:
+    """The data registry: datasets versioned like models, linked to the
+    model versions trained and evaluated on them."""
+
+
+@dataset.command("register")
+@click.argument("name", shell_complete=complete_models)
+@click.option("--artifact", "-a", required=True, metavar="PATH", help="The dataset file or folder to store.")
+@click.option("--version", "version", metavar="VERSION", help="Version to register [default: the next one].")
+@click.option(
+    "--bump",
+    type=click.Choice(["patch", "minor", "major"]),
+    help="Which part to bump for the next semantic version [default: the registry's policy, patch].",
+)
+@click.option(
+    "--versioning",
+    type=click.Choice(["semver", "date"]),
+    default="semver",
+    show_default=True,
+    help="A new dataset's scheme: semantic versions, or by date (YYYY.M.D, then YYYY.M.D-2 for a second that day).",
+)
+@click.option(
+    "--schema",
+    metavar="FILE",
+    help="The columns it must have (JSON or YAML: columns with name, type, nullable; or a Table Schema).",
+)
+@pairs_option("--metadata", "metadata", "metadata", "Metadata (repeatable); true/false and numbers typed.", typed=True)
+@pairs_option("--label", "labels", "label", "A label (repeatable).")
+@click.option("--description", "-d", help="What this version is.")
+@click.option("--run-id", help="The run that produced it [default: the CI run, under GitHub Actions or GitLab CI].")
+@click.option("--run-url", help="A link to that run.")
+@click.option("--parent", metavar="VERSION", help="The version this one was derived from.")
+@click.option("--require-clean", is_flag=True, help="Refuse if the repository it sits in has uncommitted changes.")
+@progress_option
+@registry_option
+@json_option
+def dataset_register(name: str, artifact: str, progress: bool | None, as_json: bool, **options: Any) -> None:
+    """Register a new version of the dataset NAME from a file or folder.
+
+    The bytes are stored as a model's are (DVC cache and remote, verified
+    on every pull), with the data's metadata: format, size and file count,
+    and for CSV, TSV and Parquet (pip install 'gitreg[data]') its rows and
+    each column's type and fraction of missing values. With --schema the
+    data must fit the declared columns. The first version creates the
+    dataset's model.yaml (type: dataset, and its --versioning).
+    """
+    from gitreg import api, render
+
+    registered = api.register_dataset(name, artifact, progress=_show_progress(progress, as_json), **options)
+    if as_json:
+        echo(render.to_json(render.registered_json(registered)))
+        return
+    if registered.lineage_notes:
+        echo(f"note: {'; '.join(registered.lineage_notes)}", err=True)
+    echo(render.registered_text(registered))
+
+
+@dataset.command("list")
+@at_option
+@registry_option
+@json_option
+def dataset_list(at: str | None, registry: Registry, as_json: bool) -> None:
+    """List the datasets: latest version, the version in each stage, number of versions."""
+    from gitreg import api, render
+
+    listed = api.list_models(type="dataset", at=at, registry=registry)
+    echo(
+        render.to_json(render.summaries_json(listed))
+        if as_json
+        else render.summaries_text(listed, listed.stages, "dataset")
+    )
+
+
+@dataset.command("show")
+@click.argument("ref", metavar="NAME[@VERSION|@STAGE|@latest]", shell_complete=complete_refs)
+@at_option
+@registry_option
+@json_option
+def dataset_show(ref: str, at: str | None, registry: Registry, as_json: bool) -> None:
+    """A dataset version: its data (format, size, rows, columns), schema,
+    lineage, and the model versions trained or evaluated on it."""
+    from gitreg import api, render
+    from gitreg.documents import reference
+
+    named = ref if reference.names_version(ref) else f"{ref}@latest"
+    version = api.show(named, at=at, registry=registry)
+    uses = api.used_by(f"{version.model}@{version.version}", at=at, registry=registry)
+    held = api.stages_held(f"{version.model}@{version.version}", at=at, registry=registry)
+    if as_json:
+        echo(render.to_json(render.version_json(version, held) | {"used_by": render.uses_json(named, uses)["used_by"]}))
+        return
+    echo(render.dataset_text(version, held, uses))
 
 
 @main.group()

@@ -18,10 +18,11 @@ if TYPE_CHECKING:  # names for annotations only: rendering imports no command's 
     from gitreg.api import Verified
     from gitreg.ci.check import MoveCheck, Report, Review
     from gitreg.core.snapshot import ModelSummary, Resolved, VersionSummary
-    from gitreg.documents import yamlio
+    from gitreg.documents import tabular, yamlio
     from gitreg.documents.gates import GateResult
     from gitreg.documents.manifest import Model, ModelVersion
     from gitreg.operations.compare import Comparison
+    from gitreg.operations.datasets import Use
     from gitreg.operations.deploy import AutoDeployed, Decision
     from gitreg.operations.diff import Field, RegistryDiff
     from gitreg.operations.doctor import Finding, Synced
@@ -43,6 +44,7 @@ if TYPE_CHECKING:  # names for annotations only: rendering imports no command's 
     from gitreg.site.build import Built
 else:
     yamlio = lazy.module("gitreg.documents.yamlio")  # only the YAML views need it
+    tabular = lazy.module("gitreg.documents.tabular")
 
 MAX_METRIC_COLUMNS = 4
 
@@ -73,14 +75,27 @@ def number(value: float | None) -> str:
 
 
 def summaries_json(items: Sequence[ModelSummary]) -> list[dict[str, Any]]:
-    return [{"model": s.name, "latest": s.latest, "stages": dict(s.stages), "versions": s.versions} for s in items]
+    return [
+        {"model": s.name, "type": s.type, "latest": s.latest, "stages": dict(s.stages), "versions": s.versions}
+        for s in items
+    ]
 
 
-def summaries_text(items: Sequence[ModelSummary], stages: Sequence[str]) -> str:
+def summaries_text(items: Sequence[ModelSummary], stages: Sequence[str], what: str = "model") -> str:
     if not items:
-        return "No models registered yet."
-    headers = ["MODEL", "LATEST", *(s.upper() for s in stages), "VERSIONS"]
-    rows = [[s.name, s.latest or "-", *(s.stages.get(st, "-") for st in stages), str(s.versions)] for s in items]
+        return f"No {what}s registered yet."
+    typed = what == "model" and any(s.type != "model" for s in items)  # a TYPE column once there are datasets
+    headers = [what.upper(), *(["TYPE"] if typed else []), "LATEST", *(s.upper() for s in stages), "VERSIONS"]
+    rows = [
+        [
+            s.name,
+            *([s.type] if typed else []),
+            s.latest or "-",
+            *(s.stages.get(st, "-") for st in stages),
+            str(s.versions),
+        ]
+        for s in items
+    ]
     return table(headers, rows)
 
 
@@ -830,10 +845,15 @@ def diff_text(d: RegistryDiff) -> str:
     return "\n".join(lines)
 
 
+def _kept(c: Collected) -> list[Any]:
+    removed = set(c.removed)
+    return [v for v in c.verdicts if (v.model, v.version) not in removed]
+
+
 def collected_json(c: Collected) -> dict[str, Any]:
     return {
         "removed": [{"model": m, "version": v} for m, v in c.removed],
-        "kept": [{"model": v.model, "version": v.version, "why": list(v.kept)} for v in c.verdicts if not v.expired],
+        "kept": [{"model": v.model, "version": v.version, "why": [*v.kept, *v.in_use]} for v in _kept(c)],
         "commit": c.commit,
         "tags": list(c.tags),
         "branch": c.branch,
@@ -848,11 +868,16 @@ def collected_text(c: Collected, dry_run: bool) -> str:
     verb = "Would remove" if dry_run else "Removed"
     created = {(v.model, v.version): v.created_at for v in c.verdicts}
     lines += [f"{verb} {m} {v} (registered {created.get((m, v), '?')[:10]})" for m, v in c.removed]
-    kept = [v for v in c.verdicts if not v.expired]
+    kept = _kept(c)
     if dry_run:
-        lines += [f"Keep {v.model} {v.version}: {'; '.join(v.kept)}" for v in kept]
+        lines += [f"Keep {v.model} {v.version}: {'; '.join((*v.kept, *v.in_use))}" for v in kept]
     else:
         lines.append(f"Kept {len(kept)} version(s).")
+        lines += [
+            f"Kept {v.model} {v.version}: {'; '.join(v.in_use)} (gc --force --reason TEXT removes it)"
+            for v in kept
+            if v.in_use and not v.kept
+        ]
     if not c.removed:
         lines.append("Nothing has expired.")
     if c.commit:
@@ -1183,8 +1208,52 @@ def verified_text(results: Sequence[Verified], remote: bool) -> str:
 
 def lineage_json(chain: Sequence[ModelVersion]) -> list[dict[str, Any]]:
     return [
-        {"model": v.model, "version": v.version, "created_at": v.created_at, "lineage": plain(v.lineage)} for v in chain
+        {
+            "model": v.model,
+            "version": v.version,
+            "created_at": v.created_at,
+            "lineage": plain(v.lineage),
+            "datasets": [plain(link.to_doc()) for link in v.datasets],
+        }
+        for v in chain
     ]
+
+
+def uses_json(ref: str, uses: Sequence[Use]) -> dict[str, Any]:
+    return {"dataset": ref, "used_by": [dataclasses.asdict(u) | {"stages": list(u.stages)} for u in uses]}
+
+
+def uses_text(ref: str, uses: Sequence[Use]) -> str:
+    if not uses:
+        return f"No model version was trained or evaluated on {ref}."
+    rows = [[u.model, u.version, u.role, ", ".join(u.stages) or "-", u.status] for u in uses]
+    return table(["MODEL", "VERSION", "ROLE", "STAGES", "STATUS"], rows)
+
+
+def dataset_text(version: ModelVersion, held: Sequence[str], uses: Sequence[Use]) -> str:
+    state = ", ".join(held) or (version.state if version.state != "active" else "development")
+    lines = [
+        f"{version.model} {version.version}  {state}  registered {version.created_at[:19]} by {version.created_by}"
+    ]
+    if version.description:
+        lines.append(f"  {version.description}")
+    lines.append(f"artifact: {version.artifact.path} (md5 {version.artifact.md5})")
+    if version.data is not None:
+        lines += ["data: " + line if i == 0 else line for i, line in enumerate(tabular.describe(version.data))]
+        declared = version.data.get("schema")
+        if declared:
+            shown_columns = ", ".join(
+                f"{c['name']}: {c['type']}" + ("" if c.get("nullable", True) else " (required)")
+                for c in declared["columns"]
+            )
+            lines.append(f"schema: {shown_columns}")
+    if version.labels:
+        lines.append("labels: " + ", ".join(f"{k}={v}" for k, v in version.labels.items()))
+    lines.append(f"used by: {len(uses)} model version(s)")
+    lines += [
+        f"  {u.model} {u.version} ({u.role})" + (f" holds {', '.join(u.stages)}" if u.stages else "") for u in uses
+    ]
+    return "\n".join(lines)
 
 
 def lineage_text(chain: Sequence[ModelVersion]) -> str:
@@ -1196,6 +1265,11 @@ def lineage_text(chain: Sequence[ModelVersion]) -> str:
         dirty = " (dirty tree)" if code.get("dirty") else ""
         ran = f", run {run.get('id') or run.get('url')}" if run else ""
         lines.append(f"{'  ' * depth}{v.model} {v.version}  {v.created_at[:19]}  {where}{dirty}{ran}")
+        for link in v.datasets:
+            found = f" (DVC: {link.path})" if link.path else ""
+            lines.append(
+                f"{'  ' * depth}  {'trained on' if link.role == 'train' else 'evaluated on'} {link.ref}{found}"
+            )
     return "\n".join(lines)
 
 

@@ -48,6 +48,10 @@ API_FOR = {
     "model set": ("set_model",),
     "site": ("build_site", "serve_site"),
     "env": ("environment_file",),
+    "lineage": ("lineage", "used_by"),
+    "dataset register": ("register_dataset",),
+    "dataset list": ("list_models",),
+    "dataset show": ("show", "used_by"),
 }
 # Destinations that are not API keywords, each for a reason.
 NOT_API = {
@@ -61,6 +65,7 @@ CHOOSES = {
     ("model set", "no_auto_deploy"): "is api.set_model's auto_deploy=False",
     ("import", "source_kind"): "chooses api.import_mlflow over api.import_registry",
     ("site", "serve"): "chooses api.serve_site over api.build_site",
+    ("lineage", "used_by"): "chooses api.used_by (its ref) over api.lineage",
 }
 
 

@@ -96,6 +96,20 @@ def test_the_site_guide_runs_as_written(tmp_path: Path) -> None:
     assert "rollback" in (tmp_path / "site" / "models" / "fraud-detector" / "index.html").read_text()
 
 
+def test_the_datasets_guide_runs_as_written(tmp_path: Path) -> None:
+    out = run_guide(DOCS / "datasets.md", tmp_path).stdout
+    registry = tmp_path / "registry"
+    day = api.list_versions("transactions", registry=registry)[0].version
+    assert re.fullmatch(r"20[0-9]{2}\.[1-9][0-9]?\.[1-9][0-9]?", day)
+    assert "csv, 44 bytes in 1 file(s), 3 rows" in out and "amount: double (33.3% missing)" in out
+    assert "schema: id: integer (required), amount: double" in out
+    assert f"trained on transactions@{day}" in out and "evaluated on holdout@1.0.0" in out
+    assert re.search(r"fraud +1\.0\.0 +eval +staging +active", out)
+    assert "archive refused: exit 1" in out and "holdout 1.0.0 is now archived" in out
+    assert api.show("holdout@1.0.0", registry=registry).status == "archived"
+    assert api.check(registry=registry).ok
+
+
 def test_the_signatures_guide_runs_as_written(tmp_path: Path) -> None:
     w, b = onnx_model(tmp_path / "linear.onnx")  # what a training job exported
     page = DOCS / "signatures.md"

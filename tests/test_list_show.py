@@ -38,8 +38,8 @@ def test_list_models_text(populated: Path, cli: Cli) -> None:
 def test_list_models_json(populated: Path, cli: Cli) -> None:
     data = json.loads(cli("list", "--json", "-R", populated).stdout)
     assert data == [
-        {"model": "churn", "latest": "1.0.0", "stages": {}, "versions": 1},
-        {"model": "fraud", "latest": "1.1.0", "stages": {}, "versions": 2},
+        {"model": "churn", "type": "model", "latest": "1.0.0", "stages": {}, "versions": 1},
+        {"model": "fraud", "type": "model", "latest": "1.1.0", "stages": {}, "versions": 2},
     ]
     assert [m.name for m in api.list_models(registry=populated)] == ["churn", "fraud"]
 

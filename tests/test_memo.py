@@ -192,9 +192,9 @@ def test_listing_lines_follow_each_model_folder(populated: Path, artifact: Path,
     api.register("fraud", artifact, registry=populated, bump="minor")
     second = {line["model"]: line for line in json.loads(cli("list", "--json", "-R", populated).stdout)}
     assert second["fraud"]["latest"] == "1.1.0" and second["fraud"]["versions"] == first[0]["versions"] + 1
-    assert second["churn"] == {"model": "churn", "latest": "1.0.0", "stages": {}, "versions": 1}
+    assert second["churn"] == {"model": "churn", "type": "model", "latest": "1.0.0", "stages": {}, "versions": 1}
     shutil.copytree(populated / "models" / "fraud", populated / "models" / "fraud2")  # the same tree id
     git(populated, "add", "-A")
     git(populated, "commit", "-q", "-m", "a copied folder, by hand")
     error = cli("list", "-R", populated, code=1).stderr
-    assert "models/fraud2/stages/staging.yaml" in error and "fraud2" in error
+    assert "models/fraud2/" in error and "the file's path says 'fraud2'" in error

@@ -43,7 +43,13 @@ def timeline(registry: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 def test_at_a_date_between_two_promotions_answers_from_history(timeline: Path, cli: Cli) -> None:
     out = json.loads(cli("list", "--json", "--at", "2026-03-01", "-R", timeline).stdout)
     assert out == [
-        {"model": "fraud", "latest": "1.0.0", "stages": {"production": "1.0.0", "staging": "1.0.0"}, "versions": 1}
+        {
+            "model": "fraud",
+            "type": "model",
+            "latest": "1.0.0",
+            "stages": {"production": "1.0.0", "staging": "1.0.0"},
+            "versions": 1,
+        }
     ]
     assert api.resolve("fraud@production", at="2026-03-09T23:59:59Z", registry=timeline).version == "1.0.0"
     assert api.resolve("fraud@production", at="2026-03-10", registry=timeline).version == "1.0.1"  # end of that day

@@ -254,7 +254,7 @@ def test_over_git_daemon_on_loopback(git_daemon: str, artifact: Path, tmp_path: 
         versions += out.split()
     assert sorted(versions) == sorted(f"1.0.{i}" for i in range(9))
     data = json.loads(cli("list", "--json", "-R", git_daemon).stdout)
-    assert data == [{"model": "fraud", "latest": "1.0.8", "stages": {}, "versions": 9}]
+    assert data == [{"model": "fraud", "type": "model", "latest": "1.0.8", "stages": {}, "versions": 9}]
     assert_consistent(f"file://{tmp_path}/served/registry.git")
 
 

@@ -481,8 +481,46 @@ def check_tree(repo: Repo, commit: str) -> Report:
     _check_pointers(reader, config, docs, models)
     _check_dvc_pointers(reader, docs, places)
     _check_dvc_yaml_tree(reader, docs, places)
+    _check_links(reader, docs, [(p, d) for p, d in docs.items() if isinstance(d, ModelVersion)], strict=False)
     reader.violations += _orphan_signatures(config.models_dir, docs, set(listed))
     return Report(commit, None, reader.read + 1, tuple(reader.violations))
+
+
+def _check_links(
+    reader: _Reader, docs: Mapping[str, Any], versions: Iterable[tuple[str, ModelVersion]], strict: bool
+) -> None:
+    """Each link of ``versions`` names a dataset (a model.yaml of ``type:
+    dataset``) and, when ``strict`` (a version the change adds), a version
+    of it registered at the head. A whole tree tolerates a linked version
+    removed since (``gc --force`` with a reason removes a dataset version
+    in use; the link stays as history)."""
+    models_dir = reader.models_dir
+    pending = [(path, version, link) for path, version in versions for link in version.datasets]
+    wanted = {layout.model_path(models_dir, link.dataset) for _, _, link in pending}
+    if strict:
+        wanted |= {layout.version_path(models_dir, link.dataset, link.version) for _, _, link in pending}
+    known = {**reader.documents(p for p in wanted if p not in docs), **docs}
+    for path, version, link in pending:
+        index = version.datasets.index(link)
+        described = known.get(layout.model_path(models_dir, link.dataset))
+        if not isinstance(described, Model):
+            message = f"links dataset {link.ref}, but no dataset {link.dataset} is registered"
+        elif not described.is_dataset:
+            message = f"links dataset {link.ref}, but {link.dataset} is a model, not a dataset"
+        elif strict and not isinstance(
+            known.get(layout.version_path(models_dir, link.dataset, link.version)), ModelVersion
+        ):
+            message = f"links dataset {link.ref}, which is not registered"
+        else:
+            continue
+        reader.violations.append(Violation("dataset", path, f"/datasets/{index}", message))
+
+
+def _check_type_edit(path: str, old: Model, new: Model) -> list[Violation]:
+    if old.type == new.type:
+        return []
+    message = f"type changed from {old.type} to {new.type}: what a name versions is fixed when it is registered"
+    return [Violation("immutable", path, "/type", message)]
 
 
 def _signature_change(
@@ -652,7 +690,7 @@ def _check_deletions(
     found = []
     for path, where in places.items():
         verdict = verdicts.get((where.model, where.name))
-        if verdict is not None and not verdict.expired:
+        if verdict is not None and verdict.kept:  # a dataset in use is a guard of gc's, not a rule
             message = f"removed, but the retention policy keeps {where.model} {where.name}: {'; '.join(verdict.kept)}"
             found.append(Violation("deleted", path, "", message))
     return found
@@ -780,6 +818,8 @@ def check_change(repo: Repo, base_rev: str, head: str) -> Report:
             and isinstance(old_docs.get(path), ModelVersion)
         ):
             reader.violations += _check_version_edit(path, old_docs[path], docs[path])
+        elif where.kind == "model" and isinstance(docs.get(path), Model) and isinstance(old_docs.get(path), Model):
+            reader.violations += _check_type_edit(path, old_docs[path], docs[path])
         elif where.kind == "stage" and where.name in config.stages:
             before, after = old_docs.get(path), docs.get(path)
             if status != "D" and not isinstance(after, StagePointer):
@@ -808,6 +848,8 @@ def check_change(repo: Repo, base_rev: str, head: str) -> Report:
             if isinstance(candidate, ModelVersion) and candidate.degraded is not None:
                 reader.violations.append(Violation("degraded", path, "/version", degraded_refusal(candidate)))
     reader.violations += _check_deletions(repo, base, base_config, head, deleted)
+    added = [(p, docs[p]) for st, p in changes if st == "A" and isinstance(docs.get(p), ModelVersion)]
+    _check_links(reader, docs, added, strict=True)
     _check_pointers(reader, config, docs, models)
     _check_dvc_pointers(reader, docs, [w for p in touched if (w := layout.classify(config.models_dir, p))])
     edited = [d for d in diffed if d.path == dvcyaml.PATH]

@@ -58,6 +58,7 @@ class ModelSummary:
     latest: str | None
     stages: Mapping[str, str]
     versions: int
+    type: str = "model"  # model | dataset
 
 
 class ModelList(list[ModelSummary]):
@@ -269,13 +270,13 @@ class Snapshot:
         lines: dict[str, ModelSummary] = {}
         for model, tree in folders.items():
             known = self.memo.get_derived(f"ModelSummary {model}", tree) if self.memo else None
-            if known is not None:
-                lines[model] = ModelSummary(model, known[0], known[1], known[2])
+            if known is not None and len(known) == 4:
+                lines[model] = ModelSummary(model, known[0], known[1], known[2], known[3])
         missing = [model for model in folders if model not in lines]
         for line in self._summarise({model: folders[model] for model in missing}):
             lines[line.name] = line
             if self.memo:
-                value = [line.latest, dict(line.stages), line.versions]
+                value = [line.latest, dict(line.stages), line.versions, line.type]
                 self.memo.put_derived(f"ModelSummary {line.name}", folders[line.name], value)
         return [lines[model] for model in sorted(folders)]
 
@@ -291,7 +292,17 @@ class Snapshot:
             for _, kind, oid, name in stages[f"{tree}:stages"] or []:
                 if kind == "blob" and name.endswith(layout.YAML_SUFFIX):
                     pointers.append((model, name[:cut], oid))
-        blobs = self.repo.read_blobs([oid for _, _, oid in pointers])
+        described = {}  # model: its model.yaml's blob id
+        listed = self.repo.read_trees(sorted(set(folders.values())))
+        for model, tree in folders.items():
+            for _, kind, oid, name in listed[tree] or []:
+                if kind == "blob" and name == "model.yaml":
+                    described[model] = oid
+        blobs = self.repo.read_blobs([oid for _, _, oid in pointers] + list(described.values()))
+        types = {
+            model: self._parse(layout.model_path(self.models_dir, model), blobs[oid], Model, name=model).type
+            for model, oid in described.items()
+        }
         held: dict[str, dict[str, str]] = {}
         for model, stage, oid in sorted(pointers):
             path = layout.stage_path(self.models_dir, model, stage)
@@ -310,7 +321,7 @@ class Snapshot:
         lines = []
         for model, names in stems.items():
             latest = str(Version.parse(max(names, key=ranks.__getitem__))) if names else None
-            lines.append(ModelSummary(model, latest, held.get(model, {}), len(names)))
+            lines.append(ModelSummary(model, latest, held.get(model, {}), len(names), types.get(model, "model")))
         return lines
 
     def catalog(self, models: Sequence[str] | None = None) -> dict[str, Catalogued]:

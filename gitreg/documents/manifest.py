@@ -50,6 +50,8 @@ CORE_FIELDS = (
     "signature",
     "input_example",
     "environment",
+    "data",
+    "datasets",
 )
 
 
@@ -338,8 +340,14 @@ class Model:
     auto_deploy: AutoDeploy | None = None
     origin: Mapping[str, Any] = field(default_factory=lambda: _frozen(None))  # what an import's source said
     require_signature: Mapping[str, SignaturePolicy] = field(default_factory=lambda: _frozen(None))
+    type: str = "model"  # model | dataset
+    versioning: str = "semver"  # semver | date (YYYY.M.D, then YYYY.M.D-N)
 
     KIND = "Model"
+
+    @property
+    def is_dataset(self) -> bool:
+        return self.type == "dataset"
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> Model:
@@ -353,10 +361,16 @@ class Model:
             auto_deploy=AutoDeploy.from_doc(doc["auto_deploy"]) if "auto_deploy" in doc else None,
             origin=_frozen(doc.get("origin")),
             require_signature=_policies(doc.get("require_signature")),
+            type=doc.get("type", "model"),
+            versioning=doc.get("versioning", "semver"),
         )
 
     def to_doc(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"apiVersion": API_VERSION, "kind": self.KIND, "name": self.name}
+        if self.type != "model":
+            doc["type"] = self.type
+        if self.versioning != "semver":
+            doc["versioning"] = self.versioning
         doc["description"] = self.description
         doc["owners"] = list(self.owners)
         doc["labels"] = _plain(self.labels)
@@ -458,6 +472,35 @@ class InputExample:
     def to_doc(self) -> dict[str, Any]:
         doc = self.artifact.to_doc() | {"format": self.format, "inputs": list(self.inputs)}
         return doc | ({"rows": self.rows} if self.rows is not None else {})
+
+
+ROLES = ("train", "eval")
+
+
+@dataclass(frozen=True)
+class DatasetLink:
+    """A dataset version a model version was trained (``train``) or
+    evaluated (``eval``) on; ``path``: where the training project's DVC
+    tracked those bytes, when the link was found by their hash."""
+
+    dataset: str
+    version: str
+    role: str = "train"
+    path: str | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.dataset}@{self.version}"
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> DatasetLink:
+        return cls(doc["dataset"], doc["version"], doc["role"], doc.get("path"))
+
+    def to_doc(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"dataset": self.dataset, "version": Quoted(self.version), "role": self.role}
+        if self.path is not None:
+            doc["path"] = self.path
+        return doc
 
 
 @dataclass(frozen=True)
@@ -567,6 +610,8 @@ class ModelVersion:
     signature: Mapping[str, Any] | None = None
     input_example: InputExample | None = None
     environment: Mapping[str, Any] | None = None
+    data: Mapping[str, Any] | None = None  # a dataset version's data metadata (documents.datameta)
+    datasets: tuple[DatasetLink, ...] = ()  # the dataset versions it was trained and evaluated on
     description: str = ""
     labels: Mapping[str, str] = field(default_factory=lambda: _frozen(None))
     status: str = "active"
@@ -624,6 +669,8 @@ class ModelVersion:
             signature=_frozen(doc["signature"]) if "signature" in doc else None,
             input_example=InputExample.from_doc(doc["input_example"]) if "input_example" in doc else None,
             environment=_frozen(doc["environment"]) if "environment" in doc else None,
+            data=_frozen(doc["data"]) if "data" in doc else None,
+            datasets=tuple(DatasetLink.from_doc(link) for link in doc.get("datasets", ())),
             description=doc.get("description", ""),
             labels=_frozen(doc.get("labels")),
             status=doc["status"],
@@ -658,6 +705,10 @@ class ModelVersion:
             doc["input_example"] = self.input_example.to_doc()
         if self.environment is not None:
             doc["environment"] = _plain(self.environment)
+        if self.data is not None:
+            doc["data"] = _plain(self.data)
+        if self.datasets:
+            doc["datasets"] = [link.to_doc() for link in self.datasets]
         doc["evaluations"] = [e.to_doc() for e in self.evaluations]
         if self.annotations:
             doc["annotations"] = [a.to_doc() for a in self.annotations]

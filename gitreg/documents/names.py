@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import functools
 import re
 from collections.abc import Iterable
@@ -146,9 +147,32 @@ class Version:
     @functools.cached_property
     def _key(self) -> tuple[int, int, int, int, tuple[tuple[int, int, str], ...]]:
         # A release sorts after its prereleases; numeric identifiers sort before
-        # alphanumeric ones (semver §11).
+        # alphanumeric ones (semver §11). A date version's day counter
+        # (2026.12.2-2, the second of the day) sorts after the day's first.
         pre = tuple((0, p, "") if isinstance(p, int) else (1, 0, p) for p in self.pre)
-        return (self.major, self.minor, self.patch, 0 if self.pre else 1, pre)
+        return (self.major, self.minor, self.patch, 0 if self.pre and not self.is_date else 1, pre)
+
+    @property
+    def date(self) -> datetime.date | None:
+        """The day a date version (``YYYY.M.D``, or ``YYYY.M.D-N`` for the
+        Nth of that day, N ≥ 2) names; None for any other version."""
+        if not 1970 <= self.major <= 9999 or not (1 <= self.minor <= 12 and 1 <= self.patch <= 31):
+            return None
+        if self.pre and not (len(self.pre) == 1 and isinstance(self.pre[0], int) and 2 <= self.pre[0] <= 9999):
+            return None
+        try:
+            return datetime.date(self.major, self.minor, self.patch)
+        except ValueError:  # 2026.2.30
+            return None
+
+    @property
+    def is_date(self) -> bool:
+        return self.date is not None
+
+    @property
+    def counter(self) -> int:
+        """A date version's place in its day (1 for the first)."""
+        return int(self.pre[0]) if self.pre else 1
 
     def __lt__(self, other: Version) -> bool:
         return self.sort_key() < other.sort_key()
@@ -190,3 +214,26 @@ def next_version(existing: list[Version], bump: Bump = "patch") -> Version:
     if not existing:
         return FIRST_VERSION
     return max(existing).bump(bump)
+
+
+Versioning = Literal["semver", "date"]
+VERSIONINGS: tuple[Versioning, ...] = ("semver", "date")
+
+
+def date_version(day: datetime.date, existing: Iterable[Version] = ()) -> Version:
+    """The version ``day`` gives under the date scheme: ``YYYY.M.D`` (CalVer's
+    YYYY.MM.DD, numbers without leading zeros so it stays a semantic version
+    GTO reads), then ``YYYY.M.D-2``, ``-3``… for more that day."""
+    taken = [v.counter for v in existing if v.date == day]
+    count = max(taken) + 1 if taken else 1
+    return Version(day.year, day.month, day.day, (count,) if count > 1 else ())
+
+
+def check_date_version(version: Version) -> Version:
+    """``version`` if it is a date version, else UsageError."""
+    if not version.is_date:
+        raise UsageError(
+            f"invalid version {shown(str(version))} for a dataset versioned by date: "
+            "use YYYY.M.D (e.g. 2026.12.2), or YYYY.M.D-N for the Nth of a day"
+        )
+    return version

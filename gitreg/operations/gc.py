@@ -27,7 +27,7 @@ from gitreg.core.transaction import Change, TagSpec
 from gitreg.documents import dvcyaml, layout, manifest, tags
 from gitreg.documents.manifest import Artifact, ModelVersion, Retention, StagePointer
 from gitreg.errors import InvalidDocumentError, NotFoundError, UsageError
-from gitreg.operations import history, lifecycle
+from gitreg.operations import datasets, history, lifecycle
 
 DAY = 86400.0
 
@@ -38,10 +38,15 @@ class Verdict:
     version: str
     created_at: str
     kept: tuple[str, ...]  # why it stays; empty: expired
+    in_use: tuple[str, ...] = ()  # a dataset version's stage holders that used it: kept unless forced
 
     @property
     def expired(self) -> bool:
-        return not self.kept
+        return not self.kept and not self.in_use
+
+    def removable(self, force: bool) -> bool:
+        """Expired, or only kept because a stage holder used it and ``force``."""
+        return not self.kept and (force or not self.in_use)
 
 
 def _label_kept(version: ModelVersion, keep: Retention) -> str | None:
@@ -58,9 +63,11 @@ def review_model(
     now: float,
     versions: Sequence[ModelVersion],
     pointers: Mapping[str, StagePointer],
+    used: Mapping[tuple[str, str], Sequence[str]] | None = None,
 ) -> list[Verdict]:
     """Every version of ``model`` (``versions``: newest first, ``pointers``:
-    its stage pointers) with the reasons it is kept (none: expired)."""
+    its stage pointers) with the reasons it is kept (none: expired);
+    ``used``: the stage holders each dataset version was used by."""
     held = {p.version: stage for stage, p in pointers.items()}
     restore: dict[str, str] = {}
     for stage in pointers:
@@ -93,7 +100,8 @@ def review_model(
                 why.append(f"registered {age:.0f} day(s) ago (keep_days {policy.keep_days:g})")
         if not policy.expires_anything:
             why.append("the retention policy sets neither max_versions nor keep_days")
-        verdicts.append(Verdict(model, version.version, version.created_at, tuple(why)))
+        users = tuple(f"used by {user}" for user in (used or {}).get((model, version.version), ()))
+        verdicts.append(Verdict(model, version.version, version.created_at, tuple(why), users))
     return verdicts
 
 
@@ -102,10 +110,11 @@ def review(snap: Snapshot, now: float, models: Iterable[str] | None = None) -> l
     snapshot's own policy."""
     policy = snap.config.retention or Retention()
     catalog = snap.catalog(list(models) if models is not None else None)
+    used = datasets.held_links(snap) if any(datasets.is_dataset(snap, m) for m in catalog) else {}
     return [
         verdict
         for model, entry in sorted(catalog.items())
-        for verdict in review_model(snap, policy, model, now, entry.versions, entry.pointers)
+        for verdict in review_model(snap, policy, model, now, entry.versions, entry.pointers, used)
     ]
 
 
@@ -124,7 +133,7 @@ class Collected:
     pushed_to: str | None = None  # the remote the review branch went to
 
 
-def _change(snap: Snapshot, expired: Sequence[Verdict]) -> Change:
+def _change(snap: Snapshot, expired: Sequence[Verdict], reason: str | None = None) -> Change:
     files: dict[str, bytes | None] = {layout.version_path(snap.models_dir, v.model, v.version): None for v in expired}
     files |= {layout.dvc_path(snap.models_dir, v.model, v.version): None for v in expired}
     files |= {  # a version's signatures go with it
@@ -150,6 +159,8 @@ def _change(snap: Snapshot, expired: Sequence[Verdict]) -> Change:
     summary = f"Remove {len(expired)} expired version(s) under the retention policy\n\n{body}"
     models = sorted({v.model for v in expired})
     trailers = {"Gitreg-Action": "gc", "Gitreg-Model": ", ".join(models)}
+    if reason:
+        trailers["Gitreg-Reason"] = reason
     return Change(files, summary, trailers, tags=specs, result=tuple((v.model, v.version) for v in expired))
 
 
@@ -160,12 +171,18 @@ def gc(
     remove_artifacts: bool = False,
     branch: str | None = None,
     now: float | None = None,
+    force: bool = False,
+    reason: str | None = None,
 ) -> Collected:
     """Remove the manifests of expired versions in one commit (on ``branch``
     for review, if given); with ``remove_artifacts``, then delete from the
     DVC remote the artifacts of every version removed from the branch so
     far that no remaining version shares. ``now`` (default: the clock) is
-    the time ``keep_days`` counts back from."""
+    the time ``keep_days`` counts back from. A dataset version a stage
+    holder was trained or evaluated on is kept unless ``force``, with a
+    ``reason`` (the commit's)."""
+    if force and not (reason or "").strip():
+        raise UsageError("--force needs a --reason: it removes dataset versions that stage holders used")
     if remove_artifacts and branch is not None:
         raise UsageError(
             "--remove-artifacts deletes bytes for versions already removed on the registry branch: "
@@ -179,16 +196,16 @@ def gc(
         )
     now = time.time() if now is None else now
     verdicts = tuple(review(snap, now))
-    expired = [v for v in verdicts if v.expired]
+    expired = [v for v in verdicts if v.removable(force)]
     if dry_run or not expired:
         found = Collected(verdicts, tuple((v.model, v.version) for v in expired), None)
     else:
 
         def build(tip: Snapshot) -> Change:
-            again = [v for v in review(tip, now, sorted({v.model for v in expired})) if v.expired]
+            again = [v for v in review(tip, now, sorted({v.model for v in expired})) if v.removable(force)]
             if not again:
                 raise NotFoundError("nothing expired any more: another writer changed the registry")
-            return _change(tip, again)
+            return _change(tip, again, reason if any(v.in_use for v in again) else None)
 
         name = branch or time.strftime("gitreg/gc-%Y%m%d-%H%M%S", time.gmtime(now)) if branch is not None else None
         applied = registry.apply(build, branch=name)

@@ -21,7 +21,7 @@ from gitreg.documents.gates import GateResult
 from gitreg.documents.manifest import ModelVersion, StagePointer
 from gitreg.documents.names import Version, check_model_name
 from gitreg.errors import ConflictError, GitregError, NotFoundError, UsageError
-from gitreg.operations import annotate, history
+from gitreg.operations import annotate, datasets, history
 
 
 @dataclass(frozen=True)
@@ -434,8 +434,12 @@ def status_change(snap: Snapshot, document: ModelVersion, status: str) -> tuple[
     return path, data, specs
 
 
-def set_status(registry: Registry, model: str, version: str, status: str) -> tuple[ModelVersion, str]:
-    """Archive or deprecate a version (an annotation: its core stays as registered)."""
+def set_status(
+    registry: Registry, model: str, version: str, status: str, *, force: bool = False, reason: str | None = None
+) -> tuple[ModelVersion, str]:
+    """Archive or deprecate a version (an annotation: its core stays as
+    registered). A dataset version a stage holder was trained or evaluated
+    on is archived only when forced, with a reason (the commit's)."""
     if status not in ("archived", "deprecated"):
         raise UsageError(f"invalid status {status!r}")
 
@@ -449,13 +453,18 @@ def set_status(registry: Registry, model: str, version: str, status: str) -> tup
                 f"{model} {document.version} holds {', '.join(held)}; move the pointer first "
                 f"(promote another version, `gitreg rollback`, `gitreg demote` or `gitreg unassign`)"
             )
+        if status == "archived":
+            datasets.guard(snap, model, document.version, "archive", force, reason)
         path, data, specs = status_change(snap, document, status)
         updated = dataclasses.replace(document, status=status)
         action = "archive" if status == "archived" else "deprecate"
+        trailers = {"Gitreg-Action": action, "Gitreg-Model": model, "Gitreg-Version": document.version}
+        if reason:
+            trailers["Gitreg-Reason"] = reason
         return Change(
             {path: data},
             f"{action.capitalize()} {model} {document.version}",
-            {"Gitreg-Action": action, "Gitreg-Model": model, "Gitreg-Version": document.version},
+            trailers,
             tags=specs,
             result=updated,
         )

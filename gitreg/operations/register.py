@@ -5,11 +5,12 @@ tagged for GTO, in one commit."""
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hashlib
 import os
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -20,8 +21,17 @@ from gitreg.core.snapshot import Snapshot, timestamp
 from gitreg.core.transaction import Change, TagSpec
 from gitreg.documents import dvcyaml, layout, manifest, tags
 from gitreg.documents.manifest import Artifact, InputExample, Model, ModelVersion
-from gitreg.documents.names import BUMPS, Bump, Version, check_model_name, next_version
+from gitreg.documents.names import (
+    BUMPS,
+    Bump,
+    Version,
+    check_date_version,
+    check_model_name,
+    date_version,
+    next_version,
+)
 from gitreg.errors import ConflictError, NotFoundError, UsageError
+from gitreg.operations import datasets
 
 if TYPE_CHECKING:
     from gitreg.documents.examples import Example
@@ -81,12 +91,21 @@ def register(
     input_example: Example | None = None,
     environment: Mapping[str, Any] | None = None,
     environment_notes: tuple[str, ...] = (),
+    kind: str = "model",
+    versioning: str | None = None,
+    data: Mapping[str, Any] | None = None,
+    dataset_refs: Sequence[tuple[str, str]] = (),
 ) -> Registered:
     """Store the artifact (and the input example beside it) and commit a
     new version manifest, tagged for GTO.
 
     Inputs must already be checked values (see ``gitreg.documents.inputs``);
     without ``metrics``, those of the metrics files DVC's lineage names are read.
+    ``kind`` is ``dataset`` for a dataset version (``data``: its metadata;
+    ``versioning``: the scheme a new dataset takes). ``dataset_refs``
+    (``(NAME@VERSION, role)``) link a model version to the dataset versions
+    it was trained or evaluated on; those whose bytes the training project's
+    DVC tracked as the artifact's inputs are linked by their hash too.
     """
     check_model_name(model)
     if version is not None and bump is not None:
@@ -109,6 +128,7 @@ def register(
     snap = registry.snapshot()
     config = snap.config
     registry.branch_ref()
+    links = datasets.links(snap, dataset_refs, captured.lineage.get("data", ())) if kind == "model" else ()
     identity = registry.repo.identity()
     store = artifacts.Store(registry.dvc_root(snap), config.remote, progress=progress)
     prepared = store.prepare(source)
@@ -120,6 +140,9 @@ def register(
 
     def build(snap: Snapshot) -> Change:
         snap.check_place(model)
+        described = snap.model(model)
+        datasets.check_kind(model, described, kind)
+        scheme = described.versioning if described is not None else versioning or "semver"
         existing = snap.versions(model)
         # a tag differing only in case is the same file on case-insensitive file systems
         tagged = registry.repo.tag_refs(tags.model_patterns(model), ignore_case=True)
@@ -128,7 +151,17 @@ def register(
             if event and event.version and event.action == "register":
                 with contextlib.suppress(UsageError):  # GTO allows build metadata; we do not
                     existing.append(Version.parse(event.version))
-        if requested is None:
+        if scheme == "date":
+            if part is not None:
+                raise UsageError(f"{model} is versioned by date: --bump does not apply")
+            if requested is not None:
+                check_date_version(requested)
+            chosen = str(
+                requested or date_version(datetime.datetime.fromtimestamp(created, datetime.UTC).date(), existing)
+            )
+            if requested in existing:
+                raise ConflictError(f"{model} {chosen} is already registered")
+        elif requested is None:
             chosen = str(next_version(existing, part or cast(Bump, config.default_bump)))
         else:
             chosen = str(requested)
@@ -154,13 +187,15 @@ def register(
             signature=signature,
             input_example=example,
             environment=environment,
+            data=data,
+            datasets=datasets.existing(snap, links),
         )
         files: dict[str, bytes | None] = dict(manifest.version_files(config.models_dir, document))
         current = snap.read_files([dvcyaml.PATH])[dvcyaml.PATH]
         files |= dvcyaml.registering(current, config.models_dir, [document])
-        if snap.model(model) is None:
+        if described is None:
             model_file = layout.model_path(config.models_dir, model)
-            files[model_file] = manifest.render(Model(name=model), model_file)
+            files[model_file] = manifest.render(Model(name=model, type=kind, versioning=scheme), model_file)
         return Change(
             files,
             f"Register {model} {chosen}",
