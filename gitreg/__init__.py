@@ -29,6 +29,8 @@ _TYPES = {
     "GitregError": "gitreg.errors",
     "GateFailed": "gitreg.operations.lifecycle",
     "Use": "gitreg.operations.datasets",
+    "Run": "gitreg.documents.runs",
+    "ActiveRun": "gitreg.operations.runs",
 }
 
 if TYPE_CHECKING:
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
         archive,
         check,
         compare,
+        compare_runs,
         demo,
         demote,
         deploy,
@@ -45,11 +48,13 @@ if TYPE_CHECKING:
         diagnose,
         diff,
         doctor,
+        end_run,
         environment_differences,
         environment_file,
         evaluate,
         export_registry,
         gc,
+        gc_runs,
         history,
         import_gto,
         import_mlflow,
@@ -57,10 +62,12 @@ if TYPE_CHECKING:
         init,
         lineage,
         list_models,
+        list_runs,
         list_versions,
         load_artifact,
         load_input_example,
         load_model,
+        log_run,
         metric_history,
         model_show,
         monitor,
@@ -71,10 +78,13 @@ if TYPE_CHECKING:
         register_dataset,
         resolve,
         rollback,
+        run_points,
         set_model,
         show,
+        show_run,
         sign,
         stages_held,
+        start_run,
         status,
         sync,
         tags_sync,
@@ -85,12 +95,14 @@ if TYPE_CHECKING:
     )
     from gitreg.core.snapshot import ModelList, ModelSummary, VersionSummary
     from gitreg.documents.manifest import Artifact, Model, ModelVersion, RegistryConfig, StagePointer
+    from gitreg.documents.runs import Run
     from gitreg.errors import GitregError
     from gitreg.operations.datasets import Use
     from gitreg.operations.init import Initialised
     from gitreg.operations.lifecycle import GateFailed
     from gitreg.operations.model import ModelEdited
     from gitreg.operations.register import Registered
+    from gitreg.operations.runs import ActiveRun
     from gitreg.operations.sign import Signed
 
 
@@ -109,6 +121,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "ActiveRun",
     "Artifact",
     "GateFailed",
     "GitregError",
@@ -120,6 +133,7 @@ __all__ = [
     "ModelVersion",
     "Registered",
     "RegistryConfig",
+    "Run",
     "Signed",
     "StagePointer",
     "Use",
@@ -131,6 +145,7 @@ __all__ = [
     "build_site",
     "check",
     "compare",
+    "compare_runs",
     "demo",
     "demote",
     "deploy",
@@ -138,11 +153,13 @@ __all__ = [
     "diagnose",
     "diff",
     "doctor",
+    "end_run",
     "environment_differences",
     "environment_file",
     "evaluate",
     "export_registry",
     "gc",
+    "gc_runs",
     "history",
     "import_gto",
     "import_mlflow",
@@ -150,10 +167,12 @@ __all__ = [
     "init",
     "lineage",
     "list_models",
+    "list_runs",
     "list_versions",
     "load_artifact",
     "load_input_example",
     "load_model",
+    "log_run",
     "metric_history",
     "model_show",
     "monitor",
@@ -164,11 +183,14 @@ __all__ = [
     "register_dataset",
     "resolve",
     "rollback",
+    "run_points",
     "serve_site",
     "set_model",
     "show",
+    "show_run",
     "sign",
     "stages_held",
+    "start_run",
     "status",
     "sync",
     "tags_sync",

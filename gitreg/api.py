@@ -12,10 +12,11 @@ here as the mappings ``metrics``/``metadata``/``labels``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from gitreg.ci import check as checking
     from gitreg.ci.check import Report
     from gitreg.documents import inputs, query
+    from gitreg.documents.runs import Point, Run
     from gitreg.operations import annotate as annotating
     from gitreg.operations import approve as approving
     from gitreg.operations import compare as comparing
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
     from gitreg.operations import history as hist
     from gitreg.operations import lifecycle
     from gitreg.operations import monitor as monitoring
+    from gitreg.operations import runs as experiments
     from gitreg.operations import sign as signing
     from gitreg.operations import status as statusing
     from gitreg.operations import tags_sync as mirror
@@ -65,6 +68,7 @@ if TYPE_CHECKING:
     from gitreg.operations.model import ModelEdited
     from gitreg.operations.monitor import Monitored, Trend
     from gitreg.operations.register import Registered
+    from gitreg.operations.runs import ActiveRun, FromRun, RunComparison, RunsCollected
     from gitreg.operations.sign import Signed
     from gitreg.operations.status import Status
     from gitreg.operations.tags_sync import SyncResult
@@ -93,6 +97,7 @@ else:  # each loads when a function here first uses it
         mirror,
         monitoring,
         retention,
+        experiments,
         statusing,
     ) = (
         lazy.module(f"gitreg.operations.{name}")
@@ -110,6 +115,7 @@ else:  # each loads when a function here first uses it
             "tags_sync",
             "monitor",
             "gc",
+            "runs",
             "status",
         )
     )
@@ -196,7 +202,7 @@ def init(
 @events.emits("register")
 def register(
     model: str,
-    artifact: PathLike,
+    artifact: PathLike | None = None,
     *,
     version: str | None = None,
     bump: str | None = None,
@@ -222,6 +228,7 @@ def register(
     environment: bool = True,
     datasets: Sequence[str] = (),
     eval_datasets: Sequence[str] = (),
+    from_run: str | None = None,
     registry: RegistryArg = None,
 ) -> Registered:
     """Store ``artifact`` and register it as a new version of ``model``.
@@ -264,9 +271,16 @@ def register(
     link the version to the registered dataset versions it was trained and
     evaluated on; a dataset version whose bytes the training project's DVC
     tracked as an input of the artifact's stage is linked without asking.
+
+    ``from_run`` (a run of the experiment registry, by id: docs/experiments.md)
+    takes the run's artifact (``artifact`` names it, when the run logged
+    several), and, unless given here, its last metrics, its params and its
+    environment; the version's lineage is the run's, and names the run.
     """
     from gitreg.operations import register as registering
 
+    if from_run is None and artifact is None:
+        raise UsageError("give the artifact to register (or --from-run RUN)")
     spec = signing.parse_spec(sign) if sign is not None else None
     if spec is not None:
         signing.check_available()
@@ -278,35 +292,54 @@ def register(
         if not auto_deploy or described is None or described.auto_deploy is None:
             raise UsageError(f"--branch is for the auto-deploy promotion, and model {model!r} has no auto_deploy")
         branch = reg.repo.check_branch_name(branch) if branch else branch
-    registered = registering.register(
-        reg,
-        model,
-        artifact,
-        version=version,
-        bump=bump,
-        metrics=_metrics(metrics, metrics_file),
-        params=inputs.params(params),
-        metadata=inputs.metadata(metadata),
-        labels=inputs.labels(labels),
-        description=inputs.description(description),
-        progress=_progress(progress),
-        run_id=run_id,
-        run_url=run_url,
-        parent=parent,
-        require_clean=require_clean,
-        signature=io_signature,
-        input_example=example,
-        environment=recorded,
-        environment_notes=tuple(env_notes),
-        dataset_refs=[(ref, "train") for ref in datasets] + [(ref, "eval") for ref in eval_datasets],
-    )
-    if spec is not None:
-        signed = signing.sign(reg, registered.model, registered.version, spec, source=Path(artifact))
-        registered = dataclasses.replace(registered, signed=signed)
+    with _registration_source(reg, artifact, from_run) as (source, run):
+        if run is not None and environment and requirements is None and conda is None and run.environment:
+            recorded, env_notes = dict(run.environment), []
+        registered = registering.register(
+            reg,
+            model,
+            source,
+            version=version,
+            bump=bump,
+            metrics=_metrics(metrics, metrics_file) or (run.metrics if run is not None else None),
+            params=inputs.params(params) or (run.params if run is not None else None),
+            metadata=inputs.metadata(metadata),
+            labels=inputs.labels(labels),
+            description=inputs.description(description),
+            progress=_progress(progress),
+            run_id=run_id,
+            run_url=run_url,
+            parent=parent,
+            require_clean=require_clean,
+            signature=io_signature,
+            input_example=example,
+            environment=recorded,
+            environment_notes=tuple(env_notes),
+            dataset_refs=[(ref, "train") for ref in datasets] + [(ref, "eval") for ref in eval_datasets],
+            recorded_lineage=run.lineage if run is not None else None,
+            expected_md5=run.md5 if run is not None else None,
+        )
+        if spec is not None:
+            signed = signing.sign(reg, registered.model, registered.version, spec, source=Path(source))
+            registered = dataclasses.replace(registered, signed=signed)
     if not auto_deploy:
         return registered
     deployed = deploying.after_registration(reg, registered.model, registered.version, branch=branch)
     return dataclasses.replace(registered, deployed=deployed) if deployed is not None else registered
+
+
+@contextlib.contextmanager
+def _registration_source(
+    reg: Registry, artifact: PathLike | None, from_run: str | None
+) -> Iterator[tuple[PathLike, FromRun | None]]:
+    """The path to register (as given: checked where it is stored), and the
+    run it comes from (``from_run``: the run's artifact pulled and verified
+    into a temporary folder)."""
+    if from_run is None:
+        yield artifact or "", None
+        return
+    with experiments.registration_source(reg, from_run, None if artifact is None else os.fspath(artifact)) as taken:
+        yield taken.path, taken
 
 
 def register_dataset(
@@ -384,6 +417,102 @@ def used_by(ref: str, *, at: str | None = None, registry: RegistryArg = None) ->
     snap = _open(registry).snapshot_at(at)
     found = data_registry.dataset_version(snap, ref)
     return data_registry.used_by(snap, found.model, found.version)
+
+
+def start_run(
+    experiment: str,
+    *,
+    name: str = "",
+    params: Mapping[str, Any] | None = None,
+    params_file: PathLike | None = None,
+    labels: Mapping[str, str] | None = None,
+    environment: bool = True,
+    registry: RegistryArg = None,
+) -> ActiveRun:
+    """Start a run of ``experiment`` in the experiment registry: a ref beside
+    the registry branch (``refs/gitreg/runs/EXPERIMENT/ID``), never a commit
+    on it. Use it as a context manager::
+
+        with gitreg.start_run("fraud-training", params={"lr": 0.1}) as run:
+            run.log_metrics({"loss": 0.4}, step=1)
+            run.log_artifact("model.pkl")
+
+    The run records its code (the git repository of the current folder),
+    the CI run, and this interpreter's environment (unless ``environment``
+    is False); it ends ``finished``, or ``failed`` when the block raises.
+    """
+    recorded, _ = environments.chosen(None, None, environment)
+    merged = {**inputs.params(params_file), **inputs.params(dict(params or {}))}
+    reg = _open(registry)
+    run = experiments.start(
+        reg, experiment, name=name, params=merged, labels=inputs.labels(labels), environment=recorded
+    )
+    return experiments.ActiveRun(reg, run)
+
+
+def log_run(
+    run: str,
+    *,
+    metrics: Mapping[str, float | str] | PathLike | None = None,
+    metrics_file: PathLike | None = None,
+    step: int | None = None,
+    params: Mapping[str, Any] | None = None,
+    params_file: PathLike | None = None,
+    labels: Mapping[str, str] | None = None,
+    artifacts: Sequence[PathLike] = (),
+    registry: RegistryArg = None,
+) -> Run:
+    """Add to the run ``run`` (its id, or a unique prefix of it): metric
+    points at ``step`` (default: each metric's next), params, labels, and
+    files stored in the registry's DVC remote. One commit on the run's ref."""
+    merged = {**inputs.params(params_file), **inputs.params(dict(params or {}))}
+    return experiments.log(
+        _open(registry),
+        run,
+        metrics=_metrics(metrics, metrics_file),
+        step=step,
+        params=merged,
+        labels=inputs.labels(labels),
+        files=list(artifacts),
+    )
+
+
+def end_run(run: str, *, status: str = "finished", reason: str = "", registry: RegistryArg = None) -> Run:
+    """End the run ``run``: ``finished``, ``failed`` or ``killed``."""
+    return experiments.end(_open(registry), run, status, inputs.description(reason) if reason else "")
+
+
+def list_runs(experiment: str | None = None, *, where: Sequence[str] = (), registry: RegistryArg = None) -> list[Run]:
+    """The runs (of ``experiment``), newest first; ``where`` filters as
+    ``list_versions`` does, over metrics.X, params.X, labels.X, id,
+    experiment, name, status, started_at, started_by, ended_at."""
+    return experiments.listed(_open(registry), experiment, where)
+
+
+def show_run(run: str, *, registry: RegistryArg = None) -> Run:
+    """The run ``run`` (its id, or a unique prefix of it)."""
+    return experiments.find(_open(registry), run).run
+
+
+def run_points(run: str, *, registry: RegistryArg = None) -> list[Point]:
+    """Every metric point the run logged, in order."""
+    reg = _open(registry)
+    return experiments.points(reg, experiments.find(reg, run))
+
+
+def compare_runs(runs: Sequence[str], *, registry: RegistryArg = None) -> RunComparison:
+    """Params side by side and each metric's last value with its difference
+    from the first run's."""
+    return experiments.compare(_open(registry), runs)
+
+
+def gc_runs(
+    *, keep: int, experiment: str | None = None, dry_run: bool = False, registry: RegistryArg = None
+) -> RunsCollected:
+    """Keep the newest ``keep`` ended runs of each experiment (every running
+    run, and every run a registered version came from, stays); remove the
+    other runs' refs."""
+    return experiments.gc(_open(registry), keep, experiment=experiment, dry_run=dry_run)
 
 
 def list_models(
@@ -569,6 +698,8 @@ def pull(
     at: str | None = None,
     verify_signature: bool = False,
     input_example: bool = False,
+    record_usage: bool = False,
+    purpose: str = "",
     registry: RegistryArg = None,
 ) -> Path:
     """Download the artifact of ``MODEL@VERSION`` / ``MODEL@STAGE`` /
@@ -582,9 +713,18 @@ def pull(
     the digests it signed (a mismatch removes them).
 
     ``input_example``: the version's input example instead (its own name:
-    ``input_example.<format>``), verified by its hashes the same way."""
+    ``input_example.<format>``), verified by its hashes the same way.
+
+    ``record_usage``: once the bytes are in place, append a usage record
+    (who, when, which host, ``purpose``) beside the registry branch
+    (``refs/gitreg/usage/MODEL``); ``status`` shows the last one."""
+    from gitreg.operations import usage as usages
     from gitreg.storage import artifacts
 
+    if record_usage:
+        usages.check_purpose(purpose)
+    elif purpose:
+        raise UsageError("a purpose goes with record_usage")
     reg = _open(registry)
     snap = reg.snapshot_at(at)
     version = snap.resolve(ref)
@@ -606,6 +746,8 @@ def pull(
         if fault is not None:
             artifacts.remove_path(pulled)
             raise ArtifactError(f"{ref}: {fault}; removed {pulled}")
+    if record_usage:
+        usages.record(reg, version, ref, purpose)
     return pulled
 
 
@@ -1042,7 +1184,10 @@ def status(model: str, *, stale_days: float = 7.0, at: str | None = None, regist
     now = None
     if at is not None and snap.commit:  # that state's time: when its commit was made
         now = float(reg.repo.log(snap.commit, [], ["%ct"], ["-1"])[0][0])
-    return statusing.status(snap, model, reg.repo.identity(), stale_days=stale_days, now=now)
+    from gitreg.operations import usage as usages
+
+    found = statusing.status(snap, model, reg.repo.identity(), stale_days=stale_days, now=now)
+    return dataclasses.replace(found, last_used=usages.last(reg, found.model, before=now))
 
 
 @events.emits("monitor")
@@ -1181,15 +1326,19 @@ def export_registry(
     *,
     output: PathLike | None = None,
     at: str | None = None,
+    runs: bool = False,
     registry: RegistryArg = None,
 ) -> dict[str, Any]:
     """The full state of ``models`` (default: all) as a ``RegistryExport``
     document (validated against schemas/RegistryExport.schema.json): each
     model's model.yaml, every version manifest and every stage pointer, and
     the DVC remotes holding the artifacts (credentials removed). ``output``:
-    also written there as JSON, whole or not at all."""
+    also written there as JSON, whole or not at all. ``runs``: the
+    experiment registry's runs too (as they are now, with every metric
+    point; ``gitreg import`` adds those it does not have)."""
     reg = _open(registry)
-    document = exchange.export(reg.snapshot_at(at), reg.name, models)
+    found = experiments.with_points(reg, experiments.listed(reg)) if runs else []
+    document = exchange.export(reg.snapshot_at(at), reg.name, models, found)
     if output is not None:
         from gitreg import render
         from gitreg.storage.files import atomic_write

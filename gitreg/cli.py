@@ -8,6 +8,7 @@ traceback goes to a log file), 130 interrupted.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import os
 import sys
@@ -196,6 +197,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "gitreg register fraud -a model.onnx --signature signature.json --input-example example.json "
         "--requirements requirements.txt",
         "gitreg register fraud -a model.pkl --dataset transactions@2026.12.1 --eval-dataset holdout@1.2.0",
+        "gitreg register fraud --from-run 3f2a9c1d5e7b8a60 -a model.pkl",
     ),
     "list": ("gitreg list", "gitreg list fraud --json", "gitreg list --where 'metrics.auc > 0.9' --label team=risk"),
     "show": ("gitreg show fraud@production", "gitreg show fraud@1.0.2 --at 2026-06-01"),
@@ -233,6 +235,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "gitreg pull fraud@production -o model.pkl",
         "gitreg pull fraud@1.0.2 -o serving/ --force",
         "gitreg pull fraud@production --input-example",
+        "gitreg pull transactions@2026.12.1 -o data.csv --record-usage --purpose 'retrain fraud'",
     ),
     "verify": ("gitreg verify", "gitreg verify fraud@1.0.2 --remote", "gitreg verify --repair"),
     "lineage": ("gitreg lineage fraud@production", "gitreg lineage --used-by transactions@2026.12.1 --json"),
@@ -265,6 +268,19 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     ),
     "upgrade": ("gitreg upgrade --dry-run", "gitreg upgrade --branch gitreg-upgrade"),
     "tags sync": ("gitreg tags sync", "gitreg tags sync --dry-run --json"),
+    "run start": (
+        "gitreg run start fraud-training --param lr=0.05 --label team=risk",
+        "gitreg run start fraud-training --params-file params.yaml --json",
+    ),
+    "run log": (
+        "gitreg run log 3f2a9c1d5e7b8a60 --metric loss=0.41 --step 3",
+        "gitreg run log 3f2a9c --metrics-file eval.json --artifact model.pkl",
+    ),
+    "run end": ("gitreg run end 3f2a9c1d5e7b8a60", "gitreg run end 3f2a9c --status failed --reason 'out of memory'"),
+    "runs list": ("gitreg runs list", "gitreg runs list fraud-training --where 'metrics.auc > 0.9' --json"),
+    "runs show": ("gitreg runs show 3f2a9c", "gitreg runs show 3f2a9c1d5e7b8a60 --json"),
+    "runs compare": ("gitreg runs compare 3f2a9c 9b01d4", "gitreg runs compare 3f2a9c 9b01d4 77e0aa --json"),
+    "runs gc": ("gitreg runs gc --keep 20 --dry-run", "gitreg runs gc --keep 5 --experiment fraud-training"),
     "dataset register": (
         "gitreg dataset register transactions -a data/transactions.csv --versioning date --schema schema.yaml",
         "gitreg dataset register images -a data/images/ --label source=s3-export -d 'June export'",
@@ -426,7 +442,18 @@ def init(path: str, as_json: bool, **options: Any) -> None:
 
 @main.command()
 @model_argument()
-@click.option("--artifact", "-a", required=True, metavar="PATH", help="The model file or folder to store.")
+@click.option(
+    "--artifact",
+    "-a",
+    metavar="PATH",
+    help="The model file or folder to store (with --from-run: which of the run's artifacts, by name).",
+)
+@click.option(
+    "--from-run",
+    "from_run",
+    metavar="RUN",
+    help="Register a run of the experiment registry (its id): its artifact, metrics, params, lineage, environment.",
+)
 @click.option("--version", "version", metavar="X.Y.Z", help="Version to register [default: next after the highest].")
 @click.option(
     "--bump",
@@ -502,9 +529,9 @@ def init(path: str, as_json: bool, **options: Any) -> None:
 @registry_option
 @json_option
 def register(
-    model: str, artifact: str, progress: bool | None, pr_body: str | None, as_json: bool, **options: Any
+    model: str, artifact: str | None, progress: bool | None, pr_body: str | None, as_json: bool, **options: Any
 ) -> None:
-    """Register a new version of MODEL from an artifact.
+    """Register a new version of MODEL from an artifact (or a run).
 
     The artifact is hashed, stored in the DVC cache and pushed to the
     registry's DVC remote; the version manifest is committed with a GTO tag
@@ -515,6 +542,11 @@ def register(
     --requirements or --conda name the training's (or --no-environment).
     --signature and --input-example say what the model takes and returns;
     the example must fit the signature.
+
+    --from-run RUN registers what a run of the experiment registry logged
+    (`gitreg run`, `gitreg.start_run`): its artifact (-a names one when it
+    logged several), and unless given here its last metrics, its params and
+    its environment; the version's lineage is the run's, and names it.
 
     When model.yaml sets auto_deploy (`gitreg model set --auto-deploy`), a
     second commit then promotes the new version through the stage's gates
@@ -1135,6 +1167,12 @@ def doctor(registry: Registry, as_json: bool) -> None:
     help="Require a signature the stage's require_signature policy accepts, and re-hash the bytes against it.",
 )
 @click.option("--input-example", is_flag=True, help="Pull the version's input example instead of its model.")
+@click.option(
+    "--record-usage",
+    is_flag=True,
+    help="Then record the use (who, when, this host) beside the registry branch; `gitreg status` shows the last.",
+)
+@click.option("--purpose", default="", help="With --record-usage: what for (e.g. 'serving eu-west').")
 @progress_option
 @at_option
 @registry_option
@@ -1145,6 +1183,8 @@ def pull(
     force: bool,
     verify_signature: bool,
     input_example: bool,
+    record_usage: bool,
+    purpose: str,
     progress: bool | None,
     at: str | None,
     registry: Registry,
@@ -1159,9 +1199,13 @@ def pull(
     then the pulled bytes are re-hashed against the digests it signed.
     --input-example pulls the example registered with the version (for a
     smoke test of the served model), verified by its hashes.
+    --record-usage appends a usage record on refs/gitreg/usage/MODEL (never
+    a commit on the registry branch); `gitreg status` shows the last use.
     """
     from gitreg import api, render
 
+    if purpose and not record_usage:
+        raise click.UsageError("--purpose goes with --record-usage")
     path = api.pull(
         ref,
         output=output,
@@ -1170,6 +1214,8 @@ def pull(
         at=at,
         verify_signature=verify_signature,
         input_example=input_example,
+        record_usage=record_usage,
+        purpose=purpose,
         registry=registry,
     )
     echo(render.to_json({"ref": ref, "path": str(path)}) if as_json else str(path))
@@ -1498,9 +1544,10 @@ def gc(
 @main.command("export")
 @click.argument("models", nargs=-1, metavar="[MODEL]...")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to FILE instead of standard output.")
+@click.option("--runs", is_flag=True, help="Also the experiment registry's runs, with every metric point.")
 @at_option
 @registry_option
-def export_command(models: tuple[str, ...], output: str | None, at: str | None, registry: Registry) -> None:
+def export_command(models: tuple[str, ...], output: str | None, runs: bool, at: str | None, registry: Registry) -> None:
     """Print the full state of the registry (or of MODELs) as JSON.
 
     Every model.yaml, version manifest and stage pointer, and the DVC
@@ -1509,7 +1556,7 @@ def export_command(models: tuple[str, ...], output: str | None, at: str | None, 
     """
     from gitreg import api, render
 
-    document = api.export_registry(models, output=output, at=at, registry=registry)
+    document = api.export_registry(models, output=output, at=at, runs=runs, registry=registry)
     if output is None:
         echo(render.to_json(document))
 
@@ -1640,6 +1687,159 @@ def tags_sync(dry_run: bool, registry: Registry, as_json: bool) -> None:
 
     result = api.tags_sync(dry_run=dry_run, registry=registry)
     echo(render.to_json(render.tags_synced_json(result)) if as_json else render.tags_synced_text(result))
+
+
+@main.group()
+def run() -> None:
+    """Record a training run in the experiment registry, step by step.
+
+    A run is a ref beside the registry branch (refs/gitreg/runs/EXPERIMENT/ID),
+    never a commit on it: thousands of runs leave the branch, the checker
+    and GTO as they are. From Python: `with gitreg.start_run(...) as run`.
+    """
+
+
+@run.command("start")
+@click.argument("experiment", shell_complete=complete_models)
+@click.option("--name", default="", help="A name for the run.")
+@pairs_option("--param", "params", "param", "A param (repeatable); true/false and numbers typed.", typed=True)
+@click.option("--params-file", "params_file", metavar="FILE", help="Params file (JSON or YAML mapping).")
+@pairs_option("--label", "labels", "label", "A label (repeatable).")
+@click.option(
+    "--no-environment",
+    "environment",
+    flag_value=False,
+    default=True,
+    help="Record no environment (by default this interpreter's Python, platform and packages).",
+)
+@registry_option
+@json_option
+def run_start(experiment: str, as_json: bool, **options: Any) -> None:
+    """Start a run of EXPERIMENT; print its id (for `gitreg run log` and `end`)."""
+    from gitreg import api, render
+
+    started = api.start_run(experiment, **options).run
+    echo(render.to_json(render.run_json(started)) if as_json else started.id)
+
+
+@run.command("log")
+@click.argument("run")
+@functools.partial(
+    metrics_options,
+    file_help="Metrics file (JSON or YAML mapping of numbers).",
+    pair_help="A metric point (repeatable).",
+)
+@click.option("--step", type=click.IntRange(min=0), help="The step of these points [default: each metric's next].")
+@pairs_option("--param", "params", "param", "A param (repeatable); true/false and numbers typed.", typed=True)
+@click.option("--params-file", "params_file", metavar="FILE", help="Params file (JSON or YAML mapping).")
+@pairs_option("--label", "labels", "label", "A label (repeatable).")
+@click.option(
+    "--artifact",
+    "artifacts",
+    multiple=True,
+    metavar="PATH",
+    help="A file or folder to store in the registry's DVC remote (repeatable).",
+)
+@registry_option
+@json_option
+def run_log(run: str, as_json: bool, **options: Any) -> None:
+    """Add metric points, params, labels and artifacts to RUN (its id, or the first 6+ digits)."""
+    from gitreg import api, render
+
+    logged = api.log_run(run, **options)
+    echo(render.to_json(render.run_json(logged)) if as_json else render.run_logged_text(logged))
+
+
+@run.command("end")
+@click.argument("run")
+@click.option(
+    "--status",
+    type=click.Choice(["finished", "failed", "killed"]),
+    default="finished",
+    show_default=True,
+    help="How the run ended.",
+)
+@click.option("--reason", default="", help="Why (for a failed or killed run).")
+@registry_option
+@json_option
+def run_end(run: str, status: str, reason: str, registry: Registry, as_json: bool) -> None:
+    """End RUN."""
+    from gitreg import api, render
+
+    ended = api.end_run(run, status=status, reason=reason, registry=registry)
+    echo(render.to_json(render.run_json(ended)) if as_json else f"Run {ended.id} {ended.status}")
+
+
+@main.group()
+def runs() -> None:
+    """Read, compare and prune the experiment registry's runs."""
+
+
+@runs.command("list")
+@click.argument("experiment", required=False, shell_complete=complete_models)
+@click.option(
+    "--where",
+    "where",
+    multiple=True,
+    metavar="EXPR",
+    help="Only runs where EXPR holds, e.g. 'metrics.auc > 0.9 and params.lr < 0.1' (repeatable; fields "
+    "metrics.X params.X labels.X id experiment name status started_at started_by ended_at).",
+)
+@registry_option
+@json_option
+def runs_list(experiment: str | None, where: tuple[str, ...], registry: Registry, as_json: bool) -> None:
+    """List runs (of EXPERIMENT), newest first."""
+    from gitreg import api, render
+
+    found = api.list_runs(experiment, where=where, registry=registry)
+    echo(render.to_json([render.run_json(r) for r in found]) if as_json else render.runs_text(found))
+
+
+@runs.command("show")
+@click.argument("run")
+@registry_option
+@json_option
+def runs_show(run: str, registry: Registry, as_json: bool) -> None:
+    """Show RUN: its params, last metrics, artifacts, lineage (--json: every metric point too)."""
+    from gitreg import api, render
+
+    found = api.show_run(run, registry=registry)
+    if as_json:
+        points = api.run_points(found.id, registry=registry)
+        echo(render.to_json(render.run_json(found) | {"points": [dataclasses.asdict(p) for p in points]}))
+        return
+    echo(render.run_text(found))
+
+
+@runs.command("compare")
+@click.argument("runs", metavar="RUN RUN...", nargs=-1, required=True)
+@registry_option
+@json_option
+def runs_compare(runs: tuple[str, ...], registry: Registry, as_json: bool) -> None:
+    """Compare runs: params side by side (those that differ marked), and each
+    metric's last value with its difference from the first run's."""
+    from gitreg import api, render
+
+    found = api.compare_runs(runs, registry=registry)
+    echo(render.to_json(render.run_comparison_json(found)) if as_json else render.run_comparison_text(found))
+
+
+@runs.command("gc")
+@click.option("--keep", type=click.IntRange(min=0), required=True, help="Ended runs to keep per experiment.")
+@click.option("--experiment", shell_complete=complete_models, help="Only this experiment's runs.")
+@click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
+@registry_option
+@json_option
+def runs_gc(keep: int, experiment: str | None, dry_run: bool, registry: Registry, as_json: bool) -> None:
+    """Remove all but the newest KEEP ended runs of each experiment.
+
+    Running runs stay, and so does every run a registered version came from
+    (register --from-run).
+    """
+    from gitreg import api, render
+
+    done = api.gc_runs(keep=keep, experiment=experiment, dry_run=dry_run, registry=registry)
+    echo(render.to_json(render.runs_collected_json(done)) if as_json else render.runs_collected_text(done))
 
 
 @main.group()

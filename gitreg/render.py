@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # names for annotations only: rendering imports no command's 
     from gitreg.documents import tabular, yamlio
     from gitreg.documents.gates import GateResult
     from gitreg.documents.manifest import Model, ModelVersion
+    from gitreg.documents.runs import Run
     from gitreg.operations.compare import Comparison
     from gitreg.operations.datasets import Use
     from gitreg.operations.deploy import AutoDeployed, Decision
@@ -37,6 +38,7 @@ if TYPE_CHECKING:  # names for annotations only: rendering imports no command's 
     from gitreg.operations.model import ModelEdited
     from gitreg.operations.monitor import Monitored, Trend
     from gitreg.operations.register import Registered
+    from gitreg.operations.runs import RunComparison, RunsCollected
     from gitreg.operations.sign import Signed
     from gitreg.operations.status import Status
     from gitreg.operations.tags_sync import SyncResult
@@ -736,6 +738,7 @@ def status_json(s: Status) -> dict[str, Any]:
         "versions": s.versions,
         "latest": s.latest,
         "stale_days": s.stale_days,
+        "last_used": None if s.last_used is None else plain(s.last_used.to_doc()),
         "holders": [
             {
                 "stage": h.stage,
@@ -771,6 +774,13 @@ def status_text(s: Status) -> str:
         lines.append(table(["STAGE", "VERSION", "SINCE", "BY", "LAST MEASURED THERE"], rows))
     else:
         lines.append("No stage has a holder.")
+    if s.last_used is not None:
+        u = s.last_used
+        purpose = f" ({u.purpose})" if u.purpose else ""
+        where = f" on {u.host}" if u.host else ""
+        lines.append(
+            f"Last used: {u.version} at {u.at[:16].replace('T', ' ')} by {u.by.partition(' <')[0]}{where}{purpose}"
+        )
     if s.set_aside:
         lines.append("Set aside:")
         lines += [f"  {a.version}  {a.state}" + (f": {a.why}" if a.why else "") for a in s.set_aside]
@@ -901,6 +911,7 @@ def imported_json(i: Imported) -> dict[str, Any]:
         "objects_copied": i.objects_copied,
         "commit": i.commit,
         "tags": list(i.tags),
+        "runs": list(i.runs),
     }
 
 
@@ -912,11 +923,13 @@ def imported_text(i: Imported, dry_run: bool) -> str:
     ]
     lines += [f"  {m} {v}" for m, v in i.versions]
     lines += [f"  {m} {s} -> {v}" for m, s, v in i.stages]
+    if i.runs:
+        lines.append(f"{verb} {len(i.runs)} run(s) of the experiment registry.")
     if i.objects_copied:
         lines.append(f"Copied {i.objects_copied} object(s) into this registry's DVC remote.")
     if i.commit:
         lines.append(f"Done: commit {i.commit[:10]}, {len(i.tags)} tag(s)")
-    elif not dry_run:
+    elif not dry_run and not i.runs:
         lines.append("Nothing to import.")
     return "\n".join(lines)
 
@@ -1270,6 +1283,98 @@ def lineage_text(chain: Sequence[ModelVersion]) -> str:
             lines.append(
                 f"{'  ' * depth}  {'trained on' if link.role == 'train' else 'evaluated on'} {link.ref}{found}"
             )
+    return "\n".join(lines)
+
+
+# -- the experiment registry ----------------------------------------------------------
+
+
+def run_json(run: Run) -> dict[str, Any]:
+    doc: dict[str, Any] = plain(run.to_doc())
+    return doc | {"ref": run.ref}
+
+
+def run_logged_text(run: Run) -> str:
+    metrics = ", ".join(f"{k}={number(v)}" for k, v in run.metrics.items()) or "no metrics yet"
+    return f"Run {run.id} ({run.status}): {metrics}; {run.points:,} point(s), {len(run.artifacts)} artifact(s)"
+
+
+def runs_text(found: Sequence[Run]) -> str:
+    if not found:
+        return "No runs match."
+    names: list[str] = []
+    for run in found:
+        names += [m for m in run.metrics if m not in names]
+    names = names[:MAX_METRIC_COLUMNS]
+    rows = [
+        [
+            r.id,
+            r.experiment,
+            r.status,
+            r.started_at[:19].replace("T", " "),
+            r.started_by.split(" <")[0],
+            *(number(r.metrics.get(n)) for n in names),
+        ]
+        for r in found
+    ]
+    return table(["RUN", "EXPERIMENT", "STATUS", "STARTED (UTC)", "BY", *names], rows)
+
+
+def run_text(run: Run) -> str:
+    lines = [f"run {run.id} of {run.experiment}" + (f" ({run.name})" if run.name else "")]
+    ended = f", ended {run.ended_at[:19]}" if run.ended_at else ""
+    lines.append(f"  {run.status}: started {run.started_at[:19]} by {run.started_by}{ended}")
+    if run.reason:
+        lines.append(f"  reason: {run.reason}")
+    code = run.lineage.get("code", {})
+    if code:
+        lines.append(f"  code: {code.get('repo', '(no git remote)')}@{str(code.get('commit', '?'))[:10]}")
+    for title, values in (("params", run.params), ("labels", run.labels)):
+        if values:
+            lines.append(f"{title}:")
+            lines += [f"  {k}: {_value(v)}" for k, v in values.items()]
+    if run.metrics:
+        lines.append("metrics (last value, points):")
+        lines += [f"  {k}: {number(v)} ({run.steps.get(k, 0)})" for k, v in run.metrics.items()]
+    if run.artifacts:
+        lines.append("artifacts:")
+        lines += [f"  {name}: md5 {a.md5}, {a.size:,} bytes" for name, a in run.artifacts.items()]
+    return "\n".join(lines)
+
+
+def run_comparison_json(c: RunComparison) -> dict[str, Any]:
+    return {
+        "runs": [r.id for r in c.runs],
+        "params": {k: list(v) for k, v in c.params.items()},
+        "differing_params": c.differing,
+        "metrics": {k: list(v) for k, v in c.metrics.items()},
+        "deltas": {k: list(v) for k, v in c.deltas.items()},
+    }
+
+
+def run_comparison_text(c: RunComparison) -> str:
+    headers = ["", *(r.id for r in c.runs)]
+    differing = set(c.differing)
+    rows = [
+        [("! " if k in differing else "  ") + f"params.{k}", *(_value(v) for v in vs)] for k, vs in c.params.items()
+    ]
+    for name, values in c.metrics.items():
+        deltas = c.deltas[name]
+        pairs = enumerate(zip(values, deltas, strict=True))
+        cells = [number(v) if i == 0 else f"{number(v)} ({_delta(d)})" for i, (v, d) in pairs]
+        rows.append([f"  metrics.{name}", *cells])
+    note = "(! marks params that differ; deltas are against the first run)"
+    return table(headers, rows) + "\n" + note
+
+
+def runs_collected_json(done: RunsCollected) -> dict[str, Any]:
+    return {"removed": [r.id for r in done.removed], "kept": done.kept, "dry_run": done.dry_run}
+
+
+def runs_collected_text(done: RunsCollected) -> str:
+    verb = "Would remove" if done.dry_run else "Removed"
+    lines = [f"{verb} run {r.id} of {r.experiment} (started {r.started_at[:10]})" for r in done.removed]
+    lines.append(f"{verb} {len(done.removed)} run(s); kept {done.kept}.")
     return "\n".join(lines)
 
 

@@ -52,6 +52,13 @@ API_FOR = {
     "dataset register": ("register_dataset",),
     "dataset list": ("list_models",),
     "dataset show": ("show", "used_by"),
+    "run start": ("start_run",),
+    "run log": ("log_run",),
+    "run end": ("end_run",),
+    "runs list": ("list_runs",),
+    "runs show": ("show_run", "run_points"),
+    "runs compare": ("compare_runs",),
+    "runs gc": ("gc_runs",),
 }
 # Destinations that are not API keywords, each for a reason.
 NOT_API = {

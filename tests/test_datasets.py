@@ -408,3 +408,49 @@ def test_export_and_import_carry_datasets_and_links(
     assert api.show("transactions@1.0.1", registry=other).data == api.show("transactions@1.0.1", registry=registry).data
     cli("verify", "transactions", "--remote", "-R", other)
     cli("check", "-R", other)
+
+
+def test_pulls_record_their_use_when_asked_and_status_shows_the_last(
+    registry: Path, data: Path, tmp_path: Path, cli: Cli
+) -> None:
+    cli("dataset", "register", "transactions", "-a", data, "-R", registry)
+    branch = git(registry, "rev-parse", "HEAD")
+    cli("pull", "transactions@1.0.0", "-o", tmp_path / "a.csv", "-R", registry)
+    assert git(registry, "for-each-ref", "refs/gitreg/usage/") == ""  # only when asked
+    before = state(registry)
+    hostile = cli(
+        "pull",
+        "transactions@1.0.0",
+        "-o",
+        tmp_path / "b.csv",
+        "--record-usage",
+        "--purpose",
+        "x\x1b]8;;evil",
+        "-R",
+        registry,
+        code=2,
+    )
+    assert "invalid purpose" in hostile.stderr and not (tmp_path / "b.csv").exists() and state(registry) == before
+    cli("pull", "transactions@1.0.0", "-o", tmp_path / "b.csv", "--purpose", "retrain", "-R", registry, code=2)
+    cli(
+        "pull",
+        "transactions@latest",
+        "-o",
+        tmp_path / "c.csv",
+        "--record-usage",
+        "--purpose",
+        "retrain fraud",
+        "-R",
+        registry,
+    )
+    cli("pull", "transactions@1.0.0", "-o", tmp_path / "d.csv", "--record-usage", "--purpose", "audit", "-R", registry)
+    assert git(registry, "rev-parse", "HEAD") == branch  # uses never move the registry branch
+    status = json.loads(cli("status", "transactions", "--json", "-R", registry).stdout)
+    assert status["last_used"]["purpose"] == "audit" and status["last_used"]["ref"] == "transactions@1.0.0"
+    assert status["last_used"]["by"] == "Ada Tester <ada@example.com>"
+    assert "Last used: 1.0.0 at" in cli("status", "transactions", "-R", registry).stdout
+    from gitreg.operations import usage
+
+    uses = usage.uses(api.open_registry(registry), "transactions")
+    assert [u.purpose for u in uses] == ["audit", "retrain fraud"]
+    cli("check", "-R", registry)

@@ -110,6 +110,27 @@ def test_the_datasets_guide_runs_as_written(tmp_path: Path) -> None:
     assert api.check(registry=registry).ok
 
 
+def test_the_experiments_guide_runs_as_written(tmp_path: Path) -> None:
+    page = DOCS / "experiments.md"
+    out = run_guide(page, tmp_path).stdout
+    registry = tmp_path / "registry"
+    finished, failed = (r for r in sorted(api.list_runs(registry=registry), key=lambda r: r.status != "finished"))
+    assert (finished.status, failed.status, failed.reason) == ("finished", "failed", "diverged after epoch 3")
+    assert re.search(rf"\n{finished.id} +fraud-training +finished .* 0\.9 +0\.5\n", out), out
+    assert re.search(r"! params\.lr +0\.1 +0\.02", out) and "metrics.auc   0.9               0.87 (-0.03)" in out
+    assert f"run {finished.id}" in out and "Register fraud 1.0.0" in out  # the branch moved for the registration only
+    assert out.count("refs/gitreg/runs/fraud-training/") >= 4  # listed here, then in the bare origin
+    version = api.show("fraud@1.0.0", registry=registry)
+    assert version.metrics == {"loss": 0.5, "auc": 0.9} and version.lineage["run"]["id"] == finished.id
+    code = "\n".join(re.findall(r"```python\n(.*?)```", page.read_text(), re.S))
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    made = api.show_run(done.stdout.strip(), registry=registry)
+    assert made.metrics == {"loss": 0.45, "auc": 0.91} and made.steps == {"loss": 3, "auc": 1}
+    assert "model.bin" in made.artifacts and made.status == "finished"
+    assert api.check(registry=registry).ok
+
+
 def test_the_signatures_guide_runs_as_written(tmp_path: Path) -> None:
     w, b = onnx_model(tmp_path / "linear.onnx")  # what a training job exported
     page = DOCS / "signatures.md"

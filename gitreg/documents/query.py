@@ -17,6 +17,7 @@ the expression is parsed into data and compared field by field.
 
 from __future__ import annotations
 
+import functools
 import operator
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -26,12 +27,21 @@ from typing import Any
 from gitreg.documents.names import shown
 from gitreg.errors import UsageError
 
-_FIELD = r"(?:metrics|params|metadata|labels)\.[A-Za-z0-9_][A-Za-z0-9_.:/-]*|version|stage|status|created_by|created_at"
+VERSION_FIELDS = ("version", "stage", "status", "created_by", "created_at")
+_MAPPED = r"(?:metrics|params|metadata|labels)\.[A-Za-z0-9_][A-Za-z0-9_.:/-]*"
 _VALUE = r"'[^']*'|\"[^\"]*\"|[^\s'\"\[\],]+"
 _LIST = rf"\[\s*(?:(?:{_VALUE})\s*(?:,\s*(?:{_VALUE})\s*)*)?\]"
-_CONDITION = re.compile(
-    rf"\s*(?P<field>{_FIELD})\s*(?:(?P<op>>=|<=|==|!=|>|<|~)\s*(?P<value>{_VALUE})|\s(?P<in>in)\s*(?P<items>{_LIST}))\s*"
-)
+
+
+@functools.cache
+def _condition(fields: tuple[str, ...]) -> re.Pattern[str]:
+    field = "|".join([_MAPPED, *(re.escape(f) for f in fields)])
+    return re.compile(
+        rf"\s*(?P<field>{field})\s*(?:(?P<op>>=|<=|==|!=|>|<|~)\s*(?P<value>{_VALUE})"
+        rf"|\s(?P<in>in)\s*(?P<items>{_LIST}))\s*"
+    )
+
+
 _ITEM = re.compile(_VALUE)
 _AND = re.compile(r"\s+and\s+", re.IGNORECASE)
 _NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
@@ -65,16 +75,17 @@ def _value(text: str) -> str | float | bool:
     return float(text) if _NUMBER.fullmatch(text) else text
 
 
-def parse(expression: str) -> list[Condition]:
-    """The conditions of one --where expression, or a UsageError naming the
+def parse(expression: str, fields: tuple[str, ...] = VERSION_FIELDS) -> list[Condition]:
+    """The conditions of one --where expression over ``fields`` (besides
+    metrics.X, params.X, metadata.X, labels.X), or a UsageError naming the
     part that is not understood."""
     conditions = []
     for part in _AND.split(expression.strip()):
-        m = _CONDITION.fullmatch(part)
+        m = _condition(fields).fullmatch(part)
         if not m:
             raise UsageError(
                 f"cannot read the condition {shown(part)}: expected FIELD OP VALUE, e.g. 'metrics.auc > 0.9' "
-                "(fields: metrics.X, params.X, metadata.X, labels.X, version, stage, status, created_by, created_at; "
+                f"(fields: metrics.X, params.X, metadata.X, labels.X, {', '.join(fields)}; "
                 "ops: > >= < <= == != ~, and `in [A, B]`)"
             )
         if m["in"]:

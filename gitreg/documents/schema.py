@@ -13,7 +13,7 @@ from typing import Any
 from gitreg.documents.names import shown
 from gitreg.errors import InvalidDocumentError
 
-KINDS = ("RegistryConfig", "Model", "ModelVersion", "StagePointer", "RegistryExport")
+KINDS = ("RegistryConfig", "Model", "ModelVersion", "StagePointer", "RegistryExport", "Run", "Usage")
 
 
 def schema_text(kind: str) -> str:

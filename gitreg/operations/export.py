@@ -19,20 +19,26 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from gitreg.core.records import Records
 from gitreg.core.registry import Registry
 from gitreg.core.snapshot import Snapshot, timestamp
 from gitreg.core.transaction import Change, TagSpec
 from gitreg.documents import dvcyaml, layout, manifest, schema, tags
 from gitreg.documents.manifest import Model, ModelVersion, StagePointer
 from gitreg.documents.names import Version, check_model_name, inside_models, namespace
+from gitreg.documents.runs import Run, parse_points
 from gitreg.errors import ConflictError, InvalidDocumentError, NotFoundError, UsageError
+from gitreg.operations.runs import write_run
 from gitreg.storage import dvcconfig
 
 KIND = "RegistryExport"
 
 
-def export(snap: Snapshot, source: str, models: Sequence[str] = ()) -> dict[str, Any]:
-    """The state of ``models`` (default: every model) at the snapshot."""
+def export(
+    snap: Snapshot, source: str, models: Sequence[str] = (), runs: Sequence[tuple[Run, bytes]] = ()
+) -> dict[str, Any]:
+    """The state of ``models`` (default: every model) at the snapshot, and
+    ``runs`` (each with its metric points) when given."""
     if snap.commit is None:
         raise NotFoundError(f"{source} has no commits to export")
     names = list(dict.fromkeys(check_model_name(m) for m in models)) or snap.model_names()
@@ -56,6 +62,7 @@ def export(snap: Snapshot, source: str, models: Sequence[str] = ()) -> dict[str,
                 "stages": {s: manifest._plain(p.to_doc()) for s, p in sorted(entry.pointers.items())} if entry else {},
             }
         )
+    used.update(a.remote for run, _ in runs for a in run.artifacts.values())
     dvc_text = (snap.read_files([layout.DVC_CONFIG_PATH])[layout.DVC_CONFIG_PATH] or b"").decode("utf-8")
     options = dvcconfig.remote_options(dvc_text, layout.DVC_CONFIG_PATH)
     missing = sorted(used - set(options))
@@ -70,6 +77,8 @@ def export(snap: Snapshot, source: str, models: Sequence[str] = ()) -> dict[str,
         "remotes": {name: options[name] for name in sorted(used)},
         "models": entries,
     }
+    if runs:
+        doc["runs"] = [{"run": manifest._plain(run.to_doc()), "points": points.decode()} for run, points in runs]
     return schema.validate(doc, KIND, "export")
 
 
@@ -85,6 +94,28 @@ class Entry:
 
 def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not allowed")
+
+
+def load_runs(doc: Mapping[str, Any], source: str) -> list[tuple[Run, bytes]]:
+    """The runs of an export (validated document): each as its own kind,
+    its points readable, its artifacts in a listed remote, no id twice."""
+    found = []
+    for i, item in enumerate(doc.get("runs", ())):
+        where = f"{source}: /runs/{i}"
+        try:
+            run: Run = manifest.parse(json.dumps(item["run"]), Run, f"{where}/run")
+            points = item["points"].encode()
+            parse_points(points, f"{where}/points")
+        except InvalidDocumentError as exc:
+            raise UsageError(str(exc)) from None
+        for artifact in run.artifacts.values():
+            if artifact.remote not in doc["remotes"]:
+                raise UsageError(f"{where}: DVC remote {artifact.remote!r} is not in /remotes")
+        found.append((run, points))
+    ids = [run.id for run, _ in found]
+    if len(set(ids)) != len(ids):
+        raise UsageError(f"{source}: /runs: a run appears twice")
+    return found
 
 
 def load(data: str | bytes, source: str) -> tuple[dict[str, Any], list[Entry]]:
@@ -146,6 +177,7 @@ class Imported:
     objects_copied: int
     commit: str | None  # None: dry run, or nothing to write
     tags: tuple[str, ...] = ()
+    runs: tuple[str, ...] = ()  # ids of the runs written (refs beside the branch)
 
 
 def _same_version(a: ModelVersion, b: ModelVersion) -> bool:
@@ -283,10 +315,15 @@ def import_state(registry: Registry, data: str | bytes, source: str, *, dry_run:
     }
     label = doc["source"]["registry"]
     plan = _plan(snap, entries, remote_names, source)
-    if dry_run or not (plan.models or plan.versions or plan.stages):
-        return _summary(plan, 0, None, ())
+    records = Records(registry)
+    known = {t.ref for t in records.tips("refs/gitreg/runs/")}
+    runs = [(run, points) for run, points in load_runs(doc, source) if run.ref not in known]
+    if dry_run or not (plan.models or plan.versions or plan.stages or runs):
+        found = _summary(plan, 0, None, ())
+        return replace(found, runs=tuple(run.id for run, _ in runs)) if dry_run else found
     origin = {(v.model, v.version): v.stored for e in entries for v in e.versions}
     copied = 0
+    moved_runs = [(run, run.moved_to(remote_names.__getitem__), points) for run, points in runs]
     with tempfile.TemporaryDirectory(prefix="gitreg-import-") as scratch:
         target = artifacts.Store(registry.dvc_root(snap), snap.config.remote)
         stores: dict[str, artifacts.Store] = {}
@@ -298,12 +335,28 @@ def import_state(registry: Registry, data: str | bytes, source: str, *, dry_run:
                 if name not in stores:
                     stores[name] = artifacts.Store.detached(name, theirs[name], Path(scratch) / name)
                 copied += len(stores[name].copy_to(target, local))
+        for run, local_run, _ in moved_runs:
+            for key, artifact in run.artifacts.items():
+                local = local_run.artifacts[key]
+                if mine.get(local.remote, {}).get("url") == theirs[artifact.remote]["url"]:
+                    continue
+                if artifact.remote not in stores:
+                    stores[artifact.remote] = artifacts.Store.detached(
+                        artifact.remote, theirs[artifact.remote], Path(scratch) / artifact.remote
+                    )
+                copied += len(stores[artifact.remote].copy_to(target, local))
 
     def build(tip: Snapshot) -> Change:
         return _change(tip, _plan(tip, entries, remote_names, source), label)
 
-    applied = registry.apply(build)
-    return _summary(applied.change.result, copied, applied.commit, applied.tag_names)
+    if plan.models or plan.versions or plan.stages:
+        applied = registry.apply(build)
+        found = _summary(applied.change.result, copied, applied.commit, applied.tag_names)
+    else:
+        found = _summary(plan, copied, None, ())
+    for _, local_run, points in moved_runs:
+        write_run(records, local_run, points, f"Import run {local_run.id} from {label}")
+    return replace(found, runs=tuple(run.id for run, _, _ in moved_runs))
 
 
 def _summary(plan: _Plan, copied: int, commit: str | None, tag_names: tuple[str, ...]) -> Imported:

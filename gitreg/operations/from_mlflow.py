@@ -213,6 +213,66 @@ def _client(uri: str) -> Any:
             ) from None
 
 
+@dataclass(frozen=True)
+class SourceRun:
+    """A run of an MLflow tracking server, as ``register --from-run`` takes it."""
+
+    run_id: str
+    experiment_id: str
+    metrics: dict[str, float]  # last values; names gitreg takes, finite values
+    params: dict[str, str]
+    code: dict[str, Any]  # from MLflow's mlflow.source.git.* tags
+    skipped: tuple[str, ...]  # metrics left out, and why
+    artifacts: tuple[str, ...]  # the run's top-level artifact paths
+
+
+def read_run(uri: str, run_id: str) -> SourceRun:
+    """The run ``run_id`` of the tracking server at ``uri``."""
+    client = _client(uri)
+    with _quiet(uri):
+        try:
+            found = client.get_run(run_id)
+            listed = tuple(f.path for f in client.list_artifacts(run_id))
+        except Exception as exc:
+            raise UsageError(
+                f"cannot read MLflow run {shown(run_id)} at {credentials.redact(uri)}: {_first_line(exc)}"
+            ) from None
+    metrics, skipped = {}, []
+    for name, value in dict(found.data.metrics).items():
+        if not re.fullmatch(KEY_PATTERN, name) or not math.isfinite(value):
+            skipped.append(f"metric {shown(name)}: not a name or finite number gitreg keeps")
+        else:
+            metrics[name] = float(value)
+    tags = dict(found.data.tags)
+    code: dict[str, Any] = {}
+    if tags.get("mlflow.source.git.repoURL"):
+        code["repo"] = credentials.strip(tags["mlflow.source.git.repoURL"])
+    if re.fullmatch(r"[0-9a-f]{40}([0-9a-f]{24})?", tags.get("mlflow.source.git.commit", "")):
+        code["commit"] = tags["mlflow.source.git.commit"]
+    return SourceRun(
+        run_id, str(found.info.experiment_id), metrics, dict(found.data.params), code, tuple(skipped), listed
+    )
+
+
+def download_run_artifact(uri: str, run: SourceRun, path: str, folder: Path) -> Path:
+    """The run's artifact ``path`` downloaded into ``folder``."""
+    if path.startswith("/") or ".." in Path(path).parts:
+        raise UsageError(f"invalid artifact path {shown(path)} in an MLflow run")
+    with _quiet(uri):
+        from mlflow import artifacts as mlflow_artifacts
+
+        try:
+            got = mlflow_artifacts.download_artifacts(
+                run_id=run.run_id, artifact_path=path, dst_path=str(folder), tracking_uri=uri
+            )
+        except Exception as exc:
+            raise UsageError(f"cannot download {shown(path)} of MLflow run {run.run_id}: {_first_line(exc)}") from None
+    found = Path(got)
+    if not found.resolve().is_relative_to(folder.resolve()):
+        raise UsageError(f"MLflow put {shown(path)} outside the download folder")
+    return found
+
+
 def read(uri: str, wanted: Sequence[str] = (), known: frozenset[tuple[str, int]] = frozenset()) -> list[SourceModel]:
     """Every registered model (or those named ``wanted``) with its versions,
     as MLflow's client returns them; the runs of ``known`` versions (MLflow

@@ -95,6 +95,8 @@ def register(
     versioning: str | None = None,
     data: Mapping[str, Any] | None = None,
     dataset_refs: Sequence[tuple[str, str]] = (),
+    recorded_lineage: Mapping[str, Any] | None = None,
+    expected_md5: str | None = None,
 ) -> Registered:
     """Store the artifact (and the input example beside it) and commit a
     new version manifest, tagged for GTO.
@@ -106,6 +108,9 @@ def register(
     (``(NAME@VERSION, role)``) link a model version to the dataset versions
     it was trained or evaluated on; those whose bytes the training project's
     DVC tracked as the artifact's inputs are linked by their hash too.
+    ``recorded_lineage`` (a run's) replaces what would be captured from the
+    artifact's place (``--from-run``: the artifact is a pulled copy), and
+    ``expected_md5`` is what its source recorded of the bytes.
     """
     check_model_name(model)
     if version is not None and bump is not None:
@@ -116,9 +121,13 @@ def register(
     part = cast(Bump, bump)
     source = artifacts.check_source(artifact)
     wanted_parent = str(Version.parse(parent)) if parent is not None else None
-    captured = lineage.capture(
-        source.path, run_id=run_id, run_url=run_url, parent=wanted_parent, require_clean=require_clean
-    )
+    if recorded_lineage is not None:
+        recorded = dict(recorded_lineage) | ({"parent": wanted_parent} if wanted_parent else {})
+        captured = lineage.Captured(recorded, ())
+    else:
+        captured = lineage.capture(
+            source.path, run_id=run_id, run_url=run_url, parent=wanted_parent, require_clean=require_clean
+        )
     if not metrics and captured.metrics_files:
         from gitreg.documents import inputs
 
@@ -206,6 +215,12 @@ def register(
 
     build(snap)  # every check runs before any byte is stored
     stored[0] = store.push(prepared)
+    if expected_md5 is not None and stored[0].md5 != expected_md5:
+        from gitreg.errors import ArtifactError
+
+        raise ArtifactError(
+            f"{source.path.name} hashes to {stored[0].md5}, not the {expected_md5} its run recorded; nothing registered"
+        )
     if input_example is not None:
         store_example(store, input_example)
     applied = registry.apply(build)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from gitreg.core.snapshot import Snapshot, epoch
 from gitreg.documents.manifest import Annotation, Evaluation, ModelVersion, StagePointer
 from gitreg.documents.names import Version, check_model_name
+from gitreg.documents.usage import Usage
 from gitreg.errors import UsageError
 from gitreg.operations import deploy, gc
 
@@ -68,6 +69,7 @@ class Status:
     set_aside: tuple[SetAside, ...]
     recommendations: tuple[Recommendation, ...]
     stale_days: float
+    last_used: Usage | None = None  # the last recorded use (pull --record-usage)
 
 
 def _age(seconds: float) -> str:
