@@ -106,6 +106,7 @@ def test_the_datasets_guide_runs_as_written(tmp_path: Path) -> None:
     assert f"trained on transactions@{day}" in out and "evaluated on holdout@1.0.0" in out
     assert re.search(r"fraud +1\.0\.0 +eval +staging +active", out)
     assert "archive refused: exit 1" in out and "holdout 1.0.0 is now archived" in out
+    assert re.search(rf"Last used: {re.escape(day)} at .* \(retrain fraud\)", out), out
     assert api.show("holdout@1.0.0", registry=registry).status == "archived"
     assert api.check(registry=registry).ok
 
