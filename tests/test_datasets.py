@@ -454,3 +454,24 @@ def test_pulls_record_their_use_when_asked_and_status_shows_the_last(
     uses = usage.uses(api.open_registry(registry), "transactions")
     assert [u.purpose for u in uses] == ["audit", "retrain fraud"]
     cli("check", "-R", registry)
+
+
+def test_dvc_sees_a_dataset_as_a_dataset_and_gets_its_bytes(registry: Path, data: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    api.register_dataset("transactions", data, registry=registry)
+    text = (registry / "dvc.yaml").read_text()
+    assert "  transactions:\n    path: models/transactions/versions/1.0.0/transactions.csv\n    type: dataset\n" in text
+    got = tmp_path / "got.csv"
+    subprocess.run(
+        [sys.executable, "-m", "dvc", "artifacts", "get", str(registry), "transactions", "-o", str(got)],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+    )
+    assert got.read_text() == CSV
+    # an entry whose type was edited by hand is a violation
+    (registry / "dvc.yaml").write_text(text.replace("type: dataset", "type: model"))
+    git(registry, "commit", "-qam", "by hand")
+    assert "has type model, not dataset" in Cli()("check", "-R", registry, code=1).stdout

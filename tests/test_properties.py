@@ -234,12 +234,15 @@ def test_the_dvc_yaml_fast_path_writes_and_reads_what_yaml_does(entries: dict[st
     must give back the entries."""
     from gitreg.documents import dvcyaml
 
-    paths = {name: f"models/{name}/versions/{version}/{file}" for name, (version, file) in entries.items()}
+    paths = {
+        name: dvcyaml.Entry(f"models/{name}/versions/{version}/{file}", "dataset" if len(file) % 2 else "model")
+        for name, (version, file) in entries.items()
+    }
     data = dvcyaml.render(paths)
     if not paths:
         assert data is None
         return
-    body = {name: {"path": paths[name], "type": "model"} for name in sorted(paths)}
+    body = {name: {"path": paths[name].path, "type": paths[name].type} for name in sorted(paths)}
     assert data == (dvcyaml.HEADER + yamlio.dump({"artifacts": body})).encode()
     assert dvcyaml.parse(data) == paths
     assert yamlio.load(data, "dvc.yaml") == {"artifacts": body}

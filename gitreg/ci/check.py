@@ -277,7 +277,9 @@ def _check_dvc_pointers(reader: _Reader, docs: Mapping[str, Any], places: Iterab
                 reader.violations.append(Violation("dvc", pointer_path, "", message))
 
 
-def _dvc_yaml_violations(data: bytes | None, expected: Mapping[str, str], why: Mapping[str, str]) -> list[Violation]:
+def _dvc_yaml_violations(
+    data: bytes | None, expected: Mapping[str, dvcyaml.Entry], why: Mapping[str, str]
+) -> list[Violation]:
     """``dvc.yaml`` as committed (``data``) against the entries gitreg
     derives (``gitreg.documents.dvcyaml``); ``why`` says, per model, why its entry must
     be what it is, when a change decided it."""
@@ -299,8 +301,12 @@ def _dvc_yaml_violations(data: bytes | None, expected: Mapping[str, str], why: M
             message = f"names {model!r}, which has no registered version DVC can name here"
         elif there is None:
             message = f"has no entry for {model} (gitreg upgrade writes it)"
+        elif there.path != wanted.path:
+            message = f"entry {model} names {there.path}, not {wanted.path}" + (
+                f": {why[model]}" if model in why else ""
+            )
         else:
-            message = f"entry {model} names {there}, not {wanted}" + (f": {why[model]}" if model in why else "")
+            message = f"entry {model} has type {there.type}, not {wanted.type} (gitreg upgrade writes it)"
         found_wrong.append(Violation("dvc", dvcyaml.PATH, f"/artifacts/{model}", message))
     message = "differs from what gitreg writes (comments or layout): it is not edited by hand"
     return found_wrong or [Violation("dvc", dvcyaml.PATH, "", message)]

@@ -13,13 +13,16 @@ the entry names the model's highest remaining version.
 
 The file is derived and owned by gitreg: a hand edit is a violation. Models
 whose name has a ``.`` get no entry: DVC's artifact names are GTO's (letters,
-digits, ``-``, ``_``, ``/``).
+digits, ``-``, ``_``, ``/``). An entry's ``type`` is ``dataset`` for a
+dataset's version (one with data metadata), else ``model``: what GTO and
+DVC Studio show.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from typing import NamedTuple
 
 from gitreg.documents import layout, yamlio
 from gitreg.documents.manifest import ModelVersion
@@ -44,9 +47,24 @@ def listed(model: str) -> bool:
     return "." not in model
 
 
+class Entry(NamedTuple):
+    """An ``artifacts:`` entry: where DVC finds the bytes, and their kind."""
+
+    path: str
+    type: str = "model"
+
+
+TYPES = ("model", "dataset")
+
+
 def entry_path(models_dir: str, document: ModelVersion) -> str:
     """Where the version's DVC pointer pulls its artifact to."""
     return f"{layout.versions_dir(models_dir, document.model)}/{document.version}/{document.artifact.path}"
+
+
+def entry(models_dir: str, document: ModelVersion) -> Entry:
+    """The entry naming ``document``."""
+    return Entry(entry_path(models_dir, document), "dataset" if document.data is not None else "model")
 
 
 # Every registration reads and rewrites the file (an entry per model). Names
@@ -57,7 +75,7 @@ def entry_path(models_dir: str, document: ModelVersion) -> str:
 _PLAIN_NAME = re.compile(r"[a-z][a-z0-9_-]*")
 _YAML11_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null"})
 _PLAIN_VALUE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._/-]*")
-_ENTRY = re.compile(r"  ([a-z][a-z0-9_-]*):\n    path: ([A-Za-z0-9_][A-Za-z0-9._/-]*)\n    type: model\n")
+_ENTRY = re.compile(r"  ([a-z][a-z0-9_-]*):\n    path: ([A-Za-z0-9_][A-Za-z0-9._/-]*)\n    type: (model|dataset)\n")
 
 
 def _plain(name: str, path: str) -> bool:
@@ -69,22 +87,24 @@ def _plain(name: str, path: str) -> bool:
     )
 
 
-def _entries_as_text(text: str) -> dict[str, str] | None:
+def _entries_as_text(text: str) -> dict[str, Entry] | None:
     """The entries of a file in gitreg's plain form, or None."""
     if not text.startswith(HEADER + "artifacts:\n"):
         return None
     body = text[len(HEADER) + len("artifacts:\n") :]
-    found = {m[1]: m[2] for m in _ENTRY.finditer(body)}
-    return found if _as_text(found) == body and all(_plain(n, p) for n, p in found.items()) else None
+    found = {m[1]: Entry(m[2], m[3]) for m in _ENTRY.finditer(body)}
+    return found if _as_text(found) == body and all(_plain(n, e.path) for n, e in found.items()) else None
 
 
-def _as_text(entries: Mapping[str, str]) -> str:
-    return "".join(f"  {name}:\n    path: {entries[name]}\n    type: model\n" for name in sorted(entries))
+def _as_text(entries: Mapping[str, Entry]) -> str:
+    return "".join(
+        f"  {name}:\n    path: {entries[name].path}\n    type: {entries[name].type}\n" for name in sorted(entries)
+    )
 
 
-def parse(data: bytes | None) -> dict[str, str]:
-    """model -> the path its entry names; {} for no file. Raises
-    InvalidDocumentError for anything gitreg does not write there."""
+def parse(data: bytes | None) -> dict[str, Entry]:
+    """model -> its entry; {} for no file. Raises InvalidDocumentError for
+    anything gitreg does not write there."""
     if data is None:
         return {}
     fast = _entries_as_text(data.decode("utf-8", "replace")) if len(data) <= yamlio.MAX_BYTES else None
@@ -95,28 +115,35 @@ def parse(data: bytes | None) -> dict[str, str]:
         raise InvalidDocumentError(f"{PATH}: {_NOT_OURS}")
     entries = {}
     for name, value in doc["artifacts"].items():
-        if not isinstance(value, dict) or set(value) != {"path", "type"} or not isinstance(value["path"], str):
-            raise InvalidDocumentError(f"{PATH}: artifact {name!r} is not a path and type: model; {_NOT_OURS}")
-        entries[name] = value["path"]
+        if (
+            not isinstance(value, dict)
+            or set(value) != {"path", "type"}
+            or not isinstance(value["path"], str)
+            or value["type"] not in TYPES
+        ):
+            raise InvalidDocumentError(
+                f"{PATH}: artifact {name!r} is not a path and type: model or dataset; {_NOT_OURS}"
+            )
+        entries[name] = Entry(value["path"], value["type"])
     return entries
 
 
-def render(entries: Mapping[str, str]) -> bytes | None:
-    """The file for ``entries`` (model -> path), or None when there are none."""
+def render(entries: Mapping[str, Entry]) -> bytes | None:
+    """The file for ``entries`` (model -> entry), or None when there are none."""
     if not entries:
         return None
-    if all(_plain(name, path) for name, path in entries.items()):
+    if all(_plain(name, e.path) for name, e in entries.items()):
         return (HEADER + "artifacts:\n" + _as_text(entries)).encode("utf-8")
-    body = {name: {"path": entries[name], "type": "model"} for name in sorted(entries)}
+    body = {name: {"path": entries[name].path, "type": entries[name].type} for name in sorted(entries)}
     return (HEADER + yamlio.dump({"artifacts": body})).encode("utf-8")
 
 
 def derive(
-    current: Mapping[str, str],
+    current: Mapping[str, Entry],
     models_dir: str,
     models: Mapping[str, Sequence[ModelVersion]],
     added: Mapping[str, ModelVersion] | None = None,
-) -> dict[str, str]:
+) -> dict[str, Entry]:
     """The entries after a change: ``current`` with, for each model of
     ``models`` (mapped to every version it now has), the entry naming
     ``added[model]`` when the change registered it; else the current entry
@@ -129,14 +156,14 @@ def derive(
             entries.pop(model, None)
             continue
         if model in added:
-            entries[model] = entry_path(models_dir, added[model])
+            entries[model] = entry(models_dir, added[model])
             continue
-        paths = {entry_path(models_dir, v) for v in versions}
-        if entries.get(model) in paths:
+        named = {entry(models_dir, v) for v in versions}
+        if entries.get(model) in named:
             continue
         if versions:
             highest = max(versions, key=lambda v: Version.parse(v.version))
-            entries[model] = entry_path(models_dir, highest)
+            entries[model] = entry(models_dir, highest)
         else:
             entries.pop(model, None)
     return entries
@@ -151,7 +178,7 @@ def latest(documents: Iterable[ModelVersion]) -> dict[str, ModelVersion]:
     return found
 
 
-def written(current: bytes | None, entries: Mapping[str, str]) -> dict[str, bytes | None]:
+def written(current: bytes | None, entries: Mapping[str, Entry]) -> dict[str, bytes | None]:
     """The file change that leaves ``entries``: {} when ``current`` already does."""
     new = render(entries)
     return {} if new == current else {PATH: new}
