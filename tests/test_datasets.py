@@ -475,3 +475,20 @@ def test_dvc_sees_a_dataset_as_a_dataset_and_gets_its_bytes(registry: Path, data
     (registry / "dvc.yaml").write_text(text.replace("type: dataset", "type: model"))
     git(registry, "commit", "-qam", "by hand")
     assert "has type model, not dataset" in Cli()("check", "-R", registry, code=1).stdout
+
+
+def test_the_site_shows_a_dataset_s_data_and_a_model_s_datasets(
+    registry: Path, tmp_path: Path, model_file: Path, cli: Cli
+) -> None:
+    table = tmp_path / "work" / "odd.csv"
+    table.write_text('id,"<script>alert(1)</script>"\n1,2\n2,\n')
+    api.register_dataset("odd", table, schema={"columns": {"id": "integer"}}, registry=registry)
+    api.register("fraud", model_file, datasets=["odd@1.0.0"], environment=False, registry=registry)
+    site = tmp_path / "site"
+    cli("site", "-o", site, "-R", registry)
+    data_page = (site / "models" / "odd" / "versions" / "1.0.0.html").read_text()
+    assert "<h2 id=data>Data</h2>" in data_page and "Declared schema" in data_page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in data_page and "<script>alert" not in data_page
+    assert "<td>50.0%</td>" in data_page
+    model_page = (site / "models" / "fraud" / "versions" / "1.0.0.html").read_text()
+    assert '<a href="../../odd/versions/1.0.0.html">odd@1.0.0</a>' in model_page

@@ -597,6 +597,15 @@ def version_page_html(
     if doc.metadata:
         body += ["<h2 id=metadata>Metadata</h2>", kv_table(flatten(doc.metadata))]
     body += ["<h2 id=lineage>Lineage</h2>", _lineage(here, doc)]
+    if doc.datasets:
+        rows = [
+            f'<tr><td><a href="{href(here, version_page(link.dataset, link.version))}">{esc(link.ref)}</a></td>'
+            f"<td>{esc(link.role)}</td><td>{esc(link.path or '')}</td></tr>"
+            for link in doc.datasets
+        ]
+        body += ["<h2 id=datasets>Datasets</h2>", table(["Dataset version", "Role", "Tracked by DVC as"], rows)]
+    if doc.data is not None:
+        body += ["<h2 id=data>Data</h2>", _data(doc.data)]
     if doc.signature or doc.input_example:
         body += ["<h2 id=io>Input and output</h2>", _interface(doc)]
     if doc.environment:
@@ -700,6 +709,27 @@ def _artifact(doc: ModelVersion) -> str:
             f"<details><summary>{len(a.files)} files</summary>" + table(["File", "SHA-256"], [items]) + "</details>"
         )
     return kv_table(rows) + listing
+
+
+def _data(data: Mapping[str, Any]) -> str:
+    """A dataset version's metadata: format, size, rows, then its columns and declared schema."""
+    facts = [(k, data[k]) for k in ("format", "size", "files", "rows") if k in data]
+    html = kv_table(facts)
+    columns = [
+        f"<tr><td>{esc(c['name'])}</td><td>{esc(c['type'])}</td><td>{c['nulls']:.1%}</td></tr>"
+        for c in list(data.get("columns", ()))[:TABLE_ROWS]
+    ]
+    if columns:
+        html += table(["Column", "Type", "Missing"], columns)
+    declared = (data.get("schema") or {}).get("columns", ())
+    if declared:
+        rows = [
+            f"<tr><td>{esc(c['name'])}</td><td>{esc(c['type'])}</td>"
+            f"<td>{'yes' if c.get('nullable', True) else 'no'}</td></tr>"
+            for c in list(declared)[:TABLE_ROWS]
+        ]
+        html += "<h3>Declared schema</h3>" + table(["Column", "Type", "Nullable"], rows)
+    return html
 
 
 def _interface(doc: ModelVersion) -> str:
