@@ -43,11 +43,6 @@ class Records:
         self.repo = registry.repo
         self._fetched: set[str] = set()
 
-    @property
-    def remote(self) -> bool:
-        """Whether the registry is a private clone of a URL (records go to its origin)."""
-        return self.registry.cache is not None
-
     def fetch(self, prefix: str) -> None:
         """Bring the records under ``prefix`` (``refs/gitreg/runs/``) from
         the origin of a URL registry, once per instance."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
-from gitreg.documents import manifest, yamlio
+from gitreg.documents import manifest
 from gitreg.documents.manifest import API_VERSION, Artifact
 from gitreg.documents.names import shown
 from gitreg.errors import InvalidDocumentError, UsageError
@@ -182,7 +182,3 @@ def parse(data: bytes, source: str) -> Run:
 
 def points_text(points: Iterable[Point]) -> bytes:
     return "".join(p.line() for p in points).encode()
-
-
-def dump(run: Run) -> str:
-    return yamlio.dump(run.to_doc())

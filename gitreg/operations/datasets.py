@@ -104,20 +104,6 @@ def existing(snap: Snapshot, found: Sequence[DatasetLink]) -> tuple[DatasetLink,
     return tuple(found)
 
 
-def problems(snap: Snapshot, version: ModelVersion) -> list[str]:
-    """Why ``version``'s links do not hold on ``snap`` (the checker's rule)."""
-    found = []
-    for link in version.datasets:
-        described = snap.model(link.dataset)
-        if described is None:
-            found.append(f"links dataset {link.ref}, but no dataset {link.dataset} is registered")
-        elif not described.is_dataset:
-            found.append(f"links dataset {link.ref}, but {link.dataset} is a model")
-        elif snap.version(link.dataset, link.version) is None:
-            found.append(f"links dataset {link.ref}, which is not registered")
-    return found
-
-
 @dataclass(frozen=True)
 class Use:
     """A model version trained or evaluated on a dataset version, and the
