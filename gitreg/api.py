@@ -427,6 +427,7 @@ def start_run(
     params_file: PathLike | None = None,
     labels: Mapping[str, str] | None = None,
     environment: bool = True,
+    code: PathLike | None = None,
     registry: RegistryArg = None,
 ) -> ActiveRun:
     """Start a run of ``experiment`` in the experiment registry: a ref beside
@@ -437,15 +438,22 @@ def start_run(
             run.log_metrics({"loss": 0.4}, step=1)
             run.log_artifact("model.pkl")
 
-    The run records its code (the git repository of the current folder),
-    the CI run, and this interpreter's environment (unless ``environment``
-    is False); it ends ``finished``, or ``failed`` when the block raises.
+    The run records its code (the git repository ``code`` is in, by default
+    the current folder's), the CI run, and this interpreter's environment
+    (unless ``environment`` is False); it ends ``finished``, or ``failed``
+    when the block raises.
     """
     recorded, _ = environments.chosen(None, None, environment)
     merged = {**inputs.params(params_file), **inputs.params(dict(params or {}))}
     reg = _open(registry)
     run = experiments.start(
-        reg, experiment, name=name, params=merged, labels=inputs.labels(labels), environment=recorded
+        reg,
+        experiment,
+        name=name,
+        params=merged,
+        labels=inputs.labels(labels),
+        environment=recorded,
+        where=Path(code) if code is not None else None,
     )
     return experiments.ActiveRun(reg, run)
 
@@ -1412,9 +1420,10 @@ def import_gto(
 
 def demo(directory: PathLike | None = None, *, narrate: Callable[[str], None] | None = None) -> Path:
     """Build the demo registry under ``directory`` (default: a new temporary
-    folder): gates, three registered training runs, promotions (one
-    refused), monitored measurements (one rolls back). ``narrate`` receives
-    each line of the walk-through. Returns the folder."""
+    folder): gates, the training data as a dataset, three training runs
+    recorded and registered (linked to the data), promotions (one refused),
+    monitored measurements (one rolls back). ``narrate`` receives each line
+    of the walk-through. Returns the folder."""
     from gitreg.operations.demo import run
 
     return run(None if directory is None else str(directory), narrate or (lambda line: None))

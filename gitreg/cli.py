@@ -2044,11 +2044,13 @@ def _gate_mapping(given: tuple[str, ...]) -> dict[str, dict[str, Any]]:
 def demo(directory: str | None) -> None:
     """Run the main job end to end on a local registry with a local DVC remote.
 
-    Creates a registry with gates, trains a tiny model three times and
-    registers each run, promotes through the gates (one is refused), records
-    production measurements with `monitor` (the degraded one rolls back),
-    lists the result, its history and `status` (what to do next), and tells
-    you where to look.
+    Creates a registry with gates, registers the training data as a
+    dataset, trains a tiny model three times as runs of the experiment
+    registry and registers each run (linked to the data), promotes through
+    the gates (one is refused), records production measurements with
+    `monitor` (the degraded one rolls back), lists the result, its history,
+    `status` (what to do next), the runs and the data's users, and tells you
+    where to look.
     """
     from gitreg import api
 

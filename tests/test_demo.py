@@ -30,3 +30,13 @@ def test_demo_runs_end_to_end(tmp_path: Path, cli: Cli) -> None:
     # status says what to do about the degraded 1.0.1 that still holds staging
     assert "  - rollback: staging's holder 1.0.1 is marked degraded" in out
     assert git(registry, "status", "--porcelain") == ""
+    # the data it was trained on is a dataset, each version came from a run of the experiment registry
+    assert "Registered dataset card-transactions 1.0.0: 600 rows, 4 columns" in out
+    runs = api.list_runs("fraud-training", registry=registry)
+    assert len(runs) == 3 and all(r.status == "finished" and r.artifacts for r in runs)
+    production = api.show("fraud-detector@production", registry=registry)
+    assert [link.ref for link in production.datasets] == ["card-transactions@1.0.0"]
+    assert production.lineage["run"]["system"] == "gitreg" and production.lineage["run"]["id"] in {r.id for r in runs}
+    used = [(u.version, u.stages) for u in api.used_by("card-transactions@1.0.0", registry=registry)]
+    assert used == [("1.0.2", ()), ("1.0.1", ("staging",)), ("1.0.0", ("production",))]
+    assert "$ gitreg lineage --used-by card-transactions@1.0.0" in out

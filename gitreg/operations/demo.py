@@ -1,7 +1,8 @@
 """The main job on the embedded default, end to end: a local registry with a
-local DVC remote; three trained versions of a small model registered with
-their metrics; a promotion blocked by a gate; promotions through staging to
-production; a rollback."""
+local DVC remote; the training data registered as a dataset; three training
+runs recorded in the experiment registry and registered as versions of a
+small model, linked to the data; a promotion blocked by a gate; promotions
+through staging to production; a rollback."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from gitreg.operations.lifecycle import GateFailed, Moved
 from gitreg.storage.git import Repo
 
 MODEL = "fraud-detector"
+DATASET = "card-transactions"
+EXPERIMENT = "fraud-training"
 FEATURES = ("amount", "hour", "velocity")
 Sample = tuple[list[float], int]
 Echo = Callable[[str], None]
@@ -81,9 +84,19 @@ def evaluate(weights: list[float], data: list[Sample]) -> dict[str, float]:
     return {"accuracy": round(accuracy, 4), "auc": round(auc, 4)}
 
 
-def _train_run(workdir: Path, features: Sequence[str], epochs: int, as_folder: bool) -> tuple[Path, Path, Path]:
-    """Train, evaluate and write the artifact, metrics.json and params.json."""
-    params = {"epochs": epochs, "learning_rate": 0.5, "features": list(features)}
+def write_data(path: Path, data: list[Sample]) -> Path:
+    """The training data as the CSV file a data team would publish."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [",".join((*FEATURES, "fraud"))] + [",".join([*(f"{v:.6f}" for v in x), str(y)]) for x, y in data]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def _train_run(
+    workdir: Path, features: Sequence[str], epochs: int, as_folder: bool
+) -> tuple[Path, dict[str, float], dict[str, object]]:
+    """Train, evaluate and write the artifact; its metrics and params."""
+    params: dict[str, object] = {"epochs": epochs, "learning_rate": 0.5, "features": list(features)}
     weights = train(select(make_data(1, 600), features), epochs)
     metrics = evaluate(weights, select(make_data(2, 400), features))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -96,9 +109,7 @@ def _train_run(workdir: Path, features: Sequence[str], epochs: int, as_folder: b
     else:
         artifact = workdir / "model.json"
         artifact.write_text(json.dumps(model, indent=2) + "\n")
-    (workdir / "metrics.json").write_text(json.dumps(metrics) + "\n")
-    (workdir / "params.json").write_text(json.dumps(params) + "\n")
-    return artifact, workdir / "metrics.json", workdir / "params.json"
+    return artifact, metrics, params
 
 
 def _ensure_identity(registry: Path) -> None:
@@ -132,20 +143,29 @@ def run(directory: str | None, echo: Echo) -> Path:
     echo(f"Registry: {result.root} (artifacts in DVC remote {result.remote!r}: {result.remote_url})")
     api.set_model(MODEL, description="Card fraud scoring", owners=["risk-team"], gates=GATES, registry=registry)
     echo(f"Gates for {MODEL}: {json.dumps(GATES)}")
+    table = write_data(base / "data" / "transactions.csv", make_data(1, 600))
+    data = api.register_dataset(DATASET, table, description="600 card transactions", registry=registry)
+    shape = data.manifest.data or {}
+    columns = len(shape.get("columns", ()))
+    echo(f"Registered dataset {DATASET} {data.version}: {shape.get('rows')} rows, {columns} columns")
+    training = base / "training"
     for number, (features, epochs, as_folder, approved, description) in enumerate(RUNS, start=1):
-        artifact, metrics, params = _train_run(base / "training" / f"run-{number}", features, epochs, as_folder)
+        with api.start_run(EXPERIMENT, params={"run": number}, code=training, registry=registry) as run:
+            artifact, metrics, params = _train_run(training / f"run-{number}", features, epochs, as_folder)
+            run.log_params(params)
+            run.log_metrics(metrics)
+            run.log_artifact(artifact)
         version = api.register(
             MODEL,
-            artifact,
-            metrics=metrics,
-            params=params,
+            from_run=run.id,
+            datasets=[f"{DATASET}@{data.version}"],
             description=description,
             metadata={"framework": "pure-python", "approved": approved},
             labels={"team": "risk"},
             registry=registry,
         )
         echo(
-            f"Trained run {number} ({description}) -> registered {MODEL} {version.version}: "
+            f"Training run {run.id} ({description}) -> registered {MODEL} {version.version}: "
             f"{dict(version.manifest.metrics)}, artifact {artifact.name} md5 {version.artifact.md5}"
         )
     _move(
@@ -175,6 +195,11 @@ def run(directory: str | None, echo: Echo) -> Path:
     echo(render.events_text(api.history(MODEL, stage="production", registry=registry)))
     echo(f"\n$ gitreg status {MODEL}   # what to do next")
     echo(render.status_text(api.status(MODEL, registry=registry)))
+    echo(f"\n$ gitreg runs list {EXPERIMENT}   # beside the registry branch, never on it")
+    echo(render.runs_text(api.list_runs(EXPERIMENT, registry=registry)))
+    used = f"{DATASET}@{data.version}"
+    echo(f"\n$ gitreg lineage --used-by {used}")
+    echo(render.uses_text(used, api.used_by(used, registry=registry)))
     echo(f"\nThe registry is a git repository: {registry}")
     echo(f"  git -C {registry} log --format='%h %s%n%(trailers:only,unfold)'")
     echo(f"  git -C {registry} tag -n1")
