@@ -70,24 +70,18 @@ class Records:
         """Files of a record commit."""
         return self.repo.read_paths(commit, paths)
 
-    def write(
-        self,
-        ref: str,
-        build: BuildRecord,
-        message: str,
-        *,
-        keep_history: bool = True,
-    ) -> str:
+    def write(self, ref: str, build: BuildRecord, message: str) -> str:
         """Commit the files ``build(current tip or None)`` returns as the new
-        tip of ``ref`` (its parent the old tip, unless ``keep_history`` is
-        False), compare-and-swap; retried from the new tip when another
-        writer moved the ref. Returns the commit."""
+        tip of ``ref`` (its parent the old tip), compare-and-swap: a local
+        ``update-ref`` with the old value, or a push the remote takes only as
+        a fast-forward from it. Retried from the new tip when another writer
+        moved the ref. Returns the commit."""
         for attempt in range(ATTEMPTS):
             self._fetch_one(ref)
             old = self.repo.resolve(ref)
             files = build(old)
             tree = self.repo.write_tree(None, files)
-            parents = [old] if old and keep_history else []
+            parents = [old] if old else []
             commit = self.repo.commit_tree(tree, parents, message)
             update = RefUpdate(ref, commit, old)
             cache = self.registry.cache
