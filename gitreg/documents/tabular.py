@@ -22,14 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitreg.documents import yamlio
+from gitreg.documents import inputs
 from gitreg.documents.names import shown
-from gitreg.errors import GitregError, UsageError
+from gitreg.errors import UsageError
 
 TYPES = ("integer", "double", "boolean", "string", "datetime", "date", "binary", "other")
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
 MAX_COLUMNS = 4096  # the schema's limit; a wider table records no columns
-MAX_SCHEMA_BYTES = 1 << 20
 _MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "nil", "#n/a"})
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _DOUBLE = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?inf(?:inity)?", re.IGNORECASE)
@@ -239,21 +238,11 @@ def read_schema(path: str | os.PathLike[str]) -> dict[str, Any]:
     ``{name, type, nullable}`` or a mapping of name to type, or a
     Frictionless Table Schema (``fields:`` with ``constraints.required``).
     Returns the manifest's form, ``{"columns": [...]}``."""
-    source = Path(path)
     try:
-        if source.stat().st_size > MAX_SCHEMA_BYTES:
-            raise UsageError(f"dataset schema {shown(str(path))} is larger than 1 MiB")
-        raw = source.read_bytes()
-    except FileNotFoundError:
-        raise UsageError(f"dataset schema {shown(str(path))} does not exist") from None
-    except IsADirectoryError:
-        raise UsageError(f"dataset schema {shown(str(path))} is a folder, not a file") from None
-    except OSError as exc:
-        raise UsageError(f"cannot read dataset schema {shown(str(path))}: {exc.strerror}") from None
-    try:
-        doc = yamlio.load(raw, str(path))
-    except GitregError as exc:
-        raise UsageError(f"dataset schema {shown(str(path))}: {exc}") from None
+        doc = inputs.read_mapping_file(path, "dataset schema")
+    except UsageError as exc:
+        text = str(exc)
+        raise UsageError(text if text.startswith("dataset schema") else f"dataset schema {text}") from None
     return parse_schema(doc, str(path))
 
 
