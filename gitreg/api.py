@@ -143,6 +143,11 @@ def _metrics(metrics: Mapping[str, float | str] | PathLike | None, metrics_file:
     return inputs.metrics(metrics_file) | inputs.metrics(metrics)
 
 
+def _params(params: Mapping[str, Any] | None, params_file: PathLike | None) -> dict[str, Any]:
+    """``params`` (a mapping) over ``params_file``, checked."""
+    return inputs.params(params_file) | inputs.params(dict(params or {}))
+
+
 def _progress(progress: bool | Progress) -> Progress | None:
     if progress is True:
         from gitreg import render
@@ -382,6 +387,8 @@ def register_dataset(
         declared = tabular.parse_schema(schema, "the schema")
     elif schema is not None:
         declared = tabular.read_schema(schema)
+    reg = _open(registry)
+    data_registry.check_kind(check_model_name(name), reg.snapshot().model(name), "dataset")  # before reading the data
     source = artifacts.check_source(artifact).path
     computed = tabular.compute(source)
     data = dict(computed.data)
@@ -391,8 +398,8 @@ def register_dataset(
             raise UsageError(f"{source.name} does not fit its schema: {'; '.join(misfit[:5])}")
         data["schema"] = declared
     registered = registering.register(
-        _open(registry),
-        check_model_name(name),
+        reg,
+        name,
         source,
         version=version,
         bump=bump,
@@ -444,7 +451,7 @@ def start_run(
     when the block raises.
     """
     recorded, _ = environments.chosen(None, None, environment)
-    merged = {**inputs.params(params_file), **inputs.params(dict(params or {}))}
+    merged = _params(params, params_file)
     reg = _open(registry)
     run = experiments.start(
         reg,
@@ -473,7 +480,7 @@ def log_run(
     """Add to the run ``run`` (its id, or a unique prefix of it): metric
     points at ``step`` (default: each metric's next), params, labels, and
     files stored in the registry's DVC remote. One commit on the run's ref."""
-    merged = {**inputs.params(params_file), **inputs.params(dict(params or {}))}
+    merged = _params(params, params_file)
     return experiments.log(
         _open(registry),
         run,

@@ -86,10 +86,7 @@ def held_links(snap: Snapshot) -> dict[tuple[str, str], list[str]]:
     for name in snap.model_names():
         if is_dataset(snap, name):
             continue
-        holders: dict[str, list[str]] = {}
-        for stage, pointer in snap.pointers(name).items():
-            holders.setdefault(pointer.version, []).append(stage)
-        for version, stages in holders.items():
+        for version, stages in snap.holders(name).items():
             document = snap.version(name, version)
             for link in document.datasets if document is not None else ():
                 found.setdefault((link.dataset, link.version), []).append(f"{name} {version} ({', '.join(stages)})")
@@ -121,16 +118,13 @@ def used_by(snap: Snapshot, dataset: str, version: str) -> list[Use]:
     newest version first."""
     uses = []
     for name in snap.model_names():
-        described = snap.model(name)
-        if described is not None and described.is_dataset:
+        if is_dataset(snap, name):
             continue
-        holders: dict[str, list[str]] = {}
-        for stage, pointer in snap.pointers(name).items():
-            holders.setdefault(pointer.version, []).append(stage)
+        holders = snap.holders(name)
         for candidate in snap.all_versions(name):
             for link in candidate.datasets:
                 if (link.dataset, link.version) == (dataset, version):
-                    stages = tuple(holders.get(candidate.version, ()))
+                    stages = holders.get(candidate.version, ())
                     uses.append(Use(name, candidate.version, link.role, stages, candidate.state))
     return uses
 

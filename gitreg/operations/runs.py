@@ -211,6 +211,37 @@ def check_status(status: str) -> str:
     return status
 
 
+def _check_step(step: int | None) -> None:
+    if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
+        raise UsageError(f"invalid step {shown(step)}: a whole number from 0")
+
+
+def _added(params: Mapping[str, Any], labels: Mapping[str, str], files: Mapping[str, Artifact]) -> Callable[[Run], Run]:
+    """The change that adds params, labels and stored files to a run."""
+
+    def change(run: Run) -> Run:
+        return dataclasses.replace(
+            run,
+            params={**run.params, **params},
+            labels={**run.labels, **labels},
+            artifacts={**run.artifacts, **files},
+        )
+
+    return change
+
+
+def _ended(status: str, reason: str) -> Callable[[Run], Run]:
+    """The change that ends a running run."""
+    check_status(status)
+
+    def change(run: Run) -> Run:
+        if run.status != "running":
+            raise ConflictError(f"run {run.id} has already ended ({run.status})")
+        return dataclasses.replace(run, status=status, ended_at=timestamp(time.time()), reason=reason)
+
+    return change
+
+
 def log(
     registry: Registry,
     ref: str,
@@ -223,8 +254,7 @@ def log(
 ) -> Run:
     """One commit adding metric points (at ``step``: by default each
     metric's next), params, labels and stored files to a run."""
-    if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
-        raise UsageError(f"invalid step {shown(step)}: a whole number from 0")
+    _check_step(step)
     records = Records(registry)
     tip = tip_of(records, ref)
     current = _read(records, tip.commit, tip.ref)
@@ -235,28 +265,14 @@ def log(
         logged.append(Point(metric, current.steps.get(metric, 0) if step is None else step, number, now))
     stored = {_artifact_name(Path(file)): file for file in files}
     entries = {name: store(registry, Path(file)) for name, file in stored.items()}
-
-    def change(run: Run) -> Run:
-        return dataclasses.replace(
-            run,
-            params={**run.params, **(params or {})},
-            labels={**run.labels, **(labels or {})},
-            artifacts={**run.artifacts, **entries},
-        )
-
+    change = _added(params or {}, labels or {}, entries)
     return _update(records, tip.ref, change, logged, f"Log run {current.id}")
 
 
 def end(registry: Registry, ref: str, status: str = "finished", reason: str = "") -> Run:
-    check_status(status)
+    change = _ended(status, reason)
     records = Records(registry)
     tip = tip_of(records, ref)
-
-    def change(run: Run) -> Run:
-        if run.status != "running":
-            raise ConflictError(f"run {run.id} has already ended ({run.status})")
-        return dataclasses.replace(run, status=status, ended_at=timestamp(time.time()), reason=reason)
-
     return _update(records, tip.ref, change, (), f"End run {tip.ref.rsplit('/', 1)[-1]} ({status})")
 
 
@@ -309,8 +325,7 @@ class ActiveRun:
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         """Points of metrics at ``step`` (by default each metric's next)."""
-        if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
-            raise UsageError(f"invalid step {shown(step)}: a whole number from 0")
+        _check_step(step)
         now = _ms()
         for name, value in metrics.items():
             metric, number = check_metric(name, value)
@@ -346,28 +361,11 @@ class ActiveRun:
 
     def end(self, status: str = "finished", reason: str = "") -> Run:
         """Write what is left and the end, in one commit."""
-        check_status(status)
-
-        def ended(run: Run) -> Run:
-            if run.status != "running":
-                raise ConflictError(f"run {run.id} has already ended ({run.status})")
-            return dataclasses.replace(run, status=status, ended_at=timestamp(time.time()), reason=reason)
-
-        return self._write(ended, f"End run {self._run.id} ({status})")
+        return self._write(_ended(status, reason), f"End run {self._run.id} ({status})")
 
     def _write(self, then: Callable[[Run], Run], message: str) -> Run:
-        points, params, labels, files = self._points, self._params, self._labels, self._files
-
-        def change(run: Run) -> Run:
-            merged = dataclasses.replace(
-                run,
-                params={**run.params, **params},
-                labels={**run.labels, **labels},
-                artifacts={**run.artifacts, **files},
-            )
-            return then(merged)
-
-        self._run = _update(self._records, self._run.ref, change, points, message)
+        added = _added(self._params, self._labels, self._files)
+        self._run = _update(self._records, self._run.ref, lambda run: then(added(run)), self._points, message)
         self._points, self._params, self._labels, self._files, self._counts = [], {}, {}, {}, {}
         return self._run
 
