@@ -501,13 +501,12 @@ def _check_links(
     removed since (``gc --force`` with a reason removes a dataset version
     in use; the link stays as history)."""
     models_dir = reader.models_dir
-    pending = [(path, version, link) for path, version in versions for link in version.datasets]
+    pending = [(path, index, link) for path, version in versions for index, link in enumerate(version.datasets)]
     wanted = {layout.model_path(models_dir, link.dataset) for _, _, link in pending}
     if strict:
         wanted |= {layout.version_path(models_dir, link.dataset, link.version) for _, _, link in pending}
     known = {**reader.documents(p for p in wanted if p not in docs), **docs}
-    for path, version, link in pending:
-        index = version.datasets.index(link)
+    for path, index, link in pending:
         described = known.get(layout.model_path(models_dir, link.dataset))
         if not isinstance(described, Model):
             message = f"links dataset {link.ref}, but no dataset {link.dataset} is registered"
